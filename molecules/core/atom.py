@@ -1,0 +1,149 @@
+"""Atoms: small config objects that describe a piece of state; a Store holds their values."""
+
+from __future__ import annotations
+
+import inspect
+import weakref
+from collections.abc import Callable
+from typing import Any, Generic, Protocol, TypeVar
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Getter(Protocol):
+    """The `get` handed to read and write functions: `get(atom)` returns the atom's value."""
+
+    def __call__(self, atom: Atom[T], /) -> T: ...
+
+
+class Setter(Protocol):
+    """The `set` handed to write functions: `set(atom, *args)` writes and returns the result."""
+
+    def __call__(self, atom: Atom[Any], /, *args: Any) -> Any: ...
+
+
+# read(get) or read(get, ctx: ReadContext); write(get, set, *args)
+Read = Callable[..., Any]
+Write = Callable[..., Any]
+Equality = Callable[[Any, Any], bool]
+OnMount = Callable[[Callable[..., Any]], Callable[[], Any] | None]
+
+
+def default_eq(old: Any, new: Any) -> bool:
+    """Identity, then `==`; a comparison that raises or is not a bool counts as different."""
+    if old is new:
+        return True
+    try:
+        return bool(old == new)
+    except Exception:
+        return False
+
+
+class Atom(Generic[T_co]):
+    """One piece of state: primitive (holds a value) or derived (read and/or write functions).
+
+    An atom holds no value itself; a `Store` keeps the value. The per-store state lives in
+    slots on the atom so that a store never keeps an unmounted atom alive.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_more",
+        "_node",
+        "_tok",
+        "eq",
+        "init",
+        "is_async",
+        "mounts",
+        "name",
+        "on_mount",
+        "read",
+        "wants_ctx",
+        "write",
+    )
+
+    def __init__(
+        self,
+        init: Any,
+        read: Read | None,
+        write: Write | None,
+        *,
+        eq: Equality | None = None,
+        on_mount: OnMount | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.init = init
+        self.read = read
+        self.write = write
+        self.eq = eq
+        self.on_mount = on_mount
+        self.name = name
+        self.is_async = read is not None and inspect.iscoroutinefunction(read)
+        self.wants_ctx = read is not None and _required_positional(read) >= 2
+        # How many stores have this atom mounted: families never evict a mounted member.
+        self.mounts = 0
+        # Per-store state: the first store to touch the atom keeps its node in a slot (fast
+        # path); other stores go through a weak dictionary keyed by their token.
+        self._tok: object | None = None
+        self._node: Any = None
+        self._more: weakref.WeakKeyDictionary[object, Any] | None = None
+
+    @property
+    def is_primitive(self) -> bool:
+        """True for an atom that holds a value (no read function)."""
+        return self.read is None
+
+    @property
+    def is_writable(self) -> bool:
+        """True when `store.set` accepts this atom."""
+        return self.read is None or self.write is not None
+
+    def __repr__(self) -> str:
+        kind = "atom" if self.read is None else "derived"
+        label = self.name or f"@{id(self):x}"
+        return f"<{kind} {label}>"
+
+
+def atom(
+    initial: T,
+    *,
+    eq: Equality | None = None,
+    on_mount: OnMount | None = None,
+    name: str | None = None,
+) -> Atom[T]:
+    """A primitive atom holding `initial`, readable and writable."""
+    return Atom(initial, None, None, eq=eq, on_mount=on_mount, name=name)
+
+
+def derived(
+    read: Callable[..., T] | None = None,
+    write: Write | None = None,
+    *,
+    eq: Equality | None = None,
+    on_mount: OnMount | None = None,
+    name: str | None = None,
+) -> Atom[T]:
+    """A derived atom: `read(get)` computes its value, `write(get, set, *args)` handles writes.
+
+    With only `write`, the atom is write-only (its value is None).
+    """
+    if read is None and write is None:
+        raise TypeError("derived() needs a read function, a write function, or both")
+    if read is None:
+        return Atom(None, _write_only_read, write, eq=eq, on_mount=on_mount, name=name)
+    return Atom(None, read, write, eq=eq, on_mount=on_mount, name=name)
+
+
+def _write_only_read(get: Getter) -> None:
+    return None
+
+
+def _required_positional(fn: Callable[..., Any]) -> int:
+    """How many positional parameters `fn` requires (a read may take `get` or `get, ctx`)."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return 1
+    defaults = getattr(fn, "__defaults__", None) or ()
+    count: int = code.co_argcount - len(defaults)
+    return count - 1 if hasattr(fn, "__self__") else count

@@ -1,0 +1,641 @@
+"""The Store: values of atoms, dependency tracking, propagation and subscriptions.
+
+The whole propagation story lives in this file. In short:
+
+* Every atom has one `_Node` per store. A node records the dependencies its last read
+  used (`deps`) and the version each had then (`vers`); a node's `version` grows each time
+  its value changes.
+* Writes are push-pull. A write to a primitive bumps its version and the store's `epoch`,
+  then marks every mounted dependent stale (`fresh = STALE`) and queues the stale nodes
+  that have listeners. Nothing recomputes during the push.
+* Reads pull. A stale node walks its recorded dependencies in order, refreshing each
+  first; it recomputes only when one of them really has a new version, so equal values
+  cut propagation off and a branch that was not taken is never computed.
+* Mounted nodes are kept up to date by marks (`fresh = CLEAN` until marked); unmounted
+  nodes are verified lazily: `fresh` holds the epoch at which they were last checked.
+* Every walk uses an explicit stack. Reads nested inside a read recurse only up to
+  `_MAX_NESTING` levels; deeper, the inner read is abandoned and retried once its
+  dependency was brought up to date by the outer loop, so no graph depth exhausts Python's
+  recursion limit.
+* One re-entrant lock guards every method; listeners run after the write committed,
+  outside the lock, in a per-thread queue that also absorbs writes made by listeners.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+
+from molecules.core.atom import Atom, default_eq
+from molecules.core.errors import AsyncReadError, ListenerError, NotWritableError
+
+if TYPE_CHECKING:
+    from reactivex import Observable
+    from reactivex.abc import SchedulerBase
+
+T = TypeVar("T")
+
+CLEAN = sys.maxsize  # a mounted node that no write has touched since it was verified
+STALE = -1
+_NO_VALUE: Any = object()
+_MAX_NESTING = 48
+
+
+class _Token:
+    """Identifies a store inside atoms without keeping the store alive."""
+
+    __slots__ = ("__weakref__",)
+
+
+class _Deferred(BaseException):
+    """Unwinds a read nested too deeply; the outer loop refreshes `node` and retries."""
+
+    def __init__(self, node: _Node) -> None:
+        self.node = node
+
+
+class _Listener:
+    __slots__ = ("active", "fn")
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.fn = fn
+        self.active = True
+
+
+@attrs.frozen(slots=True)
+class ReadContext:
+    """Second argument of a read function that takes two: the store and the atom being read.
+
+    `store.refresh(ctx.atom)` from a callback makes the atom compute again (used by
+    `loadable` when an awaited future settles).
+    """
+
+    store: Store
+    atom: Atom[Any]
+
+
+class _Extra:
+    """Rarely used per-node state, kept off the node so that plain nodes stay small."""
+
+    __slots__ = ("cleanup", "run", "task")
+
+    def __init__(self) -> None:
+        self.cleanup: Callable[[], Any] | None = None
+        self.run = 0
+        self.task: asyncio.Task[Any] | None = None
+
+
+class _Node:
+    __slots__ = (
+        "atom",
+        "dependents",
+        "deps",
+        "dirty",
+        "error",
+        "extra",
+        "fresh",
+        "listeners",
+        "mounted",
+        "notified",
+        "queued",
+        "value",
+        "version",
+    )
+
+    def __init__(self, a: Atom[Any]) -> None:
+        self.atom = a
+        self.error: BaseException | None = None
+        self.version = 0
+        # Flat pairs [dep, dep_version, dep, dep_version, ...]: one list per node, not two.
+        self.deps: list[Any] | None = None
+        self.dependents: dict[_Node, None] | None = None
+        self.listeners: list[_Listener] | None = None
+        self.notified: Any = None  # what listeners last heard: the value, or the error
+        self.queued = False
+        self.mounted = False
+        self.dirty = False
+        self.extra: _Extra | None = None
+        if a.read is None:
+            self.value: Any = a.init
+            self.fresh = CLEAN
+        else:
+            self.value = _NO_VALUE
+            self.fresh = STALE
+
+    def more(self) -> _Extra:
+        extra = self.extra
+        if extra is None:
+            extra = self.extra = _Extra()
+        return extra
+
+
+class Store:
+    """Holds the values of atoms; read with `get`, write with `set`, watch with `sub`."""
+
+    def __init__(self) -> None:
+        self._tok = _Token()
+        self._lock = threading.RLock()
+        self._epoch = 0
+        self._writes = 0  # depth of writes and batches in progress
+        self._nesting = 0
+        self._pending: list[_Node] = []
+        self._on_mount: list[_Node] = []
+        self._cleanups: list[Callable[[], Any]] = []
+        self._mounted: dict[Atom[Any], _Node] = {}
+        self._local = threading.local()
+
+    # -- public API -------------------------------------------------------------------
+
+    def get(self, a: Atom[T]) -> T:
+        """The current value of `a` (an awaitable for an atom whose read is async)."""
+        with self._lock:
+            n = a._node if a._tok is self._tok else self._node(a)
+            if n.fresh < self._epoch or n.dirty:
+                self._ensure(n)
+            if n.error is not None:
+                raise n.error
+            value: T = n.value
+            return value
+
+    def set(self, a: Atom[Any], *args: Any) -> Any:
+        """Write `a` (a primitive takes one value); returns what the write function returns."""
+        with self._lock:
+            self._writes += 1
+            try:
+                if a.read is None:
+                    if len(args) != 1:
+                        raise NotWritableError(
+                            f"{a!r} is a primitive atom: set it with exactly one value, "
+                            f"got {len(args)}"
+                        )
+                    self._write_primitive(a, args[0])
+                    result = None
+                elif a.write is None:
+                    raise NotWritableError(f"{a!r} is read-only: it has no write function")
+                else:
+                    result = a.write(self.get, self.set, *args)
+            finally:
+                self._writes -= 1
+                calls = self._finish() if self._writes == 0 else None
+        if calls:
+            self._dispatch(calls)
+        return result
+
+    def sub(self, a: Atom[Any], listener: Callable[[], Any]) -> Callable[[], None]:
+        """Call `listener()` after each committed change of `a`; returns `unsubscribe`."""
+        rec = _Listener(listener)
+        with self._lock:
+            self._writes += 1
+            try:
+                n = self._node(a)
+                if n.fresh < self._epoch or n.dirty:
+                    self._ensure(n)
+                if n.listeners is None:
+                    n.listeners = [rec]
+                else:
+                    n.listeners.append(rec)
+                n.notified = n.value if n.error is None else n.error
+                if not n.mounted:
+                    self._mount(n)
+            finally:
+                self._writes -= 1
+                calls = self._finish() if self._writes == 0 else None
+        if calls:
+            self._dispatch(calls)
+
+        # Released on unsubscribe, so a kept `unsubscribe` does not keep the atom alive.
+        held: list[_Node] = [n]
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if not held:
+                    return
+                n = held.pop()
+                rec.active = False
+                listeners = n.listeners
+                if listeners is not None:
+                    listeners.remove(rec)
+                    if not listeners:
+                        n.listeners = None
+                        if not n.dependents:
+                            self._unmount(n)
+                cleanups, self._cleanups = self._cleanups, []
+            for fn in cleanups:
+                fn()
+
+        return unsubscribe
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group writes: listeners are notified once, after the block, with settled values."""
+        calls = None
+        with self._lock:
+            self._writes += 1
+            try:
+                yield
+            finally:
+                self._writes -= 1
+                if self._writes == 0:
+                    calls = self._finish()
+        if calls:
+            self._dispatch(calls)
+
+    def refresh(self, a: Atom[Any]) -> None:
+        """Make a derived atom read again (on next use, or now if mounted)."""
+        if a.read is None:
+            return
+        with self._lock:
+            self._writes += 1
+            try:
+                n = self._node(a)
+                n.dirty = True
+                self._epoch += 1
+                if n.mounted:
+                    self._mark_from(n, include_self=True)
+            finally:
+                self._writes -= 1
+                calls = self._finish() if self._writes == 0 else None
+        if calls:
+            self._dispatch(calls)
+
+    def observe(self, a: Atom[T], scheduler: SchedulerBase | None = None) -> Observable[T]:
+        """A reactivex Observable: the current value on subscribe, then each change."""
+        from molecules.core.observe import observe_atom
+
+        return observe_atom(self, a, scheduler)
+
+    def is_mounted(self, a: Atom[Any]) -> bool:
+        """True while `a` has a subscriber in this store, directly or through dependents."""
+        with self._lock:
+            return a in self._mounted
+
+    # -- nodes ------------------------------------------------------------------------
+
+    def _node(self, a: Atom[Any]) -> _Node:
+        tok = self._tok
+        if a._tok is tok:
+            node: _Node = a._node
+            return node
+        if a._tok is None:
+            n = _Node(a)
+            a._tok = tok
+            a._node = n
+            return n
+        more = a._more
+        if more is None:
+            more = a._more = weakref.WeakKeyDictionary()
+        found = more.get(tok)
+        if found is None:
+            found = more[tok] = _Node(a)
+        return found
+
+    # -- pull: bring a node up to date ------------------------------------------------
+
+    def _ensure(self, root: _Node) -> None:
+        stack = [root]
+        positions = [0]
+        while stack:
+            n = stack[-1]
+            if n.fresh >= self._epoch and not n.dirty:
+                stack.pop()
+                positions.pop()
+                continue
+            deps = n.deps
+            if deps is not None and not n.dirty:
+                i = positions[-1]
+                size = len(deps)
+                pushed = changed = False
+                while i < size:
+                    d = deps[i]
+                    if d.fresh < self._epoch or d.dirty:
+                        positions[-1] = i
+                        stack.append(d)
+                        positions.append(0)
+                        pushed = True
+                        break
+                    if d.version != deps[i + 1]:
+                        changed = True
+                        break
+                    i += 2
+                if pushed:
+                    continue
+                if not changed:
+                    n.fresh = CLEAN if n.mounted else self._epoch
+                    stack.pop()
+                    positions.pop()
+                    continue
+            try:
+                self._compute(n)
+            except _Deferred as deferred:
+                stack.append(deferred.node)
+                positions.append(0)
+                continue
+            n.fresh = CLEAN if n.mounted else self._epoch
+            stack.pop()
+            positions.pop()
+
+    def _ensure_nested(self, n: _Node) -> None:
+        if self._nesting >= _MAX_NESTING:
+            raise _Deferred(n)
+        self._nesting += 1
+        try:
+            self._ensure(n)
+        finally:
+            self._nesting -= 1
+
+    def _compute(self, n: _Node) -> None:
+        a = n.atom
+        deps: list[Any] = []
+        read = a.read
+        assert read is not None
+        error: BaseException | None = None
+        value: Any = _NO_VALUE
+        try:
+            if a.is_async:
+                extra = n.more()
+                extra.run += 1
+                get = self._async_getter(n, deps, extra.run)
+                value = self._start_async(
+                    n, read(get, ReadContext(self, a)) if a.wants_ctx else read(get)
+                )
+            elif a.wants_ctx:
+                value = read(self._sync_getter(deps), ReadContext(self, a))
+            else:
+                value = read(self._sync_getter(deps))
+        except _Deferred:
+            raise
+        except Exception as exc:
+            error = exc
+        n.dirty = False
+        old_deps = n.deps
+        n.deps = deps
+        if n.mounted and (old_deps is None or old_deps[::2] != deps[::2]):
+            self._rewire(n, old_deps[::2] if old_deps else [], deps[::2])
+        if error is not None:
+            if error is not n.error:
+                n.error = error
+                n.value = _NO_VALUE
+                n.version += 1
+        elif n.error is not None or n.value is _NO_VALUE:
+            n.error = None
+            n.value = value
+            n.version += 1
+        else:
+            old = n.value
+            if old is not value and not (a.eq or default_eq)(old, value):
+                n.value = value
+                n.version += 1
+
+    def _sync_getter(self, deps: list[Any]) -> Callable[[Atom[Any]], Any]:
+        tok = self._tok
+        node_of = self._node
+        nested = self._ensure_nested
+        store = self
+        append = deps.append
+
+        def get(a: Atom[Any]) -> Any:
+            d = a._node if a._tok is tok else node_of(a)
+            if d.fresh < store._epoch or d.dirty:
+                nested(d)
+            append(d)
+            append(d.version)
+            if d.error is not None:
+                raise d.error
+            return d.value
+
+        return get
+
+    def _async_getter(self, n: _Node, deps: list[Any], run: int) -> Callable[[Atom[Any]], Any]:
+        def get(a: Atom[Any]) -> Any:
+            with self._lock:
+                d = self._node(a)
+                if d.fresh < self._epoch or d.dirty:
+                    self._ensure_nested(d)
+                if n.extra is not None and n.extra.run == run:
+                    # A read after an `await` still counts as a dependency of this run.
+                    deps.append(d)
+                    deps.append(d.version)
+                    if n.mounted and (d.dependents is None or n not in d.dependents):
+                        self._add_edge(d, n)
+                if d.error is not None:
+                    raise d.error
+                return d.value
+
+        return get
+
+    def _start_async(self, n: _Node, coro: Any) -> asyncio.Future[Any]:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            coro.close()
+            raise AsyncReadError(
+                f"{n.atom!r} has an async read: read it from code running in an asyncio loop"
+            ) from None
+        extra = n.more()
+        old_task = extra.task
+        future = n.value
+        # A future nobody has seen settle yet is reused, so awaiting it yields the newest
+        # value instead of a cancellation (the superseded run is cancelled instead).
+        if not isinstance(future, asyncio.Future) or future.done():
+            future = loop.create_future()
+        task = loop.create_task(coro)
+        extra.task = task
+        if old_task is not None and not old_task.done():
+            old_task.cancel()
+
+        def settle(t: asyncio.Task[Any]) -> None:
+            if extra.task is not t or future.done():
+                return
+            if t.cancelled():
+                future.cancel()
+            elif (exc := t.exception()) is not None:
+                future.set_exception(exc)
+            else:
+                future.set_result(t.result())
+
+        task.add_done_callback(settle)
+        return future
+
+    # -- push: mark stale -------------------------------------------------------------
+
+    def _write_primitive(self, a: Atom[Any], value: Any) -> None:
+        n = a._node if a._tok is self._tok else self._node(a)
+        old = n.value
+        if old is value or (a.eq or default_eq)(old, value):
+            return
+        n.value = value
+        n.version += 1
+        self._epoch += 1
+        if n.mounted:
+            self._mark_from(n, include_self=True)
+
+    def _mark_from(self, src: _Node, *, include_self: bool) -> None:
+        pending = self._pending
+        if include_self:
+            if src.listeners is not None and not src.queued:
+                src.queued = True
+                pending.append(src)
+            if src.atom.read is not None:
+                src.fresh = STALE
+        if not src.dependents:
+            return
+        stack = list(src.dependents)
+        while stack:
+            d = stack.pop()
+            if d.fresh != CLEAN:
+                continue  # already stale, and so is everything downstream of it
+            d.fresh = STALE
+            if d.listeners is not None and not d.queued:
+                d.queued = True
+                pending.append(d)
+            if d.dependents:
+                stack.extend(d.dependents)
+
+    # -- mounting ---------------------------------------------------------------------
+
+    def _add_edge(self, dep: _Node, dependent: _Node) -> None:
+        if dep.dependents is None:
+            dep.dependents = {dependent: None}
+        else:
+            dep.dependents[dependent] = None
+        if not dep.mounted:
+            self._mount(dep)
+
+    def _mount(self, root: _Node) -> None:
+        stack = [root]
+        self._mark_mounted(root)
+        while stack:
+            n = stack.pop()
+            if n.deps:
+                for d in n.deps[::2]:
+                    if d.dependents is None:
+                        d.dependents = {n: None}
+                    else:
+                        d.dependents[n] = None
+                    if not d.mounted:
+                        self._mark_mounted(d)
+                        stack.append(d)
+
+    def _mark_mounted(self, n: _Node) -> None:
+        n.mounted = True
+        n.atom.mounts += 1
+        self._mounted[n.atom] = n
+        if n.fresh >= self._epoch and not n.dirty:
+            n.fresh = CLEAN
+        if n.atom.on_mount is not None:
+            self._on_mount.append(n)
+
+    def _unmount(self, root: _Node) -> None:
+        stack = [root]
+        while stack:
+            n = stack.pop()
+            n.mounted = False
+            n.atom.mounts -= 1
+            self._mounted.pop(n.atom, None)
+            if n.fresh == CLEAN and n.atom.read is not None:
+                n.fresh = self._epoch
+            if n.extra is not None and n.extra.cleanup is not None:
+                self._cleanups.append(n.extra.cleanup)
+                n.extra.cleanup = None
+            if n.deps:
+                for d in n.deps[::2]:
+                    dependents = d.dependents
+                    if dependents is None or n not in dependents:
+                        continue
+                    del dependents[n]
+                    if not dependents:
+                        d.dependents = None
+                        if d.listeners is None and d.mounted:
+                            stack.append(d)
+
+    def _rewire(self, n: _Node, old: list[_Node], new: list[_Node]) -> None:
+        old_set = set(old)
+        new_set = set(new)
+        for d in new:
+            if d not in old_set:
+                self._add_edge(d, n)
+        for d in old_set - new_set:
+            dependents = d.dependents
+            if dependents is not None and n in dependents:
+                del dependents[n]
+                if not dependents:
+                    d.dependents = None
+                    if d.listeners is None and d.mounted:
+                        self._unmount(d)
+
+    # -- after a write: mount callbacks, then listeners -------------------------------
+
+    def _finish(self) -> list[_Listener]:
+        calls: list[_Listener] = []
+        self._writes += 1  # writes made from here are folded into this flush
+        try:
+            while True:
+                if self._on_mount:
+                    n = self._on_mount.pop(0)
+                    if n.mounted and (n.extra is None or n.extra.cleanup is None):
+                        self._run_on_mount(n)
+                    continue
+                if not self._pending:
+                    break
+                pending, self._pending = self._pending, []
+                for n in pending:
+                    n.queued = False
+                    if n.listeners is None:
+                        continue
+                    if n.fresh != CLEAN or n.dirty:
+                        self._ensure(n)
+                    current = n.value if n.error is None else n.error
+                    seen = n.notified
+                    if current is not seen and (
+                        n.error is not None or not (n.atom.eq or default_eq)(seen, current)
+                    ):
+                        n.notified = current
+                        calls.extend(n.listeners)
+        finally:
+            self._writes -= 1
+        if self._cleanups:
+            cleanups, self._cleanups = self._cleanups, []
+            for fn in cleanups:
+                fn()
+        return calls
+
+    def _run_on_mount(self, n: _Node) -> None:
+        a = n.atom
+        on_mount = a.on_mount
+        assert on_mount is not None
+
+        def set_self(*args: Any) -> Any:
+            return self.set(a, *args)
+
+        cleanup = on_mount(set_self)
+        n.more().cleanup = cleanup if callable(cleanup) else None
+
+    def _dispatch(self, calls: list[_Listener]) -> None:
+        local = self._local
+        queue: list[_Listener] | None = getattr(local, "queue", None)
+        if queue is not None:
+            queue.extend(calls)  # a listener wrote: the outer loop delivers these
+            return
+        local.queue = queue = calls
+        errors: list[Exception] = []
+        try:
+            i = 0
+            while i < len(queue):
+                rec = queue[i]
+                i += 1
+                if rec.active:
+                    try:
+                        rec.fn()
+                    except Exception as exc:
+                        errors.append(exc)
+        finally:
+            local.queue = None
+        if errors:
+            raise ListenerError(errors)
