@@ -157,7 +157,7 @@ class Store:
         """The current value of `a` (an awaitable for an atom whose read is async)."""
         with self._lock:
             n = a._node if a._tok is self._tok else self._node(a)
-            if n.fresh < self._epoch or n.dirty:
+            if n.fresh < self._epoch:
                 self._ensure(n)
             if n.error is not None:
                 raise n.error
@@ -195,7 +195,7 @@ class Store:
             self._writes += 1
             try:
                 n = self._node(a)
-                if n.fresh < self._epoch or n.dirty:
+                if n.fresh < self._epoch:
                     self._ensure(n)
                 if n.listeners is None:
                     n.listeners = [rec]
@@ -255,7 +255,8 @@ class Store:
             self._writes += 1
             try:
                 n = self._node(a)
-                n.dirty = True
+                n.dirty = True  # recompute even if no dependency changed
+                n.fresh = STALE
                 self._epoch += 1
                 if n.mounted:
                     self._mark_from(n, include_self=True)
@@ -299,11 +300,16 @@ class Store:
     # -- pull: bring a node up to date ------------------------------------------------
 
     def _ensure(self, root: _Node) -> None:
+        # Reads never write, so the epoch cannot move while this walk runs.
+        epoch = self._epoch
         stack = [root]
         positions = [0]
+        push = stack.append
+        push_pos = positions.append
+        compute = self._compute
         while stack:
             n = stack[-1]
-            if n.fresh >= self._epoch and not n.dirty:
+            if n.fresh >= epoch:
                 stack.pop()
                 positions.pop()
                 continue
@@ -311,33 +317,32 @@ class Store:
             if deps is not None and not n.dirty:
                 i = positions[-1]
                 size = len(deps)
-                pushed = changed = False
+                changed = False
                 while i < size:
                     d = deps[i]
-                    if d.fresh < self._epoch or d.dirty:
-                        positions[-1] = i
-                        stack.append(d)
-                        positions.append(0)
-                        pushed = True
+                    if d.fresh < epoch:
                         break
                     if d.version != deps[i + 1]:
                         changed = True
                         break
                     i += 2
-                if pushed:
-                    continue
-                if not changed:
-                    n.fresh = CLEAN if n.mounted else self._epoch
+                else:
+                    n.fresh = CLEAN if n.mounted else epoch
                     stack.pop()
                     positions.pop()
                     continue
+                if not changed:
+                    positions[-1] = i
+                    push(d)
+                    push_pos(0)
+                    continue
             try:
-                self._compute(n)
+                compute(n)
             except _Deferred as deferred:
-                stack.append(deferred.node)
-                positions.append(0)
+                push(deferred.node)
+                push_pos(0)
                 continue
-            n.fresh = CLEAN if n.mounted else self._epoch
+            n.fresh = CLEAN if n.mounted else epoch
             stack.pop()
             positions.pop()
 
@@ -362,13 +367,26 @@ class Store:
                 extra = n.more()
                 extra.run += 1
                 get = self._async_getter(n, deps, extra.run)
-                value = self._start_async(
-                    n, read(get, ReadContext(self, a)) if a.wants_ctx else read(get)
-                )
-            elif a.wants_ctx:
-                value = read(self._sync_getter(deps), ReadContext(self, a))
+                coro = read(get, ReadContext(self, a)) if a.wants_ctx else read(get)
+                value = self._start_async(n, coro)
             else:
-                value = read(self._sync_getter(deps))
+                tok = self._tok
+                node_of = self._node
+                nested = self._ensure_nested
+                append = deps.append
+                store = self
+
+                def get(b: Atom[Any]) -> Any:
+                    d = b._node if b._tok is tok else node_of(b)
+                    if d.fresh < store._epoch:
+                        nested(d)
+                    append(d)
+                    append(d.version)
+                    if d.error is not None:
+                        raise d.error
+                    return d.value
+
+                value = read(get, ReadContext(self, a)) if a.wants_ctx else read(get)
         except _Deferred:
             raise
         except Exception as exc:
@@ -376,47 +394,39 @@ class Store:
         n.dirty = False
         old_deps = n.deps
         n.deps = deps
-        if n.mounted and (old_deps is None or old_deps[::2] != deps[::2]):
+        if n.mounted and (
+            old_deps is None
+            or len(old_deps) != len(deps)
+            or (old_deps[0] is not deps[0] if len(deps) == 2 else old_deps[::2] != deps[::2])
+        ):
             self._rewire(n, old_deps[::2] if old_deps else [], deps[::2])
         if error is not None:
             if error is not n.error:
                 n.error = error
                 n.value = _NO_VALUE
                 n.version += 1
-        elif n.error is not None or n.value is _NO_VALUE:
+            return
+        old = n.value
+        if n.error is not None or old is _NO_VALUE:
             n.error = None
-            n.value = value
-            n.version += 1
-        else:
-            old = n.value
-            if old is not value and not (a.eq or default_eq)(old, value):
-                n.value = value
-                n.version += 1
-
-    def _sync_getter(self, deps: list[Any]) -> Callable[[Atom[Any]], Any]:
-        tok = self._tok
-        node_of = self._node
-        nested = self._ensure_nested
-        store = self
-        append = deps.append
-
-        def get(a: Atom[Any]) -> Any:
-            d = a._node if a._tok is tok else node_of(a)
-            if d.fresh < store._epoch or d.dirty:
-                nested(d)
-            append(d)
-            append(d.version)
-            if d.error is not None:
-                raise d.error
-            return d.value
-
-        return get
+        elif old is value:
+            return
+        elif a.eq is None:
+            try:
+                if old == value:
+                    return
+            except Exception:
+                pass
+        elif a.eq(old, value):
+            return
+        n.value = value
+        n.version += 1
 
     def _async_getter(self, n: _Node, deps: list[Any], run: int) -> Callable[[Atom[Any]], Any]:
         def get(a: Atom[Any]) -> Any:
             with self._lock:
                 d = self._node(a)
-                if d.fresh < self._epoch or d.dirty:
+                if d.fresh < self._epoch:
                     self._ensure_nested(d)
                 if n.extra is not None and n.extra.run == run:
                     # A read after an `await` still counts as a dependency of this run.
@@ -527,7 +537,7 @@ class Store:
         n.mounted = True
         n.atom.mounts += 1
         self._mounted[n.atom] = n
-        if n.fresh >= self._epoch and not n.dirty:
+        if n.fresh >= self._epoch:
             n.fresh = CLEAN
         if n.atom.on_mount is not None:
             self._on_mount.append(n)
@@ -589,7 +599,7 @@ class Store:
                     n.queued = False
                     if n.listeners is None:
                         continue
-                    if n.fresh != CLEAN or n.dirty:
+                    if n.fresh != CLEAN:
                         self._ensure(n)
                     current = n.value if n.error is None else n.error
                     seen = n.notified
