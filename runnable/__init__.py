@@ -1,1 +1,53 @@
-"""runnable."""
+"""runnable: the domain of runnable-bridge (data types, templates, ports, chains...)."""
+
+from runnable.errors import (
+    ChainCycleError,
+    ChainError,
+    InputValidationError,
+    InvalidRefError,
+    MappingPathError,
+    MessageError,
+    MissingTemplateVariablesError,
+    MissingVariablesError,
+    OpenAPIError,
+    RunnableError,
+    SchemaError,
+    TemplateError,
+    UnsupportedTemplateFormatError,
+)
+from runnable.types import (
+    ErrorInfo,
+    ExecutionMetrics,
+    ExecutionResult,
+    ExecutionStatus,
+    RunnableData,
+    RunnablePort,
+    RunnableRef,
+    RunnableSchemas,
+    TraceInfo,
+)
+
+__all__ = [
+    "ChainCycleError",
+    "ChainError",
+    "ErrorInfo",
+    "ExecutionMetrics",
+    "ExecutionResult",
+    "ExecutionStatus",
+    "InputValidationError",
+    "InvalidRefError",
+    "MappingPathError",
+    "MessageError",
+    "MissingTemplateVariablesError",
+    "MissingVariablesError",
+    "OpenAPIError",
+    "RunnableData",
+    "RunnableError",
+    "RunnablePort",
+    "RunnableRef",
+    "RunnableSchemas",
+    "SchemaError",
+    "TemplateError",
+    "TraceInfo",
+    "UnsupportedTemplateFormatError",
+]
