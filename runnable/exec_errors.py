@@ -16,7 +16,9 @@ RunnableError
 │   ├── UnknownEvaluatorError       a built-in evaluator key that does not exist
 │   ├── EvaluatorSettingsError      settings an evaluator cannot use
 │   └── EvaluatorInputError         inputs that lack what the evaluator compares
-└── ServiceDefinitionError          a function that cannot be served by `create_service`
+├── ServiceDefinitionError          a function that cannot be served by `create_service`
+└── InputValidationError
+    └── ServiceRequestError         a request to a served function with bad inputs/config
 ```
 
 Messages are written for a person: they say what failed and where, and never contain
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runnable.errors import RunnableError
+from runnable.errors import InputValidationError, RunnableError
 
 __all__ = [
     "EvaluatorError",
@@ -42,6 +44,7 @@ __all__ = [
     "ProviderStreamError",
     "ProviderTimeoutError",
     "ServiceDefinitionError",
+    "ServiceRequestError",
     "UnknownEvaluatorError",
 ]
 
@@ -138,3 +141,15 @@ class EvaluatorInputError(EvaluatorError, ValueError):
 
 class ServiceDefinitionError(RunnableError, TypeError):
     """A function `create_service` cannot serve (the message says which and why)."""
+
+
+class ServiceRequestError(InputValidationError):
+    """Bad inputs or config for a served function; `detail` lists errors the FastAPI way."""
+
+    def __init__(self, detail: list[dict[str, Any]]) -> None:
+        self.detail = detail
+        errors: dict[str, list[str]] = {}
+        for item in detail:
+            key = ".".join(str(part) for part in item["loc"][1:]) or "body"
+            errors.setdefault(key, []).append(str(item["msg"]))
+        super().__init__(errors)
