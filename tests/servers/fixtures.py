@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 import pytest
 
+from tests.servers.app_service import AppServiceState, app_service
 from tests.servers.openai_chat import ChatCompletionsApp, ChatServerState
 from tests.servers.uvicorn_thread import serve_in_thread
 
@@ -41,3 +42,26 @@ def serve_app() -> Iterator[Callable[[Any], str]]:
     """Serve ASGI apps for this test: `url = serve_app(app)`; all stop at teardown."""
     with ExitStack() as stack:
         yield lambda app: stack.enter_context(serve_in_thread(app))
+
+
+@attrs.frozen
+class AppServer:
+    """A running app service (see tests/servers/app_service.py) and what it saw."""
+
+    url: str
+    state: AppServiceState
+
+
+@pytest.fixture(scope="session")
+def app_server_session() -> Iterator[AppServer]:
+    """One app service for the whole run (see `app_server` for a clean one per test)."""
+    state = AppServiceState()
+    with serve_in_thread(app_service(state)) as url:
+        yield AppServer(url=url, state=state)
+
+
+@pytest.fixture
+def app_server(app_server_session: AppServer) -> AppServer:
+    """The session app service with its log cleared."""
+    app_server_session.state.reset()
+    return app_server_session
