@@ -1,0 +1,258 @@
+"""Call a runnable served over HTTP (an app revision or an HTTP evaluator).
+
+The request is `POST url {"inputs": {...}}`, plus `"ag_config": {...}` when a config is
+given (the `/test` route of an Agenta-style service). The output is the answer's `data`
+field, or the whole answer when it has none; `trace_id` names the trace. Failures raise
+`HttpRunnableError` with a message a person can act on: the service's own error detail
+when it sent one, "service unreachable at URL (HTTP n)" when a proxy or server answered
+with an HTML page, the timeout when there was no answer in time.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from pydantic import BaseModel
+
+from runnable.exec_errors import HttpRunnableError
+from runnable.served_function import CONFIG_PARAMETER
+from runnable.types import (
+    ErrorInfo,
+    ExecutionMetrics,
+    ExecutionResult,
+    ExecutionStatus,
+    RunnableData,
+    TraceInfo,
+)
+
+__all__ = ["HttpRunnableResult", "execute_http_runnable", "invoke_http_runnable"]
+
+_DEFAULT_TIMEOUT = 60.0
+
+
+class HttpRunnableResult(BaseModel):
+    """What an HTTP runnable answered: output, trace, HTTP status and latency."""
+
+    output: Any = None
+    trace_id: str | None = None
+    span_id: str | None = None
+    status_code: int = 200
+    latency_ms: float | None = None
+    body: Any = None
+
+    @property
+    def trace(self) -> TraceInfo | None:
+        """The trace the service reported, if any."""
+        if self.trace_id is None and self.span_id is None:
+            return None
+        return TraceInfo(trace_id=self.trace_id, span_id=self.span_id)
+
+    @property
+    def metrics(self) -> ExecutionMetrics:
+        """The call's latency as execution metrics."""
+        return ExecutionMetrics(latency_ms=self.latency_ms)
+
+
+def _display_url(url: str) -> str:
+    """The URL without any user:password part (it may hold a secret)."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return url
+    if not parsed.userinfo:
+        return url
+    return str(parsed.copy_with(username=None, password=None))
+
+
+def _format_validation_errors(errors: list[Any]) -> str:
+    parts = []
+    for error in errors:
+        if not isinstance(error, Mapping):
+            parts.append(str(error))
+            continue
+        loc = [str(p) for p in error.get("loc", ()) if p != "body"]
+        message = str(error.get("msg", error))
+        parts.append(f"{'.'.join(loc)}: {message}" if loc else message)
+    return "; ".join(parts)
+
+
+def _detail_text(payload: Any) -> str | None:
+    """The service's own explanation inside an error body, when it gave one."""
+    if isinstance(payload, str):
+        return payload or None
+    if isinstance(payload, list):
+        return _format_validation_errors(payload) or None
+    if not isinstance(payload, Mapping):
+        return None
+    for key in ("detail", "error"):
+        if key in payload:
+            inner = payload[key]
+            if isinstance(inner, Mapping):
+                found = _detail_text(inner)
+                return found if found else json.dumps(inner)[:300]
+            return _detail_text(inner)
+    for key in ("message", "msg"):
+        if isinstance(payload.get(key), str) and payload[key]:
+            return str(payload[key])
+    return None
+
+
+def _is_html(response: httpx.Response) -> bool:
+    if "html" in response.headers.get("content-type", ""):
+        return True
+    return response.text.lstrip()[:15].lower().startswith(("<!doctype html", "<html"))
+
+
+def _error_for_status(response: httpx.Response, url: str) -> HttpRunnableError:
+    status = response.status_code
+    shown = _display_url(url)
+    if _is_html(response):
+        return HttpRunnableError(
+            f"service unreachable at {shown} (HTTP {status})",
+            url=shown,
+            reason="unreachable",
+            status_code=status,
+        )
+    try:
+        payload: Any = response.json()
+    except ValueError:
+        payload = response.text.strip()
+    detail = _detail_text(payload) or (payload[:300] if isinstance(payload, str) else None)
+    explanation = detail or response.reason_phrase or "no details"
+    return HttpRunnableError(
+        f"{shown} failed (HTTP {status}): {explanation}",
+        url=shown,
+        reason="http",
+        status_code=status,
+        detail=payload,
+    )
+
+
+def _timeout_seconds(timeout: float | httpx.Timeout) -> str:
+    value = timeout.read if isinstance(timeout, httpx.Timeout) else timeout
+    return f"{value:g}s" if value is not None else "the timeout"
+
+
+async def _post(
+    client: httpx.AsyncClient,
+    url: str,
+    payload: dict[str, Any],
+    headers: Mapping[str, str] | None,
+    timeout: float | httpx.Timeout,
+) -> httpx.Response:
+    shown = _display_url(url)
+    try:
+        return await client.post(url, json=payload, headers=headers, timeout=timeout)
+    except httpx.TimeoutException:
+        message = f"timed out after {_timeout_seconds(timeout)} waiting for {shown}"
+        raise HttpRunnableError(message, url=shown, reason="timeout") from None
+    except httpx.TransportError as exc:
+        why = "connection refused" if isinstance(exc, httpx.ConnectError) else type(exc).__name__
+        raise HttpRunnableError(
+            f"service unreachable at {shown} ({why})", url=shown, reason="unreachable"
+        ) from None
+
+
+async def invoke_http_runnable(
+    url: str,
+    inputs: Mapping[str, Any],
+    *,
+    ag_config: Mapping[str, Any] | None = None,
+    client: httpx.AsyncClient | None = None,
+    timeout: float | httpx.Timeout = _DEFAULT_TIMEOUT,
+    headers: Mapping[str, str] | None = None,
+) -> HttpRunnableResult:
+    """POST `inputs` (and `ag_config`, if given) to `url` and read the answer.
+
+    Raises `HttpRunnableError` on a timeout, an unreachable service or an error status.
+    Cancelling the awaiting task closes the request.
+    """
+    payload: dict[str, Any] = {"inputs": dict(inputs)}
+    if ag_config is not None:
+        payload[CONFIG_PARAMETER] = dict(ag_config)
+    started = time.perf_counter()
+    if client is None:
+        async with httpx.AsyncClient() as own_client:
+            response = await _post(own_client, url, payload, headers, timeout)
+    else:
+        response = await _post(client, url, payload, headers, timeout)
+    latency_ms = (time.perf_counter() - started) * 1000
+    if response.status_code >= 400:
+        raise _error_for_status(response, url)
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = response.text
+    output = body.get("data", body) if isinstance(body, Mapping) else body
+    trace_id = body.get("trace_id") if isinstance(body, Mapping) else None
+    span_id = body.get("span_id") if isinstance(body, Mapping) else None
+    return HttpRunnableResult(
+        output=output,
+        trace_id=str(trace_id) if trace_id is not None else None,
+        span_id=str(span_id) if span_id is not None else None,
+        status_code=response.status_code,
+        latency_ms=latency_ms,
+        body=body,
+    )
+
+
+async def execute_http_runnable(
+    runnable: RunnableData,
+    inputs: Mapping[str, Any],
+    *,
+    client: httpx.AsyncClient | None = None,
+    timeout: float | httpx.Timeout = _DEFAULT_TIMEOUT,
+    headers: Mapping[str, str] | None = None,
+) -> ExecutionResult:
+    """Run an HTTP runnable and report it as an `ExecutionResult` (errors included, not raised).
+
+    The runnable's `configuration` goes along as `ag_config` when its invocation URL is a
+    `/test` route. Cancellation is not an outcome: it propagates to the caller.
+    """
+    started_at = datetime.now(UTC)
+    if not runnable.invocation_url:
+        return ExecutionResult(
+            status=ExecutionStatus.ERROR,
+            started_at=started_at,
+            completed_at=datetime.now(UTC),
+            error=ErrorInfo(
+                message=f"{runnable.kind} {runnable.id!r} has no invocation URL",
+                type="HttpRunnableError",
+            ),
+        )
+    is_test_route = runnable.invocation_url.rstrip("/").endswith("/test")
+    config = runnable.configuration if is_test_route else None
+    try:
+        result = await invoke_http_runnable(
+            runnable.invocation_url,
+            inputs,
+            ag_config=config,
+            client=client,
+            timeout=timeout,
+            headers=headers,
+        )
+    except HttpRunnableError as exc:
+        return ExecutionResult(
+            status=ExecutionStatus.ERROR,
+            started_at=started_at,
+            completed_at=datetime.now(UTC),
+            error=ErrorInfo(
+                message=exc.message,
+                type=type(exc).__name__,
+                status_code=exc.status_code,
+                details=exc.detail,
+            ),
+        )
+    return ExecutionResult(
+        status=ExecutionStatus.SUCCESS,
+        started_at=started_at,
+        completed_at=datetime.now(UTC),
+        output=result.output,
+        trace=result.trace,
+        metrics=result.metrics,
+    )
