@@ -1,3 +1,3 @@
-"""Shared pytest configuration."""
+"""Shared pytest configuration: fixtures live in their own modules, registered here."""
 
-pytest_plugins = ["tests.servers.fixtures"]
+pytest_plugins = ["tests.servers.fixtures", "tests.db_fixtures"]

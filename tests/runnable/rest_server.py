@@ -1,0 +1,93 @@
+"""A small JSON REST server on 127.0.0.1 (uvicorn in a thread) for the HTTP source tests."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+
+class EntityServerState:
+    """What the server holds: collections of documents and the headers it last received."""
+
+    def __init__(self) -> None:
+        self.collections: dict[str, dict[str, Any]] = {}
+        self.last_headers: dict[str, str] = {}
+
+
+def entity_app(state: EntityServerState) -> Starlette:
+    """Collections at /{name}; /wrapped/{name} lists as {"items": [...]}; /broken, /text fail."""
+
+    async def collection(request: Request) -> Response:
+        state.last_headers = dict(request.headers)
+        items = list(state.collections.get(request.path_params["name"], {}).values())
+        return JSONResponse(items)
+
+    async def wrapped(request: Request) -> Response:
+        items = list(state.collections.get(request.path_params["name"], {}).values())
+        return JSONResponse({"items": items})
+
+    async def entity(request: Request) -> Response:
+        state.last_headers = dict(request.headers)
+        docs = state.collections.setdefault(request.path_params["name"], {})
+        entity_id = request.path_params["id"]
+        if request.method == "PUT":
+            docs[entity_id] = await request.json()
+            return Response(status_code=204)
+        if entity_id not in docs:
+            return JSONResponse({"detail": "not found"}, status_code=404)
+        if request.method == "DELETE":
+            del docs[entity_id]
+            return Response(status_code=204)
+        return JSONResponse(docs[entity_id])
+
+    async def broken(request: Request) -> Response:
+        return PlainTextResponse("database exploded", status_code=500)
+
+    async def text(request: Request) -> Response:
+        return PlainTextResponse("<html>hello</html>", media_type="text/html")
+
+    return Starlette(
+        routes=[
+            Route("/broken/{rest:path}", broken, methods=["GET", "PUT", "DELETE"]),
+            Route("/text/{rest:path}", text),
+            Route("/wrapped/{name}", wrapped),
+            Route("/{name}", collection),
+            # `path` because uvicorn decodes %2F before routing; the id is still one segment.
+            Route("/{name}/{id:path}", entity, methods=["GET", "PUT", "DELETE"]),
+        ]
+    )
+
+
+@contextmanager
+def serve(app: Starlette) -> Iterator[str]:
+    """Serve `app` on a free port of 127.0.0.1 in a thread; yield its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # Accepted sockets inherit NODELAY; without it a reply written in two parts waits
+    # ~40 ms for the client's delayed ACK (uvicorn sets it only on sockets it makes).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test REST server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+        sock.close()
