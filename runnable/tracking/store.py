@@ -72,6 +72,11 @@ class RunStore(SqlBacked):
     `RunStore()` writes to `runs.sqlite` in the working directory; give a path, a URL
     (`postgresql://user@host/db`) or an `AsyncEngine` to go elsewhere. Tables are created on
     first use (or by `await store.init()`), in `schema` when one is given.
+
+    Every write is committed before it returns, so it survives this process being killed.
+    By default commits do not wait for the disk flush (many times the write rate); a power
+    cut or a database-server crash may then lose the last fraction of a second of records.
+    `durable=True` waits for the flush on every commit.
     """
 
     def __init__(
@@ -80,10 +85,15 @@ class RunStore(SqlBacked):
         *,
         schema: str | None = None,
         create_tables: bool = True,
+        durable: bool = False,
     ) -> None:
         target = Path(DEFAULT_PATH) if url is None else url
         self._db = SqlDatabase(
-            target, [ai_runs, ai_tasks], schema=schema, create_tables=create_tables
+            target,
+            [ai_runs, ai_tasks],
+            schema=schema,
+            create_tables=create_tables,
+            durable=durable,
         )
         self.url: str = self._db.label
         """The database URL, password hidden."""
@@ -99,9 +109,10 @@ class RunStore(SqlBacked):
         *,
         schema: str | None = None,
         create_tables: bool = True,
+        durable: bool = False,
     ) -> Self:
-        """Make a store and create its tables (see the class for `url`)."""
-        store = cls(url, schema=schema, create_tables=create_tables)
+        """Make a store and create its tables (see the class for the arguments)."""
+        store = cls(url, schema=schema, create_tables=create_tables, durable=durable)
         await store.init()
         return store
 

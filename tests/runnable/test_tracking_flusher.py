@@ -51,8 +51,13 @@ async def test_buffered_text_is_written_within_the_interval_without_more_chunks(
     flusher = run_store.partial_flusher(task.id, interval=0.1)
     await flusher.append("a")
     await flusher.append("b")
-    await asyncio.sleep(0.4)
+    assert await saved_text(run_store, task.id) == "a"
+    for _ in range(100):  # the timer's write, seen without any further append
+        await asyncio.sleep(0.02)
+        if await saved_text(run_store, task.id) == "ab":
+            break
     assert await saved_text(run_store, task.id) == "ab"
+    assert flusher.writes == 2
     await flusher.aclose()
 
 
