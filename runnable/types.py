@@ -1,0 +1,221 @@
+"""Boundary data of the runnable domain: refs, runnables, ports and execution results.
+
+Every model round-trips through JSON (`Model.model_validate_json(m.model_dump_json()) == m`)
+and every field but `RunnableData.id`/`kind`, `RunnablePort.key` and `RunnableRef.id` has
+a default.
+"""
+
+import warnings
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import uuid4
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from runnable.errors import InvalidRefError
+
+__all__ = [
+    "ErrorInfo",
+    "ExecutionMetrics",
+    "ExecutionResult",
+    "ExecutionStatus",
+    "RunnableData",
+    "RunnablePort",
+    "RunnableRef",
+    "RunnableSchemas",
+    "TraceInfo",
+]
+
+
+def _parse_ref_text(text: str) -> dict[str, Any]:
+    """Split "kind:id" at its first colon; a text without a colon is a bare id."""
+    text = text.strip()
+    if not text:
+        raise InvalidRefError("runnable ref is empty; expected 'kind:id' or an id")
+    kind, sep, ident = text.partition(":")
+    if not sep:
+        return {"kind": None, "id": text}
+    if not kind or not ident:
+        raise InvalidRefError(f"runnable ref {text!r} is not 'kind:id'")
+    return {"kind": kind, "id": ident}
+
+
+class RunnableRef(BaseModel):
+    """A reference to one runnable: its kind (None for a bare id) and its id.
+
+    `RunnableRef("app_revision", "rev-42")`, `RunnableRef("app_revision:rev-42")` and
+    `RunnableRef(kind="app_revision", id="rev-42")` are equal; so is the result of
+    validating the string "app_revision:rev-42" wherever a ref is expected.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str | None = None
+    id: str
+
+    def __init__(self, kind: str | None = None, id: str | None = None, /, **data: Any) -> None:
+        if kind is not None and id is None:
+            data.update(_parse_ref_text(kind))
+        else:
+            if kind is not None:
+                data["kind"] = kind
+            if id is not None:
+                data["id"] = id
+        super().__init__(**data)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return _parse_ref_text(value)
+        return value
+
+    @field_validator("kind", "id")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    @classmethod
+    def parse(cls, value: "str | RunnableRef | dict[str, Any]") -> "RunnableRef":
+        """Return `value` as a ref: a ref itself, a "kind:id" text, a bare id, or a dict."""
+        if isinstance(value, RunnableRef):
+            return value
+        return cls.model_validate(value)
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.id}" if self.kind else self.id
+
+
+class RunnableSchemas(BaseModel):
+    """The JSON schemas a runnable declares (each None when unknown)."""
+
+    inputs: dict[str, Any] | None = None
+    outputs: dict[str, Any] | None = None
+    parameters: dict[str, Any] | None = None
+    messages: dict[str, Any] | None = None
+
+
+class RunnableData(BaseModel):
+    """One runnable as the bridge sees it, whatever its kind."""
+
+    id: str
+    kind: str
+    name: str | None = None
+    version: int | str | None = None
+    slug: str | None = None
+    configuration: dict[str, Any] = Field(default_factory=dict)
+    invocation_url: str | None = None
+    schemas: RunnableSchemas = Field(default_factory=RunnableSchemas)
+
+    @property
+    def ref(self) -> RunnableRef:
+        """The ref that names this runnable."""
+        return RunnableRef(self.kind, self.id)
+
+
+with warnings.catch_warnings():
+    # `schema` is the contract's field name; it shadows BaseModel's deprecated `schema()`.
+    warnings.filterwarnings("ignore", message=".*shadows an attribute in parent.*")
+
+    class RunnablePort(BaseModel):
+        """One input or output of a runnable: key, display name, JSON type and schema."""
+
+        key: str
+        name: str | None = None
+        type: str = "string"
+        required: bool = False
+        schema: dict[str, Any] | None = None  # type: ignore[assignment]
+        description: str | None = None
+        default: Any = None
+
+
+class ExecutionStatus(StrEnum):
+    """Where one execution stands."""
+
+    IDLE = "idle"
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCESS = "success"
+    ERROR = "error"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for the statuses an execution never leaves."""
+        return self in _TERMINAL
+
+
+_TERMINAL = frozenset(
+    {
+        ExecutionStatus.SUCCESS,
+        ExecutionStatus.ERROR,
+        ExecutionStatus.CANCELLED,
+        ExecutionStatus.SKIPPED,
+    }
+)
+
+
+class ExecutionMetrics(BaseModel):
+    """Timings, token usage and cost of one execution (None when not measured)."""
+
+    latency_ms: float | None = None
+    ttft_ms: float | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cost: float | None = None
+
+    @property
+    def total_tokens(self) -> int | None:
+        """Tokens in plus tokens out, or None when neither is known."""
+        if self.tokens_in is None and self.tokens_out is None:
+            return None
+        return (self.tokens_in or 0) + (self.tokens_out or 0)
+
+
+class TraceInfo(BaseModel):
+    """Where the trace of an execution can be found."""
+
+    trace_id: str | None = None
+    span_id: str | None = None
+    url: str | None = None
+
+
+class ErrorInfo(BaseModel):
+    """Why an execution failed; a plain string validates as `ErrorInfo(message=...)`."""
+
+    message: str = ""
+    type: str | None = None
+    status_code: int | None = None
+    details: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"message": value}
+        return value
+
+
+class ExecutionResult(BaseModel):
+    """The outcome (or the state so far) of one execution."""
+
+    execution_id: str = Field(default_factory=lambda: uuid4().hex)
+    status: ExecutionStatus = ExecutionStatus.IDLE
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    output: Any = None
+    structured_output: Any = None
+    error: ErrorInfo | None = None
+    trace: TraceInfo | None = None
+    metrics: ExecutionMetrics = Field(default_factory=ExecutionMetrics)
+
+    @property
+    def duration_ms(self) -> float | None:
+        """Milliseconds from start to completion, when both are known."""
+        if self.started_at is None or self.completed_at is None:
+            return None
+        return (self.completed_at - self.started_at).total_seconds() * 1000.0
