@@ -1,0 +1,102 @@
+"""Turning what callers pass to the run store into column values (JSON, redacted)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from runnable.tracking.errors import InvalidTrackingValue
+from runnable.tracking.models import TERMINAL_STATUSES, RunStatus, TaskUsage, TrackedVariable
+from runnable.tracking.redaction import REDACTED, is_secret_key, redact_text, to_record_json
+
+_VARIABLE_KEYS = frozenset({"name", "value", "source"})
+
+
+def status_value(status: RunStatus | str) -> RunStatus:
+    """Return `status` as a RunStatus, or raise InvalidTrackingValue naming the choices."""
+    try:
+        return RunStatus(status)
+    except ValueError:
+        choices = ", ".join(member.value for member in RunStatus)
+        raise InvalidTrackingValue(
+            f"unknown status {status!r}; expected one of {choices}"
+        ) from None
+
+
+def terminal_status(status: RunStatus | str) -> RunStatus:
+    """Return `status` if it ends a run or task, else raise InvalidTrackingValue."""
+    value = status_value(status)
+    if value not in TERMINAL_STATUSES:
+        choices = ", ".join(sorted(TERMINAL_STATUSES))
+        raise InvalidTrackingValue(f"status {value.value!r} does not finish; use one of {choices}")
+    return value
+
+
+def ref_text(ref: object) -> str | None:
+    """Return a runnable ref as "kind:id" (from a str, a RunnableRef-like object or a dict)."""
+    if ref is None or isinstance(ref, str):
+        return ref
+    if isinstance(ref, Mapping):
+        kind, entity_id = ref.get("kind"), ref.get("id")
+    else:
+        kind, entity_id = getattr(ref, "kind", None), getattr(ref, "id", None)
+    if kind is None or entity_id is None:
+        raise InvalidTrackingValue(f"runnable_ref must be 'kind:id' or have kind and id: {ref!r}")
+    return f"{kind}:{entity_id}"
+
+
+def tracked_variables(variables: object) -> dict[str, dict[str, Any]]:
+    """Return variables as {name: {"value", "source"}}, secrets redacted.
+
+    Accepts {name: ResolvedVariable-like or {"value", "source"} or a bare value}, or an
+    iterable of objects with `name`, `value` and `source`.
+    """
+    if variables is None:
+        return {}
+    items: Iterable[tuple[object, object]]
+    if isinstance(variables, Mapping):
+        items = variables.items()
+    elif isinstance(variables, Iterable) and not isinstance(variables, str | bytes):
+        items = ((getattr(item, "name", None), item) for item in variables)
+    else:
+        raise InvalidTrackingValue(f"variables must be a mapping or an iterable: {variables!r}")
+    result: dict[str, dict[str, Any]] = {}
+    for name, item in items:
+        if not isinstance(name, str) or not name:
+            raise InvalidTrackingValue(f"a variable needs a non-empty str name, got {name!r}")
+        value, source = _value_and_source(item)
+        result[name] = {
+            "value": REDACTED
+            if is_secret_key(name) and value is not None
+            else to_record_json(value),
+            "source": None if source is None else str(source),
+        }
+    return result
+
+
+def _value_and_source(item: object) -> tuple[Any, Any]:
+    if isinstance(item, TrackedVariable):
+        return item.value, item.source
+    if isinstance(item, Mapping):
+        if "value" in item and set(item) <= _VARIABLE_KEYS:
+            return item["value"], item.get("source")
+        return item, None
+    if hasattr(item, "value") and hasattr(item, "source"):
+        return item.value, item.source
+    return item, None
+
+
+def error_text(error: object) -> str | None:
+    """Return an error (an exception or a message) as text, credentials blanked out."""
+    if error is None:
+        return None
+    text = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(error)
+    return redact_text(text)
+
+
+def usage_values(usage: object, **explicit: float | int | None) -> dict[str, Any]:
+    """Merge a usage object or mapping (OpenAI names accepted) with explicit values."""
+    parsed = TaskUsage.model_validate({} if usage is None else usage)
+    values = parsed.model_dump(exclude_none=True)
+    values.update({key: value for key, value in explicit.items() if value is not None})
+    return values
