@@ -441,13 +441,17 @@ class Molecule(Generic[T]):
         return result
 
     def _write_server_data(self, get: Getter, set: Setter, key: Any, raw: Any) -> T | None:
-        key = entity_id(key)
-        outcome = self._outcome(key, raw, get(self._state(key)))
+        outcome = self.receive(get, set, entity_id(key), raw)
         if isinstance(outcome.error, EntityLoadError):
             raise outcome.error
-        set(self._inflight(key), None)
-        self._write_settle(get, set, key, None, outcome)
         return outcome.data
+
+    def receive(self, get: Getter, set: Setter, key: str, raw: Any) -> QueryState[T]:
+        """Inside a write: take `raw` as the entity's fetched data (None: not found)."""
+        outcome = self._outcome(key, raw, get(self._state(key)))
+        set(self._inflight(key), None)  # a fetch still in flight would bring older data
+        self._write_settle(get, set, key, None, outcome)
+        return outcome
 
     # -- drafts ------------------------------------------------------------------------
 
