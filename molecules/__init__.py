@@ -8,6 +8,23 @@ from molecules.core.observable import atom_from_observable
 from molecules.core.reset import RESET, atom_with_default, atom_with_reset
 from molecules.core.select import select_atom
 from molecules.core.store import ReadContext, Store
+from molecules.entities import (
+    ActionData,
+    ActionMolecule,
+    AppRevisionData,
+    AppRevisionMolecule,
+    BuiltinData,
+    EvaluatorPresetData,
+    EvaluatorRevisionData,
+    EvaluatorRevisionMolecule,
+    PromptData,
+    PromptMolecule,
+    action_molecule,
+    app_revision_molecule,
+    builtin_molecule,
+    evaluator_revision_molecule,
+    prompt_molecule,
+)
 from molecules.errors import (
     EntityLoadError,
     EntityNotFoundError,
@@ -21,15 +38,24 @@ from molecules.hooks import MoleculeHooks
 from molecules.molecule import Molecule, create_molecule, entity_id
 from molecules.normalize import canonical_json, normalize, normalized_equal
 from molecules.query import QueryState
+from molecules.source_molecule import SourceMolecule, create_source_molecule
 
 __all__ = [
     "RESET",
+    "ActionData",
+    "ActionMolecule",
+    "AppRevisionData",
+    "AppRevisionMolecule",
     "AsyncReadError",
     "Atom",
     "AtomFamily",
+    "BuiltinData",
     "EntityLoadError",
     "EntityNotFoundError",
     "EntityNotLoadedError",
+    "EvaluatorPresetData",
+    "EvaluatorRevisionData",
+    "EvaluatorRevisionMolecule",
     "FamilyEvent",
     "Getter",
     "InvalidEntityIdError",
@@ -40,25 +66,34 @@ __all__ = [
     "MoleculeHooks",
     "MoleculesError",
     "NotWritableError",
+    "PromptData",
+    "PromptMolecule",
     "QueryState",
     "ReadContext",
     "SaveNotSupportedError",
     "Setter",
+    "SourceMolecule",
     "Store",
     "UnknownPresetError",
+    "action_molecule",
+    "app_revision_molecule",
     "atom",
     "atom_family",
     "atom_from_observable",
     "atom_with_default",
     "atom_with_reset",
+    "builtin_molecule",
     "canonical_json",
     "create_molecule",
+    "create_source_molecule",
     "default_eq",
     "derived",
     "entity_id",
+    "evaluator_revision_molecule",
     "loadable",
     "normalize",
     "normalized_equal",
+    "prompt_molecule",
     "select_atom",
     "unwrap",
 ]
