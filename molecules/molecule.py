@@ -347,6 +347,12 @@ class Molecule(Generic[T]):
         """Start fetching `key`: the query goes loading; returns the task, if async."""
         prev: QueryState[T] = get(self._state(key))
         set(self._state(key), QueryState("loading", prev.data, None, prev.fetched_at))
+        if self._fetch_is_async and loop is not None:
+            # The fetch is called inside the task: a task cancelled before it starts (a
+            # loop shutting down) then leaves no coroutine behind that nobody awaited.
+            task = loop.create_task(self._fetch_task(key, None, set, prev))
+            set(self._inflight(key), task)
+            return task
         try:
             result = self._fetch(key)
         except Exception as exc:
@@ -368,11 +374,11 @@ class Molecule(Generic[T]):
         return task
 
     async def _fetch_task(
-        self, key: str, pending: Awaitable[Any], set: Setter, prev: QueryState[T]
+        self, key: str, pending: Awaitable[Any] | None, set: Setter, prev: QueryState[T]
     ) -> None:
         me = asyncio.current_task()
         try:
-            raw = await pending
+            raw = await (self._fetch(key) if pending is None else pending)
         except asyncio.CancelledError:
             # Not back to idle: an idle query read would start the fetch again at once.
             stopped = EntityLoadError(self.name, key, "the fetch was cancelled")
