@@ -10,16 +10,23 @@ scrubbed from any text the provider echoes back into an error.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from contextlib import aclosing
 from typing import Any
 
 import httpx
 from httpx_sse import EventSource
-from pydantic import BaseModel, SecretStr
+from pydantic import SecretStr
 
+from runnable.chat_protocol import (
+    MessageLike,
+    StreamState,
+    error_message,
+    parse_answer,
+    request_body,
+)
 from runnable.completion import ChatCompletion, ChatDelta, ChatDone, ChatStreamEvent, TokenUsage
 from runnable.exec_errors import (
     ProviderConnectionError,
@@ -37,50 +44,12 @@ __all__ = ["ChatProvider", "MessageLike"]
 
 logger = logging.getLogger(__name__)
 
-MessageLike = Mapping[str, Any] | BaseModel
-
 _REDACTED = "[redacted]"
-_RESERVED_SETTINGS = ("messages", "stream")
 
 
 def _describe_transport_error(exc: httpx.TransportError) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _error_message(response: httpx.Response) -> tuple[str, str | None]:
-    """The provider's own words for an error response, and its error type when given."""
-    content_type = response.headers.get("content-type", "")
-    text = response.text
-    if "html" in content_type or text.lstrip().startswith("<"):
-        return "an HTML page instead of an API answer (is the base URL right?)", None
-    try:
-        payload = json.loads(text)
-    except ValueError:
-        return (text.strip()[:300] or response.reason_phrase or "no details"), None
-    if isinstance(payload, Mapping):
-        error = payload.get("error", payload.get("detail", payload))
-        if isinstance(error, Mapping):
-            message = error.get("message") or error.get("detail") or json.dumps(error)[:300]
-            error_type = error.get("type") or error.get("code")
-            return str(message), str(error_type) if error_type else None
-        if isinstance(error, str):
-            return error, None
-    return json.dumps(payload)[:300], None
-
-
-def _message_dict(message: MessageLike, index: int) -> dict[str, Any]:
-    if isinstance(message, BaseModel):
-        data: Any = message.model_dump(mode="json", exclude_none=True)
-    elif isinstance(message, Mapping):
-        data = dict(message)
-    else:
-        raise ProviderInputError(
-            f"message {index} is a {type(message).__name__}; expected a mapping with a role"
-        )
-    if not isinstance(data.get("role"), str) or not data["role"]:
-        raise ProviderInputError(f"message {index} has no role: {data!r:.200}")
-    return dict(data)
 
 
 class ChatProvider:
@@ -175,7 +144,7 @@ class ChatProvider:
 
     def stream(
         self, messages: Sequence[MessageLike], *, model: str | None = None, **settings: Any
-    ) -> AsyncIterator[ChatStreamEvent]:
+    ) -> AsyncGenerator[ChatStreamEvent, None]:
         """Stream the answer: `ChatDelta` events in order, then one `ChatDone`.
 
         Bad messages or settings raise here, before anything is sent. Close the iterator
@@ -185,7 +154,7 @@ class ChatProvider:
         body = self._body(messages, model, settings, stream=True)
         return self._stream(body)
 
-    async def _stream(self, body: bytes) -> AsyncIterator[ChatStreamEvent]:
+    async def _stream(self, body: bytes) -> AsyncGenerator[ChatStreamEvent, None]:
         started = time.perf_counter()
         response = await self._send(body)
         try:
@@ -198,8 +167,9 @@ class ChatProvider:
                     yield ChatDelta(text=completion.text)
                 yield ChatDone(completion=completion)
                 return
-            async for event in self._read_events(response, started):
-                yield event
+            async with aclosing(self._read_events(response, started)) as events:
+                async for event in events:
+                    yield event
         except httpx.TimeoutException:
             raise self._read_timeout() from None
         except httpx.TransportError as exc:
@@ -210,60 +180,30 @@ class ChatProvider:
 
     async def _read_events(
         self, response: httpx.Response, started: float
-    ) -> AsyncIterator[ChatStreamEvent]:
-        parts: list[str] = []
-        finish_reason: str | None = None
-        usage: TokenUsage | None = None
-        model: str | None = None
+    ) -> AsyncGenerator[ChatStreamEvent, None]:
+        state = StreamState()
         ttft_ms: float | None = None
-        saw_done = False
         async for sse in EventSource(response).aiter_sse():
-            data = sse.data.strip()
-            if data == "[DONE]":
-                saw_done = True
-                break
-            if not data:
-                continue
             try:
-                chunk = json.loads(data)
-            except ValueError:
-                message = f"unreadable chunk in the stream from {self.url}: {data[:200]!r}"
-                raise ProviderStreamError(self._redact(message)) from None
-            if not isinstance(chunk, Mapping):
-                continue
-            if chunk.get("error"):
-                error = chunk["error"]
-                text = error.get("message") if isinstance(error, Mapping) else error
-                raise ProviderStreamError(
-                    self._redact(f"the provider reported an error mid-stream: {text}")
-                )
-            model = chunk.get("model") or model
-            usage = self._usage(chunk.get("usage")) or usage
-            for choice in chunk.get("choices") or ():
-                if not isinstance(choice, Mapping) or choice.get("index", 0) != 0:
-                    continue
-                content = (choice.get("delta") or {}).get("content")
-                if isinstance(content, str) and content:
-                    if ttft_ms is None:
-                        ttft_ms = (time.perf_counter() - started) * 1000
-                    parts.append(content)
-                    yield ChatDelta(text=content)
-                finish_reason = choice.get("finish_reason") or finish_reason
-        if not saw_done and finish_reason is None:
+                text = state.feed(sse.data)
+            except ProviderStreamError as exc:
+                raise ProviderStreamError(self._redact(f"{self.url}: {exc.message}")) from None
+            if text:
+                if ttft_ms is None:
+                    ttft_ms = (time.perf_counter() - started) * 1000
+                yield ChatDelta(text=text)
+            if state.saw_done:
+                break
+        if not state.finished:
             raise ProviderStreamError(
                 f"the stream from {self.url} ended before the model finished "
                 "(no finish_reason and no [DONE])"
             )
-        yield ChatDone(
-            completion=self._completion(
-                "".join(parts),
-                model,
-                finish_reason,
-                usage,
-                ttft_ms,
-                (time.perf_counter() - started) * 1000,
-            )
+        latency_ms = (time.perf_counter() - started) * 1000
+        completion = self._completion(
+            state.text, state.model, state.finish_reason, state.usage, ttft_ms, latency_ms
         )
+        yield ChatDone(completion=completion)
 
     def _body(
         self,
@@ -273,29 +213,9 @@ class ChatProvider:
         *,
         stream: bool,
     ) -> bytes:
-        chosen = model or self.model
-        if not chosen:
-            raise ProviderInputError("no model to call: pass model= to ChatProvider or the call")
-        if isinstance(messages, (str, bytes)) or not messages:
-            raise ProviderInputError("messages must be a non-empty list of chat messages")
-        for reserved in _RESERVED_SETTINGS:
-            if reserved in settings:
-                raise ProviderInputError(
-                    f"{reserved!r} is not a setting: use complete() or stream() instead"
-                )
-        body: dict[str, Any] = {
-            "model": chosen,
-            "messages": [_message_dict(m, i) for i, m in enumerate(messages)],
-        }
-        body.update({key: value for key, value in settings.items() if value is not None})
-        if stream:
-            body["stream"] = True
-            if self._stream_usage:
-                body.setdefault("stream_options", {"include_usage": True})
-        try:
-            return json.dumps(body).encode()
-        except (TypeError, ValueError) as exc:
-            raise ProviderInputError(f"messages or settings are not JSON: {exc}") from None
+        return request_body(
+            messages, model or self.model, settings, stream=stream, stream_usage=self._stream_usage
+        )
 
     def _request_headers(self) -> dict[str, str]:
         headers = {
@@ -373,7 +293,7 @@ class ChatProvider:
         self, response: httpx.Response, attempt: int, note: str = ""
     ) -> ProviderStatusError:
         status = response.status_code
-        detail, error_type = _error_message(response)
+        detail, error_type = error_message(response)
         tries = f" (after {attempt + 1} attempts)" if attempt else ""
         message = self._redact(f"{self.url} answered HTTP {status}: {detail}{tries}{note}")
         cls = ProviderRateLimitError if status == 429 else ProviderStatusError
@@ -405,15 +325,6 @@ class ChatProvider:
                 text = text.replace(secret, _REDACTED)
         return text
 
-    @staticmethod
-    def _usage(raw: Any) -> TokenUsage | None:
-        if not isinstance(raw, Mapping):
-            return None
-        return TokenUsage(
-            tokens_in=int(raw.get("prompt_tokens") or 0),
-            tokens_out=int(raw.get("completion_tokens") or 0),
-        )
-
     def _completion(
         self,
         text: str,
@@ -437,23 +348,10 @@ class ChatProvider:
         )
 
     def _completion_from_payload(self, payload: Any, elapsed_ms: float) -> ChatCompletion:
-        choices = payload.get("choices") if isinstance(payload, Mapping) else None
-        if not choices or not isinstance(choices[0], Mapping):
-            raise ProviderError(
-                self._redact(f"{self.url} answered without choices: {json.dumps(payload)[:200]}")
-            )
-        message = choices[0].get("message") or {}
-        content = message.get("content")
-        if isinstance(content, list):
-            # Some compatible servers answer with content parts.
-            content = "".join(
-                str(part.get("text", "")) for part in content if isinstance(part, Mapping)
-            )
+        try:
+            answer = parse_answer(payload)
+        except ValueError as exc:
+            raise ProviderError(self._redact(f"{self.url} gave an {exc}")) from None
         return self._completion(
-            content if isinstance(content, str) else "",
-            payload.get("model"),
-            choices[0].get("finish_reason"),
-            self._usage(payload.get("usage")),
-            elapsed_ms,
-            elapsed_ms,
+            answer.text, answer.model, answer.finish_reason, answer.usage, elapsed_ms, elapsed_ms
         )

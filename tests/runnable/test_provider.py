@@ -413,3 +413,14 @@ def test_completion_metrics_carry_tokens_cost_and_timings() -> None:
 
     assert (metrics.tokens_in, metrics.tokens_out, metrics.cost) == (3, 4, 0.5)
     assert (metrics.ttft_ms, metrics.latency_ms) == (1, 2)
+
+
+async def test_a_server_that_ignores_stream_still_gives_delta_and_done(
+    provider: ChatProvider, chat_server: ChatServer
+) -> None:
+    chat_server.state.script(reply("whole", " answer", ignore_stream=True))
+
+    events = await collect(provider.stream(MESSAGES))
+
+    assert [type(e) for e in events] == [ChatDelta, ChatDone]
+    assert isinstance(events[-1], ChatDone) and events[-1].completion.text == "whole answer"

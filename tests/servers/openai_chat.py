@@ -49,6 +49,8 @@ class Reply:
     end_after: int | None = None
     # The model name to report instead of the requested one.
     model: str | None = None
+    # Answer a stream request with a plain JSON completion, as some servers do.
+    ignore_stream: bool = False
 
 
 def reply(*chunks: str, **options: Any) -> Reply:
@@ -255,7 +257,7 @@ class ChatCompletionsApp:
             return
         if scripted.status >= 400:
             await self._error(conn, scripted)
-        elif body.get("stream"):
+        elif body.get("stream") and not scripted.ignore_stream:
             await self._stream(conn, body, scripted)
         else:
             await self._plain(conn, body, scripted)
