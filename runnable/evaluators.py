@@ -233,10 +233,15 @@ class BuiltinEvaluator:
         try:
             return self.settings_model.model_validate(dict(settings or {}))
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
-            )
-            raise EvaluatorSettingsError(f"{self.key} settings: {problems}") from None
+            known = ", ".join(self.settings_model.model_fields)
+            problems = []
+            for error in exc.errors(include_url=False):
+                where = ".".join(map(str, error["loc"])) or "settings"
+                if error["type"] == "extra_forbidden":
+                    problems.append(f"{where}: unknown setting (known: {known})")
+                else:
+                    problems.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
+            raise EvaluatorSettingsError(f"{self.key} settings: {'; '.join(problems)}") from None
 
     def __call__(
         self, settings: Mapping[str, Any] | None, inputs: Mapping[str, Any]
