@@ -15,7 +15,8 @@ RunnableError
 ├── ChainError
 │   ├── ChainCycleError             a chain whose connections form a cycle
 │   └── MappingPathError            an input-mapping path that is malformed or unknown
-├── MissingVariablesError           required variables that no layer supplies
+├── VariablesError                  variable layers that cannot be resolved
+│   └── MissingVariablesError       required variables that no layer supplies
 └── MessageError                    chat messages or resources that cannot be built
 ```
 """
@@ -36,6 +37,7 @@ __all__ = [
     "SchemaError",
     "TemplateError",
     "UnsupportedTemplateFormatError",
+    "VariablesError",
 ]
 
 
@@ -121,7 +123,11 @@ class MappingPathError(ChainError, ValueError):
         super().__init__(f"mapping path {path!r}: {problem}")
 
 
-class MissingVariablesError(RunnableError, ValueError):
+class VariablesError(RunnableError, ValueError):
+    """Variable layers that cannot be resolved (an unknown layer, a layer that is no mapping)."""
+
+
+class MissingVariablesError(VariablesError):
     """Required variables that no layer supplies; `missing` names every one of them."""
 
     def __init__(self, missing: Sequence[str]) -> None:
