@@ -329,3 +329,25 @@ async def test_literal_inputs_validate_and_appear_as_enums(http: httpx.AsyncClie
     assert bad.status_code == 422
     body = document["paths"]["/run"]["post"]["requestBody"]["content"]["application/json"]
     assert body["schema"]["properties"]["inputs"]["properties"]["choice"]["enum"] == ["a", "b"]
+
+
+async def test_the_openapi_parser_reads_ports_and_config_from_a_service(
+    http: httpx.AsyncClient, single_url: str, multi_url: str
+) -> None:
+    from runnable.openapi import parse_openapi
+
+    single = parse_openapi((await http.get(f"{single_url}/openapi.json")).json())
+    multi = parse_openapi((await http.get(f"{multi_url}/openapi.json")).json(), "/shout")
+
+    direct = single.endpoint("direct")
+    assert direct is not None and direct.path == "/test"
+    assert [(p.key, p.type, p.required) for p in direct.input_ports()] == [
+        ("person", "object", True),
+        ("punctuation", "string", False),
+    ]
+    assert [p.key for p in direct.output_ports()] == ["text", "length"]
+    assert direct.config_schema is not None
+    assert direct.config_schema["properties"]["greeting"]["default"] == "Hello"
+    deployed = multi.endpoint("deployed")
+    assert deployed is not None and deployed.path == "/shout/run"
+    assert [p.key for p in deployed.input_ports()] == ["text", "times"]
