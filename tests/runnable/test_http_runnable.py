@@ -116,7 +116,7 @@ async def test_credentials_in_the_url_stay_out_of_errors(app_server: AppServer) 
 
 async def test_cancelling_the_call_closes_the_request(app_server: AppServer) -> None:
     task = asyncio.create_task(invoke_http_runnable(f"{app_server.url}/slow", {}))
-    await asyncio.sleep(0.1)
+    assert await asyncio.to_thread(app_server.state.slow_started.wait, 5.0)
 
     started = time.monotonic()
     task.cancel()
@@ -126,6 +126,8 @@ async def test_cancelling_the_call_closes_the_request(app_server: AppServer) -> 
 
     assert await asyncio.to_thread(app_server.state.disconnected.wait, 2.0)
     assert cancelled_in < 0.2
+    assert app_server.state.disconnected_at is not None
+    assert app_server.state.disconnected_at - started < 0.2
 
 
 async def test_a_given_client_is_used(app_server: AppServer) -> None:

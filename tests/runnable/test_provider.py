@@ -371,6 +371,8 @@ async def test_cancelling_a_stream_closes_the_connection_promptly(
 
     assert await asyncio.to_thread(chat_server.state.disconnected.wait, 2.0)
     assert cancelled_in < 0.2
+    assert chat_server.state.disconnected_at is not None
+    assert chat_server.state.disconnected_at - started < 0.2
     assert chat_server.state.finished_streams == 0
 
 
@@ -382,11 +384,14 @@ async def test_cancelling_a_pending_completion_closes_the_connection(
     while not chat_server.state.requests:
         await asyncio.sleep(0.01)
 
+    started = time.monotonic()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
 
     assert await asyncio.to_thread(chat_server.state.disconnected.wait, 2.0)
+    assert chat_server.state.disconnected_at is not None
+    assert chat_server.state.disconnected_at - started < 0.2
 
 
 async def test_breaking_out_of_a_closed_stream_closes_the_connection(

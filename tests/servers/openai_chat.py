@@ -98,6 +98,7 @@ class ChatServerState:
         self.requests: list[RecordedRequest] = []
         self.disconnects = 0
         self.disconnected = threading.Event()
+        self.disconnected_at: float | None = None
         self.finished_streams = 0
         self.api_key: str | None = None
 
@@ -108,6 +109,7 @@ class ChatServerState:
             self.requests = []
             self.disconnects = 0
             self.disconnected.clear()
+            self.disconnected_at = None
             self.finished_streams = 0
             self.api_key = None
 
@@ -130,6 +132,8 @@ class ChatServerState:
         """Log that a client went away before the response ended."""
         with self._lock:
             self.disconnects += 1
+            if self.disconnected_at is None:
+                self.disconnected_at = time.monotonic()
         self.disconnected.set()
 
     def record_finished_stream(self) -> None:
