@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Literal
 
 import httpx
@@ -319,11 +319,14 @@ def test_functions_that_cannot_be_served_are_refused_with_the_reason(
         create_service(*functions)
 
 
-async def test_literal_inputs_validate_and_appear_as_enums(http: httpx.AsyncClient) -> None:
-    with serve_in_thread(create_service(literal)) as url:
-        ok = await http.post(f"{url}/run", json={"inputs": {"choice": "a"}})
-        bad = await http.post(f"{url}/run", json={"inputs": {"choice": "c"}})
-        document = (await http.get(f"{url}/openapi.json")).json()
+async def test_literal_inputs_validate_and_appear_as_enums(
+    http: httpx.AsyncClient, serve_app: Callable[[Any], str]
+) -> None:
+    url = serve_app(create_service(literal))
+
+    ok = await http.post(f"{url}/run", json={"inputs": {"choice": "a"}})
+    bad = await http.post(f"{url}/run", json={"inputs": {"choice": "c"}})
+    document = (await http.get(f"{url}/openapi.json")).json()
 
     assert ok.json()["data"] == "a"
     assert bad.status_code == 422
