@@ -16,6 +16,7 @@ from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing
 from typing import Any
 
+import attrs
 import httpx
 from httpx_sse import EventSource
 from pydantic import SecretStr
@@ -79,19 +80,13 @@ class ChatProvider:
             raise ProviderInputError(f"base_url must be an http(s) URL, got {base_url!r}")
         self.base_url = base_url.rstrip("/")
         self.model = model
-        self._api_key = (
-            api_key if isinstance(api_key, SecretStr) or api_key is None else (SecretStr(api_key))
-        )
+        if isinstance(api_key, str):
+            api_key = SecretStr(api_key)
+        self._api_key = api_key
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         policy = retry or RetryPolicy()
         if max_retries is not None:
-            policy = RetryPolicy(
-                max_retries=max_retries,
-                backoff_base=policy.backoff_base,
-                backoff_max=policy.backoff_max,
-                jitter=policy.jitter,
-                max_retry_after=policy.max_retry_after,
-            )
+            policy = attrs.evolve(policy, max_retries=max_retries)
         self.retry = policy
         if isinstance(prices, PriceTable):
             self.prices = prices
@@ -252,7 +247,8 @@ class ChatProvider:
                 # Only a request that never reached the server is safe to repeat here.
                 retryable = isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
                 error = ProviderTimeoutError(
-                    f"{self.url} did not answer within the timeout ({type(exc).__name__})"
+                    f"{self.url} did not answer in time ({type(exc).__name__}, "
+                    f"timeout {self._timeout_for(exc)}s)"
                 )
             except httpx.TransportError as exc:
                 retryable = isinstance(exc, httpx.ConnectError)
@@ -262,8 +258,11 @@ class ChatProvider:
             else:
                 if response.status_code < 400:
                     return response
+                readable = True
                 try:
                     await response.aread()
+                except (httpx.TimeoutException, httpx.TransportError):
+                    readable = False  # the status alone must then explain the failure
                 finally:
                     await response.aclose()
                 retryable = is_retryable_status(response.status_code)
@@ -274,7 +273,7 @@ class ChatProvider:
                         f" (asked to retry after {retry_after:.0f}s, more than "
                         f"max_retry_after={self.retry.max_retry_after:.0f}s)"
                     )
-                error = self._status_error(response, attempt, note)
+                error = self._status_error(response, attempt, note, readable=readable)
             delay = self.retry.delay(attempt, retry_after) if retryable else None
             if delay is None:
                 raise error
@@ -290,10 +289,12 @@ class ChatProvider:
             attempt += 1
 
     def _status_error(
-        self, response: httpx.Response, attempt: int, note: str = ""
+        self, response: httpx.Response, attempt: int, note: str = "", *, readable: bool = True
     ) -> ProviderStatusError:
         status = response.status_code
-        detail, error_type = error_message(response)
+        detail, error_type = (
+            error_message(response) if readable else ("the error body could not be read", None)
+        )
         tries = f" (after {attempt + 1} attempts)" if attempt else ""
         message = self._redact(f"{self.url} answered HTTP {status}: {detail}{tries}{note}")
         cls = ProviderRateLimitError if status == 429 else ProviderStatusError
@@ -312,6 +313,15 @@ class ChatProvider:
                 f"{self.url} answered with something that is not JSON: {response.text[:200]!r}"
             )
             raise ProviderError(self._redact(message), status_code=response.status_code) from None
+
+    def _timeout_for(self, exc: httpx.TimeoutException) -> float | None:
+        if isinstance(exc, httpx.ConnectTimeout):
+            return self._timeout.connect
+        if isinstance(exc, httpx.PoolTimeout):
+            return self._timeout.pool
+        if isinstance(exc, httpx.WriteTimeout):
+            return self._timeout.write
+        return self._timeout.read
 
     def _read_timeout(self) -> ProviderTimeoutError:
         return ProviderTimeoutError(

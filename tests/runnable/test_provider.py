@@ -149,7 +149,7 @@ async def test_complete_that_gets_no_answer_in_time_raises_timeout_without_retry
     async with ChatProvider(
         chat_server.base_url, model="m", timeout=0.2, retry=FAST_RETRY
     ) as provider:
-        with pytest.raises(ProviderTimeoutError):
+        with pytest.raises(ProviderTimeoutError, match=r"in time \(ReadTimeout, timeout 0.2s\)"):
             await provider.complete(MESSAGES)
 
     assert len(chat_server.state.requests) == 1
@@ -429,3 +429,15 @@ async def test_a_server_that_ignores_stream_still_gives_delta_and_done(
 
     assert [type(e) for e in events] == [ChatDelta, ChatDone]
     assert isinstance(events[-1], ChatDone) and events[-1].completion.text == "whole answer"
+
+
+async def test_max_retries_overrides_the_policy(chat_server: ChatServer) -> None:
+    chat_server.state.script(*[fail(500, "down")] * 5)
+    async with ChatProvider(
+        chat_server.base_url, model="m", retry=FAST_RETRY, max_retries=0
+    ) as provider:
+        with pytest.raises(ProviderStatusError):
+            await provider.complete(MESSAGES)
+
+    assert provider.retry.backoff_base == FAST_RETRY.backoff_base
+    assert len(chat_server.state.requests) == 1
