@@ -6,6 +6,7 @@ import asyncio
 import socket
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -225,3 +226,23 @@ async def test_execute_without_invocation_url_is_an_error_result() -> None:
     assert result.status is ExecutionStatus.ERROR
     assert result.error is not None
     assert "has no invocation URL" in result.error.message
+
+
+async def test_dates_and_models_in_inputs_travel_as_json(app_server: AppServer) -> None:
+    when = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+    await invoke_http_runnable(
+        f"{app_server.url}/echo/run", {"when": when, "config": Config(prefix="p")}
+    )
+
+    assert app_server.state.bodies == [
+        {"inputs": {"when": "2025-01-02T03:04:05Z", "config": {"prefix": "p"}}}
+    ]
+
+
+async def test_inputs_that_cannot_be_json_are_refused_before_sending(app_server: AppServer) -> None:
+    with pytest.raises(HttpRunnableError, match="cannot be sent as JSON") as caught:
+        await invoke_http_runnable(f"{app_server.url}/echo/run", {"thing": object()})
+
+    assert caught.value.reason == "invalid"
+    assert app_server.state.bodies == []
