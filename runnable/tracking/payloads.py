@@ -33,16 +33,19 @@ def terminal_status(status: RunStatus | str) -> RunStatus:
 
 
 def ref_text(ref: object) -> str | None:
-    """Return a runnable ref as "kind:id" (from a str, a RunnableRef-like object or a dict)."""
+    """Return a runnable ref as "kind:id", or "id" for a bare id.
+
+    Takes a str, a `RunnableRef` (or any object with `kind` and `id`) or a dict.
+    """
     if ref is None or isinstance(ref, str):
         return ref
     if isinstance(ref, Mapping):
         kind, entity_id = ref.get("kind"), ref.get("id")
     else:
         kind, entity_id = getattr(ref, "kind", None), getattr(ref, "id", None)
-    if kind is None or entity_id is None:
-        raise InvalidTrackingValue(f"runnable_ref must be 'kind:id' or have kind and id: {ref!r}")
-    return f"{kind}:{entity_id}"
+    if not entity_id:
+        raise InvalidTrackingValue(f"runnable_ref must be 'kind:id' or have an id: {ref!r}")
+    return f"{kind}:{entity_id}" if kind else str(entity_id)
 
 
 def tracked_variables(variables: object) -> dict[str, dict[str, Any]]:
