@@ -114,7 +114,7 @@ async def test_records_are_frozen_pydantic_models_with_utc_times(run_store: RunS
 async def test_tasks_are_listed_in_the_order_they_were_added(run_store: RunStore) -> None:
     run = await run_store.create_run()
     added = [await run_store.add_task(run.id, node_id=f"node-{i}") for i in range(5)]
-    await run_store.finish_task(added[0].id, "success", response={"text": "first"})
+    await run_store.finish_task(added[0].id, "success", {"text": "first"})
     tasks = await run_store.list_tasks(run.id)
     assert [task.node_id for task in tasks] == [f"node-{i}" for i in range(5)]
     assert tasks[0].response == {"text": "first"}
