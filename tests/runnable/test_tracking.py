@@ -172,6 +172,27 @@ async def test_finish_run_totals_its_tasks(run_store: RunStore) -> None:
     assert stored.stats["latency_ms"] >= 0
 
 
+async def test_update_task_changes_only_the_given_fields(run_store: RunStore) -> None:
+    run = await run_store.create_run()
+    task = await run_store.add_task(run.id, node_id="n1", request={"model": "a"})
+    assert await run_store.update_task(task.id, status="pending", response={"draft": 1})
+    assert await run_store.update_run(run.id, name="renamed", stats={"retries": 1})
+    stored, stored_run = await run_store.get_task(task.id), await run_store.get_run(run.id)
+    assert stored is not None and stored_run is not None
+    assert (stored.status, stored.node_id, stored.request, stored.response) == (
+        RunStatus.PENDING,
+        "n1",
+        {"model": "a"},
+        {"draft": 1},
+    )
+    assert stored.updated_at > task.updated_at and stored.finished_at is None
+    assert (stored_run.name, stored_run.stats, stored_run.status) == (
+        "renamed",
+        {"retries": 1},
+        RunStatus.RUNNING,
+    )
+
+
 async def test_a_finished_task_is_never_rewritten(run_store: RunStore) -> None:
     run = await run_store.create_run()
     task = await run_store.add_task(run.id)
