@@ -13,6 +13,7 @@ from runnable.chain import (
     topological_levels,
     topological_order,
 )
+from runnable.completion import ChatCompletion, ChatDelta, ChatDone, TokenUsage
 from runnable.errors import (
     ChainCycleError,
     ChainError,
@@ -28,6 +29,25 @@ from runnable.errors import (
     TemplateError,
     UnsupportedTemplateFormatError,
     VariablesError,
+)
+from runnable.evaluators import (
+    BUILTIN_EVALUATORS,
+    BuiltinEvaluator,
+    get_builtin_evaluator,
+    run_builtin_evaluator,
+)
+from runnable.exec_errors import (
+    EvaluatorError,
+    HttpRunnableError,
+    ProviderError,
+    ProviderRateLimitError,
+    ProviderStatusError,
+    ProviderTimeoutError,
+)
+from runnable.http_runnable import (
+    HttpRunnableResult,
+    execute_http_runnable,
+    invoke_http_runnable,
 )
 from runnable.mapping import (
     MISSING,
@@ -70,6 +90,9 @@ from runnable.ports import (
     schema_from_ports,
     validate_inputs,
 )
+from runnable.pricing import DEFAULT_PRICES, ModelPrice, PriceTable
+from runnable.provider import ChatProvider
+from runnable.retry import RetryPolicy
 from runnable.templates import (
     FORMATS,
     TemplateFormat,
@@ -98,24 +121,34 @@ from runnable.variables import (
 )
 
 __all__ = [
+    "BUILTIN_EVALUATORS",
     "COMPUTED_VARIABLES",
     "DEFAULT_ORDER",
+    "DEFAULT_PRICES",
     "ENDPOINT_NAMES",
     "FORMATS",
     "JSON_TYPES",
     "MISSING",
+    "BuiltinEvaluator",
     "Chain",
     "ChainCycleError",
     "ChainError",
+    "ChatCompletion",
+    "ChatDelta",
+    "ChatDone",
     "ChatMessage",
+    "ChatProvider",
     "Connection",
     "ContentPart",
     "ErrorInfo",
+    "EvaluatorError",
     "ExecutionMetrics",
     "ExecutionMode",
     "ExecutionResult",
     "ExecutionStatus",
     "FilePart",
+    "HttpRunnableError",
+    "HttpRunnableResult",
     "ImagePart",
     "InputMapping",
     "InputValidationError",
@@ -126,12 +159,19 @@ __all__ = [
     "MessageError",
     "MissingTemplateVariablesError",
     "MissingVariablesError",
+    "ModelPrice",
     "Node",
     "OpenAPIEndpoint",
     "OpenAPIError",
     "OpenAPIInterface",
+    "PriceTable",
+    "ProviderError",
+    "ProviderRateLimitError",
+    "ProviderStatusError",
+    "ProviderTimeoutError",
     "ResolvedVariable",
     "Resource",
+    "RetryPolicy",
     "RunnableData",
     "RunnableError",
     "RunnablePort",
@@ -141,6 +181,7 @@ __all__ = [
     "TemplateError",
     "TemplateFormat",
     "TextPart",
+    "TokenUsage",
     "TraceInfo",
     "UnsupportedTemplateFormatError",
     "VariablesError",
@@ -148,12 +189,15 @@ __all__ = [
     "build_turn_messages",
     "check_schema",
     "computed_variables",
+    "execute_http_runnable",
     "extract_variables",
     "format_key_as_name",
+    "get_builtin_evaluator",
     "input_ports_from_schema",
     "input_ports_from_template",
     "input_ports_from_variables",
     "invocation_url",
+    "invoke_http_runnable",
     "output_ports_from_schema",
     "parse_mapping_path",
     "parse_openapi",
@@ -165,6 +209,7 @@ __all__ = [
     "resolve_refs",
     "resolve_variables",
     "resource_attachment",
+    "run_builtin_evaluator",
     "schema_from_ports",
     "to_provider_messages",
     "topological_levels",

@@ -34,6 +34,8 @@ _MAX_ERROR_CHARS = 500
 
 def database_url(target: str | URL | os.PathLike[str]) -> URL:
     """Return the async SQLAlchemy URL for `target` (a URL, or a path to a SQLite file)."""
+    if target == ":memory:":
+        return URL.create("sqlite+aiosqlite", database=":memory:")
     if isinstance(target, os.PathLike) or (isinstance(target, str) and "://" not in target):
         path = Path(os.fspath(target)).expanduser()
         if not path.name:

@@ -1,4 +1,4 @@
-"""Errors raised by run tracking.
+"""Errors raised by run tracking (part of the `RunnableError` family).
 
     TrackingError                 base
     ├── RunNotFound               no run has this id
@@ -12,8 +12,10 @@ skipped and the method returns False.
 
 from __future__ import annotations
 
+from runnable.errors import RunnableError
 
-class TrackingError(Exception):
+
+class TrackingError(RunnableError):
     """Base of every run-tracking error."""
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
+
+from sqlalchemy import Table
 
 from runnable.tracking.errors import InvalidTrackingValue
 from runnable.tracking.models import TERMINAL_STATUSES, RunStatus, TaskUsage, TrackedVariable
@@ -33,16 +36,19 @@ def terminal_status(status: RunStatus | str) -> RunStatus:
 
 
 def ref_text(ref: object) -> str | None:
-    """Return a runnable ref as "kind:id" (from a str, a RunnableRef-like object or a dict)."""
+    """Return a runnable ref as "kind:id", or "id" for a bare id.
+
+    Takes a str, a `RunnableRef` (or any object with `kind` and `id`) or a dict.
+    """
     if ref is None or isinstance(ref, str):
         return ref
     if isinstance(ref, Mapping):
         kind, entity_id = ref.get("kind"), ref.get("id")
     else:
         kind, entity_id = getattr(ref, "kind", None), getattr(ref, "id", None)
-    if kind is None or entity_id is None:
-        raise InvalidTrackingValue(f"runnable_ref must be 'kind:id' or have kind and id: {ref!r}")
-    return f"{kind}:{entity_id}"
+    if not entity_id:
+        raise InvalidTrackingValue(f"runnable_ref must be 'kind:id' or have an id: {ref!r}")
+    return f"{kind}:{entity_id}" if kind else str(entity_id)
 
 
 def tracked_variables(variables: object) -> dict[str, dict[str, Any]]:
@@ -100,3 +106,52 @@ def usage_values(usage: object, **explicit: float | int | None) -> dict[str, Any
     values = parsed.model_dump(exclude_none=True)
     values.update({key: value for key, value in explicit.items() if value is not None})
     return values
+
+
+_COLUMN_VALUES: dict[str, Callable[[Any], Any]] = {
+    "status": lambda status: status_value(status).value,
+    "runnable_ref": ref_text,
+    "inputs": lambda inputs: to_record_json(dict(inputs)),
+    "messages": lambda messages: to_record_json(list(messages)),
+    "variables": tracked_variables,
+    "settings": lambda settings: to_record_json(dict(settings)),
+    "stats": lambda stats: to_record_json(dict(stats)),
+    "request": to_record_json,
+    "response": to_record_json,
+    "error": error_text,
+}
+# What a new row holds in the columns a caller did not give.
+_EMPTY_DOCUMENTS: dict[str, Callable[[], Any]] = {
+    "inputs": dict,
+    "messages": list,
+    "variables": dict,
+    "settings": dict,
+    "stats": dict,
+    "partial_text": str,
+}
+
+
+def column_values(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the given fields (None meaning not given) as column values, JSON and redacted."""
+    return {
+        name: _COLUMN_VALUES.get(name, _same)(value)
+        for name, value in fields.items()
+        if value is not None
+    }
+
+
+def new_row(table: Table, now: datetime, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Return every column of a new row of `table`: the given fields, then the defaults."""
+    row: dict[str, Any] = {
+        column.name: _EMPTY_DOCUMENTS[column.name]() if column.name in _EMPTY_DOCUMENTS else None
+        for column in table.columns
+    }
+    row.update(created_at=now, updated_at=now)
+    row.update(column_values(fields))
+    if row["status"] in TERMINAL_STATUSES:
+        row["finished_at"] = now
+    return row
+
+
+def _same(value: Any) -> Any:
+    return value

@@ -15,55 +15,41 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Self
 
-from sqlalchemy import Float, Table, Text, bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.elements import ColumnElement
 
 from runnable.sources.database import SqlBacked, SqlDatabase, SqlTarget
 from runnable.sources.sqltypes import utc_now
 from runnable.tracking.errors import RunNotFound, TaskNotFound, TrackingBackendError
 from runnable.tracking.flusher import PartialFlusher
 from runnable.tracking.models import (
-    TERMINAL_STATUSES,
     Interrupted,
     RunRecord,
     RunStatus,
     TaskRecord,
 )
 from runnable.tracking.payloads import (
-    error_text,
+    column_values,
+    new_row,
     ref_text,
     status_value,
     terminal_status,
-    tracked_variables,
     usage_values,
 )
-from runnable.tracking.redaction import to_record_json
+from runnable.tracking.statements import (
+    APPEND_PARTIAL,
+    INSERT_RUN,
+    INSERT_TASK,
+    TERMINAL,
+    interrupt_open,
+    run_totals,
+    update_open,
+)
 from runnable.tracking.tables import ai_runs, ai_tasks
 
 DEFAULT_PATH = "runs.sqlite"
 """The SQLite file (in the working directory) used when no URL is given."""
-
-_TERMINAL = sorted(status.value for status in TERMINAL_STATUSES)
-_UNSET: Any = object()
-
-# Built once: SQLAlchemy caches their compiled form, so the hot path only binds values.
-_INSERT_RUN = insert(ai_runs)
-_INSERT_TASK = insert(ai_tasks)
-_APPEND_PARTIAL = (
-    update(ai_tasks)
-    .where(ai_tasks.c.id == bindparam("p_id"), ai_tasks.c.status.not_in(_TERMINAL))
-    .values(
-        partial_text=func.coalesce(ai_tasks.c.partial_text, "") + bindparam("p_text", type_=Text),
-        ttft_ms=func.coalesce(ai_tasks.c.ttft_ms, bindparam("p_ttft", type_=Float)),
-        updated_at=bindparam("p_now", type_=ai_tasks.c.updated_at.type),
-    )
-)
-
-
-def _open(column: ColumnElement[Any]) -> ColumnElement[bool]:
-    return column.not_in(_TERMINAL)
 
 
 class RunStore(SqlBacked):
@@ -146,26 +132,20 @@ class RunStore(SqlBacked):
         id: str | None = None,
     ) -> RunRecord:
         """Write a new run and return it; call it before the first model call."""
-        now = self._now()
-        run_status = status_value(status)
-        row: dict[str, Any] = {
+        fields = {
             "id": id or uuid.uuid4().hex,
             "name": name,
-            "runnable_ref": ref_text(runnable_ref),
-            "status": run_status.value,
-            "inputs": to_record_json(dict(inputs or {})),
-            "messages": to_record_json(list(messages or [])),
-            "variables": tracked_variables(variables),
-            "settings": to_record_json(dict(settings or {})),
-            "stats": {},
-            "error": None,
+            "runnable_ref": runnable_ref,
+            "status": status,
+            "inputs": inputs,
+            "messages": messages,
+            "variables": variables,
+            "settings": settings,
             "parent_run_id": parent_run_id,
-            "created_at": now,
-            "updated_at": now,
-            "finished_at": now if run_status in TERMINAL_STATUSES else None,
         }
+        row = new_row(ai_runs, self._now(), fields)
         async with self._connection(row["id"]) as conn:
-            await conn.execute(_INSERT_RUN, row)
+            await conn.execute(INSERT_RUN, row)
             await conn.commit()
         self._started[row["id"]] = time.monotonic()
         return RunRecord.model_validate(row)
@@ -182,20 +162,15 @@ class RunStore(SqlBacked):
         stats: Mapping[str, Any] | None = None,
     ) -> bool:
         """Change the given fields of a run that has not ended; False if it has ended."""
-        values: dict[str, Any] = {}
-        if name is not None:
-            values["name"] = name
-        if status is not None:
-            values["status"] = status_value(status).value
-        if messages is not None:
-            values["messages"] = to_record_json(list(messages))
-        if variables is not None:
-            values["variables"] = tracked_variables(variables)
-        if settings is not None:
-            values["settings"] = to_record_json(dict(settings))
-        if stats is not None:
-            values["stats"] = to_record_json(dict(stats))
-        return await self._update_open(ai_runs, run_id, values)
+        fields = {
+            "name": name,
+            "status": status,
+            "messages": messages,
+            "variables": variables,
+            "settings": settings,
+            "stats": stats,
+        }
+        return await self._update_open(ai_runs, run_id, column_values(fields))
 
     async def finish_run(
         self,
@@ -212,14 +187,8 @@ class RunStore(SqlBacked):
         cost, and latency_ms when the run was created by this store.
         """
         final = terminal_status(status)
-        totals = select(
-            func.count(ai_tasks.c.id),
-            func.sum(ai_tasks.c.tokens_in),
-            func.sum(ai_tasks.c.tokens_out),
-            func.sum(ai_tasks.c.cost),
-        ).where(ai_tasks.c.run_id == run_id)
         async with self._connection(run_id) as conn:
-            tasks, tokens_in, tokens_out, cost = (await conn.execute(totals)).one()
+            tasks, tokens_in, tokens_out, cost = (await conn.execute(run_totals(run_id))).one()
             summary: dict[str, Any] = {
                 "tasks": tasks,
                 "tokens_in": int(tokens_in or 0),
@@ -229,14 +198,9 @@ class RunStore(SqlBacked):
             started = self._started.get(run_id)
             if started is not None:
                 summary["latency_ms"] = (time.monotonic() - started) * 1000.0
-            summary.update(to_record_json(dict(stats or {})))
-            values: dict[str, Any] = {
-                "status": final.value,
-                "error": error_text(error),
-                "stats": summary,
-            }
-            if messages is not None:
-                values["messages"] = to_record_json(list(messages))
+            summary.update(stats or {})
+            fields = {"status": final, "error": error, "stats": summary, "messages": messages}
+            values = column_values(fields)
             changed = await self._update_open_in(conn, ai_runs, run_id, values)
             await conn.commit()
         if not changed:
@@ -295,33 +259,21 @@ class RunStore(SqlBacked):
         id: str | None = None,
     ) -> TaskRecord:
         """Add a task (a turn or a node) to a run; earlier tasks are never rewritten."""
-        now = self._now()
-        task_status = status_value(status)
-        row: dict[str, Any] = {
+        fields = {
             "id": id or uuid.uuid4().hex,
             "run_id": run_id,
             "node_id": node_id,
             "name": name,
-            "status": task_status.value,
-            "inputs": to_record_json(dict(inputs or {})),
-            "variables": tracked_variables(variables),
-            "request": to_record_json(request),
-            "response": None,
-            "partial_text": "",
-            "error": None,
-            "ttft_ms": None,
-            "latency_ms": None,
-            "tokens_in": None,
-            "tokens_out": None,
-            "cost": None,
-            "created_at": now,
-            "updated_at": now,
-            "finished_at": now if task_status in TERMINAL_STATUSES else None,
+            "status": status,
+            "inputs": inputs,
+            "variables": variables,
+            "request": request,
         }
+        row = new_row(ai_tasks, self._now(), fields)
         orphan = False
         async with self._connection(row["id"]) as conn:
             try:
-                await conn.execute(_INSERT_TASK, row)
+                await conn.execute(INSERT_TASK, row)
                 await conn.commit()
             except IntegrityError:
                 orphan = True
@@ -337,7 +289,7 @@ class RunStore(SqlBacked):
         """Append streamed text to a running task (and set its ttft once); False if ended."""
         params = {"p_id": task_id, "p_text": text, "p_ttft": ttft_ms, "p_now": self._now()}
         async with self._connection(task_id) as conn:
-            result = await conn.execute(_APPEND_PARTIAL, params)
+            result = await conn.execute(APPEND_PARTIAL, params)
             await conn.commit()
         if result.rowcount:
             return True
@@ -354,35 +306,30 @@ class RunStore(SqlBacked):
         *,
         status: RunStatus | str | None = None,
         node_id: str | None = None,
-        request: Any = _UNSET,
-        response: Any = _UNSET,
+        request: Any = None,
+        response: Any = None,
         partial_text: str | None = None,
         ttft_ms: float | None = None,
     ) -> bool:
         """Change the given fields of a task that has not ended; False if it has ended."""
-        values: dict[str, Any] = {}
-        if status is not None:
-            values["status"] = status_value(status).value
-        if node_id is not None:
-            values["node_id"] = node_id
-        if request is not _UNSET:
-            values["request"] = to_record_json(request)
-        if response is not _UNSET:
-            values["response"] = to_record_json(response)
-        if partial_text is not None:
-            values["partial_text"] = partial_text
-        if ttft_ms is not None:
-            values["ttft_ms"] = ttft_ms
-        return await self._update_open(ai_tasks, task_id, values)
+        fields = {
+            "status": status,
+            "node_id": node_id,
+            "request": request,
+            "response": response,
+            "partial_text": partial_text,
+            "ttft_ms": ttft_ms,
+        }
+        return await self._update_open(ai_tasks, task_id, column_values(fields))
 
     async def finish_task(
         self,
         task_id: str,
         status: RunStatus | str,
-        *,
-        response: Any = _UNSET,
-        error: object = None,
+        response: Any = None,
         usage: object = None,
+        *,
+        error: object = None,
         tokens_in: int | None = None,
         tokens_out: int | None = None,
         cost: float | None = None,
@@ -395,25 +342,19 @@ class RunStore(SqlBacked):
         cost/ttft_ms/latency_ms; explicit arguments win. Without a latency, a task added by
         this store is timed from `add_task`.
         """
-        values: dict[str, Any] = {"status": terminal_status(status).value}
-        values.update(
-            usage_values(
-                usage,
-                tokens_in=tokens_in,
-                tokens_out=tokens_out,
-                cost=cost,
-                ttft_ms=ttft_ms,
-                latency_ms=latency_ms,
-            )
+        fields = usage_values(
+            usage,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            cost=cost,
+            ttft_ms=ttft_ms,
+            latency_ms=latency_ms,
         )
         started = self._started.pop(task_id, None)
-        if "latency_ms" not in values and started is not None:
-            values["latency_ms"] = (time.monotonic() - started) * 1000.0
-        if response is not _UNSET:
-            values["response"] = to_record_json(response)
-        if error is not None:
-            values["error"] = error_text(error)
-        return await self._update_open(ai_tasks, task_id, values)
+        if "latency_ms" not in fields and started is not None:
+            fields["latency_ms"] = (time.monotonic() - started) * 1000.0
+        fields.update(status=terminal_status(status), response=response, error=error)
+        return await self._update_open(ai_tasks, task_id, column_values(fields))
 
     async def get_task(self, task_id: str) -> TaskRecord | None:
         """Return the task, or None."""
@@ -444,25 +385,14 @@ class RunStore(SqlBacked):
         now = self._now()
         ended = {"status": RunStatus.INTERRUPTED.value, "updated_at": now, "finished_at": now}
         async with self._connection() as conn:
-            tasks = await conn.execute(
-                update(ai_tasks)
-                .where(_open(ai_tasks.c.status), ai_tasks.c.created_at < cutoff)
-                .values(ended)
-            )
-            runs = await conn.execute(
-                update(ai_runs)
-                .where(_open(ai_runs.c.status), ai_runs.c.created_at < cutoff)
-                .values(ended)
-            )
+            tasks = await conn.execute(interrupt_open(ai_tasks, cutoff, ended))
+            runs = await conn.execute(interrupt_open(ai_runs, cutoff, ended))
             await conn.commit()
         return Interrupted(runs=runs.rowcount, tasks=tasks.rowcount)
 
     # Shared
 
     async def _update_open(self, table: Table, record_id: str, values: dict[str, Any]) -> bool:
-        if not values:
-            await self._require(table, record_id)
-            return False
         async with self._connection(record_id) as conn:
             changed = await self._update_open_in(conn, table, record_id, values)
             await conn.commit()
@@ -475,10 +405,9 @@ class RunStore(SqlBacked):
     ) -> bool:
         now = self._now()
         values = {**values, "updated_at": now}
-        if values.get("status") in _TERMINAL:
+        if values.get("status") in TERMINAL:
             values["finished_at"] = now
-        stmt = update(table).where(table.c.id == record_id, _open(table.c.status)).values(values)
-        result = await conn.execute(stmt)
+        result = await conn.execute(update_open(table, record_id, values))
         return bool(result.rowcount)
 
     async def _require(self, table: Table, record_id: str) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
+from runnable.errors import RunnableError
 from runnable.tracking import (
     Interrupted,
     InvalidTrackingValue,
@@ -20,20 +20,18 @@ from runnable.tracking import (
     TaskNotFound,
     TrackedVariable,
     TrackingBackendError,
+    TrackingError,
     ai_runs,
     ai_tasks,
 )
+from runnable.types import RunnableRef
+from runnable.variables import ResolvedVariable
 from tests.db_fixtures import Database
 
 
 def second_store(database: Database) -> RunStore:
     """Another store (its own engine) on the same tables, like another process."""
     return RunStore(database.url, schema=database.schema)
-
-
-class Ref:
-    kind = "prompt"
-    id = "p-1"
 
 
 async def test_a_created_run_is_visible_to_another_connection_at_once(
@@ -56,15 +54,14 @@ async def test_a_created_run_is_visible_to_another_connection_at_once(
 async def test_a_run_records_ref_inputs_messages_variables_and_settings(
     run_store: RunStore,
 ) -> None:
-    class Resolved:
-        def __init__(self, name: str, value: Any, source: str) -> None:
-            self.name, self.value, self.source = name, value, source
-
     run = await run_store.create_run(
-        runnable_ref=Ref(),
+        runnable_ref=RunnableRef("prompt", "p-1"),
         inputs={"question": "why?"},
         messages=[{"role": "system", "content": "Be brief"}],
-        variables=[Resolved("tone", "dry", "scoped.project"), Resolved("day", "Mon", "computed")],
+        variables=[
+            ResolvedVariable("tone", "dry", "scoped.project"),
+            ResolvedVariable("day", "Mon", "computed"),
+        ],
         settings={"model": "gpt-x", "temperature": 0.2},
     )
     stored = await run_store.get_run(run.id)
@@ -81,7 +78,12 @@ async def test_a_run_records_ref_inputs_messages_variables_and_settings(
 
 async def test_variables_given_as_a_mapping_keep_their_sources(run_store: RunStore) -> None:
     run = await run_store.create_run(
-        variables={"a": {"value": 1, "source": "user"}, "b": TrackedVariable(value=[2]), "c": 3}
+        variables={
+            "a": {"value": 1, "source": "user"},
+            "b": TrackedVariable(value=[2]),
+            "c": 3,
+            "d": ResolvedVariable("d", "x", "broker"),
+        }
     )
     stored = await run_store.get_run(run.id)
     assert stored is not None
@@ -89,7 +91,13 @@ async def test_variables_given_as_a_mapping_keep_their_sources(run_store: RunSto
         "a": TrackedVariable(value=1, source="user"),
         "b": TrackedVariable(value=[2]),
         "c": TrackedVariable(value=3),
+        "d": TrackedVariable(value="x", source="broker"),
     }
+
+
+async def test_a_bare_id_ref_is_stored_as_the_id(run_store: RunStore) -> None:
+    run = await run_store.create_run(runnable_ref=RunnableRef(id="rev-42"))
+    assert run.runnable_ref == "rev-42"
 
 
 async def test_records_are_frozen_pydantic_models_with_utc_times(run_store: RunStore) -> None:
@@ -106,7 +114,7 @@ async def test_records_are_frozen_pydantic_models_with_utc_times(run_store: RunS
 async def test_tasks_are_listed_in_the_order_they_were_added(run_store: RunStore) -> None:
     run = await run_store.create_run()
     added = [await run_store.add_task(run.id, node_id=f"node-{i}") for i in range(5)]
-    await run_store.finish_task(added[0].id, "success", response={"text": "first"})
+    await run_store.finish_task(added[0].id, "success", {"text": "first"})
     tasks = await run_store.list_tasks(run.id)
     assert [task.node_id for task in tasks] == [f"node-{i}" for i in range(5)]
     assert tasks[0].response == {"text": "first"}
@@ -162,6 +170,27 @@ async def test_finish_run_totals_its_tasks(run_store: RunStore) -> None:
         "note": "ok",
     }
     assert stored.stats["latency_ms"] >= 0
+
+
+async def test_update_task_changes_only_the_given_fields(run_store: RunStore) -> None:
+    run = await run_store.create_run()
+    task = await run_store.add_task(run.id, node_id="n1", request={"model": "a"})
+    assert await run_store.update_task(task.id, status="pending", response={"draft": 1})
+    assert await run_store.update_run(run.id, name="renamed", stats={"retries": 1})
+    stored, stored_run = await run_store.get_task(task.id), await run_store.get_run(run.id)
+    assert stored is not None and stored_run is not None
+    assert (stored.status, stored.node_id, stored.request, stored.response) == (
+        RunStatus.PENDING,
+        "n1",
+        {"model": "a"},
+        {"draft": 1},
+    )
+    assert stored.updated_at > task.updated_at and stored.finished_at is None
+    assert (stored_run.name, stored_run.stats, stored_run.status) == (
+        "renamed",
+        {"retries": 1},
+        RunStatus.RUNNING,
+    )
 
 
 async def test_a_finished_task_is_never_rewritten(run_store: RunStore) -> None:
@@ -344,3 +373,25 @@ async def test_a_database_failure_names_the_store_but_not_the_password() -> None
     assert "'run-1'" in message
     assert "hunter2-pw" not in message
     await store.close()
+
+
+@pytest.mark.parametrize("durable", [False, True])
+async def test_durable_makes_each_commit_wait_for_the_disk(
+    database: Database, durable: bool
+) -> None:
+    store = await RunStore.open(database.url, schema=database.schema, durable=durable)
+    sqlite = database.dialect == "sqlite"
+    query = "PRAGMA synchronous" if sqlite else "SHOW synchronous_commit"
+    try:
+        async with store.engine.connect() as conn:
+            setting = (await conn.exec_driver_sql(query)).scalar()
+    finally:
+        await store.close()
+    expected = {(True, True): 2, (True, False): 1, (False, True): "on", (False, False): "off"}
+    assert setting == expected[(sqlite, durable)]
+
+
+def test_tracking_errors_belong_to_the_runnable_error_family() -> None:
+    for error in (RunNotFound, TaskNotFound, InvalidTrackingValue, TrackingBackendError):
+        assert issubclass(error, TrackingError)
+    assert issubclass(TrackingError, RunnableError)
