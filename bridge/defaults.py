@@ -4,15 +4,16 @@ default bridge over them.
 `create_default_bridge(sources={kind: source})` builds each kind's molecule over its
 source (an empty in-memory source where none is given); `molecules={kind: molecule}`
 plugs in another implementation of a kind's data layer, and `executors={kind: fn}`
-another executor. App revisions (and evaluators served at a uri) run over HTTP; prompts,
-built-in prompts and actions need a chat-provider executor, which is not wired in yet:
-running them raises `ExecutorNotAvailable` (a NotImplementedError) naming the kind.
+another executor. App revisions and evaluators served at a uri run over HTTP; other
+evaluators run as the built-in evaluators of `runnable.evaluators`. Prompts, built-in
+prompts and actions need a chat-provider executor, which is not wired in yet: running
+them raises `ExecutorNotAvailable` (a NotImplementedError) naming the kind.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -34,9 +35,11 @@ from molecules import (
     prompt_molecule,
 )
 from molecules.entities import (
+    SharedPresets,
     action_input_ports,
     action_to_runnable,
     app_revision_to_runnable,
+    builtin_presets,
     evaluator_input_ports,
     evaluator_output_ports,
     evaluator_revision_to_runnable,
@@ -44,6 +47,7 @@ from molecules.entities import (
     prompt_output_ports,
     prompt_to_runnable,
 )
+from runnable.evaluators import run_builtin_evaluator
 from runnable.http_runnable import execute_http_runnable
 from runnable.sources import InMemorySource, Source
 from runnable.types import ExecutionResult, RunnableData, RunnablePort
@@ -176,17 +180,14 @@ def app_revision_runnable_type(
 def evaluator_revision_runnable_type(
     molecule: Any, *, execute: Executor | None = None, http_client: httpx.AsyncClient | None = None
 ) -> RunnableType:
-    """The evaluator-revision kind: one served at a uri runs over HTTP."""
+    """The evaluator-revision kind: served at a uri it runs over HTTP, else built in."""
     over_http = http_executor(http_client)
 
     async def default_execute(runnable: RunnableData, inputs: Mapping[str, Any]) -> Any:
         if runnable.invocation_url:
             return await over_http(runnable, inputs)
-        raise ExecutorNotAvailable(
-            "evaluator_revision",
-            "built-in evaluators (no uri) need an evaluator executor; "
-            "pass executors={'evaluator_revision': ...}",
-        )
+        # Built-in evaluators are pure and quick: no thread needed.
+        return run_builtin_evaluator(runnable, inputs)
 
     return RunnableType(
         molecule,
@@ -219,7 +220,7 @@ def create_default_bridge(
     molecules: Mapping[str, Any] | None = None,
     executors: Mapping[str, Executor] | None = None,
     http_client: httpx.AsyncClient | None = None,
-    evaluator_presets: Mapping[str, Sequence[Any]] | None = None,
+    evaluator_presets: SharedPresets | None = builtin_presets,
 ) -> RunnableBridge:
     """A bridge with the five built-in kinds (see the module docstring)."""
     given_sources = dict(sources or {})

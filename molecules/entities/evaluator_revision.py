@@ -1,15 +1,16 @@
 """Evaluator revisions: an evaluator (built-in by `evaluator_key`, or served at `uri`) and its
 settings, with named presets of settings.
 
-Presets come from the revision itself (`presets`) and from the molecule (`presets=` keyed
-by evaluator key, for the presets a product ships); the revision's own win on equal keys.
+Presets come from the revision itself (`presets`) and from the molecule (`presets=` by
+evaluator key; by default the presets of the built-in evaluators of `runnable.evaluators`);
+the revision's own win on equal keys.
 `apply_preset(id, key)` writes the preset's settings into the draft (replacing the
 settings, so the result is exactly the preset). Output ports default to `score: number`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,7 +19,9 @@ from molecules.core.atom import Getter, Setter
 from molecules.errors import EntityNotLoadedError, UnknownPresetError
 from molecules.molecule import entity_id
 from molecules.source_molecule import SourceMolecule
-from runnable.errors import SchemaError
+from runnable.errors import RunnableError, SchemaError
+from runnable.evaluators import BuiltinEvaluator, get_builtin_evaluator
+from runnable.exec_errors import UnknownEvaluatorError
 from runnable.openapi import invocation_url
 from runnable.ports import input_ports_from_schema, output_ports_from_schema, schema_from_ports
 from runnable.sources import Source
@@ -29,6 +32,7 @@ __all__ = [
     "EvaluatorPresetData",
     "EvaluatorRevisionData",
     "EvaluatorRevisionMolecule",
+    "builtin_presets",
     "evaluator_configuration",
     "evaluator_input_ports",
     "evaluator_output_ports",
@@ -36,6 +40,9 @@ __all__ = [
     "evaluator_revision_to_runnable",
     "evaluator_schemas",
 ]
+
+SharedPresets = Mapping[str, Sequence[Any]] | Callable[[str], Sequence[Any]]
+"""Presets shared by evaluator key: a mapping, or a function of the key."""
 
 DEFAULT_EVALUATOR_OUTPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -82,17 +89,41 @@ def _preset(value: Any) -> EvaluatorPresetData:
     )
 
 
-def evaluator_input_ports(revision: EvaluatorRevisionData) -> list[RunnablePort]:
-    """Ports of `input_schema`; else `output` (required) and the reference input.
+def _builtin(revision: EvaluatorRevisionData) -> BuiltinEvaluator | None:
+    if revision.uri or not revision.evaluator_key:
+        return None
+    try:
+        return get_builtin_evaluator(revision.evaluator_key)
+    except UnknownEvaluatorError:
+        return None
 
-    The reference input is `settings.correct_answer_key` (default "correct_answer"); it
-    is optional here because not every evaluator compares with a reference.
+
+def builtin_presets(evaluator_key: str) -> list[Any]:
+    """The presets a built-in evaluator ships (none for a key that is not built in)."""
+    try:
+        return list(get_builtin_evaluator(evaluator_key).presets)
+    except UnknownEvaluatorError:
+        return []
+
+
+def evaluator_input_ports(revision: EvaluatorRevisionData) -> list[RunnablePort]:
+    """Ports of `input_schema`; else what a built-in evaluator reads; else a default.
+
+    The default is `output` (required) and the reference input named by
+    `settings.correct_answer_key` (default "correct_answer"), optional because not every
+    evaluator compares with a reference.
     """
     if revision.input_schema:
         try:
             return input_ports_from_schema(revision.input_schema)
         except SchemaError:
             return []
+    builtin = _builtin(revision)
+    if builtin is not None:
+        try:
+            return input_ports_from_schema(builtin.runnable(revision.settings).schemas.inputs)
+        except RunnableError:
+            pass  # settings the evaluator refuses: show the default ports meanwhile
     reference = revision.settings.get("correct_answer_key") or "correct_answer"
     return [
         RunnablePort(key="output", name="Output", type="string", required=True),
@@ -110,10 +141,14 @@ def evaluator_output_ports(revision: EvaluatorRevisionData) -> list[RunnablePort
 
 def evaluator_schemas(revision: EvaluatorRevisionData) -> RunnableSchemas:
     """Inputs, outputs and the settings schema (as `parameters`)."""
+    builtin = _builtin(revision)
+    settings_schema = revision.settings_schema
+    if settings_schema is None and builtin is not None:
+        settings_schema = builtin.settings_schema()
     return RunnableSchemas(
         inputs=revision.input_schema or schema_from_ports(evaluator_input_ports(revision)),
         outputs=revision.output_schema or DEFAULT_EVALUATOR_OUTPUT_SCHEMA,
-        parameters=revision.settings_schema,
+        parameters=settings_schema,
     )
 
 
@@ -147,15 +182,13 @@ class EvaluatorRevisionMolecule(SourceMolecule[EvaluatorRevisionData]):
         self,
         source: Source,
         *,
-        presets: Mapping[str, Sequence[Any]] | None = None,
+        presets: SharedPresets | None = builtin_presets,
         **options: Any,
     ) -> None:
         super().__init__(
             "evaluator_revision", source, transform=EvaluatorRevisionData.model_validate, **options
         )
-        self.shared_presets: dict[str, list[EvaluatorPresetData]] = {
-            key: [_preset(p) for p in items] for key, items in (presets or {}).items()
-        }
+        self.shared_presets = presets
         self.settings = self.selector(
             "settings", lambda get, key: dict(r.settings) if (r := self._of(get, key)) else None
         )
@@ -192,8 +225,14 @@ class EvaluatorRevisionMolecule(SourceMolecule[EvaluatorRevisionData]):
             return []
         own = list(revision.presets)
         taken = {p.key for p in own}
-        shared = self.shared_presets.get(revision.evaluator_key or "", [])
-        return own + [p for p in shared if p.key not in taken]
+        return own + [p for p in self._shared(revision.evaluator_key) if p.key not in taken]
+
+    def _shared(self, evaluator_key: str | None) -> list[EvaluatorPresetData]:
+        presets = self.shared_presets
+        if presets is None or not evaluator_key:
+            return []
+        found = presets(evaluator_key) if callable(presets) else presets.get(evaluator_key, ())
+        return [_preset(p) for p in found]
 
     def _write_apply_preset(
         self, get: Getter, set: Setter, key: Any, preset_key: str
@@ -212,7 +251,12 @@ class EvaluatorRevisionMolecule(SourceMolecule[EvaluatorRevisionData]):
 
 
 def evaluator_revision_molecule(
-    source: Source, *, presets: Mapping[str, Sequence[Any]] | None = None, **options: Any
+    source: Source, *, presets: SharedPresets | None = builtin_presets, **options: Any
 ) -> EvaluatorRevisionMolecule:
-    """The molecule of evaluator revisions in `source`; `presets` by evaluator key."""
+    """The molecule of evaluator revisions in `source`.
+
+    `presets` gives the presets shared by every revision of an evaluator key: a mapping
+    key -> presets, or a function of the key (the default: the built-in evaluators' own
+    presets); None for none.
+    """
     return EvaluatorRevisionMolecule(source, presets=presets, **options)

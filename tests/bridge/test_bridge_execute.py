@@ -262,8 +262,18 @@ async def test_an_evaluator_served_over_http_runs_and_scores(tools_url: str) -> 
     assert result.output == 1.0
 
 
-async def test_a_built_in_evaluator_says_it_needs_an_executor() -> None:
+async def test_a_built_in_evaluator_runs_with_its_settings() -> None:
+    evaluators = {"ex": {"evaluator_key": "exact_match", "settings": {"case_sensitive": False}}}
+    bridge = create_default_bridge({"evaluator_revision": InMemorySource(evaluators)})
+    result = await bridge.execute(
+        "evaluator_revision:ex", {"output": "PARIS", "correct_answer": "paris"}
+    )
+    assert result.status == ExecutionStatus.SUCCESS
+    assert result.output == {"score": 1.0, "success": True}
+
+
+async def test_a_built_in_evaluator_checks_its_reference_input_first() -> None:
     evaluators = {"ex": {"evaluator_key": "exact_match"}}
     bridge = create_default_bridge({"evaluator_revision": InMemorySource(evaluators)})
-    with pytest.raises(ExecutorNotAvailable, match="evaluator_revision"):
+    with pytest.raises(InvalidInputsError, match="correct_answer"):
         await bridge.execute("evaluator_revision:ex", {"output": "a"})

@@ -128,7 +128,7 @@ async def test_a_kinds_own_selectors_and_actions_are_offered() -> None:
     ref = RunnableRef("evaluator_revision", "e1")
     kind = bridge.runnable("evaluator_revision")
     await store.set(kind.actions.load, ref)
-    assert [p.key for p in store.get(kind.selectors.presets(ref))] == ["b"]
+    assert [p.key for p in store.get(kind.selectors.presets(ref))] == ["b", "email", "url"]
     store.set(kind.actions.apply_preset, ref, "b")
     assert store.get(kind.selectors.settings(ref)) == {"pattern": "b"}
     assert store.get(bridge.selectors.configuration(ref))["settings"] == {"pattern": "b"}

@@ -136,3 +136,26 @@ async def test_an_http_evaluator_has_an_invocation_url() -> None:
 async def test_evaluator_data_accepts_plain_dicts() -> None:
     revision = EvaluatorRevisionData.model_validate({"id": "e", **REGEX})
     assert revision.presets[0].key == "strict"
+
+
+async def test_by_default_the_built_in_evaluators_presets_are_offered() -> None:
+    m = evaluator_revision_molecule(
+        InMemorySource({"ev": {"evaluator_key": "similarity", "settings": {"threshold": 0.7}}})
+    )
+    store = Store()
+    await store.set(m.load, "ev")
+    assert [p.key for p in store.get(m.presets("ev"))] == ["lenient", "strict"]
+    store.set(m.apply_preset, "ev", "strict")
+    assert store.get(m.settings("ev")) == {"threshold": 0.9}
+
+
+async def test_a_built_in_evaluator_gives_its_inputs_and_settings_schema() -> None:
+    m, store = await loaded(evaluator_key="exact_match", settings={"correct_answer_key": "gold"})
+    ports = store.get(m.input_ports("ev"))
+    assert [(p.key, p.required) for p in ports] == [("output", True), ("gold", True)]
+    assert "case_sensitive" in store.get(m.schemas("ev")).parameters["properties"]
+
+
+async def test_settings_a_built_in_evaluator_refuses_fall_back_to_the_default_ports() -> None:
+    m, store = await loaded(evaluator_key="exact_match", settings={"nope": 1})
+    assert [p.key for p in store.get(m.input_ports("ev"))] == ["output", "correct_answer"]
