@@ -110,6 +110,19 @@ def _start_from_read(store: Store, start: Atom[Any], key: str) -> None:
     store.set(start, key)
 
 
+class _KeyedRead:
+    """`read(get, key)` as a one-argument read; slots keep it smaller than a closure."""
+
+    __slots__ = ("key", "read")
+
+    def __init__(self, read: Callable[[Getter, str], Any], key: str) -> None:
+        self.read = read
+        self.key = key
+
+    def __call__(self, get: Getter) -> Any:
+        return self.read(get, self.key)
+
+
 async def _ready(value: Callable[[], Any]) -> Any:
     return value()
 
@@ -224,7 +237,7 @@ class Molecule(Generic[T]):
         label = self.name
 
         def factory(key: str) -> Atom[Any]:
-            return derived(lambda get: read(get, key), eq=eq, name=f"{label}.{name}({key})")
+            return derived(_KeyedRead(read, key), eq=eq, name=f"{label}.{name}({key})")
 
         family = id_family(factory)
         self._selectors[name] = family
@@ -256,6 +269,20 @@ class Molecule(Generic[T]):
         if self._is_dirty is not None:
             return bool(self._is_dirty(server, merged))
         return bool(normalize(merged, self.exclude_fields) != get(self._normal_server(key)))
+
+    def _peek(self, get: Getter, family: Family, key: str, default: Any = None) -> Any:
+        """In a write: a per-id state value, without making its atom if it has none yet.
+
+        Only for writes: a read must `get` the atom itself, or it would not be told when
+        the atom is made and set later.
+        """
+        return get(family(key)) if key in family else default
+
+    def _new_now(self, get: Getter, key: str) -> bool:
+        """In a write: whether `key` is new (see `_peek`)."""
+        if key in self._new:
+            return bool(get(self._new(key)))
+        return bool(self._is_new is not None and self._is_new(key))
 
     # -- selectors ---------------------------------------------------------------------
 
@@ -309,22 +336,22 @@ class Molecule(Generic[T]):
         )
 
     def _write_start(self, get: Getter, set: Setter, key: str) -> None:
-        if get(self._state(key)).status == "idle" and not get(self._new(key)):
+        if get(self._state(key)).status == "idle" and not self._new_now(get, key):
             self._begin_fetch(get, set, key, running_loop())
 
     def _write_load(self, get: Getter, set: Setter, key: Any) -> Coroutine[Any, Any, T | None]:
         key = entity_id(key)
         state: QueryState[T] = get(self._state(key))
-        if get(self._new(key)) or (state.status == "success" and not self._expired(state)):
+        if self._new_now(get, key) or (state.status == "success" and not self._expired(state)):
             return _ready(lambda: self._result(get, key))
-        flight = get(self._inflight(key))
+        flight = self._peek(get, self._inflight, key)
         if state.status == "loading" and flight is not None:
             return self._wait(get, key, flight)
         return self._fetch_now(get, set, key, self.load)
 
     def _write_refresh(self, get: Getter, set: Setter, key: Any) -> Coroutine[Any, Any, T | None]:
         key = entity_id(key)
-        if get(self._new(key)):
+        if self._new_now(get, key):
             return _ready(lambda: self._result(get, key))
         return self._fetch_now(get, set, key, self.refresh)
 
@@ -420,7 +447,7 @@ class Molecule(Generic[T]):
     def _write_settle(
         self, get: Getter, set: Setter, key: str, token: object, outcome: QueryState[T]
     ) -> None:
-        flight = get(self._inflight(key))
+        flight = self._peek(get, self._inflight, key)
         if token is not None and flight is not token:
             return  # a newer fetch (or a save) superseded this one
         if flight is not None:
@@ -435,13 +462,13 @@ class Molecule(Generic[T]):
     async def _wait(self, get: Getter, key: str, task: asyncio.Task[Any] | None) -> T | None:
         while task is not None:
             await asyncio.shield(task)
-            current = get(self._inflight(key))
+            current = self._peek(get, self._inflight, key)
             task = None if current is task else current
         return self._result(get, key)
 
     def _result(self, get: Getter, key: str) -> T | None:
         state: QueryState[T] = get(self._state(key))
-        if state.status == "error" and state.error is not None and not get(self._new(key)):
+        if state.status == "error" and state.error is not None and not self._new_now(get, key):
             raise state.error
         result: T | None = get(self.data(key))
         return result
@@ -455,7 +482,8 @@ class Molecule(Generic[T]):
     def receive(self, get: Getter, set: Setter, key: str, raw: Any) -> QueryState[T]:
         """Inside a write: take `raw` as the entity's fetched data (None: not found)."""
         outcome = self._outcome(key, raw, get(self._state(key)))
-        set(self._inflight(key), None)  # a fetch still in flight would bring older data
+        if key in self._inflight:
+            set(self._inflight(key), None)  # a fetch still in flight would bring older data
         self._write_settle(get, set, key, None, outcome)
         return outcome
 
@@ -463,13 +491,13 @@ class Molecule(Generic[T]):
 
     def _recheck_draft(self, get: Getter, set: Setter, key: str) -> None:
         """Drop a draft that no longer changes anything."""
-        draft = get(self._draft(key))
-        if draft is None or get(self._new(key)):
+        if self._peek(get, self._draft, key) is None:
             return
-        server = get(self.server_data(key))
-        if server is None:
-            return
-        if not self.differs(get, key, server, self.apply(key, server, draft)):
+        try:
+            dirty = get(self.is_dirty(key))
+        except Exception:
+            return  # a draft the new server data refuses stays, for its author to fix
+        if not dirty:
             set(self._draft(key), None)
 
     def _write_update(self, get: Getter, set: Setter, key: Any, changes: Any) -> T | None:
@@ -477,19 +505,26 @@ class Molecule(Generic[T]):
         fields = _as_fields(changes)
         old = get(self._draft(key))
         draft = {**old, **fields} if old else fields
-        server = get(self.server_data(key))
-        merged = self.apply(key, server, draft)  # raises on data the entity refuses
-        keep = bool(draft)
-        if keep and server is not None and not get(self._new(key)):
-            keep = self.differs(get, key, server, merged)
-        set(self._draft(key), draft if keep else None)
+        if not draft:
+            return get(self.data(key))  # type: ignore[no-any-return]
+        set(self._draft(key), draft)
+        try:
+            # Read through the selectors: their nodes keep what this computes, so a view
+            # of data or is_dirty after the edit costs nothing more.
+            merged: T | None = get(self.data(key))
+            dirty = get(self.is_dirty(key))
+        except Exception:
+            set(self._draft(key), old)  # data the entity refuses: the edit is not taken
+            raise
+        if not dirty:
+            set(self._draft(key), None)
         self._hooks.call("on_update", key, fields)
-        return merged if keep else server
+        return merged
 
     def _write_discard(self, get: Getter, set: Setter, key: Any) -> None:
         key = entity_id(key)
         set(self._draft(key), None)
-        if get(self._new(key)):
+        if self._new_now(get, key):
             set(self._new(key), False)
         self._hooks.call("on_discard", key)
 
@@ -521,7 +556,7 @@ class Molecule(Generic[T]):
         key = entity_id(key)
         fn: Callable[..., Any]
         args: tuple[Any, ...]
-        if get(self._deleted(key)):
+        if self._peek(get, self._deleted, key, False):
             if self._remove is None:
                 raise SaveNotSupportedError(
                     self.name, key, "is deleted, but the molecule has no remove function"
@@ -529,8 +564,8 @@ class Molecule(Generic[T]):
             fn, args = self._remove, (key,)
             finish: tuple[Any, ...] = (key, None, None, True)
         else:
-            draft = get(self._draft(key))
-            if draft is None and not get(self._new(key)):
+            draft = self._peek(get, self._draft, key)
+            if draft is None and not self._new_now(get, key):
                 return _ready(lambda: self._result(get, key))
             if self._save is None:
                 raise SaveNotSupportedError(self.name, key, "the molecule has no save function")
@@ -583,7 +618,8 @@ class Molecule(Generic[T]):
     def _write_saved(
         self, get: Getter, set: Setter, key: str, snapshot: Any, entity: Any, removed: bool
     ) -> None:
-        set(self._inflight(key), None)  # a fetch started before the save is stale now
+        if key in self._inflight:
+            set(self._inflight(key), None)  # a fetch started before the save is stale now
         if removed:
             gone = EntityNotFoundError(self.name, key, self.where)
             set(self._state(key), QueryState("error", None, gone))
@@ -593,7 +629,7 @@ class Molecule(Generic[T]):
             return
         set(self._state(key), QueryState("success", entity, None, self._clock()))
         set(self._new(key), False)
-        if get(self._draft(key)) is snapshot:
+        if self._peek(get, self._draft, key) is snapshot:
             set(self._draft(key), None)
         else:
             self._recheck_draft(get, set, key)  # edits made while the save ran stay

@@ -4,7 +4,7 @@ Two values are equal when their normal forms are equal. The normal form:
 
 - pydantic models become their JSON-mode dump (computed fields included);
 - mappings have their keys sorted, and entries whose value is None, "" or missing are
-  dropped, so `{"a": None}`, `{"a": ""}` and `{}` are equal;
+  dropped, so `{"a": None}`, `{"a": ""}` and `{}` are equal (text of blanks is text);
 - a string holding a JSON object or array (`'{"t": 1}'`) is parsed, so settings stored as
   text equal the same settings stored as an object;
 - tuples are lists; other values are kept as they are (`1 == 1.0`, as in Python).
@@ -49,35 +49,41 @@ def _split(exclude_fields: Collection[str]) -> tuple[frozenset[str], dict[str, l
 
 def normalize(value: Any, exclude_fields: Collection[str] = ()) -> Any:
     """The normal form of `value` (see the module docstring); MISSING for None and ""."""
-    if isinstance(value, BaseModel):
-        value = value.model_dump(mode="json")
-    if value is None:
-        return MISSING
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
+    kind = type(value)
+    # The common JSON types first: this runs on every is_dirty after an edit.
+    if kind is dict or (kind is not str and isinstance(value, Mapping)):
+        return _normalize_mapping(value, exclude_fields)
+    if kind is str:
+        if not value:
             return MISSING
-        if text[0] in "{[":
+        first = value[0]
+        if first in "{[" or (first.isspace() and value.lstrip()[:1] in ("{", "[")):
             try:
-                parsed = json.loads(text)
+                parsed = json.loads(value)
             except ValueError:
                 return value
             return normalize(parsed, exclude_fields)
         return value
-    if isinstance(value, Mapping):
-        here, nested = _split(exclude_fields) if exclude_fields else (frozenset(), {})
-        result: dict[str, Any] = {}
-        for key in sorted(value, key=str):
-            name = str(key)
-            if name in here:
-                continue
-            item = normalize(value[key], nested.get(name, ()))
-            if item is not MISSING:
-                result[name] = item
-        return result
-    if isinstance(value, list | tuple):
+    if kind is list or kind is tuple:
         return [normalize(item) for item in value]
+    if value is None:
+        return MISSING
+    if isinstance(value, BaseModel):
+        return normalize(value.model_dump(mode="json"), exclude_fields)
     return value
+
+
+def _normalize_mapping(value: Mapping[Any, Any], exclude_fields: Collection[str]) -> Any:
+    here, nested = _split(exclude_fields) if exclude_fields else (frozenset(), {})
+    result: dict[str, Any] = {}
+    for key in sorted(value, key=str):
+        name = key if type(key) is str else str(key)
+        if name in here:
+            continue
+        item = normalize(value[key], nested.get(name, ()) if nested else ())
+        if item is not MISSING:
+            result[name] = item
+    return result
 
 
 def normalized_equal(left: Any, right: Any, exclude_fields: Collection[str] = ()) -> bool:
