@@ -25,7 +25,7 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Generator, Mapping
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 from uuid import uuid4
@@ -123,8 +123,35 @@ class _KeyedRead:
         return self.read(get, self.key)
 
 
-async def _ready(value: Callable[[], Any]) -> Any:
-    return value()
+class _Ready(Coroutine[Any, Any, Any]):
+    """An action's result that needs no waiting, as a coroutine object.
+
+    It runs `value()` when awaited (or driven by `asyncio.run`/`create_task`), and,
+    unlike an `async def` coroutine, it is no mistake to drop it unawaited: a plain
+    fetch or save has already done its work when the action returns.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: Callable[[], Any]) -> None:
+        self._value = value
+
+    def send(self, _: Any) -> Any:
+        raise StopIteration(self._value())
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        raise typ if val is None else val
+
+    def close(self) -> None:
+        return None
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self._value()
+        yield  # a generator that returns at once
+
+
+def _ready(value: Callable[[], Any]) -> Coroutine[Any, Any, Any]:
+    return _Ready(value)
 
 
 class Molecule(Generic[T]):
@@ -366,7 +393,10 @@ class Molecule(Generic[T]):
                 return result
 
             return later()
-        return self._wait(get, key, self._begin_fetch(get, set, key, loop))
+        task = self._begin_fetch(get, set, key, loop)
+        if task is None:
+            return _ready(lambda: self._result(get, key))
+        return self._wait(get, key, task)
 
     def _begin_fetch(
         self, get: Getter, set: Setter, key: str, loop: asyncio.AbstractEventLoop | None

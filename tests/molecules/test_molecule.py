@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -216,6 +218,23 @@ def test_a_plain_fetch_loads_at_once_without_an_event_loop() -> None:
     pending = store.set(m.load, "p1")
     assert store.get(m.data("p1")) == {"id": "p1", "name": "sync"}
     assert asyncio.run(pending) == {"id": "p1", "name": "sync"}
+
+
+def test_the_result_of_a_plain_load_may_be_dropped_without_a_warning() -> None:
+    m = create_molecule("prompt", lambda key: {"id": key})
+    store = Store()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        store.set(m.load, "p1")
+        store.set(m.update, "p1", {"name": "x"})
+        gc.collect()
+    assert store.get(m.data("p1")) == {"id": "p1", "name": "x"}
+
+
+async def test_the_result_of_a_plain_load_can_become_a_task() -> None:
+    m = create_molecule("prompt", lambda key: {"id": key, "name": "sync"})
+    task = asyncio.create_task(Store().set(m.load, "p1"))
+    assert await task == {"id": "p1", "name": "sync"}
 
 
 def test_an_async_load_made_outside_a_loop_runs_when_awaited() -> None:
