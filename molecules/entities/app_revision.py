@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from molecules.core.atom import Atom, Getter, Setter, atom, derived
 from molecules.errors import EntityLoadError, MoleculeError
-from molecules.molecule import Molecule, create_molecule, entity_id, id_family
+from molecules.ids import id_family
+from molecules.molecule import Molecule, create_molecule, entity_id
 from molecules.query import IDLE, QueryState
 from molecules.source_molecule import SourceMolecule
 from runnable.errors import OpenAPIError, SchemaError
