@@ -45,7 +45,13 @@ from molecules import (
 )
 from runnable.errors import InputValidationError
 from runnable.ports import validate_inputs
-from runnable.types import ExecutionResult, ExecutionStatus, RunnableData, RunnableRef
+from runnable.types import (
+    ExecutionResult,
+    ExecutionStatus,
+    RunnableData,
+    RunnablePort,
+    RunnableRef,
+)
 
 __all__ = ["STANDARD_SELECTORS", "RunnableBridge", "create_runnable_bridge"]
 
@@ -199,7 +205,7 @@ class RunnableBridge:
             entity = get(entity_atom)
             if entity is None:
                 return None
-            runnable = t.to_runnable(entity)
+            runnable = RunnableData.model_validate(t.to_runnable(entity))
             updates = {
                 field: get(family(key))
                 for field, family in (
@@ -217,7 +223,7 @@ class RunnableBridge:
             if entity is None:
                 return []
             getter = t.get_input_ports if name == "input_ports" else t.get_output_ports
-            return list(getter(entity))
+            return [RunnablePort.model_validate(port) for port in getter(entity)]
 
         def read_field(get: Getter) -> Any:
             runnable = get(self.kind_atom("data", kind, key))

@@ -127,3 +127,21 @@ async def test_the_default_bridge_reads_prompts_from_sql(database: Database) -> 
         assert [p.key for p in store.get(bridge.selectors.input_ports("p1"))] == ["name"]
     finally:
         await source.close()
+
+
+async def test_a_kinds_functions_may_answer_plain_dicts() -> None:
+    kind = RunnableType(
+        create_molecule("plain", lambda key: {"id": key}),
+        lambda entity: {"id": entity["id"], "kind": "plain", "name": "from a dict"},
+        lambda entity: [{"key": "question", "required": True}],
+        lambda entity: [{"key": "answer"}],
+        execute=lambda runnable, inputs: runnable.name,
+    )
+    bridge = create_runnable_bridge({"plain": kind})
+    store = Store()
+    await store.set(bridge.runnable("plain").actions.load, "e")
+    assert store.get(bridge.selectors.input_ports("plain:e")) == [
+        RunnablePort(key="question", required=True)
+    ]
+    assert store.get(bridge.selectors.data("plain:e")).name == "from a dict"
+    assert (await bridge.execute("plain:e", {"question": "?"})).output == "from a dict"
