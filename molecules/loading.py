@@ -1,10 +1,13 @@
 """LoadingMolecule: the query state of each entity, and fetching it.
 
-Reading `query(id)` (or anything built on it) inside a running asyncio loop starts the
-fetch of an idle entity; a subscriber sees `idle -> loading -> success | error`.
-`await store.set(m.load, id)` fetches once (cached forever, or `ttl` seconds) and returns
-the data; `m.refresh` fetches again, the old data staying visible meanwhile. Outside a
-loop nothing is fetched on read, and an async load runs when its result is awaited. A
+Subscribing to `query(id)` (or to anything built on it: `data`, `is_dirty`...) starts the
+fetch of an idle entity within the `sub` call, so the subscriber hears `loading`, then
+`success` or `error`; a plain read inside a running asyncio loop starts it right after
+the read. Writing the query atom (`store.set(m.query(id))`) also starts an idle fetch.
+`await store.set(m.load, id)` fetches once (cached forever, or `ttl` seconds; a new
+subscriber after the ttl fetches again) and returns the data; `m.refresh` fetches again,
+the old data staying visible meanwhile. Outside a loop an async fetch waits for an
+awaited `load`; a plain fetch runs at once. A
 missing entity is a query in status "error" holding an `EntityNotFoundError`; only an
 awaited `load` raises it.
 """
@@ -63,15 +66,20 @@ class LoadingMolecule(MoleculeBase[T]):
                     loop.call_soon(_start_from_read, ctx.store, start, key)
             return value
 
+        def write(get: Getter, set: Setter) -> None:
+            set(start, key)  # writing a query starts its fetch, when it is idle
+
         hooks = self._hooks
-        on_mount = None
-        if hooks.on_mount is not None or hooks.on_unmount is not None:
 
-            def on_mount(_set_self: Callable[..., Any]) -> Callable[[], None]:
-                hooks.call("on_mount", key)
-                return lambda: hooks.call("on_unmount", key)
+        def on_mount(start_now: Callable[..., Any]) -> Callable[[], None] | None:
+            # A subscriber's fetch starts within its `sub` call, not a loop turn later.
+            start_now()
+            hooks.call("on_mount", key)
+            if hooks.on_unmount is None:
+                return None
+            return lambda: hooks.call("on_unmount", key)
 
-        return derived(read, on_mount=on_mount, name=f"{self.name}.query({key})")
+        return derived(read, write, on_mount=on_mount, name=f"{self.name}.query({key})")
 
     def _expired(self, state: QueryState[T]) -> bool:
         return (
@@ -81,8 +89,14 @@ class LoadingMolecule(MoleculeBase[T]):
         )
 
     def _write_start(self, get: Getter, set: Setter, key: str) -> None:
-        if get(self._state(key)).status == "idle" and not self._new_now(get, key):
-            self._begin_fetch(get, set, key, running_loop())
+        state: QueryState[T] = get(self._state(key))
+        stale = state.status == "idle" or (state.status == "success" and self._expired(state))
+        if not stale or self._new_now(get, key):
+            return
+        loop = running_loop()
+        if loop is None and self._fetch_is_async:
+            return  # nothing can run it here; a `load` awaited later will
+        self._begin_fetch(get, set, key, loop)
 
     def _write_load(self, get: Getter, set: Setter, key: Any) -> Coroutine[Any, Any, T | None]:
         key = entity_id(key)

@@ -56,17 +56,60 @@ def test_every_selector_is_the_same_atom_on_every_call() -> None:
         assert family("p1") is not family("p2"), name
 
 
-async def test_first_read_starts_the_fetch_and_subscribers_see_each_status() -> None:
+def test_a_query_nobody_asked_for_is_idle() -> None:
+    m = create_molecule("prompt", Counting(prompts()))
+    assert Store().get(m.query("p1")) == QueryState("idle")
+
+
+async def test_a_subscriber_starts_the_fetch_and_hears_each_status() -> None:
     fetch = Counting(prompts())
     m = create_molecule("prompt", fetch)
     store = Store()
     statuses: list[str] = []
     store.sub(m.query("p1"), lambda: statuses.append(store.get(m.query("p1")).status))
-    assert store.get(m.query("p1")).status == "idle"
+    assert store.get(m.query("p1")).status == "loading"  # started within `sub`
     await settle()
     assert statuses == ["loading", "success"]
     assert store.get(m.data("p1")) == {"id": "p1", **prompts()["p1"]}
     assert store.get(m.query("p1")).fetched_at is not None
+
+
+async def test_a_plain_read_in_a_loop_starts_the_fetch_right_after() -> None:
+    fetch = Counting(prompts())
+    m = create_molecule("prompt", fetch)
+    store = Store()
+    assert store.get(m.query("p1")).status == "idle"
+    await settle()
+    assert fetch.calls == ["p1"]
+    assert store.get(m.query("p1")).status == "success"
+
+
+def test_subscribing_outside_a_loop_loads_a_plain_fetch_at_once() -> None:
+    m = create_molecule("prompt", lambda key: {"id": key, "name": "sync"})
+    store = Store()
+    store.sub(m.data("p1"), lambda: None)
+    assert store.get(m.data("p1")) == {"id": "p1", "name": "sync"}
+
+
+def test_subscribing_outside_a_loop_leaves_an_async_fetch_idle() -> None:
+    m = create_molecule("prompt", Counting(prompts()))
+    store = Store()
+    store.sub(m.query("p1"), lambda: None)
+    assert store.get(m.query("p1")).status == "idle"
+
+
+async def test_a_new_subscriber_after_the_ttl_fetches_again() -> None:
+    now = [1000.0]
+    fetch = Counting(prompts())
+    m = create_molecule("prompt", fetch, ttl=60, clock=lambda: now[0])
+    store = Store()
+    unsubscribe = store.sub(m.data("p1"), lambda: None)
+    await settle()
+    unsubscribe()
+    now[0] += 61
+    store.sub(m.data("p1"), lambda: None)
+    await settle()
+    assert fetch.calls == ["p1", "p1"]
 
 
 async def test_reading_data_alone_loads_the_entity() -> None:
