@@ -1,0 +1,71 @@
+"""The graph runner: chains, datasets and flows run as async streams of typed events."""
+
+from runnable.runner.errors import (
+    ChainInputError,
+    FlowError,
+    InputProblem,
+    NodeExecutionError,
+    RerunError,
+    RunnerError,
+    RunOptionsError,
+)
+from runnable.runner.events import (
+    Chunk,
+    Event,
+    NodeCancelled,
+    NodeCompleted,
+    NodeFailed,
+    NodeRetrying,
+    NodeSkipped,
+    NodeStarted,
+    RunCompleted,
+    RunEvent,
+    RunKind,
+    RunStarted,
+    StepCompleted,
+    StepStarted,
+    parse_event,
+)
+from runnable.runner.graph import Execute, GraphRun, NodeContext, error_info, run_graph
+from runnable.runner.plan import GraphPlan, NodePlan, NodePorts, PortsLike, plan_graph
+from runnable.runner.results import NodeResult
+from runnable.runner.retry import RetryLike, is_retryable_error, retry_policy_for
+
+__all__ = [
+    "ChainInputError",
+    "Chunk",
+    "Event",
+    "Execute",
+    "FlowError",
+    "GraphPlan",
+    "GraphRun",
+    "InputProblem",
+    "NodeCancelled",
+    "NodeCompleted",
+    "NodeContext",
+    "NodeExecutionError",
+    "NodeFailed",
+    "NodePlan",
+    "NodePorts",
+    "NodeResult",
+    "NodeRetrying",
+    "NodeSkipped",
+    "NodeStarted",
+    "PortsLike",
+    "RerunError",
+    "RetryLike",
+    "RunCompleted",
+    "RunEvent",
+    "RunKind",
+    "RunOptionsError",
+    "RunStarted",
+    "RunnerError",
+    "StepCompleted",
+    "StepStarted",
+    "error_info",
+    "is_retryable_error",
+    "parse_event",
+    "plan_graph",
+    "retry_policy_for",
+    "run_graph",
+]
