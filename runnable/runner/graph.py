@@ -25,7 +25,6 @@ pending nodes end `cancelled`.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Generator, Iterable, Mapping
@@ -34,6 +33,7 @@ from uuid import uuid4
 
 from runnable.chain import Chain, Node, resolve_chain_inputs
 from runnable.completion import ChatDelta, ChatDone
+from runnable.runner.channel import EventCallback, EventChannel
 from runnable.runner.errors import (
     ChainInputError,
     InputProblem,
@@ -61,10 +61,7 @@ from runnable.types import ErrorInfo, ExecutionMetrics, ExecutionResult, Executi
 
 __all__ = ["Execute", "GraphRun", "NodeContext", "error_info", "run_graph"]
 
-logger = logging.getLogger(__name__)
-
 Execute = Callable[[Node, dict[str, Any], "NodeContext"], Any]
-EventCallback = Callable[[Event], Any]
 
 # Node states as small ints: the hot path compares them on every event.
 _PENDING, _RUNNING, _SUCCESS, _ERROR, _SKIPPED, _CANCELLED = range(6)
@@ -178,7 +175,6 @@ class GraphRun:
         self._max = max_concurrency
         self._retry = retry
         self._retry_on = retry_on or is_retryable_error
-        self._on_event = on_event
         n = len(plan.nodes)
         self._policies = [retry_policy_for(retry, p.node) for p in plan.nodes] if retry else None
         self._state = [_PENDING] * n
@@ -194,11 +190,10 @@ class GraphRun:
         self._started = False
         self._finished = False
         self._cancelling = False
-        self._buffer: deque[Event] | None = None
-        self._waiter: asyncio.Future[None] | None = None
+        self._channel = EventChannel(on_event)
+        self._emit = self._channel.emit
         self._done: asyncio.Future[None] | None = None
         self._t0 = 0.0
-        self._log = logger.isEnabledFor(logging.DEBUG)
         self._previous = previous_results
         self._active, self._cached = self._select(previous_results, execute_ids)
         self._waiting = [
@@ -353,27 +348,14 @@ class GraphRun:
         await self.aclose()
 
     def __aiter__(self) -> GraphRun:
-        if self._buffer is None:
-            self._buffer = deque()
+        self._channel.open()
         return self
 
     async def __anext__(self) -> Event:
-        buffer = self._buffer
-        if buffer is None:
-            buffer = self._buffer = deque()
         if not self._started:
+            self._channel.open()
             self.start()
-        while True:
-            if buffer:
-                return buffer.popleft()
-            if self._finished:
-                raise StopAsyncIteration
-            waiter = self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await waiter
-            except asyncio.CancelledError:
-                self.cancel()
-                raise
+        return await self._channel.next(self.cancel)
 
     def rerun(
         self,
@@ -406,25 +388,6 @@ class GraphRun:
             on_event=on_event,
             **settings,
         )
-
-    # -- emitting -----------------------------------------------------------------------
-
-    def _emit(self, event: Event) -> None:
-        buffer = self._buffer
-        if buffer is not None:
-            buffer.append(event)
-            waiter = self._waiter
-            if waiter is not None:
-                self._waiter = None
-                if not waiter.done():
-                    waiter.set_result(None)
-        if self._on_event is not None:
-            try:
-                self._on_event(event)
-            except Exception:
-                logger.exception("on_event callback failed on %s", event.type)
-        if self._log:
-            logger.debug("%s", event.model_dump_json())
 
     # -- scheduling ---------------------------------------------------------------------
 
@@ -761,10 +724,7 @@ class GraphRun:
             )
         )
         self._finished = True
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-        self._waiter = None
+        self._channel.close()
         if self._done is not None and not self._done.done():
             self._done.set_result(None)
 
