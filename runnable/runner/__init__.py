@@ -1,5 +1,7 @@
 """The graph runner: chains, datasets and flows run as async streams of typed events."""
 
+from runnable.runner.channel import EventCallback, EventChannel
+from runnable.runner.dataset import DatasetResult, DatasetRun, RowResult, run_dataset
 from runnable.runner.errors import (
     ChainInputError,
     FlowError,
@@ -26,17 +28,34 @@ from runnable.runner.events import (
     StepStarted,
     parse_event,
 )
+from runnable.runner.flow import (
+    Action,
+    Flow,
+    FlowRun,
+    Step,
+    cancel,
+    run_action,
+    run_flow,
+    run_step,
+)
 from runnable.runner.graph import Execute, GraphRun, NodeContext, error_info, run_graph
 from runnable.runner.plan import GraphPlan, NodePlan, NodePorts, PortsLike, plan_graph
 from runnable.runner.results import NodeResult
 from runnable.runner.retry import RetryLike, is_retryable_error, retry_policy_for
 
 __all__ = [
+    "Action",
     "ChainInputError",
     "Chunk",
+    "DatasetResult",
+    "DatasetRun",
     "Event",
+    "EventCallback",
+    "EventChannel",
     "Execute",
+    "Flow",
     "FlowError",
+    "FlowRun",
     "GraphPlan",
     "GraphRun",
     "InputProblem",
@@ -54,18 +73,25 @@ __all__ = [
     "PortsLike",
     "RerunError",
     "RetryLike",
+    "RowResult",
     "RunCompleted",
     "RunEvent",
     "RunKind",
     "RunOptionsError",
     "RunStarted",
     "RunnerError",
+    "Step",
     "StepCompleted",
     "StepStarted",
+    "cancel",
     "error_info",
     "is_retryable_error",
     "parse_event",
     "plan_graph",
     "retry_policy_for",
+    "run_action",
+    "run_dataset",
+    "run_flow",
     "run_graph",
+    "run_step",
 ]

@@ -80,5 +80,5 @@ class NodeExecutionError(RunnerError):
         super().__init__(error.message or "the node failed")
 
 
-class FlowError(RunnerError, ValueError):
+class FlowError(RunnerError):
     """A flow that is malformed, or a step or action that the flow does not have."""

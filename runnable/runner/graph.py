@@ -31,7 +31,7 @@ from collections.abc import Callable, Collection, Generator, Iterable, Mapping
 from typing import Any
 from uuid import uuid4
 
-from runnable.chain import Chain, Node, resolve_chain_inputs
+from runnable.chain import Chain, InputMapping, Node, resolve_chain_inputs
 from runnable.completion import ChatDelta, ChatDone
 from runnable.runner.channel import EventCallback, EventChannel
 from runnable.runner.errors import (
@@ -736,6 +736,7 @@ def run_graph(
     testcase: Mapping[str, Any] | None = None,
     ports: PortsLike = None,
     node_inputs: Mapping[str, Mapping[str, Any]] | None = None,
+    input_mappings: Mapping[str, Iterable[InputMapping | Mapping[str, Any]]] | None = None,
     max_concurrency: int = 8,
     retry: RetryLike = None,
     retry_on: Callable[[BaseException], bool] | None = None,
@@ -751,8 +752,9 @@ def run_graph(
     """Plan `chain` and return its run, not started yet (iterate it, or `await run.wait()`).
 
     Planning happens here: a cycle, or an ambiguous or missing required input, raises
-    before any call. `rerun_from` runs that node and its dependents (and `only` exactly
-    the nodes named), taking every other node's output from `previous_results`
+    before any call (see `plan_graph` for `ports`, `node_inputs` and `input_mappings`).
+    `rerun_from` runs that node and its dependents (and `only` exactly the nodes
+    named), taking every other node's output from `previous_results`
     (`{node_id: NodeResult or output}`, e.g. an earlier run's `results`); a node the
     re-run reads from without a successful earlier result raises `RerunError`.
     `retry` is a `RetryPolicy` for every node, or per node id, or a function of the
@@ -764,7 +766,13 @@ def run_graph(
     if isinstance(chain, GraphPlan):
         plan = chain
     else:
-        plan = plan_graph(chain, ports=ports, testcase_keys=testcase or (), node_inputs=node_inputs)
+        plan = plan_graph(
+            chain,
+            ports=ports,
+            testcase_keys=testcase or (),
+            node_inputs=node_inputs,
+            input_mappings=input_mappings,
+        )
     execute_ids: set[str] | None = None
     if rerun_from is not None or only is not None:
         execute_ids = set(only or ())

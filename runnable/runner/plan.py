@@ -5,7 +5,8 @@ A node's inputs come, in this order of precedence (later wins):
 1. pass-through, when the node has no input mappings and no known input ports: the
    testcase row, then each parent's output (a mapping is merged, anything else is put
    under the parent's id);
-2. otherwise its mappings: the explicit ones on its incoming connections, then, for every
+2. otherwise its mappings: the explicit ones on its incoming connections and in
+   `input_mappings` (node-level mappings, for paths into the testcase), then, for every
    input they leave out, a mapping found by `auto_map_inputs` among the testcase
    columns, the parents' output ports and each parent's whole output (known by the
    parent's id and label);
@@ -23,7 +24,7 @@ from typing import Any
 import attrs
 
 from runnable.chain import Chain, Connection, InputMapping, MappingSource, Node, auto_map_inputs
-from runnable.errors import MappingPathError
+from runnable.errors import ChainError, MappingPathError
 from runnable.runner.errors import ChainInputError, InputProblem, RerunError
 from runnable.types import RunnablePort
 
@@ -250,6 +251,7 @@ def plan_graph(
     ports: PortsLike = None,
     testcase_keys: Iterable[str] = (),
     node_inputs: Mapping[str, Mapping[str, Any]] | None = None,
+    input_mappings: Mapping[str, Iterable[InputMapping | Mapping[str, Any]]] | None = None,
 ) -> GraphPlan:
     """Order the chain (`ChainCycleError` on a cycle) and plan every node's inputs.
 
@@ -273,6 +275,11 @@ def plan_graph(
         if source not in parents[target]:
             parents[target].append(source)
             children[source].append(target)
+    for node_id, mappings in (input_mappings or {}).items():
+        if node_id not in index:
+            raise ChainError(f"input_mappings name a node the chain lacks: {node_id!r}")
+        # A node-level mapping reads the testcase; "" is the id of no node (no output).
+        incoming[index[node_id]].append(Connection("", node_id, mappings))
     keys = frozenset(testcase_keys)
     fixed_inputs = node_inputs or {}
     problems: list[InputProblem] = []
