@@ -1,5 +1,19 @@
-"""runnable: the domain of runnable-bridge (data types, templates, ports, chains...)."""
+"""runnable: the domain of runnable-bridge.
 
+Data types, templates, ports, OpenAPI interfaces, chain planning, variables and chat
+messages. Nothing here knows about atoms: functions return values, and the reactive
+layer (`molecules`) folds them into state.
+"""
+
+from runnable.chain import (
+    Chain,
+    Connection,
+    Node,
+    resolve_chain_inputs,
+    topological_levels,
+    topological_order,
+)
+from runnable.completion import ChatCompletion, ChatDelta, ChatDone, TokenUsage
 from runnable.errors import (
     ChainCycleError,
     ChainError,
@@ -14,6 +28,76 @@ from runnable.errors import (
     SchemaError,
     TemplateError,
     UnsupportedTemplateFormatError,
+    VariablesError,
+)
+from runnable.evaluators import (
+    BUILTIN_EVALUATORS,
+    BuiltinEvaluator,
+    get_builtin_evaluator,
+    run_builtin_evaluator,
+)
+from runnable.exec_errors import (
+    EvaluatorError,
+    HttpRunnableError,
+    ProviderError,
+    ProviderRateLimitError,
+    ProviderStatusError,
+    ProviderTimeoutError,
+)
+from runnable.http_runnable import (
+    HttpRunnableResult,
+    execute_http_runnable,
+    invoke_http_runnable,
+)
+from runnable.mapping import (
+    MISSING,
+    InputMapping,
+    MappingSource,
+    MappingStatus,
+    auto_map_inputs,
+    parse_mapping_path,
+    read_mapping_path,
+)
+from runnable.messages import (
+    ChatMessage,
+    ContentPart,
+    FilePart,
+    ImagePart,
+    Resource,
+    TextPart,
+    build_turn_messages,
+    render_resource_block,
+    resource_attachment,
+    to_provider_messages,
+)
+from runnable.openapi import (
+    ENDPOINT_NAMES,
+    ExecutionMode,
+    OpenAPIEndpoint,
+    OpenAPIInterface,
+    invocation_url,
+    parse_openapi,
+)
+from runnable.ports import (
+    JSON_TYPES,
+    check_schema,
+    format_key_as_name,
+    input_ports_from_schema,
+    input_ports_from_template,
+    input_ports_from_variables,
+    output_ports_from_schema,
+    resolve_refs,
+    schema_from_ports,
+    validate_inputs,
+)
+from runnable.pricing import DEFAULT_PRICES, ModelPrice, PriceTable
+from runnable.provider import ChatProvider
+from runnable.retry import RetryPolicy
+from runnable.templates import (
+    FORMATS,
+    TemplateFormat,
+    extract_variables,
+    render,
 )
 from runnable.types import (
     ErrorInfo,
@@ -26,21 +110,68 @@ from runnable.types import (
     RunnableSchemas,
     TraceInfo,
 )
+from runnable.variables import (
+    COMPUTED_VARIABLES,
+    DEFAULT_ORDER,
+    ResolvedVariable,
+    computed_variables,
+    require_variables,
+    resolve_variables,
+    variable_values,
+)
 
 __all__ = [
+    "BUILTIN_EVALUATORS",
+    "COMPUTED_VARIABLES",
+    "DEFAULT_ORDER",
+    "DEFAULT_PRICES",
+    "ENDPOINT_NAMES",
+    "FORMATS",
+    "JSON_TYPES",
+    "MISSING",
+    "BuiltinEvaluator",
+    "Chain",
     "ChainCycleError",
     "ChainError",
+    "ChatCompletion",
+    "ChatDelta",
+    "ChatDone",
+    "ChatMessage",
+    "ChatProvider",
+    "Connection",
+    "ContentPart",
     "ErrorInfo",
+    "EvaluatorError",
     "ExecutionMetrics",
+    "ExecutionMode",
     "ExecutionResult",
     "ExecutionStatus",
+    "FilePart",
+    "HttpRunnableError",
+    "HttpRunnableResult",
+    "ImagePart",
+    "InputMapping",
     "InputValidationError",
     "InvalidRefError",
     "MappingPathError",
+    "MappingSource",
+    "MappingStatus",
     "MessageError",
     "MissingTemplateVariablesError",
     "MissingVariablesError",
+    "ModelPrice",
+    "Node",
+    "OpenAPIEndpoint",
     "OpenAPIError",
+    "OpenAPIInterface",
+    "PriceTable",
+    "ProviderError",
+    "ProviderRateLimitError",
+    "ProviderStatusError",
+    "ProviderTimeoutError",
+    "ResolvedVariable",
+    "Resource",
+    "RetryPolicy",
     "RunnableData",
     "RunnableError",
     "RunnablePort",
@@ -48,6 +179,41 @@ __all__ = [
     "RunnableSchemas",
     "SchemaError",
     "TemplateError",
+    "TemplateFormat",
+    "TextPart",
+    "TokenUsage",
     "TraceInfo",
     "UnsupportedTemplateFormatError",
+    "VariablesError",
+    "auto_map_inputs",
+    "build_turn_messages",
+    "check_schema",
+    "computed_variables",
+    "execute_http_runnable",
+    "extract_variables",
+    "format_key_as_name",
+    "get_builtin_evaluator",
+    "input_ports_from_schema",
+    "input_ports_from_template",
+    "input_ports_from_variables",
+    "invocation_url",
+    "invoke_http_runnable",
+    "output_ports_from_schema",
+    "parse_mapping_path",
+    "parse_openapi",
+    "read_mapping_path",
+    "render",
+    "render_resource_block",
+    "require_variables",
+    "resolve_chain_inputs",
+    "resolve_refs",
+    "resolve_variables",
+    "resource_attachment",
+    "run_builtin_evaluator",
+    "schema_from_ports",
+    "to_provider_messages",
+    "topological_levels",
+    "topological_order",
+    "validate_inputs",
+    "variable_values",
 ]

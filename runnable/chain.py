@@ -335,7 +335,8 @@ def resolve_chain_inputs(
     """The inputs of `target` read through EVERY connection into it (fan-in).
 
     Only `valid` mappings with a source path count; later connections override earlier
-    ones for the same key. A missing value leaves its key out, or raises
+    ones for the same key. For big chains pass `chain.incoming(target)`: every call
+    scans the connections it is given. A missing value leaves its key out, or raises
     `MappingPathError` when `strict` is true.
     """
     inputs: dict[str, Any] = {}

@@ -50,7 +50,11 @@ __all__ = [
 
 
 class HttpRunnableError(RunnableError):
-    """An HTTP runnable call failed; `reason` is "http", "timeout", "unreachable" or "invalid"."""
+    """An HTTP runnable call failed.
+
+    `reason` is "http" (an error status), "timeout", "unreachable" (no connection, or an
+    HTML error page from a proxy) or "invalid" (inputs that cannot be sent as JSON).
+    """
 
     def __init__(
         self,

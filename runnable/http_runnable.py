@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 from pydantic import BaseModel
+from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from runnable.exec_errors import HttpRunnableError
 from runnable.served_function import CONFIG_PARAMETER
@@ -175,6 +176,14 @@ async def invoke_http_runnable(
     payload: dict[str, Any] = {"inputs": dict(inputs)}
     if ag_config is not None:
         payload[CONFIG_PARAMETER] = dict(ag_config)
+    try:
+        # Models, dates and UUIDs in inputs travel as their JSON forms.
+        payload = to_jsonable_python(payload)
+    except PydanticSerializationError as exc:
+        shown = _display_url(url)
+        raise HttpRunnableError(
+            f"inputs for {shown} cannot be sent as JSON: {exc}", url=shown, reason="invalid"
+        ) from None
     started = time.perf_counter()
     if client is None:
         async with httpx.AsyncClient() as own_client:

@@ -7,6 +7,7 @@ indices. `$.` is accepted as a prefix. Dunder names are refused everywhere.
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -36,7 +37,8 @@ def _check_name(name: str, path: str) -> None:
         raise MappingPathError(path, f"the name {name!r} is refused (dunder names are unsafe)")
 
 
-def parse_mapping_path(path: str) -> list[PathSegment]:
+@lru_cache(maxsize=4096)
+def parse_mapping_path(path: str) -> tuple[PathSegment, ...]:
     """Split a mapping path (`outputs.items[0].name`, `$.testcase.x`) into its segments.
 
     A leading `$` or `$.` is dropped; `[n]` is a list index, `["a.b"]` a quoted key. A
@@ -62,7 +64,7 @@ def parse_mapping_path(path: str) -> list[PathSegment]:
             _check_name(key, path)
             segments.append(key)
         pos = match.end()
-    return segments
+    return tuple(segments)
 
 
 UNSET: Any = object()

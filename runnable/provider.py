@@ -10,16 +10,24 @@ scrubbed from any text the provider echoes back into an error.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from contextlib import aclosing
 from typing import Any
 
+import attrs
 import httpx
 from httpx_sse import EventSource
-from pydantic import BaseModel, SecretStr
+from pydantic import SecretStr
 
+from runnable.chat_protocol import (
+    MessageLike,
+    StreamState,
+    error_message,
+    parse_answer,
+    request_body,
+)
 from runnable.completion import ChatCompletion, ChatDelta, ChatDone, ChatStreamEvent, TokenUsage
 from runnable.exec_errors import (
     ProviderConnectionError,
@@ -37,50 +45,12 @@ __all__ = ["ChatProvider", "MessageLike"]
 
 logger = logging.getLogger(__name__)
 
-MessageLike = Mapping[str, Any] | BaseModel
-
 _REDACTED = "[redacted]"
-_RESERVED_SETTINGS = ("messages", "stream")
 
 
 def _describe_transport_error(exc: httpx.TransportError) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _error_message(response: httpx.Response) -> tuple[str, str | None]:
-    """The provider's own words for an error response, and its error type when given."""
-    content_type = response.headers.get("content-type", "")
-    text = response.text
-    if "html" in content_type or text.lstrip().startswith("<"):
-        return "an HTML page instead of an API answer (is the base URL right?)", None
-    try:
-        payload = json.loads(text)
-    except ValueError:
-        return (text.strip()[:300] or response.reason_phrase or "no details"), None
-    if isinstance(payload, Mapping):
-        error = payload.get("error", payload.get("detail", payload))
-        if isinstance(error, Mapping):
-            message = error.get("message") or error.get("detail") or json.dumps(error)[:300]
-            error_type = error.get("type") or error.get("code")
-            return str(message), str(error_type) if error_type else None
-        if isinstance(error, str):
-            return error, None
-    return json.dumps(payload)[:300], None
-
-
-def _message_dict(message: MessageLike, index: int) -> dict[str, Any]:
-    if isinstance(message, BaseModel):
-        data: Any = message.model_dump(mode="json", exclude_none=True)
-    elif isinstance(message, Mapping):
-        data = dict(message)
-    else:
-        raise ProviderInputError(
-            f"message {index} is a {type(message).__name__}; expected a mapping with a role"
-        )
-    if not isinstance(data.get("role"), str) or not data["role"]:
-        raise ProviderInputError(f"message {index} has no role: {data!r:.200}")
-    return dict(data)
 
 
 class ChatProvider:
@@ -110,19 +80,13 @@ class ChatProvider:
             raise ProviderInputError(f"base_url must be an http(s) URL, got {base_url!r}")
         self.base_url = base_url.rstrip("/")
         self.model = model
-        self._api_key = (
-            api_key if isinstance(api_key, SecretStr) or api_key is None else (SecretStr(api_key))
-        )
+        if isinstance(api_key, str):
+            api_key = SecretStr(api_key)
+        self._api_key = api_key
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         policy = retry or RetryPolicy()
         if max_retries is not None:
-            policy = RetryPolicy(
-                max_retries=max_retries,
-                backoff_base=policy.backoff_base,
-                backoff_max=policy.backoff_max,
-                jitter=policy.jitter,
-                max_retry_after=policy.max_retry_after,
-            )
+            policy = attrs.evolve(policy, max_retries=max_retries)
         self.retry = policy
         if isinstance(prices, PriceTable):
             self.prices = prices
@@ -175,7 +139,7 @@ class ChatProvider:
 
     def stream(
         self, messages: Sequence[MessageLike], *, model: str | None = None, **settings: Any
-    ) -> AsyncIterator[ChatStreamEvent]:
+    ) -> AsyncGenerator[ChatStreamEvent, None]:
         """Stream the answer: `ChatDelta` events in order, then one `ChatDone`.
 
         Bad messages or settings raise here, before anything is sent. Close the iterator
@@ -185,7 +149,7 @@ class ChatProvider:
         body = self._body(messages, model, settings, stream=True)
         return self._stream(body)
 
-    async def _stream(self, body: bytes) -> AsyncIterator[ChatStreamEvent]:
+    async def _stream(self, body: bytes) -> AsyncGenerator[ChatStreamEvent, None]:
         started = time.perf_counter()
         response = await self._send(body)
         try:
@@ -198,8 +162,9 @@ class ChatProvider:
                     yield ChatDelta(text=completion.text)
                 yield ChatDone(completion=completion)
                 return
-            async for event in self._read_events(response, started):
-                yield event
+            async with aclosing(self._read_events(response, started)) as events:
+                async for event in events:
+                    yield event
         except httpx.TimeoutException:
             raise self._read_timeout() from None
         except httpx.TransportError as exc:
@@ -210,60 +175,30 @@ class ChatProvider:
 
     async def _read_events(
         self, response: httpx.Response, started: float
-    ) -> AsyncIterator[ChatStreamEvent]:
-        parts: list[str] = []
-        finish_reason: str | None = None
-        usage: TokenUsage | None = None
-        model: str | None = None
+    ) -> AsyncGenerator[ChatStreamEvent, None]:
+        state = StreamState()
         ttft_ms: float | None = None
-        saw_done = False
         async for sse in EventSource(response).aiter_sse():
-            data = sse.data.strip()
-            if data == "[DONE]":
-                saw_done = True
-                break
-            if not data:
-                continue
             try:
-                chunk = json.loads(data)
-            except ValueError:
-                message = f"unreadable chunk in the stream from {self.url}: {data[:200]!r}"
-                raise ProviderStreamError(self._redact(message)) from None
-            if not isinstance(chunk, Mapping):
-                continue
-            if chunk.get("error"):
-                error = chunk["error"]
-                text = error.get("message") if isinstance(error, Mapping) else error
-                raise ProviderStreamError(
-                    self._redact(f"the provider reported an error mid-stream: {text}")
-                )
-            model = chunk.get("model") or model
-            usage = self._usage(chunk.get("usage")) or usage
-            for choice in chunk.get("choices") or ():
-                if not isinstance(choice, Mapping) or choice.get("index", 0) != 0:
-                    continue
-                content = (choice.get("delta") or {}).get("content")
-                if isinstance(content, str) and content:
-                    if ttft_ms is None:
-                        ttft_ms = (time.perf_counter() - started) * 1000
-                    parts.append(content)
-                    yield ChatDelta(text=content)
-                finish_reason = choice.get("finish_reason") or finish_reason
-        if not saw_done and finish_reason is None:
+                text = state.feed(sse.data)
+            except ProviderStreamError as exc:
+                raise ProviderStreamError(self._redact(f"{self.url}: {exc.message}")) from None
+            if text:
+                if ttft_ms is None:
+                    ttft_ms = (time.perf_counter() - started) * 1000
+                yield ChatDelta(text=text)
+            if state.saw_done:
+                break
+        if not state.finished:
             raise ProviderStreamError(
                 f"the stream from {self.url} ended before the model finished "
                 "(no finish_reason and no [DONE])"
             )
-        yield ChatDone(
-            completion=self._completion(
-                "".join(parts),
-                model,
-                finish_reason,
-                usage,
-                ttft_ms,
-                (time.perf_counter() - started) * 1000,
-            )
+        latency_ms = (time.perf_counter() - started) * 1000
+        completion = self._completion(
+            state.text, state.model, state.finish_reason, state.usage, ttft_ms, latency_ms
         )
+        yield ChatDone(completion=completion)
 
     def _body(
         self,
@@ -273,29 +208,9 @@ class ChatProvider:
         *,
         stream: bool,
     ) -> bytes:
-        chosen = model or self.model
-        if not chosen:
-            raise ProviderInputError("no model to call: pass model= to ChatProvider or the call")
-        if isinstance(messages, (str, bytes)) or not messages:
-            raise ProviderInputError("messages must be a non-empty list of chat messages")
-        for reserved in _RESERVED_SETTINGS:
-            if reserved in settings:
-                raise ProviderInputError(
-                    f"{reserved!r} is not a setting: use complete() or stream() instead"
-                )
-        body: dict[str, Any] = {
-            "model": chosen,
-            "messages": [_message_dict(m, i) for i, m in enumerate(messages)],
-        }
-        body.update({key: value for key, value in settings.items() if value is not None})
-        if stream:
-            body["stream"] = True
-            if self._stream_usage:
-                body.setdefault("stream_options", {"include_usage": True})
-        try:
-            return json.dumps(body).encode()
-        except (TypeError, ValueError) as exc:
-            raise ProviderInputError(f"messages or settings are not JSON: {exc}") from None
+        return request_body(
+            messages, model or self.model, settings, stream=stream, stream_usage=self._stream_usage
+        )
 
     def _request_headers(self) -> dict[str, str]:
         headers = {
@@ -332,7 +247,8 @@ class ChatProvider:
                 # Only a request that never reached the server is safe to repeat here.
                 retryable = isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
                 error = ProviderTimeoutError(
-                    f"{self.url} did not answer within the timeout ({type(exc).__name__})"
+                    f"{self.url} did not answer in time ({type(exc).__name__}, "
+                    f"timeout {self._timeout_for(exc)}s)"
                 )
             except httpx.TransportError as exc:
                 retryable = isinstance(exc, httpx.ConnectError)
@@ -342,8 +258,11 @@ class ChatProvider:
             else:
                 if response.status_code < 400:
                     return response
+                readable = True
                 try:
                     await response.aread()
+                except (httpx.TimeoutException, httpx.TransportError):
+                    readable = False  # the status alone must then explain the failure
                 finally:
                     await response.aclose()
                 retryable = is_retryable_status(response.status_code)
@@ -354,7 +273,7 @@ class ChatProvider:
                         f" (asked to retry after {retry_after:.0f}s, more than "
                         f"max_retry_after={self.retry.max_retry_after:.0f}s)"
                     )
-                error = self._status_error(response, attempt, note)
+                error = self._status_error(response, attempt, note, readable=readable)
             delay = self.retry.delay(attempt, retry_after) if retryable else None
             if delay is None:
                 raise error
@@ -370,10 +289,12 @@ class ChatProvider:
             attempt += 1
 
     def _status_error(
-        self, response: httpx.Response, attempt: int, note: str = ""
+        self, response: httpx.Response, attempt: int, note: str = "", *, readable: bool = True
     ) -> ProviderStatusError:
         status = response.status_code
-        detail, error_type = _error_message(response)
+        detail, error_type = (
+            error_message(response) if readable else ("the error body could not be read", None)
+        )
         tries = f" (after {attempt + 1} attempts)" if attempt else ""
         message = self._redact(f"{self.url} answered HTTP {status}: {detail}{tries}{note}")
         cls = ProviderRateLimitError if status == 429 else ProviderStatusError
@@ -393,6 +314,15 @@ class ChatProvider:
             )
             raise ProviderError(self._redact(message), status_code=response.status_code) from None
 
+    def _timeout_for(self, exc: httpx.TimeoutException) -> float | None:
+        if isinstance(exc, httpx.ConnectTimeout):
+            return self._timeout.connect
+        if isinstance(exc, httpx.PoolTimeout):
+            return self._timeout.pool
+        if isinstance(exc, httpx.WriteTimeout):
+            return self._timeout.write
+        return self._timeout.read
+
     def _read_timeout(self) -> ProviderTimeoutError:
         return ProviderTimeoutError(
             f"{self.url} sent nothing for {self._timeout.read}s while answering (read timeout)"
@@ -404,15 +334,6 @@ class ChatProvider:
             if secret:
                 text = text.replace(secret, _REDACTED)
         return text
-
-    @staticmethod
-    def _usage(raw: Any) -> TokenUsage | None:
-        if not isinstance(raw, Mapping):
-            return None
-        return TokenUsage(
-            tokens_in=int(raw.get("prompt_tokens") or 0),
-            tokens_out=int(raw.get("completion_tokens") or 0),
-        )
 
     def _completion(
         self,
@@ -437,23 +358,10 @@ class ChatProvider:
         )
 
     def _completion_from_payload(self, payload: Any, elapsed_ms: float) -> ChatCompletion:
-        choices = payload.get("choices") if isinstance(payload, Mapping) else None
-        if not choices or not isinstance(choices[0], Mapping):
-            raise ProviderError(
-                self._redact(f"{self.url} answered without choices: {json.dumps(payload)[:200]}")
-            )
-        message = choices[0].get("message") or {}
-        content = message.get("content")
-        if isinstance(content, list):
-            # Some compatible servers answer with content parts.
-            content = "".join(
-                str(part.get("text", "")) for part in content if isinstance(part, Mapping)
-            )
+        try:
+            answer = parse_answer(payload)
+        except ValueError as exc:
+            raise ProviderError(self._redact(f"{self.url} gave an {exc}")) from None
         return self._completion(
-            content if isinstance(content, str) else "",
-            payload.get("model"),
-            choices[0].get("finish_reason"),
-            self._usage(payload.get("usage")),
-            elapsed_ms,
-            elapsed_ms,
+            answer.text, answer.model, answer.finish_reason, answer.usage, elapsed_ms, elapsed_ms
         )

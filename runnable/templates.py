@@ -102,6 +102,8 @@ def _lookup_curly(name: str, variables: Mapping[str, Any]) -> Any:
 
 
 def _render_curly(text: str, variables: Mapping[str, Any]) -> str:
+    _curly_variables(text)  # a malformed template fails here too, naming the position
+
     def substitute(match: re.Match[str]) -> str:
         value = _lookup_curly(match.group(1), variables) if match.group(1) else _MISSING
         return match.group(0) if value is _MISSING else _as_text(value)

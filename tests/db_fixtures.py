@@ -23,6 +23,8 @@ from sqlalchemy.engine import make_url
 
 from runnable.tracking import RunStore
 
+__all__ = ["Database", "database", "postgresql_database", "run_store", "sqlite_database"]
+
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )

@@ -46,6 +46,7 @@ CLEAN = sys.maxsize  # a mounted node that no write has touched since it was ver
 STALE = -1
 _NO_VALUE: Any = object()
 _MAX_NESTING = 48
+_claim_lock = threading.Lock()
 
 
 class _Token:
@@ -284,18 +285,22 @@ class Store:
         if a._tok is tok:
             node: _Node = a._node
             return node
-        if a._tok is None:
-            n = _Node(a)
-            a._tok = tok
-            a._node = n
-            return n
-        more = a._more
-        if more is None:
-            more = a._more = weakref.WeakKeyDictionary()
-        found = more.get(tok)
-        if found is None:
-            found = more[tok] = _Node(a)
-        return found
+        # Two stores may meet the same atom at once, each under its own lock.
+        with _claim_lock:
+            if a._tok is None:
+                node = _Node(a)
+                a._node = node
+                a._tok = tok
+                return node
+            if a._tok is tok:
+                return a._node  # type: ignore[no-any-return]
+            more = a._more
+            if more is None:
+                more = a._more = weakref.WeakKeyDictionary()
+            found = more.get(tok)
+            if found is None:
+                found = more[tok] = _Node(a)
+            return found
 
     # -- pull: bring a node up to date ------------------------------------------------
 

@@ -46,12 +46,22 @@ def check_entity_id(source: str, id: object) -> str:
     return id
 
 
-def entity_document(source: str, id: object, data: object) -> EntityData:
-    """Return `data` as a fresh JSON object whose `id` is `id` (the argument wins).
+def json_copy(source: str, entity_id: str | None, value: object, what: str) -> Any:
+    """Return a fresh copy of `value` as JSON data, or raise InvalidEntityError naming `what`.
 
     Every source stores exactly what JSON can carry, so the in-memory source behaves like
-    the SQL and HTTP ones: a value JSON cannot represent is refused here, naming it.
+    the SQL and HTTP ones.
     """
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise InvalidEntityError(
+            source, entity_id, f"{what} is not JSON-serialisable: {exc}"
+        ) from None
+
+
+def entity_document(source: str, id: object, data: object) -> EntityData:
+    """Return `data` as a fresh JSON object whose `id` is `id` (the argument wins)."""
     entity_id = check_entity_id(source, id)
     if isinstance(data, BaseModel):
         data = data.model_dump(mode="json")
@@ -59,11 +69,6 @@ def entity_document(source: str, id: object, data: object) -> EntityData:
         raise InvalidEntityError(
             source, entity_id, f"entity data must be a mapping, got {type(data).__name__}"
         )
-    try:
-        document = json.loads(json.dumps(dict(data), allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise InvalidEntityError(
-            source, entity_id, f"entity data is not JSON-serialisable: {exc}"
-        ) from None
+    document: EntityData = json_copy(source, entity_id, dict(data), "entity data")
     document["id"] = entity_id
-    return dict(document)
+    return document

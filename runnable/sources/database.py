@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
@@ -34,6 +34,8 @@ _MAX_ERROR_CHARS = 500
 
 def database_url(target: str | URL | os.PathLike[str]) -> URL:
     """Return the async SQLAlchemy URL for `target` (a URL, or a path to a SQLite file)."""
+    if target == ":memory:":
+        return URL.create("sqlite+aiosqlite", database=":memory:")
     if isinstance(target, os.PathLike) or (isinstance(target, str) and "://" not in target):
         path = Path(os.fspath(target)).expanduser()
         if not path.name:
@@ -43,20 +45,42 @@ def database_url(target: str | URL | os.PathLike[str]) -> URL:
     return url.set(drivername=_ASYNC_DRIVERS.get(url.drivername, url.drivername))
 
 
-def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers run beside the one writer and makes each commit one fsync-free append;
-    # committed rows still survive a killed process. busy_timeout waits for the writer
-    # instead of failing at once with "database is locked".
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+def _sqlite_tuner(durable: bool) -> Callable[[Any, Any], None]:
+    # WAL lets readers run beside the one writer. busy_timeout waits for the writer instead
+    # of failing at once with "database is locked". synchronous=NORMAL skips the fsync per
+    # commit: committed rows survive a killed process, only a power cut may lose the last.
+    synchronous = "FULL" if durable else "NORMAL"
+
+    def tune(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return tune
+
+
+def _make_engine(url: URL, durable: bool) -> AsyncEngine:
+    if url.get_backend_name() == "sqlite":
+        engine = create_async_engine(url)
+        event.listen(engine.sync_engine, "connect", _sqlite_tuner(durable))
+        return engine
+    if not durable and url.get_driver_name() == "asyncpg":
+        # The same trade as SQLite's NORMAL: commits return before the WAL is flushed, so a
+        # crash of the server (never of this process) may lose the last fraction of a second.
+        settings = {"synchronous_commit": "off"}
+        return create_async_engine(url, connect_args={"server_settings": settings})
+    return create_async_engine(url)
 
 
 class SqlDatabase:
-    """One engine (made from a URL, or borrowed) and the tables it creates on first use."""
+    """One engine (made from a URL, or borrowed) and the tables it creates on first use.
+
+    `durable=False` lets commits skip the disk flush (SQLite synchronous=NORMAL, PostgreSQL
+    synchronous_commit=off) when this object makes the engine; a borrowed engine is as is.
+    """
 
     __slots__ = ("_created", "_lock", "_owned", "_password", "_tables", "engine", "label")
 
@@ -67,14 +91,12 @@ class SqlDatabase:
         *,
         schema: str | None = None,
         create_tables: bool = True,
+        durable: bool = True,
     ) -> None:
         if isinstance(target, AsyncEngine):
             engine, self._owned = target, False
         else:
-            url = database_url(target)
-            engine, self._owned = create_async_engine(url), True
-            if url.get_backend_name() == "sqlite":
-                event.listen(engine.sync_engine, "connect", _tune_sqlite)
+            engine, self._owned = _make_engine(database_url(target), durable), True
         if schema is not None:
             # Unqualified tables land in `schema`: one code path for every dialect.
             engine = engine.execution_options(schema_translate_map={None: schema})

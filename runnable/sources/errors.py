@@ -1,4 +1,4 @@
-"""Errors raised by entity sources.
+"""Errors raised by entity sources (part of the `RunnableError` family).
 
     SourceError                  base: every source error names the source and the entity id
     ├── InvalidEntityError       bad input: an empty id, data that is not a JSON object
@@ -10,8 +10,10 @@ A missing entity is not an error: `Source.get` returns None.
 
 from __future__ import annotations
 
+from runnable.errors import RunnableError
 
-class SourceError(Exception):
+
+class SourceError(RunnableError):
     """Base of every error raised by a source; names the source and the entity id."""
 
     def __init__(self, source: str, entity_id: str | None, message: str) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
 from sqlalchemy import Column, MetaData, String, Table, delete, insert, select
 
-from runnable.sources.base import check_entity_id
+from runnable.sources.base import check_entity_id, json_copy
 from runnable.sources.database import SqlBacked, SqlDatabase, SqlTarget, upsert
 from runnable.sources.errors import InvalidEntityError, SourceBackendError
 from runnable.sources.sqltypes import JsonDocument, UtcDateTime, utc_now
@@ -112,17 +111,11 @@ class ScopedVariableSource(SqlBacked):
             raise InvalidEntityError(
                 self._label, scope_id, f"a variable name must be a non-empty str, got {name!r}"
             )
-        try:
-            value = json.loads(json.dumps(value, allow_nan=False))
-        except (TypeError, ValueError) as exc:
-            raise InvalidEntityError(
-                self._label, scope_id, f"variable {name!r} is not JSON-serialisable: {exc}"
-            ) from None
         now = utc_now()
         return {
             self._key.name: scope_id,
             "name": name,
-            "value": value,
+            "value": json_copy(self._label, scope_id, value, f"variable {name!r}"),
             "created_at": now,
             "updated_at": now,
         }

@@ -6,6 +6,7 @@ import asyncio
 import socket
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -116,7 +117,7 @@ async def test_credentials_in_the_url_stay_out_of_errors(app_server: AppServer) 
 
 async def test_cancelling_the_call_closes_the_request(app_server: AppServer) -> None:
     task = asyncio.create_task(invoke_http_runnable(f"{app_server.url}/slow", {}))
-    await asyncio.sleep(0.1)
+    assert await asyncio.to_thread(app_server.state.slow_started.wait, 5.0)
 
     started = time.monotonic()
     task.cancel()
@@ -126,6 +127,8 @@ async def test_cancelling_the_call_closes_the_request(app_server: AppServer) -> 
 
     assert await asyncio.to_thread(app_server.state.disconnected.wait, 2.0)
     assert cancelled_in < 0.2
+    assert app_server.state.disconnected_at is not None
+    assert app_server.state.disconnected_at - started < 0.2
 
 
 async def test_a_given_client_is_used(app_server: AppServer) -> None:
@@ -223,3 +226,23 @@ async def test_execute_without_invocation_url_is_an_error_result() -> None:
     assert result.status is ExecutionStatus.ERROR
     assert result.error is not None
     assert "has no invocation URL" in result.error.message
+
+
+async def test_dates_and_models_in_inputs_travel_as_json(app_server: AppServer) -> None:
+    when = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+    await invoke_http_runnable(
+        f"{app_server.url}/echo/run", {"when": when, "config": Config(prefix="p")}
+    )
+
+    assert app_server.state.bodies == [
+        {"inputs": {"when": "2025-01-02T03:04:05Z", "config": {"prefix": "p"}}}
+    ]
+
+
+async def test_inputs_that_cannot_be_json_are_refused_before_sending(app_server: AppServer) -> None:
+    with pytest.raises(HttpRunnableError, match="cannot be sent as JSON") as caught:
+        await invoke_http_runnable(f"{app_server.url}/echo/run", {"thing": object()})
+
+    assert caught.value.reason == "invalid"
+    assert app_server.state.bodies == []

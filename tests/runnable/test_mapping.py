@@ -13,9 +13,9 @@ from runnable.types import RunnablePort
 
 
 def test_paths_split_into_keys_and_indices() -> None:
-    assert parse_mapping_path("$.outputs.items[2].name") == ["outputs", "items", 2, "name"]
-    assert parse_mapping_path('output["a.b"][0]') == ["output", "a.b", 0]
-    assert parse_mapping_path("$[1]") == [1]
+    assert parse_mapping_path("$.outputs.items[2].name") == ("outputs", "items", 2, "name")
+    assert parse_mapping_path('output["a.b"][0]') == ("output", "a.b", 0)
+    assert parse_mapping_path("$[1]") == (1,)
 
 
 def test_a_malformed_path_names_the_position() -> None:

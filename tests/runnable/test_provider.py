@@ -149,7 +149,7 @@ async def test_complete_that_gets_no_answer_in_time_raises_timeout_without_retry
     async with ChatProvider(
         chat_server.base_url, model="m", timeout=0.2, retry=FAST_RETRY
     ) as provider:
-        with pytest.raises(ProviderTimeoutError):
+        with pytest.raises(ProviderTimeoutError, match=r"in time \(ReadTimeout, timeout 0.2s\)"):
             await provider.complete(MESSAGES)
 
     assert len(chat_server.state.requests) == 1
@@ -371,6 +371,8 @@ async def test_cancelling_a_stream_closes_the_connection_promptly(
 
     assert await asyncio.to_thread(chat_server.state.disconnected.wait, 2.0)
     assert cancelled_in < 0.2
+    assert chat_server.state.disconnected_at is not None
+    assert chat_server.state.disconnected_at - started < 0.2
     assert chat_server.state.finished_streams == 0
 
 
@@ -382,11 +384,14 @@ async def test_cancelling_a_pending_completion_closes_the_connection(
     while not chat_server.state.requests:
         await asyncio.sleep(0.01)
 
+    started = time.monotonic()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
 
     assert await asyncio.to_thread(chat_server.state.disconnected.wait, 2.0)
+    assert chat_server.state.disconnected_at is not None
+    assert chat_server.state.disconnected_at - started < 0.2
 
 
 async def test_breaking_out_of_a_closed_stream_closes_the_connection(
@@ -413,3 +418,26 @@ def test_completion_metrics_carry_tokens_cost_and_timings() -> None:
 
     assert (metrics.tokens_in, metrics.tokens_out, metrics.cost) == (3, 4, 0.5)
     assert (metrics.ttft_ms, metrics.latency_ms) == (1, 2)
+
+
+async def test_a_server_that_ignores_stream_still_gives_delta_and_done(
+    provider: ChatProvider, chat_server: ChatServer
+) -> None:
+    chat_server.state.script(reply("whole", " answer", ignore_stream=True))
+
+    events = await collect(provider.stream(MESSAGES))
+
+    assert [type(e) for e in events] == [ChatDelta, ChatDone]
+    assert isinstance(events[-1], ChatDone) and events[-1].completion.text == "whole answer"
+
+
+async def test_max_retries_overrides_the_policy(chat_server: ChatServer) -> None:
+    chat_server.state.script(*[fail(500, "down")] * 5)
+    async with ChatProvider(
+        chat_server.base_url, model="m", retry=FAST_RETRY, max_retries=0
+    ) as provider:
+        with pytest.raises(ProviderStatusError):
+            await provider.complete(MESSAGES)
+
+    assert provider.retry.backoff_base == FAST_RETRY.backoff_base
+    assert len(chat_server.state.requests) == 1

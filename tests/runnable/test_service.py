@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Literal
 
 import httpx
@@ -319,13 +319,38 @@ def test_functions_that_cannot_be_served_are_refused_with_the_reason(
         create_service(*functions)
 
 
-async def test_literal_inputs_validate_and_appear_as_enums(http: httpx.AsyncClient) -> None:
-    with serve_in_thread(create_service(literal)) as url:
-        ok = await http.post(f"{url}/run", json={"inputs": {"choice": "a"}})
-        bad = await http.post(f"{url}/run", json={"inputs": {"choice": "c"}})
-        document = (await http.get(f"{url}/openapi.json")).json()
+async def test_literal_inputs_validate_and_appear_as_enums(
+    http: httpx.AsyncClient, serve_app: Callable[[Any], str]
+) -> None:
+    url = serve_app(create_service(literal))
+
+    ok = await http.post(f"{url}/run", json={"inputs": {"choice": "a"}})
+    bad = await http.post(f"{url}/run", json={"inputs": {"choice": "c"}})
+    document = (await http.get(f"{url}/openapi.json")).json()
 
     assert ok.json()["data"] == "a"
     assert bad.status_code == 422
     body = document["paths"]["/run"]["post"]["requestBody"]["content"]["application/json"]
     assert body["schema"]["properties"]["inputs"]["properties"]["choice"]["enum"] == ["a", "b"]
+
+
+async def test_the_openapi_parser_reads_ports_and_config_from_a_service(
+    http: httpx.AsyncClient, single_url: str, multi_url: str
+) -> None:
+    from runnable.openapi import parse_openapi
+
+    single = parse_openapi((await http.get(f"{single_url}/openapi.json")).json())
+    multi = parse_openapi((await http.get(f"{multi_url}/openapi.json")).json(), "/shout")
+
+    direct = single.endpoint("direct")
+    assert direct is not None and direct.path == "/test"
+    assert [(p.key, p.type, p.required) for p in direct.input_ports()] == [
+        ("person", "object", True),
+        ("punctuation", "string", False),
+    ]
+    assert [p.key for p in direct.output_ports()] == ["text", "length"]
+    assert direct.config_schema is not None
+    assert direct.config_schema["properties"]["greeting"]["default"] == "Hello"
+    deployed = multi.endpoint("deployed")
+    assert deployed is not None and deployed.path == "/shout/run"
+    assert [p.key for p in deployed.input_ports()] == ["text", "times"]

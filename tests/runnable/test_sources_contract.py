@@ -11,11 +11,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from runnable.errors import RunnableError
 from runnable.sources import (
     DeletableSource,
     HttpSource,
     InMemorySource,
     InvalidEntityError,
+    SourceBackendError,
+    SourceError,
     SqlSource,
 )
 from tests.runnable.rest_server import EntityServerState, entity_app, serve
@@ -142,3 +145,11 @@ async def test_any_json_document_round_trips(
 ) -> None:
     await source.save("doc", document)
     assert await source.get("doc") == {**document, "id": "doc"}
+
+
+def test_source_errors_belong_to_the_runnable_error_family() -> None:
+    assert issubclass(SourceError, RunnableError)
+    assert issubclass(InvalidEntityError, ValueError) and issubclass(
+        InvalidEntityError, SourceError
+    )
+    assert issubclass(SourceBackendError, SourceError)

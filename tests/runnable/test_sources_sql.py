@@ -108,6 +108,13 @@ async def test_a_plain_path_and_a_driverless_url_open_sqlite_files(tmp_path: Pat
         await by_url.close()
 
 
+async def test_memory_target_keeps_entities_for_the_source_s_life() -> None:
+    async with SqlSource(":memory:", "prompt_actions") as source:
+        await source.save("a1", {"prompt_ref": "p1"})
+        assert await source.get("a1") == {"id": "a1", "prompt_ref": "p1"}
+        assert source.engine.url.database == ":memory:"
+
+
 @pytest.mark.parametrize("bad", ["prompts; drop table x", "1prompts", "", "a" * 64])
 def test_a_table_name_that_is_not_an_identifier_is_refused(bad: str) -> None:
     with pytest.raises(InvalidEntityError, match="SQL identifier"):

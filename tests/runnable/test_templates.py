@@ -79,6 +79,15 @@ def test_a_malformed_template_names_its_format_and_position(
     assert info.value.line is not None
 
 
+@pytest.mark.parametrize(
+    ("text", "format"),
+    [("Hi {{name", "curly"), ("{x", "fstring"), ("{{ x", "jinja2"), ("{{#x}}", "mustache")],
+)
+def test_rendering_a_malformed_template_fails_naming_the_format(text: str, format: str) -> None:
+    with pytest.raises(TemplateError, match=f"{format} template"):
+        render(text, {"x": 1, "name": "n"}, format)
+
+
 def test_fstring_positional_fields_are_refused() -> None:
     with pytest.raises(TemplateError, match="positional field"):
         extract_variables("{} and {0}", "fstring")

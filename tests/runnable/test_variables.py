@@ -77,7 +77,7 @@ def test_only_the_given_layers_are_used() -> None:
 
 
 def test_none_does_not_supply_a_value_but_empty_text_does() -> None:
-    layers = {"user": {"a": None, "b": ""}, "default": {"a": "d", "b": "d"}}
+    layers: dict[str, Any] = {"user": {"a": None, "b": ""}, "default": {"a": "d", "b": "d"}}
     values = variable_values(resolve_variables(layers))
     assert values == {"a": "d", "b": ""}
 

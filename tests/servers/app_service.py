@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -16,12 +17,16 @@ class AppServiceState:
 
     def __init__(self) -> None:
         self.bodies: list[object] = []
+        self.slow_started = threading.Event()
         self.disconnected = threading.Event()
+        self.disconnected_at: float | None = None
 
     def reset(self) -> None:
         """Forget everything seen so far."""
         self.bodies = []
+        self.slow_started.clear()
         self.disconnected.clear()
+        self.disconnected_at = None
 
 
 def app_service(state: AppServiceState) -> Starlette:
@@ -58,8 +63,10 @@ def app_service(state: AppServiceState) -> Starlette:
 
     async def slow(request: Request) -> Response:
         await request.body()
+        state.slow_started.set()
         for _ in range(500):
             if await request.is_disconnected():
+                state.disconnected_at = time.monotonic()
                 state.disconnected.set()
                 return Response(status_code=499)
             await asyncio.sleep(0.01)

@@ -49,6 +49,8 @@ class Reply:
     end_after: int | None = None
     # The model name to report instead of the requested one.
     model: str | None = None
+    # Answer a stream request with a plain JSON completion, as some servers do.
+    ignore_stream: bool = False
 
 
 def reply(*chunks: str, **options: Any) -> Reply:
@@ -96,6 +98,7 @@ class ChatServerState:
         self.requests: list[RecordedRequest] = []
         self.disconnects = 0
         self.disconnected = threading.Event()
+        self.disconnected_at: float | None = None
         self.finished_streams = 0
         self.api_key: str | None = None
 
@@ -106,6 +109,7 @@ class ChatServerState:
             self.requests = []
             self.disconnects = 0
             self.disconnected.clear()
+            self.disconnected_at = None
             self.finished_streams = 0
             self.api_key = None
 
@@ -128,6 +132,8 @@ class ChatServerState:
         """Log that a client went away before the response ended."""
         with self._lock:
             self.disconnects += 1
+            if self.disconnected_at is None:
+                self.disconnected_at = time.monotonic()
         self.disconnected.set()
 
     def record_finished_stream(self) -> None:
@@ -255,7 +261,7 @@ class ChatCompletionsApp:
             return
         if scripted.status >= 400:
             await self._error(conn, scripted)
-        elif body.get("stream"):
+        elif body.get("stream") and not scripted.ignore_stream:
             await self._stream(conn, body, scripted)
         else:
             await self._plain(conn, body, scripted)

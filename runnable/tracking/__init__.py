@@ -1,0 +1,46 @@
+"""Run tracking: runs and their tasks in SQLite or PostgreSQL."""
+
+from runnable.tracking.errors import (
+    InvalidTrackingValue,
+    RunNotFound,
+    TaskNotFound,
+    TrackingBackendError,
+    TrackingError,
+)
+from runnable.tracking.flusher import PartialFlusher
+from runnable.tracking.models import (
+    TERMINAL_STATUSES,
+    Interrupted,
+    RunRecord,
+    RunStatus,
+    TaskRecord,
+    TaskUsage,
+    TrackedVariable,
+)
+from runnable.tracking.redaction import REDACTED, SECRET_KEYS, redact_secrets
+from runnable.tracking.store import DEFAULT_PATH, RunStore
+from runnable.tracking.tables import TRACKING_METADATA, ai_runs, ai_tasks
+
+__all__ = [
+    "DEFAULT_PATH",
+    "REDACTED",
+    "SECRET_KEYS",
+    "TERMINAL_STATUSES",
+    "TRACKING_METADATA",
+    "Interrupted",
+    "InvalidTrackingValue",
+    "PartialFlusher",
+    "RunNotFound",
+    "RunRecord",
+    "RunStatus",
+    "RunStore",
+    "TaskNotFound",
+    "TaskRecord",
+    "TaskUsage",
+    "TrackedVariable",
+    "TrackingBackendError",
+    "TrackingError",
+    "ai_runs",
+    "ai_tasks",
+    "redact_secrets",
+]

@@ -1,0 +1,157 @@
+"""Turning what callers pass to the run store into column values (JSON, redacted)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table
+
+from runnable.tracking.errors import InvalidTrackingValue
+from runnable.tracking.models import TERMINAL_STATUSES, RunStatus, TaskUsage, TrackedVariable
+from runnable.tracking.redaction import REDACTED, is_secret_key, redact_text, to_record_json
+
+_VARIABLE_KEYS = frozenset({"name", "value", "source"})
+
+
+def status_value(status: RunStatus | str) -> RunStatus:
+    """Return `status` as a RunStatus, or raise InvalidTrackingValue naming the choices."""
+    try:
+        return RunStatus(status)
+    except ValueError:
+        choices = ", ".join(member.value for member in RunStatus)
+        raise InvalidTrackingValue(
+            f"unknown status {status!r}; expected one of {choices}"
+        ) from None
+
+
+def terminal_status(status: RunStatus | str) -> RunStatus:
+    """Return `status` if it ends a run or task, else raise InvalidTrackingValue."""
+    value = status_value(status)
+    if value not in TERMINAL_STATUSES:
+        choices = ", ".join(sorted(TERMINAL_STATUSES))
+        raise InvalidTrackingValue(f"status {value.value!r} does not finish; use one of {choices}")
+    return value
+
+
+def ref_text(ref: object) -> str | None:
+    """Return a runnable ref as "kind:id", or "id" for a bare id.
+
+    Takes a str, a `RunnableRef` (or any object with `kind` and `id`) or a dict.
+    """
+    if ref is None or isinstance(ref, str):
+        return ref
+    if isinstance(ref, Mapping):
+        kind, entity_id = ref.get("kind"), ref.get("id")
+    else:
+        kind, entity_id = getattr(ref, "kind", None), getattr(ref, "id", None)
+    if not entity_id:
+        raise InvalidTrackingValue(f"runnable_ref must be 'kind:id' or have an id: {ref!r}")
+    return f"{kind}:{entity_id}" if kind else str(entity_id)
+
+
+def tracked_variables(variables: object) -> dict[str, dict[str, Any]]:
+    """Return variables as {name: {"value", "source"}}, secrets redacted.
+
+    Accepts {name: ResolvedVariable-like or {"value", "source"} or a bare value}, or an
+    iterable of objects with `name`, `value` and `source`.
+    """
+    if variables is None:
+        return {}
+    items: Iterable[tuple[object, object]]
+    if isinstance(variables, Mapping):
+        items = variables.items()
+    elif isinstance(variables, Iterable) and not isinstance(variables, str | bytes):
+        items = ((getattr(item, "name", None), item) for item in variables)
+    else:
+        raise InvalidTrackingValue(f"variables must be a mapping or an iterable: {variables!r}")
+    result: dict[str, dict[str, Any]] = {}
+    for name, item in items:
+        if not isinstance(name, str) or not name:
+            raise InvalidTrackingValue(f"a variable needs a non-empty str name, got {name!r}")
+        value, source = _value_and_source(item)
+        result[name] = {
+            "value": REDACTED
+            if is_secret_key(name) and value is not None
+            else to_record_json(value),
+            "source": None if source is None else str(source),
+        }
+    return result
+
+
+def _value_and_source(item: object) -> tuple[Any, Any]:
+    if isinstance(item, TrackedVariable):
+        return item.value, item.source
+    if isinstance(item, Mapping):
+        if "value" in item and set(item) <= _VARIABLE_KEYS:
+            return item["value"], item.get("source")
+        return item, None
+    if hasattr(item, "value") and hasattr(item, "source"):
+        return item.value, item.source
+    return item, None
+
+
+def error_text(error: object) -> str | None:
+    """Return an error (an exception or a message) as text, credentials blanked out."""
+    if error is None:
+        return None
+    text = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(error)
+    return redact_text(text)
+
+
+def usage_values(usage: object, **explicit: float | int | None) -> dict[str, Any]:
+    """Merge a usage object or mapping (OpenAI names accepted) with explicit values."""
+    parsed = TaskUsage.model_validate({} if usage is None else usage)
+    values = parsed.model_dump(exclude_none=True)
+    values.update({key: value for key, value in explicit.items() if value is not None})
+    return values
+
+
+_COLUMN_VALUES: dict[str, Callable[[Any], Any]] = {
+    "status": lambda status: status_value(status).value,
+    "runnable_ref": ref_text,
+    "inputs": lambda inputs: to_record_json(dict(inputs)),
+    "messages": lambda messages: to_record_json(list(messages)),
+    "variables": tracked_variables,
+    "settings": lambda settings: to_record_json(dict(settings)),
+    "stats": lambda stats: to_record_json(dict(stats)),
+    "request": to_record_json,
+    "response": to_record_json,
+    "error": error_text,
+}
+# What a new row holds in the columns a caller did not give.
+_EMPTY_DOCUMENTS: dict[str, Callable[[], Any]] = {
+    "inputs": dict,
+    "messages": list,
+    "variables": dict,
+    "settings": dict,
+    "stats": dict,
+    "partial_text": str,
+}
+
+
+def column_values(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the given fields (None meaning not given) as column values, JSON and redacted."""
+    return {
+        name: _COLUMN_VALUES.get(name, _same)(value)
+        for name, value in fields.items()
+        if value is not None
+    }
+
+
+def new_row(table: Table, now: datetime, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Return every column of a new row of `table`: the given fields, then the defaults."""
+    row: dict[str, Any] = {
+        column.name: _EMPTY_DOCUMENTS[column.name]() if column.name in _EMPTY_DOCUMENTS else None
+        for column in table.columns
+    }
+    row.update(created_at=now, updated_at=now)
+    row.update(column_values(fields))
+    if row["status"] in TERMINAL_STATUSES:
+        row["finished_at"] = now
+    return row
+
+
+def _same(value: Any) -> Any:
+    return value

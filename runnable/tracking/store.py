@@ -1,0 +1,423 @@
+"""RunStore: runs and their tasks in SQL, written as they happen.
+
+Each write is one short transaction on one shared engine, so a crash loses at most the
+text not yet flushed, and a run is on disk before its first model call. A terminal status
+is final: every UPDATE carries `status NOT IN (terminal)` in its WHERE clause, so a late
+write from a cancelled stream can never overwrite `cancelled` or `interrupted`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Self
+
+from sqlalchemy import Table, delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from runnable.sources.database import SqlBacked, SqlDatabase, SqlTarget
+from runnable.sources.sqltypes import utc_now
+from runnable.tracking.errors import RunNotFound, TaskNotFound, TrackingBackendError
+from runnable.tracking.flusher import PartialFlusher
+from runnable.tracking.models import (
+    Interrupted,
+    RunRecord,
+    RunStatus,
+    TaskRecord,
+)
+from runnable.tracking.payloads import (
+    column_values,
+    new_row,
+    ref_text,
+    status_value,
+    terminal_status,
+    usage_values,
+)
+from runnable.tracking.statements import (
+    APPEND_PARTIAL,
+    INSERT_RUN,
+    INSERT_TASK,
+    TERMINAL,
+    interrupt_open,
+    run_totals,
+    update_open,
+)
+from runnable.tracking.tables import ai_runs, ai_tasks
+
+DEFAULT_PATH = "runs.sqlite"
+"""The SQLite file (in the working directory) used when no URL is given."""
+
+
+class RunStore(SqlBacked):
+    """Runs (`ai_runs`) and their tasks (`ai_tasks`) in SQLite or PostgreSQL.
+
+    `RunStore()` writes to `runs.sqlite` in the working directory; give a path, a URL
+    (`postgresql://user@host/db`) or an `AsyncEngine` to go elsewhere. Tables are created on
+    first use (or by `await store.init()`), in `schema` when one is given.
+
+    Every write is committed before it returns, so it survives this process being killed.
+    By default commits do not wait for the disk flush (many times the write rate); a power
+    cut or a database-server crash may then lose the last fraction of a second of records.
+    `durable=True` waits for the flush on every commit.
+    """
+
+    def __init__(
+        self,
+        url: SqlTarget | None = None,
+        *,
+        schema: str | None = None,
+        create_tables: bool = True,
+        durable: bool = False,
+    ) -> None:
+        target = Path(DEFAULT_PATH) if url is None else url
+        self._db = SqlDatabase(
+            target,
+            [ai_runs, ai_tasks],
+            schema=schema,
+            create_tables=create_tables,
+            durable=durable,
+        )
+        self.url: str = self._db.label
+        """The database URL, password hidden."""
+        self.opened_at: datetime = utc_now()
+        self._last_now = self.opened_at
+        # Monotonic start of runs and tasks created here, to time them when they finish.
+        self._started: dict[str, float] = {}
+
+    @classmethod
+    async def open(
+        cls,
+        url: SqlTarget | None = None,
+        *,
+        schema: str | None = None,
+        create_tables: bool = True,
+        durable: bool = False,
+    ) -> Self:
+        """Make a store and create its tables (see the class for the arguments)."""
+        store = cls(url, schema=schema, create_tables=create_tables, durable=durable)
+        await store.init()
+        return store
+
+    def __repr__(self) -> str:
+        return f"RunStore({self.url})"
+
+    def _backend_error(self, reason: str, key: str | None) -> Exception:
+        return TrackingBackendError(self.url, key, reason)
+
+    def _now(self) -> datetime:
+        # Strictly increasing, so records made by this store sort in the order they were made.
+        now = utc_now()
+        if now <= self._last_now:
+            now = self._last_now + timedelta(microseconds=1)
+        self._last_now = now
+        return now
+
+    # Runs
+
+    async def create_run(
+        self,
+        *,
+        name: str | None = None,
+        runnable_ref: object = None,
+        inputs: Mapping[str, Any] | None = None,
+        messages: Sequence[Any] | None = None,
+        variables: object = None,
+        settings: Mapping[str, Any] | None = None,
+        parent_run_id: str | None = None,
+        status: RunStatus | str = RunStatus.RUNNING,
+        id: str | None = None,
+    ) -> RunRecord:
+        """Write a new run and return it; call it before the first model call."""
+        fields = {
+            "id": id or uuid.uuid4().hex,
+            "name": name,
+            "runnable_ref": runnable_ref,
+            "status": status,
+            "inputs": inputs,
+            "messages": messages,
+            "variables": variables,
+            "settings": settings,
+            "parent_run_id": parent_run_id,
+        }
+        row = new_row(ai_runs, self._now(), fields)
+        async with self._connection(row["id"]) as conn:
+            await conn.execute(INSERT_RUN, row)
+            await conn.commit()
+        self._started[row["id"]] = time.monotonic()
+        return RunRecord.model_validate(row)
+
+    async def update_run(
+        self,
+        run_id: str,
+        *,
+        name: str | None = None,
+        status: RunStatus | str | None = None,
+        messages: Sequence[Any] | None = None,
+        variables: object = None,
+        settings: Mapping[str, Any] | None = None,
+        stats: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Change the given fields of a run that has not ended; False if it has ended."""
+        fields = {
+            "name": name,
+            "status": status,
+            "messages": messages,
+            "variables": variables,
+            "settings": settings,
+            "stats": stats,
+        }
+        return await self._update_open(ai_runs, run_id, column_values(fields))
+
+    async def finish_run(
+        self,
+        run_id: str,
+        status: RunStatus | str,
+        *,
+        error: object = None,
+        stats: Mapping[str, Any] | None = None,
+        messages: Sequence[Any] | None = None,
+    ) -> bool:
+        """End a run; its stats total its tasks' tokens and cost. False if already ended.
+
+        `stats` adds to (and overrides) the computed totals: tasks, tokens_in, tokens_out,
+        cost, and latency_ms when the run was created by this store.
+        """
+        final = terminal_status(status)
+        async with self._connection(run_id) as conn:
+            tasks, tokens_in, tokens_out, cost = (await conn.execute(run_totals(run_id))).one()
+            summary: dict[str, Any] = {
+                "tasks": tasks,
+                "tokens_in": int(tokens_in or 0),
+                "tokens_out": int(tokens_out or 0),
+                "cost": float(cost or 0.0),
+            }
+            started = self._started.get(run_id)
+            if started is not None:
+                summary["latency_ms"] = (time.monotonic() - started) * 1000.0
+            summary.update(stats or {})
+            fields = {"status": final, "error": error, "stats": summary, "messages": messages}
+            values = column_values(fields)
+            changed = await self._update_open_in(conn, ai_runs, run_id, values)
+            await conn.commit()
+        if not changed:
+            await self._require(ai_runs, run_id)
+        self._started.pop(run_id, None)
+        return changed
+
+    async def get_run(self, run_id: str) -> RunRecord | None:
+        """Return the run, or None."""
+        async with self._connection(run_id) as conn:
+            row = (await conn.execute(select(ai_runs).where(ai_runs.c.id == run_id))).first()
+        return None if row is None else RunRecord.model_validate(_present(row._mapping))
+
+    async def list_runs(
+        self,
+        *,
+        status: RunStatus | str | None = None,
+        runnable_ref: object = None,
+        parent_run_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[RunRecord]:
+        """Return runs, newest first, optionally filtered."""
+        stmt = select(ai_runs).order_by(ai_runs.c.created_at.desc(), ai_runs.c.id.desc())
+        if status is not None:
+            stmt = stmt.where(ai_runs.c.status == status_value(status).value)
+        if runnable_ref is not None:
+            stmt = stmt.where(ai_runs.c.runnable_ref == ref_text(runnable_ref))
+        if parent_run_id is not None:
+            stmt = stmt.where(ai_runs.c.parent_run_id == parent_run_id)
+        async with self._connection() as conn:
+            rows = (await conn.execute(stmt.limit(limit).offset(offset))).all()
+        return [RunRecord.model_validate(_present(row._mapping)) for row in rows]
+
+    async def delete_run(self, run_id: str) -> bool:
+        """Delete a run and its tasks; False if there was no such run."""
+        async with self._connection(run_id) as conn:
+            await conn.execute(delete(ai_tasks).where(ai_tasks.c.run_id == run_id))
+            result = await conn.execute(delete(ai_runs).where(ai_runs.c.id == run_id))
+            await conn.commit()
+        self._started.pop(run_id, None)
+        return bool(result.rowcount)
+
+    # Tasks
+
+    async def add_task(
+        self,
+        run_id: str,
+        *,
+        node_id: str | None = None,
+        name: str | None = None,
+        inputs: Mapping[str, Any] | None = None,
+        variables: object = None,
+        request: Any = None,
+        status: RunStatus | str = RunStatus.RUNNING,
+        id: str | None = None,
+    ) -> TaskRecord:
+        """Add a task (a turn or a node) to a run; earlier tasks are never rewritten."""
+        fields = {
+            "id": id or uuid.uuid4().hex,
+            "run_id": run_id,
+            "node_id": node_id,
+            "name": name,
+            "status": status,
+            "inputs": inputs,
+            "variables": variables,
+            "request": request,
+        }
+        row = new_row(ai_tasks, self._now(), fields)
+        orphan = False
+        async with self._connection(row["id"]) as conn:
+            try:
+                await conn.execute(INSERT_TASK, row)
+                await conn.commit()
+            except IntegrityError:
+                orphan = True
+        if orphan:
+            await self._require(ai_runs, run_id)
+            raise TrackingBackendError(self.url, row["id"], "a task with this id already exists")
+        self._started[row["id"]] = time.monotonic()
+        return TaskRecord.model_validate(row)
+
+    async def append_partial(
+        self, task_id: str, text: str, *, ttft_ms: float | None = None
+    ) -> bool:
+        """Append streamed text to a running task (and set its ttft once); False if ended."""
+        params = {"p_id": task_id, "p_text": text, "p_ttft": ttft_ms, "p_now": self._now()}
+        async with self._connection(task_id) as conn:
+            result = await conn.execute(APPEND_PARTIAL, params)
+            await conn.commit()
+        if result.rowcount:
+            return True
+        await self._require(ai_tasks, task_id)
+        return False
+
+    def partial_flusher(self, task_id: str, *, interval: float = 0.5) -> PartialFlusher:
+        """Return a buffer that appends a task's streamed text at least every `interval` s."""
+        return PartialFlusher(self, task_id, interval=interval)
+
+    async def update_task(
+        self,
+        task_id: str,
+        *,
+        status: RunStatus | str | None = None,
+        node_id: str | None = None,
+        request: Any = None,
+        response: Any = None,
+        partial_text: str | None = None,
+        ttft_ms: float | None = None,
+    ) -> bool:
+        """Change the given fields of a task that has not ended; False if it has ended."""
+        fields = {
+            "status": status,
+            "node_id": node_id,
+            "request": request,
+            "response": response,
+            "partial_text": partial_text,
+            "ttft_ms": ttft_ms,
+        }
+        return await self._update_open(ai_tasks, task_id, column_values(fields))
+
+    async def finish_task(
+        self,
+        task_id: str,
+        status: RunStatus | str,
+        response: Any = None,
+        usage: object = None,
+        *,
+        error: object = None,
+        tokens_in: int | None = None,
+        tokens_out: int | None = None,
+        cost: float | None = None,
+        ttft_ms: float | None = None,
+        latency_ms: float | None = None,
+    ) -> bool:
+        """End a task with its response, error, usage and timings; False if already ended.
+
+        `usage` may be an OpenAI-style usage dict or an object with tokens_in/tokens_out/
+        cost/ttft_ms/latency_ms; explicit arguments win. Without a latency, a task added by
+        this store is timed from `add_task`.
+        """
+        fields = usage_values(
+            usage,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            cost=cost,
+            ttft_ms=ttft_ms,
+            latency_ms=latency_ms,
+        )
+        started = self._started.pop(task_id, None)
+        if "latency_ms" not in fields and started is not None:
+            fields["latency_ms"] = (time.monotonic() - started) * 1000.0
+        fields.update(status=terminal_status(status), response=response, error=error)
+        return await self._update_open(ai_tasks, task_id, column_values(fields))
+
+    async def get_task(self, task_id: str) -> TaskRecord | None:
+        """Return the task, or None."""
+        async with self._connection(task_id) as conn:
+            row = (await conn.execute(select(ai_tasks).where(ai_tasks.c.id == task_id))).first()
+        return None if row is None else TaskRecord.model_validate(_present(row._mapping))
+
+    async def list_tasks(self, run_id: str) -> list[TaskRecord]:
+        """Return a run's tasks in the order they were added."""
+        stmt = (
+            select(ai_tasks)
+            .where(ai_tasks.c.run_id == run_id)
+            .order_by(ai_tasks.c.created_at, ai_tasks.c.id)
+        )
+        async with self._connection(run_id) as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [TaskRecord.model_validate(_present(row._mapping)) for row in rows]
+
+    # Recovery
+
+    async def mark_interrupted(self, *, before: datetime | None = None) -> Interrupted:
+        """End as `interrupted` every run and task not ended and created before `before`.
+
+        `before` defaults to when this store was made, so calling it at start-up ends what
+        an earlier (crashed) process left running, never what this store is running.
+        """
+        cutoff = before or self.opened_at
+        now = self._now()
+        ended = {"status": RunStatus.INTERRUPTED.value, "updated_at": now, "finished_at": now}
+        async with self._connection() as conn:
+            tasks = await conn.execute(interrupt_open(ai_tasks, cutoff, ended))
+            runs = await conn.execute(interrupt_open(ai_runs, cutoff, ended))
+            await conn.commit()
+        return Interrupted(runs=runs.rowcount, tasks=tasks.rowcount)
+
+    # Shared
+
+    async def _update_open(self, table: Table, record_id: str, values: dict[str, Any]) -> bool:
+        async with self._connection(record_id) as conn:
+            changed = await self._update_open_in(conn, table, record_id, values)
+            await conn.commit()
+        if not changed:
+            await self._require(table, record_id)
+        return changed
+
+    async def _update_open_in(
+        self, conn: AsyncConnection, table: Table, record_id: str, values: dict[str, Any]
+    ) -> bool:
+        now = self._now()
+        values = {**values, "updated_at": now}
+        if values.get("status") in TERMINAL:
+            values["finished_at"] = now
+        result = await conn.execute(update_open(table, record_id, values))
+        return bool(result.rowcount)
+
+    async def _require(self, table: Table, record_id: str) -> None:
+        """Raise RunNotFound or TaskNotFound when no row of `table` has `record_id`."""
+        async with self._connection(record_id) as conn:
+            found = await conn.scalar(select(table.c.id).where(table.c.id == record_id))
+        if found is None:
+            raise RunNotFound(record_id) if table is ai_runs else TaskNotFound(record_id)
+
+
+def _present(mapping: Mapping[Any, Any]) -> dict[str, Any]:
+    # NULL columns fall back to the record's defaults ({} for inputs, [] for messages...).
+    return {key: value for key, value in mapping.items() if value is not None}

@@ -1,0 +1,56 @@
+"""The run-tracking tables, `ai_runs` and `ai_tasks`."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Float, ForeignKey, Integer, MetaData, String, Table, Text
+
+from runnable.sources.sqltypes import JsonDocument, UtcDateTime
+
+TRACKING_METADATA = MetaData()
+"""Metadata of the run-tracking tables (for migrations: `TRACKING_METADATA.create_all`)."""
+
+ai_runs = Table(
+    "ai_runs",
+    TRACKING_METADATA,
+    Column("id", String, primary_key=True),
+    Column("name", String, nullable=True),
+    Column("runnable_ref", String, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("inputs", JsonDocument, nullable=True),
+    Column("messages", JsonDocument, nullable=True),
+    Column("variables", JsonDocument, nullable=True),  # {name: {"value": ..., "source": ...}}
+    Column("settings", JsonDocument, nullable=True),
+    Column("stats", JsonDocument, nullable=True),
+    Column("error", Text, nullable=True),
+    # A loose reference: a child run may be written before or without its parent's store.
+    Column("parent_run_id", String, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False, index=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+)
+
+ai_tasks = Table(
+    "ai_tasks",
+    TRACKING_METADATA,
+    Column("id", String, primary_key=True),
+    Column(
+        "run_id", String, ForeignKey("ai_runs.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("node_id", String, nullable=True),
+    Column("name", String, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("inputs", JsonDocument, nullable=True),
+    Column("variables", JsonDocument, nullable=True),
+    Column("request", JsonDocument, nullable=True),
+    Column("response", JsonDocument, nullable=True),
+    Column("partial_text", Text, nullable=False, default=""),
+    Column("error", Text, nullable=True),
+    Column("ttft_ms", Float, nullable=True),
+    Column("latency_ms", Float, nullable=True),
+    Column("tokens_in", Integer, nullable=True),
+    Column("tokens_out", Integer, nullable=True),
+    Column("cost", Float, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+)

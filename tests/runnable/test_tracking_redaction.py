@@ -1,0 +1,100 @@
+"""Secret redaction: no value under a secret-named key survives, at any depth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import attrs
+from hypothesis import given
+from hypothesis import strategies as st
+
+from runnable.tracking import REDACTED, redact_secrets
+from runnable.tracking.redaction import is_secret_key, redact_text, to_record_json
+
+SECRET = "sk-hypothesis-secret"
+secret_keys = st.sampled_from(
+    ["api_key", "API_KEY", "Authorization", "x-api-key", "X-Api-Key", "openai_api_key", "password"]
+)
+plain_keys = st.text(min_size=1, max_size=8).filter(lambda key: not is_secret_key(key))
+plain_values = st.none() | st.booleans() | st.integers() | st.text(max_size=8)
+
+
+def documents(with_secrets: bool) -> st.SearchStrategy[Any]:
+    keys = plain_keys | secret_keys if with_secrets else plain_keys
+    leaves = plain_values | st.just(SECRET) if with_secrets else plain_values
+    return st.recursive(
+        leaves,
+        lambda children: (
+            st.lists(children, max_size=3) | st.dictionaries(keys, children, max_size=3)
+        ),
+        max_leaves=15,
+    )
+
+
+def values_under_secret_keys(value: Any) -> list[Any]:
+    found: list[Any] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if is_secret_key(key):
+                found.append(item)
+            found.extend(values_under_secret_keys(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(values_under_secret_keys(item))
+    return found
+
+
+@given(documents(with_secrets=True))
+def test_every_value_under_a_secret_key_is_redacted(document: Any) -> None:
+    redacted = redact_secrets(document)
+    assert all(item in (REDACTED, None) for item in values_under_secret_keys(redacted))
+
+
+@given(documents(with_secrets=False))
+def test_a_document_without_secret_keys_is_unchanged(document: Any) -> None:
+    assert redact_secrets(document) == document
+
+
+@given(documents(with_secrets=True))
+def test_redaction_is_idempotent(document: Any) -> None:
+    once = redact_secrets(document)
+    assert redact_secrets(once) == once
+
+
+def test_a_header_pair_with_a_secret_name_is_redacted() -> None:
+    assert redact_secrets([["Authorization", "Bearer x"], ["Accept", "json"]]) == [
+        ["Authorization", REDACTED],
+        ["Accept", "json"],
+    ]
+
+
+def test_non_secret_lookalikes_are_kept() -> None:
+    kept = {"max_tokens": 5, "token": "Hello", "tokens_in": 3, "api": "v1", "key": "name"}
+    assert redact_secrets(kept) == kept
+
+
+def test_credentials_in_text_are_blanked() -> None:
+    assert redact_text("401: Bearer sk-abc123 rejected") == "401: Bearer [REDACTED] rejected"
+
+
+def test_models_dataclasses_and_attrs_become_redacted_json() -> None:
+    @dataclass
+    class Config:
+        api_key: str
+        model: str
+
+    @attrs.frozen
+    class Call:
+        config: Config
+        when: int
+
+    class Client:
+        def __repr__(self) -> str:
+            return f"Client(key={SECRET})"
+
+    converted = to_record_json({"call": Call(Config(SECRET, "m"), 1), "client": Client()})
+    assert converted == {
+        "call": {"config": {"api_key": REDACTED, "model": "m"}, "when": 1},
+        "client": "<test_models_dataclasses_and_attrs_become_redacted_json.<locals>.Client>",
+    }
