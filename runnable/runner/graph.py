@@ -403,7 +403,12 @@ class GraphRun:
         ready = self._ready
         try:
             while True:
-                await self._run_node(index)
+                try:
+                    await self._run_node(index)
+                except Exception as exc:
+                    # A fault outside the executor (a broken input, a bad output) is
+                    # still this node's failure, never a worker stuck mid-run.
+                    self._fail(index, exc, None, 1)
                 if not ready or self._cancelling:
                     return
                 # This worker takes the next ready node itself: no new task, no loop trip.

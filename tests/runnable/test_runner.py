@@ -412,3 +412,12 @@ async def test_fast_built_events_equal_validated_ones() -> None:
 
     assert fast == NodeStarted(run_id="r", node_id="n", inputs={"a": 1}, at=2.0)
     assert NodeCompleted.fast(run_id="r", node_id="n") == NodeCompleted(run_id="r", node_id="n")
+
+
+async def test_an_observer_that_raises_does_not_stop_the_run() -> None:
+    def broken(event: Event) -> None:
+        raise RuntimeError("observer bug")
+
+    run = await run_graph(Chain(["a", "b"], [("a", "b")]), echo, on_event=broken).wait()
+
+    assert run.status is ExecutionStatus.SUCCESS
