@@ -1,6 +1,7 @@
 """The graph runner: chains, datasets and flows run as async streams of typed events."""
 
 from runnable.runner.channel import EventCallback, EventChannel
+from runnable.runner.context import NodeContext
 from runnable.runner.dataset import DatasetResult, DatasetRun, RowResult, run_dataset
 from runnable.runner.errors import (
     ChainInputError,
@@ -10,6 +11,7 @@ from runnable.runner.errors import (
     RerunError,
     RunnerError,
     RunOptionsError,
+    error_info,
 )
 from runnable.runner.events import (
     Chunk,
@@ -38,7 +40,7 @@ from runnable.runner.flow import (
     run_flow,
     run_step,
 )
-from runnable.runner.graph import Execute, GraphRun, NodeContext, error_info, run_graph
+from runnable.runner.graph import Execute, GraphRun, run_graph
 from runnable.runner.plan import GraphPlan, NodePlan, NodePorts, PortsLike, plan_graph
 from runnable.runner.results import NodeResult
 from runnable.runner.retry import RetryLike, is_retryable_error, retry_policy_for

@@ -25,9 +25,9 @@ import attrs
 
 from runnable.chain import Chain
 from runnable.runner.channel import EventCallback, EventChannel
-from runnable.runner.errors import RunnerError, RunOptionsError
+from runnable.runner.errors import RunnerError, RunOptionsError, error_info
 from runnable.runner.events import Event, RunCompleted, RunStarted
-from runnable.runner.graph import Execute, GraphRun, error_info, run_graph
+from runnable.runner.graph import Execute, GraphRun, run_graph
 from runnable.runner.plan import GraphPlan, PortsLike, plan_graph
 from runnable.runner.results import NodeResult
 from runnable.runner.retry import RetryLike

@@ -29,6 +29,7 @@ __all__ = [
     "RerunError",
     "RunOptionsError",
     "RunnerError",
+    "error_info",
 ]
 
 
@@ -82,3 +83,15 @@ class NodeExecutionError(RunnerError):
 
 class FlowError(RunnerError):
     """A flow that is malformed, or a step or action that the flow does not have."""
+
+
+def error_info(error: BaseException) -> ErrorInfo:
+    """An exception as `ErrorInfo`: its message (or type), type name and HTTP status."""
+    if isinstance(error, NodeExecutionError):
+        return error.error
+    status = getattr(error, "status_code", None)
+    return ErrorInfo(
+        message=str(error) or type(error).__name__,
+        type=type(error).__name__,
+        status_code=status if isinstance(status, int) else None,
+    )

@@ -23,7 +23,15 @@ from typing import Any
 
 import attrs
 
-from runnable.chain import Chain, Connection, InputMapping, MappingSource, Node, auto_map_inputs
+from runnable.chain import (
+    Chain,
+    Connection,
+    InputMapping,
+    MappingSource,
+    Node,
+    auto_map_inputs,
+    resolve_chain_inputs,
+)
 from runnable.errors import ChainError, MappingPathError
 from runnable.runner.errors import ChainInputError, InputProblem, RerunError
 from runnable.types import RunnablePort
@@ -72,6 +80,34 @@ class NodePlan:
     connections: tuple[Connection, ...] | None
     required: tuple[str, ...] = ()
     fixed: Mapping[str, Any] | None = None
+    parent_ids: tuple[str, ...] = ()
+
+    def gather(
+        self, outputs: Mapping[str, Any], testcase: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """This node's inputs from its parents' `outputs` (by node id) and the testcase.
+
+        A required input that its mapping finds no value for raises `ChainInputError`.
+        """
+        if self.connections is None:
+            inputs = dict(testcase) if testcase else {}
+            for parent_id in self.parent_ids:
+                output = outputs[parent_id]
+                if isinstance(output, Mapping):
+                    inputs.update(output)
+                else:
+                    inputs[parent_id] = output
+        else:
+            inputs = resolve_chain_inputs(self.connections, self.node.id, outputs, testcase)
+            missing = [key for key in self.required if key not in inputs]
+            if missing:
+                detail = "its mapping found no value"
+                raise ChainInputError(
+                    [InputProblem(self.node.id, key, "missing", detail=detail) for key in missing]
+                )
+        if self.fixed:
+            inputs.update(self.fixed)
+        return inputs
 
 
 @attrs.frozen(slots=True)
@@ -304,6 +340,7 @@ def plan_graph(
                 connections,
                 required,
                 dict(fixed) if fixed else None,
+                tuple(nodes[p].id for p in parents[i]),
             )
         )
     if problems:
