@@ -421,3 +421,32 @@ async def test_an_observer_that_raises_does_not_stop_the_run() -> None:
     run = await run_graph(Chain(["a", "b"], [("a", "b")]), echo, on_event=broken).wait()
 
     assert run.status is ExecutionStatus.SUCCESS
+
+
+async def test_the_context_tells_the_run_the_testcase_and_the_upstream_outputs() -> None:
+    seen: dict[str, Any] = {}
+
+    async def execute(node: Node, inputs: dict[str, Any], ctx: NodeContext) -> str:
+        seen[node.id] = (ctx.run_id, ctx.testcase, ctx.upstream, ctx.attempt)
+        return node.id.upper()
+
+    chain = Chain(["a", "b", "c"], [("a", "c"), ("b", "c")])
+    await run_graph(chain, execute, testcase={"q": 1}, run_id="r").wait()
+
+    assert seen["c"] == ("r", {"q": 1}, {"a": "A", "b": "B"}, 1)
+
+
+async def test_leaving_an_async_with_block_early_cancels_the_run() -> None:
+    async def execute(node: Node, inputs: dict[str, Any], ctx: NodeContext) -> Any:
+        await asyncio.sleep(30)
+
+    async with run_graph(Chain(["slow"]), execute) as run:
+        await asyncio.sleep(0.01)
+
+    assert run.done and run.status is ExecutionStatus.CANCELLED
+
+
+async def test_a_run_can_be_awaited_directly() -> None:
+    run = await run_graph(Chain(["a"]), echo)
+
+    assert run.outputs == {"a": {"a": {}}}
