@@ -186,6 +186,9 @@ class Scheduler:
                     self._fill()
         finally:
             self._live -= 1
+            task = asyncio.current_task()
+            if task is not None:
+                self._tasks.discard(task)
 
     def _release(self, index: int) -> None:
         """A node succeeded: count it in each child and queue the children now ready."""

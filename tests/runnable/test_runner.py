@@ -450,3 +450,19 @@ async def test_a_run_can_be_awaited_directly() -> None:
     run = await run_graph(Chain(["a"]), echo)
 
     assert run.outputs == {"a": {"a": {}}}
+
+
+async def test_by_default_a_bug_or_a_refused_request_is_not_retried() -> None:
+    from runnable.exec_errors import HttpRunnableError
+    from runnable.runner import NodeExecutionError, is_retryable_error
+
+    refused = HttpRunnableError("no", url="u", reason="http", status_code=400)
+    overloaded = HttpRunnableError("busy", url="u", reason="http", status_code=503)
+
+    assert not is_retryable_error(ValueError("bad"))
+    assert not is_retryable_error(KeyError("k"))
+    assert not is_retryable_error(refused)
+    assert is_retryable_error(overloaded)
+    assert is_retryable_error(ConnectionError("reset"))
+    assert is_retryable_error(NodeExecutionError(ErrorInfo(message="x", status_code=502)))
+    assert not is_retryable_error(NodeExecutionError(ErrorInfo(message="x", status_code=404)))
