@@ -61,7 +61,8 @@ class TextLog:
 
     `append` is O(1): logs share one list and each sees only its first `count` chunks,
     so a fold that always extends its newest log never copies. Appending to an older
-    log copies (states stay immutable). `str(log)` joins the chunks (cached).
+    log copies (states stay immutable). `str(log)` joins the chunks (cached). Appending
+    to one log from two threads at once is not safe; a store's writes are atomic.
     """
 
     __slots__ = ("_count", "_parts", "_text")

@@ -9,6 +9,7 @@ or fails the node (status error) or cancels it (status cancelled).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from runnable.completion import ChatDelta, ChatDone
@@ -38,11 +39,18 @@ def unpack_result(result: ExecutionResult, ctx: NodeContext) -> Any:
     return result.output
 
 
-async def consume_stream(stream: Any, ctx: NodeContext) -> Any:
-    """Read a stream to its end, reporting each piece of text as a chunk; the output."""
+async def consume_stream(
+    stream: Any, ctx: NodeContext, chunk: Callable[[str], Any] | None = None
+) -> Any:
+    """Read a stream to its end, reporting each piece of text as a chunk; the output.
+
+    `chunk(text)` reports a piece (default: `ctx.chunk`; the runner passes its own, one
+    call cheaper: this loop runs once per token).
+    """
     parts: list[str] = []
     final = _NOTHING
-    chunk = ctx.chunk
+    if chunk is None:
+        chunk = ctx.chunk
     try:
         async for item in stream:
             if type(item) is str:

@@ -17,6 +17,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 from uuid import uuid4
 
@@ -223,7 +224,7 @@ class Scheduler:
                 if hasattr(output, "__await__"):
                     output = await output
                 if hasattr(output, "__anext__"):
-                    output = await consume_stream(output, ctx)
+                    output = await consume_stream(output, ctx, partial(self._chunk, index))
                 if isinstance(output, ExecutionResult):
                     output = unpack_result(output, ctx)
                 break
