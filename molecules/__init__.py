@@ -38,6 +38,15 @@ from molecules.hooks import MoleculeHooks
 from molecules.molecule import Molecule, create_molecule, entity_id
 from molecules.normalize import canonical_json, normalize, normalized_equal
 from molecules.query import QueryState
+from molecules.run import (
+    NodeRunState,
+    RunMolecule,
+    RunState,
+    TextLog,
+    fold_run,
+    reduce_run,
+    run_molecule,
+)
 from molecules.source_molecule import SourceMolecule, create_source_molecule
 
 __all__ = [
@@ -65,15 +74,19 @@ __all__ = [
     "MoleculeError",
     "MoleculeHooks",
     "MoleculesError",
+    "NodeRunState",
     "NotWritableError",
     "PromptData",
     "PromptMolecule",
     "QueryState",
     "ReadContext",
+    "RunMolecule",
+    "RunState",
     "SaveNotSupportedError",
     "Setter",
     "SourceMolecule",
     "Store",
+    "TextLog",
     "UnknownPresetError",
     "action_molecule",
     "app_revision_molecule",
@@ -90,10 +103,13 @@ __all__ = [
     "derived",
     "entity_id",
     "evaluator_revision_molecule",
+    "fold_run",
     "loadable",
     "normalize",
     "normalized_equal",
     "prompt_molecule",
+    "reduce_run",
+    "run_molecule",
     "select_atom",
     "unwrap",
 ]
