@@ -17,6 +17,7 @@ import statistics
 import time
 import tracemalloc
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from molecules import Store, prompt_molecule
@@ -83,31 +84,36 @@ def measure_memory(count: int) -> tuple[float, float]:
 
 def run(count: int, edits: int) -> list[tuple[str, str]]:
     source = InMemorySource([prompt(n) for n in range(count)])
-    m = prompt_molecule(source)
-    store = Store()
     rows: list[tuple[str, str]] = []
-    elapsed = timed(lambda: load_all(m, store))
-    rows.append((f"load {count:,} prompts into a store", f"{elapsed * 1000:8.1f} ms total"))
+    # The best of three rounds, each with a fresh molecule and store (the machine's other
+    # work only ever adds time); the last round's store is the one edited below.
+    loads: list[float] = []
+    for _ in range(3):
+        m, store = prompt_molecule(source), Store()
+        loads.append(timed(partial(load_all, m, store)))
+    best = f"{min(loads) * 1000:8.1f} ms (best of 3)"
+    rows.append((f"load {count:,} prompts into a store", best))
 
     ids = [f"p{n}" for n in range(edits)]
     for key in ids:  # the views a UI shows: read once, so the reads below follow an edit
         store.get(m.is_dirty(key))
         store.get(m.input_ports(key))
 
-    edit_times, dirty_times = [], []
+    edit_times: list[float] = []
+    dirty_times: list[float] = []
     for i, key in enumerate(ids):
-        edit_times.append(timed(lambda k=key, i=i: store.set(m.update, k, {"name": f"edit {i}"})))
-        dirty_times.append(timed(lambda k=key: store.get(m.is_dirty(k))))
+        edit_times.append(timed(partial(store.set, m.update, key, {"name": f"edit {i}"})))
+        dirty_times.append(timed(partial(store.get, m.is_dirty(key))))
     rows.append((f"edit a draft ({edits:,} prompts)", per_call_us(edit_times)))
     rows.append(("is_dirty read after an edit", per_call_us(dirty_times)))
     both = [e + d for e, d in zip(edit_times, dirty_times, strict=True)]
     rows.append(("  edit + is_dirty read, together", per_call_us(both)))
 
-    edit_times, ports_times = [], []
+    edit_times, ports_times = [], []  # fresh lists for the second measurement
     messages = [*prompt(0)["messages"], {"role": "user", "content": "Also {{extra}}"}]
     for key in ids:
-        edit_times.append(timed(lambda k=key: store.set(m.update, k, {"messages": messages})))
-        ports_times.append(timed(lambda k=key: store.get(m.input_ports(k))))
+        edit_times.append(timed(partial(store.set, m.update, key, {"messages": messages})))
+        ports_times.append(timed(partial(store.get, m.input_ports(key))))
     rows.append(("input_ports read after an edit adding a variable", per_call_us(ports_times)))
     both = [e + p for e, p in zip(edit_times, ports_times, strict=True)]
     rows.append(("  edit + input_ports read, together", per_call_us(both)))
@@ -117,9 +123,9 @@ def run(count: int, edits: int) -> list[tuple[str, str]]:
     for key in subscribed:
         store.sub(m.is_dirty(key), lambda: None)
         store.sub(m.input_ports(key), lambda: None)
-    pushed = []
+    pushed: list[float] = []
     for key in subscribed:
-        pushed.append(timed(lambda k=key: store.set(m.update, k, {"messages": messages})))
+        pushed.append(timed(partial(store.set, m.update, key, {"messages": messages})))
     rows.append(("edit with is_dirty + input_ports subscribed", per_call_us(pushed)))
 
     loaded, read = measure_memory(count)
