@@ -3,7 +3,8 @@
 A start is synchronous first: the instance exists (status `initializing`) when the call
 returns, so a UI can subscribe at once. The returned task then loads the prompt (by id,
 cached, or given as an object), the run to continue (its conversation, totals and the
-user's variables come back from the run store), and the context's scoped variables; the
+user's variables come back from the run store; a run of a prompt that was given as an
+object continues with its recorded settings), and the context's scoped variables; the
 instance becomes `ready`, or `error` with the reason (and the task raises it). With
 `auto_run`, a ready instance runs its first turn (the initial message) at once.
 """
@@ -103,8 +104,8 @@ async def _prompt(
 ) -> tuple[PromptSpec, str | None]:
     if isinstance(prompt, str | RunnableRef):
         return await engine.entities.prompt(get, set, prompt, refresh=refresh)
-    if prompt is None:
-        raise EngineConfigError("the run to continue does not name its prompt")
+    if prompt is None:  # pragma: no cover - load_instance handles a run without a prompt
+        raise EngineConfigError("start_prompt_instance needs a prompt, or a run_id to continue")
     return PromptSpec.of(prompt), None
 
 
@@ -136,6 +137,11 @@ async def load_instance(
                 prompt = loaded.run.runnable_ref
         if isinstance(prompt, tuple):
             spec, ref = prompt
+        elif prompt is None and loaded is not None:
+            # A prompt given as an object is not in any source. Later turns send the history
+            # as it is, so the recorded settings are all the conversation needs.
+            spec = PromptSpec(name=loaded.run.name, settings=_recorded_settings(loaded))
+            ref = None
         else:
             spec, ref = await _prompt(engine, get, set, prompt, options.refresh)
         scoped: Mapping[str, Mapping[str, Any]] = {}
