@@ -175,6 +175,7 @@ async def test_streamed_text_reaches_the_store_while_the_reply_streams(
                     break
             await asyncio.sleep(0.02)
     assert seen.startswith("t0 ") and len(seen) < len("".join(f"t{i} " for i in range(30)))
+    store.set(engine.actions.cancel, iid)
     await task
 
 
