@@ -8,6 +8,15 @@ from molecules.core.observable import atom_from_observable
 from molecules.core.reset import RESET, atom_with_default, atom_with_reset
 from molecules.core.select import select_atom
 from molecules.core.store import ReadContext, Store
+from molecules.run import (
+    NodeRunState,
+    RunMolecule,
+    RunState,
+    TextLog,
+    fold_run,
+    reduce_run,
+    run_molecule,
+)
 
 __all__ = [
     "RESET",
@@ -19,10 +28,14 @@ __all__ = [
     "ListenerError",
     "Loadable",
     "MoleculesError",
+    "NodeRunState",
     "NotWritableError",
     "ReadContext",
+    "RunMolecule",
+    "RunState",
     "Setter",
     "Store",
+    "TextLog",
     "atom",
     "atom_family",
     "atom_from_observable",
@@ -30,7 +43,10 @@ __all__ = [
     "atom_with_reset",
     "default_eq",
     "derived",
+    "fold_run",
     "loadable",
+    "reduce_run",
+    "run_molecule",
     "select_atom",
     "unwrap",
 ]
