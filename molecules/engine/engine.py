@@ -45,7 +45,7 @@ from molecules.engine.events import InstanceEvent
 from molecules.engine.reducers import reduce_instance
 from molecules.engine.run_recorder import TurnRecorder
 from molecules.engine.scoped import DEFAULT_SCOPED_TTL, ScopedVariableCache, ScopeSource
-from molecules.engine.selectors import InstanceSelectors
+from molecules.engine.selectors import InstanceSelectors, same
 from molecules.engine.state import InstanceState
 from runnable.prompt_execution import ChatProviderLike, TurnRequest
 from runnable.sources import Source
@@ -113,7 +113,8 @@ class ConversationEngine:
         self.flush_interval = flush_interval
         self.stream = stream
         self.state: AtomFamily[str, Atom[InstanceState | None]] = atom_family(
-            lambda iid: atom(None, name=f"instance({iid})")
+            # Identity: a reducer returns the very same state when nothing changed.
+            lambda iid: atom(None, eq=same, name=f"instance({iid})")
         )
         self.turn_control: AtomFamily[str, Atom[TurnControl | None]] = atom_family(
             lambda iid: atom(None, name=f"instance.turn({iid})")

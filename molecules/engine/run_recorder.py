@@ -1,12 +1,13 @@
 """Run tracking for conversations: turns become tasks of a run in a `RunStore`.
 
 A conversation is one run. Its first turn creates the run (before the model is called);
-every turn adds a task (never rewriting an earlier one) whose streamed text is flushed at
-least every `flush_interval` seconds. Between turns the run is `pending` (waiting for the
-next message), during a turn `running`; it gets its final status when the conversation
-ends (cleared, instance removed, `end_run`). A run that ended (or was marked interrupted
-after a crash) is never reopened: continuing it starts a new run whose `parent_run_id`
-is the old one. Tracking failures during a turn are logged and never stop the turn.
+every turn adds a task (never rewriting an earlier one) whose streamed text is written in
+the background at least every `flush_interval` seconds (`ReplyWriter`). Between turns the
+run is `pending` (waiting for the next message), during a turn `running`; it gets its
+final status when the conversation ends (cleared, instance removed, `end_run`). A run
+that ended (or was marked interrupted after a crash) is never reopened: continuing it
+starts a new run whose `parent_run_id` is the old one. Tracking failures during a turn
+are logged and never stop the turn.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import attrs
 
 from molecules.engine.events import InstanceEvent, RunLinked, TaskLinked
+from molecules.engine.reply_writer import ReplyWriter
 from molecules.engine.state import InstanceState, Totals, TurnOutcome
 from runnable.messages import ChatMessage
 from runnable.prompt_execution import TurnCompleted, TurnRequest
@@ -52,7 +54,7 @@ class TurnRecorder:
         self.flush_interval = flush_interval
         self.run_id: str | None = None
         self.task_id: str | None = None
-        self._flusher: Any = None
+        self._writer: ReplyWriter | None = None
 
     async def begin(self, state: InstanceState, request: TurnRequest) -> None:
         """Make sure the run exists and is running, and add this turn's task."""
@@ -88,19 +90,12 @@ class TurnRecorder:
         )
         self.task_id = task.id
         self.emit(TaskLinked(request.turn_id, task.id))
-        self._flusher = self.store.partial_flusher(task.id, interval=self.flush_interval)
+        self._writer = ReplyWriter(self.store, task.id, interval=self.flush_interval)
 
-    async def delta(self, text: str) -> None:
-        """Buffer streamed text (written at least every flush interval)."""
-        if self._flusher is None:
-            return
-        try:
-            await self._flusher.append(text)
-        except Exception as exc:
-            logger.warning(
-                "run tracking stopped saving the reply of task %s: %s", self.task_id, exc
-            )
-            self._flusher = None
+    def delta(self, text: str, elapsed_ms: float | None = None) -> None:
+        """Buffer streamed text; a background writer saves it (see `ReplyWriter`)."""
+        if self._writer is not None:
+            self._writer.add(text, elapsed_ms)
 
     async def completed(self, event: TurnCompleted, conversation: Sequence[ChatMessage]) -> None:
         """End the task with the reply, usage and cost; the run waits for the next turn."""
@@ -126,9 +121,9 @@ class TurnRecorder:
         if self.task_id is None or self.run_id is None:
             return
         try:
-            if self._flusher is not None:
-                flusher, self._flusher = self._flusher, None
-                await flusher.aclose()
+            if self._writer is not None:
+                writer, self._writer = self._writer, None
+                await writer.aclose()
             await self.store.finish_task(self.task_id, status, **fields)
             await self.store.update_run(
                 self.run_id, status=RunStatus.PENDING, messages=_dump(conversation)

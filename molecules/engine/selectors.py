@@ -59,6 +59,12 @@ class LiveStats:
     elapsed_ms: float | None
 
 
+def same(old: Any, new: Any) -> bool:
+    """Identity: a slice of an immutable state is unchanged exactly when it is the same object
+    (reducers carry unchanged parts over), so no deep comparison is needed."""
+    return old is new
+
+
 def _settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in settings.items() if value is not None}
 
@@ -89,7 +95,7 @@ class InstanceSelectors:
 
             return select
 
-        self.state: AtomFamily[str, Atom[InstanceState | None]] = family("state", state)
+        self.state: AtomFamily[str, Atom[InstanceState | None]] = family("state", state, same)
         self.status: AtomFamily[str, Atom[InstanceStatus]] = family(
             "status", part(lambda s: s.status, "idle")
         )
@@ -100,28 +106,28 @@ class InstanceSelectors:
             "is_executing", part(lambda s: s.is_busy, False)
         )
         self.prompt: AtomFamily[str, Atom[PromptSpec | None]] = family(
-            "prompt", part(lambda s: s.prompt, None)
+            "prompt", part(lambda s: s.prompt, None), same
         )
         self.model_config: AtomFamily[str, Atom[Mapping[str, Any]]] = family(
-            "model_config", part(lambda s: s.settings, {})
+            "model_config", part(lambda s: s.settings, {}), same
         )
         self.execution_config: AtomFamily[str, Atom[ExecutionConfig | None]] = family(
-            "execution_config", part(lambda s: s.config, None)
+            "execution_config", part(lambda s: s.config, None), same
         )
         self.variable_layers: AtomFamily[str, Atom[VariableLayers | None]] = family(
-            "variable_layers", part(lambda s: s.variables, None)
+            "variable_layers", part(lambda s: s.variables, None), same
         )
         self.conversation_messages: AtomFamily[str, Atom[tuple[ChatMessage, ...]]] = family(
-            "conversation_messages", part(lambda s: s.messages, ())
+            "conversation_messages", part(lambda s: s.messages, ()), same
         )
         self.turn: AtomFamily[str, Atom[ActiveTurn | None]] = family(
-            "turn", part(lambda s: s.turn, None)
+            "turn", part(lambda s: s.turn, None), same
         )
         self.current_input: AtomFamily[str, Atom[str]] = family(
             "current_input", part(lambda s: s.current_input, "")
         )
         self.resources: AtomFamily[str, Atom[tuple[Resource, ...]]] = family(
-            "resources", part(lambda s: s.resources, ())
+            "resources", part(lambda s: s.resources, ()), same
         )
         self.run_id: AtomFamily[str, Atom[str | None]] = family(
             "run_id", part(lambda s: s.run_id, None)
@@ -183,9 +189,14 @@ class InstanceSelectors:
             lambda rid: derived(lambda get: get(engine.run_index).get(rid), name=f"by_run({rid})")
         )
 
-    def _family(self, name: str, read: Callable[[Getter, str], Any]) -> AtomFamily[str, Atom[Any]]:
+    def _family(
+        self,
+        name: str,
+        read: Callable[[Getter, str], Any],
+        eq: Callable[[Any, Any], bool] | None = None,
+    ) -> AtomFamily[str, Atom[Any]]:
         made: AtomFamily[str, Atom[Any]] = atom_family(
-            lambda iid: derived(lambda get: read(get, iid), name=f"{name}({iid})")
+            lambda iid: derived(lambda get: read(get, iid), eq=eq, name=f"{name}({iid})")
         )
         self._families.append(made)
         return made

@@ -203,7 +203,7 @@ async def run_turn(
                 parts.append(event.text)
                 ttft_ms = event.elapsed_ms if ttft_ms is None else ttft_ms
                 if recorder is not None:
-                    await recorder.delta(event.text)
+                    recorder.delta(event.text, event.elapsed_ms)
             elif isinstance(event, TurnCompleted):
                 if recorder is not None:
                     await recorder.completed(event, _conversation(engine, get, iid, request))
