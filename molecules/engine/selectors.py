@@ -8,6 +8,7 @@ not exist reads its empty value (None, "", (), False).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -32,8 +33,6 @@ from runnable.variables import ResolvedVariable, variable_values
 
 if TYPE_CHECKING:
     from molecules.engine.engine import ConversationEngine, TurnControl
-
-import asyncio
 
 T = TypeVar("T")
 
