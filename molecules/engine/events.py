@@ -142,13 +142,14 @@ class TaskLinked:
 
 @attrs.frozen(slots=True)
 class TurnQueued:
-    """A turn was asked for: the input and resources it takes, and the computed variables
-    of that moment."""
+    """A turn was asked for: the input and resources it takes, the computed variables of
+    that moment, and whether it took the input box's text (which is then cleared)."""
 
     turn_id: str
     user_input: Content | None
     resources: tuple[Resource, ...]
     computed: Mapping[str, Any]
+    from_input_box: bool = True
 
 
 @attrs.frozen(slots=True)

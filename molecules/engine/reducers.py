@@ -193,7 +193,7 @@ def reduce_instance(state: InstanceState, event: InstanceEvent) -> InstanceState
                 error=None,
                 turn=turn,
                 turns_started=state.turns_started + 1,
-                current_input="",
+                current_input="" if event.from_input_box else state.current_input,
                 resources=(),
                 variables=variables,
             )

@@ -100,7 +100,9 @@ def write_execute_message(
         for name, variable in request.variables.items()
         if variable.source == "computed"
     }
-    queued = TurnQueued(request.turn_id, request.user_input, state.resources, computed)
+    queued = TurnQueued(
+        request.turn_id, request.user_input, state.resources, computed, text is None
+    )
     engine.emit(get, set, iid, queued)
     return control.task
 

@@ -112,6 +112,16 @@ async def test_the_current_input_is_the_default_message_and_is_cleared(
     assert store.get(engine.selectors.current_input(iid)) == ""
 
 
+async def test_an_explicit_message_leaves_the_input_box_alone(
+    make_engine: MakeEngine, store: Store
+) -> None:
+    engine = make_engine()
+    iid = await start(store, engine, "plain")
+    store.set(engine.actions.set_current_input, iid, "half-typed draft")
+    await store.set(engine.actions.execute_message, iid, "sent by the app")
+    assert store.get(engine.selectors.current_input(iid)) == "half-typed draft"
+
+
 async def test_resources_ride_on_the_turn_and_kept_ones_stay(
     make_engine: MakeEngine, store: Store, chat_server: ChatServer
 ) -> None:
