@@ -6,16 +6,24 @@
 raises the provider's typed error; `turn_failed` and `turn_cancelled` build the event that
 ends a turn that did not complete, so whoever folds events always sees the turn end.
 
-`execute_prompt` and `stream_prompt` do everything for one call (the bridge's `prompt`
-kind). Nothing here keeps state: the reactive layer folds the events into atoms. The
-names of `prompt_request` and `turn_events` are re-exported here.
+`execute_prompt` and `stream_prompt` do everything for one call; `prompt_executor` and
+`prompt_chunk_executor` wrap them as executors for the bridge's prompt kinds. Nothing here
+keeps state: the reactive layer folds the events into atoms. The names of
+`prompt_request` and `turn_events` are re-exported here.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Mapping,
+    Sequence,
+)
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -61,6 +69,8 @@ __all__ = [
     "build_turn_request",
     "error_info",
     "execute_prompt",
+    "prompt_chunk_executor",
+    "prompt_executor",
     "prompt_variables",
     "request_settings",
     "resolve_prompt_variables",
@@ -244,3 +254,34 @@ def _structured(text: str, settings: Mapping[str, Any]) -> Any:
         return json.loads(text)
     except ValueError:
         return None
+
+
+def _prompt_of(runnable: Any) -> Any:
+    """A bridge `RunnableData` carries its prompt in `configuration`; anything else is one."""
+    configuration = getattr(runnable, "configuration", None)
+    return configuration if isinstance(configuration, Mapping) else runnable
+
+
+def prompt_executor(
+    provider: ChatProviderLike, *, stream: bool = False
+) -> Callable[[Any, Mapping[str, Any]], Awaitable[ExecutionResult]]:
+    """An executor for the bridge's prompt kinds: `execute(runnable, inputs)` runs the prompt
+    in `runnable.configuration` (or a prompt given as is) and returns its result."""
+
+    async def execute(runnable: Any, inputs: Mapping[str, Any]) -> ExecutionResult:
+        return await execute_prompt(_prompt_of(runnable), inputs, provider, stream=stream)
+
+    return execute
+
+
+def prompt_chunk_executor(
+    provider: ChatProviderLike,
+) -> Callable[[Any, Mapping[str, Any]], AsyncIterator[str]]:
+    """A streaming executor for the bridge's prompt kinds: yields the reply's text chunks."""
+
+    async def execute(runnable: Any, inputs: Mapping[str, Any]) -> AsyncIterator[str]:
+        async for event in stream_prompt(_prompt_of(runnable), inputs, provider):
+            if isinstance(event, TurnDelta):
+                yield event.text
+
+    return execute

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +22,8 @@ from runnable.prompt_execution import (
     TurnStarted,
     build_turn_request,
     execute_prompt,
+    prompt_chunk_executor,
+    prompt_executor,
     prompt_variables,
     request_settings,
     resolve_prompt_variables,
@@ -31,6 +34,7 @@ from runnable.prompt_execution import (
 )
 from runnable.provider import ChatProvider
 from runnable.retry import RetryPolicy
+from runnable.types import RunnableData
 from tests.servers.fixtures import ChatServer
 from tests.servers.openai_chat import fail, reply
 
@@ -285,3 +289,21 @@ def test_turn_events_round_trip_through_json() -> None:
     adapter: TypeAdapter[TurnEvent] = TypeAdapter(TurnEvent)
     event = TurnDelta(turn_id="t", text="x", elapsed_ms=1.5)
     assert adapter.validate_json(adapter.dump_json(event)) == event
+
+
+async def test_the_bridge_executor_runs_the_prompt_in_a_runnables_configuration(
+    provider: ChatProvider, chat_server: ChatServer
+) -> None:
+    chat_server.state.script(reply("Hi ", "Ada"))
+    runnable = RunnableData(id="greeter", kind="prompt", configuration=PROMPT)
+    result = await prompt_executor(provider)(runnable, {"topic": "names"})
+    assert (result.status, result.output) == ("success", "Hi Ada")
+
+
+async def test_the_chunk_executor_yields_the_replys_text(
+    provider: ChatProvider, chat_server: ChatServer
+) -> None:
+    chat_server.state.script(reply("Hi ", "Ada"))
+    execute = prompt_chunk_executor(provider)
+    assert inspect.isasyncgenfunction(execute)
+    assert [chunk async for chunk in execute(PROMPT, {"topic": "names"})] == ["Hi ", "Ada"]
