@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -270,3 +272,19 @@ async def test_selectors_notify_only_when_their_slice_changes(
     store.set(engine.actions.set_current_input, iid, "typing")
     store.set(engine.actions.update_variable, iid, "topic", "b")
     assert calls == ["input", "variables"]
+
+
+async def test_removed_instances_leave_nothing_behind(
+    make_engine: MakeEngine, store: Store
+) -> None:
+    engine = make_engine()
+    ids = [await start(store, engine, "greeter", variables={"topic": "t"}) for _ in range(20)]
+    for iid in ids:
+        store.get(engine.selectors.display_messages(iid))
+    states = [weakref.ref(store.get(engine.state(iid))) for iid in ids]  # type: ignore[arg-type]
+    for iid in ids:
+        store.set(engine.actions.remove_instance, iid)
+    gc.collect()
+    assert (len(engine.state), len(engine.turn_control)) == (0, 0)
+    assert len(engine.selectors.display_messages) == 0 and len(engine.selectors.prompt) == 0
+    assert all(ref() is None for ref in states)
