@@ -1,1 +1,56 @@
-"""bridge."""
+"""bridge: one selector API and one way to run, over every kind of runnable."""
+
+from bridge.bridge import STANDARD_SELECTORS, RunnableBridge, create_runnable_bridge
+from bridge.defaults import (
+    BUILTIN_KINDS,
+    action_runnable_type,
+    app_revision_runnable_type,
+    create_default_bridge,
+    evaluator_revision_runnable_type,
+    prompt_runnable_type,
+    runnable_bridge,
+)
+from bridge.errors import (
+    AmbiguousRunnableId,
+    BridgeError,
+    ExecutorNotAvailable,
+    InvalidInputsError,
+    InvalidRunnableTypeError,
+    RunnableExecutionError,
+    RunnableNotFoundError,
+    UnknownRunnableId,
+    UnknownRunnableType,
+)
+from bridge.selectors import BridgeSelectors, RunnableKind
+from bridge.types import Executor, RunnableType
+from runnable.types import ExecutionResult, RunnableData, RunnablePort, RunnableRef
+
+__all__ = [
+    "BUILTIN_KINDS",
+    "STANDARD_SELECTORS",
+    "AmbiguousRunnableId",
+    "BridgeError",
+    "BridgeSelectors",
+    "ExecutionResult",
+    "Executor",
+    "ExecutorNotAvailable",
+    "InvalidInputsError",
+    "InvalidRunnableTypeError",
+    "RunnableBridge",
+    "RunnableData",
+    "RunnableExecutionError",
+    "RunnableKind",
+    "RunnableNotFoundError",
+    "RunnablePort",
+    "RunnableRef",
+    "RunnableType",
+    "UnknownRunnableId",
+    "UnknownRunnableType",
+    "action_runnable_type",
+    "app_revision_runnable_type",
+    "create_default_bridge",
+    "create_runnable_bridge",
+    "evaluator_revision_runnable_type",
+    "prompt_runnable_type",
+    "runnable_bridge",
+]

@@ -1,0 +1,291 @@
+"""App revisions: an app served over HTTP, known by its `uri` and run with its `ag_config`.
+
+The app's interface comes from its OpenAPI document, fetched with httpx from
+`uri + "/openapi.json"` (once per URL and store, shared by every revision on that URL).
+`execution_mode` picks the endpoint: "direct" runs `/test` (the caller sends the
+config), "deployed" runs `/run`. `invocation_url` is computed from the uri, the route
+path and the mode, never stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from typing import Any, get_args
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from molecules.core.atom import Atom, Getter, Setter, atom, derived
+from molecules.errors import EntityLoadError, MoleculeError
+from molecules.ids import id_family
+from molecules.molecule import Molecule, create_molecule, entity_id
+from molecules.query import IDLE, QueryState
+from molecules.source_molecule import SourceMolecule
+from runnable.errors import OpenAPIError, SchemaError
+from runnable.openapi import (
+    ENDPOINT_NAMES,
+    ExecutionMode,
+    OpenAPIEndpoint,
+    OpenAPIInterface,
+    invocation_url,
+    parse_openapi,
+)
+from runnable.sources import Source
+from runnable.types import RunnableData, RunnablePort, RunnableSchemas
+
+__all__ = [
+    "EXECUTION_MODES",
+    "AppRevisionData",
+    "AppRevisionMolecule",
+    "app_revision_molecule",
+    "app_revision_to_runnable",
+    "runtime_prefix",
+    "service_url",
+]
+
+EXECUTION_MODES: tuple[str, ...] = get_args(ExecutionMode)
+
+
+class AppRevisionData(BaseModel):
+    """One revision of an app: where it is served and the config it runs with."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    name: str | None = None
+    version: int | str | None = None
+    slug: str | None = None
+    uri: str | None = None
+    route_path: str | None = None
+    ag_config: dict[str, Any] = Field(default_factory=dict)
+
+
+def runtime_prefix(uri: str | None) -> str | None:
+    """The service's base URL: the uri without a trailing slash or endpoint (`/test`...)."""
+    if not uri or not uri.strip():
+        return None
+    base = uri.strip().rstrip("/")
+    for name in sorted(ENDPOINT_NAMES, key=len, reverse=True):
+        if base.endswith("/" + name):
+            return base[: -len(name) - 1]
+    return base
+
+
+def service_url(revision: AppRevisionData) -> str | None:
+    """Where the app's routes live: the runtime prefix, then the route path if any."""
+    prefix = runtime_prefix(revision.uri)
+    if prefix is None:
+        return None
+    route = (revision.route_path or "").strip("/")
+    return f"{prefix}/{route}" if route else prefix
+
+
+def app_revision_to_runnable(
+    revision: AppRevisionData, mode: str = "direct", endpoint: OpenAPIEndpoint | None = None
+) -> RunnableData:
+    """The revision as the bridge sees it; `endpoint` (from OpenAPI) gives the schemas."""
+    return RunnableData(
+        id=revision.id,
+        kind="app_revision",
+        name=revision.name,
+        version=revision.version,
+        slug=revision.slug,
+        configuration=dict(revision.ag_config),
+        invocation_url=invocation_url(service_url(revision), mode),
+        schemas=endpoint.schemas if endpoint is not None else RunnableSchemas(),
+    )
+
+
+class _OpenAPIFetcher:
+    """GET `url` and return the JSON document (None on 404); errors say what happened."""
+
+    def __init__(self, client: httpx.AsyncClient | None, timeout: float) -> None:
+        self.client = client
+        self.timeout = timeout
+
+    async def __call__(self, url: str) -> dict[str, Any] | None:
+        try:
+            if self.client is not None:
+                response = await self.client.get(url, timeout=self.timeout)
+            else:
+                async with httpx.AsyncClient(timeout=self.timeout) as client:
+                    response = await client.get(url)
+        except httpx.HTTPError as exc:
+            why = "connection refused" if isinstance(exc, httpx.ConnectError) else str(exc)
+            raise EntityLoadError(
+                "openapi", url, f"the app is unreachable ({type(exc).__name__}: {why})"
+            ) from None
+        if response.status_code == 404:
+            return None
+        if not response.is_success:
+            raise EntityLoadError("openapi", url, f"the app answered HTTP {response.status_code}")
+        try:
+            document = response.json()
+        except ValueError:
+            raise EntityLoadError("openapi", url, "the app's answer is not JSON") from None
+        if not isinstance(document, dict):
+            raise EntityLoadError("openapi", url, "the OpenAPI document is not a JSON object")
+        return document
+
+
+class AppRevisionMolecule(SourceMolecule[AppRevisionData]):
+    """App revisions over a source, with their OpenAPI-derived selectors.
+
+    Extra selectors: `runtime_prefix`, `route_path`, `service_url`, `execution_mode`
+    (writable: `store.set(m.execution_mode(id), "deployed")`), `invocation_url`,
+    `openapi` (a QueryState of the parsed interface; reading it fetches the document),
+    `endpoint`, `input_ports`, `output_ports`, `schemas`, `is_chat`, `configuration`.
+    Actions: `load_openapi(id)` (awaitable; returns the interface), `refresh_openapi(id)`.
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        openapi_timeout: float = 10.0,
+        **options: Any,
+    ) -> None:
+        transform = AppRevisionData.model_validate
+        super().__init__("app_revision", source, transform=transform, **options)
+        self.documents: Molecule[dict[str, Any]] = create_molecule(
+            "openapi", _OpenAPIFetcher(http_client, openapi_timeout), where="the app"
+        )
+        self._mode = id_family(lambda _: atom("direct"))
+
+        self.runtime_prefix = self.selector(
+            "runtime_prefix",
+            lambda get, key: runtime_prefix(r.uri) if (r := self._of(get, key)) else None,
+        )
+        self.route_path = self.selector(
+            "route_path",
+            lambda get, key: (r.route_path or "").strip("/") if (r := self._of(get, key)) else "",
+        )
+        self.service_url = self.selector(
+            "service_url",
+            lambda get, key: service_url(r) if (r := self._of(get, key)) else None,
+        )
+        self.execution_mode = id_family(self._make_mode)
+        self._selectors["execution_mode"] = self.execution_mode
+        self.invocation_url = self.selector(
+            "invocation_url",
+            lambda get, key: invocation_url(
+                get(self.service_url(key)), get(self.execution_mode(key))
+            ),
+        )
+        self.openapi = self.selector("openapi", self._read_openapi)
+        self.endpoint = self.selector("endpoint", self._read_endpoint)
+        self.input_ports = self.selector("input_ports", self._read_input_ports)
+        self.output_ports = self.selector(
+            "output_ports",
+            lambda get, key: _ports(e.output_ports) if (e := get(self.endpoint(key))) else [],
+        )
+        self.schemas = self.selector(
+            "schemas",
+            lambda get, key: e.schemas if (e := get(self.endpoint(key))) else RunnableSchemas(),
+        )
+        self.is_chat = self.selector(
+            "is_chat",
+            lambda get, key: bool(i.is_chat) if (i := get(self.openapi(key)).data) else False,
+        )
+        self.configuration = self.selector(
+            "configuration",
+            lambda get, key: dict(r.ag_config) if (r := self._of(get, key)) else None,
+        )
+        self.load_openapi = self.action("load_openapi", self._write_load_openapi)
+        self.refresh_openapi = self.action("refresh_openapi", self._write_refresh_openapi)
+
+    def _of(self, get: Getter, key: str) -> AppRevisionData | None:
+        revision: AppRevisionData | None = get(self.data(key))
+        return revision
+
+    def _make_mode(self, key: str) -> Atom[str]:
+        mode = self._mode(key)
+
+        def write(get: Getter, set: Setter, value: str) -> None:
+            if value not in EXECUTION_MODES:
+                known = ", ".join(EXECUTION_MODES)
+                raise MoleculeError(
+                    self.name, key, f"unknown execution mode {value!r}; expected one of {known}"
+                )
+            set(mode, value)
+
+        return derived(lambda get: get(mode), write, name=f"{self.name}.execution_mode({key})")
+
+    def _document_url(self, get: Getter, key: str) -> str | None:
+        url = get(self.service_url(key))
+        return None if url is None else f"{url}/openapi.json"
+
+    def _read_openapi(self, get: Getter, key: str) -> QueryState[OpenAPIInterface]:
+        url = self._document_url(get, key)
+        if url is None:
+            revision = self._of(get, key)
+            if revision is None:
+                return IDLE
+            return QueryState("error", None, MoleculeError(self.name, key, "has no uri"))
+        state: QueryState[dict[str, Any]] = get(self.documents.query(url))
+        if state.data is None:
+            return QueryState(state.status, None, state.error, state.fetched_at)
+        try:
+            interface = parse_openapi(state.data)
+        except OpenAPIError as exc:
+            error = MoleculeError(self.name, key, f"the app's OpenAPI document: {exc}")
+            return QueryState("error", None, error, state.fetched_at)
+        return QueryState(state.status, interface, state.error, state.fetched_at)
+
+    def _read_endpoint(self, get: Getter, key: str) -> OpenAPIEndpoint | None:
+        interface = get(self.openapi(key)).data
+        if interface is None:
+            return None
+        found: OpenAPIEndpoint | None = interface.endpoint(get(self.execution_mode(key)))
+        return found
+
+    def _read_input_ports(self, get: Getter, key: str) -> list[RunnablePort]:
+        endpoint = get(self.endpoint(key))
+        return [] if endpoint is None else _ports(endpoint.input_ports)
+
+    def _write_load_openapi(
+        self, get: Getter, set: Setter, key: Any
+    ) -> Coroutine[Any, Any, OpenAPIInterface]:
+        return self._openapi_after(get, set, entity_id(key), self.documents.load)
+
+    def _write_refresh_openapi(
+        self, get: Getter, set: Setter, key: Any
+    ) -> Coroutine[Any, Any, OpenAPIInterface]:
+        return self._openapi_after(get, set, entity_id(key), self.documents.refresh)
+
+    async def _openapi_after(
+        self, get: Getter, set: Setter, key: str, action: Atom[Any]
+    ) -> OpenAPIInterface:
+        await set(self.load, key)
+        url = self._document_url(get, key)
+        if url is None:
+            raise MoleculeError(self.name, key, "has no uri, so it has no OpenAPI document")
+        await set(action, url)
+        state: QueryState[OpenAPIInterface] = get(self.openapi(key))
+        if state.error is not None:
+            raise state.error
+        assert state.data is not None
+        return state.data
+
+
+def _ports(read: Any) -> list[RunnablePort]:
+    """Ports from an endpoint; a schema the ports cannot be read from gives none."""
+    try:
+        ports: list[RunnablePort] = read()
+    except SchemaError:
+        return []
+    return ports
+
+
+def app_revision_molecule(
+    source: Source,
+    *,
+    http_client: httpx.AsyncClient | None = None,
+    openapi_timeout: float = 10.0,
+    **options: Any,
+) -> AppRevisionMolecule:
+    """The molecule of app revisions in `source`; OpenAPI documents are fetched with httpx."""
+    return AppRevisionMolecule(
+        source, http_client=http_client, openapi_timeout=openapi_timeout, **options
+    )
