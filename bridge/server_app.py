@@ -8,6 +8,7 @@ kind's actions or runs it. Errors become `{"detail": ...}` with the status
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -153,11 +154,13 @@ class BridgeApi:
         names += [n for n in own if n not in names and n not in _HIDDEN_KIND_SELECTORS]
         return names
 
-    def snapshot(self, ref: RunnableRef) -> dict[str, Any]:
+    async def snapshot(self, ref: RunnableRef) -> dict[str, Any]:
         """The standard selectors of `ref` (and its entity) as JSON data."""
         values: dict[str, Any] = {"ref": str(ref), "kind": ref.kind, "id": ref.id}
         for name in (*STANDARD_SELECTORS, ENTITY):
-            values[name] = self.store.get(self._atom(ref, name))
+            value = self.store.get(self._atom(ref, name))
+            # A kind may make a selector async; its settled value is what the client wants.
+            values[name] = await value if inspect.isawaitable(value) else value
         data: dict[str, Any] = to_json_data(values)
         return data
 
@@ -174,7 +177,7 @@ class BridgeApi:
     async def get_runnable(self, request: Request) -> Response:
         """`GET /runnables/{ref}`: the runnable's selectors."""
         ref = await self._load(request)
-        return JSONResponse(self.snapshot(ref))
+        return JSONResponse(await self.snapshot(ref))
 
     async def patch_runnable(self, request: Request) -> Response:
         """`PATCH /runnables/{ref}`: merge the body's changes into the draft."""
@@ -187,19 +190,19 @@ class BridgeApi:
                 f"got {type(changes).__name__ if changes is not None else 'nothing'}",
             )
         self.store.set(self._action(ref, "update"), ref.id, changes)
-        return JSONResponse(self.snapshot(ref))
+        return JSONResponse(await self.snapshot(ref))
 
     async def save(self, request: Request) -> Response:
         """`POST /runnables/{ref}/save`: write the draft through the kind's source."""
         ref = await self._load(request)
         await self.store.set(self._action(ref, "save"), ref.id)
-        return JSONResponse(self.snapshot(ref))
+        return JSONResponse(await self.snapshot(ref))
 
     async def discard(self, request: Request) -> Response:
         """`POST /runnables/{ref}/discard`: drop the draft."""
         ref = await self._load(request)
         self.store.set(self._action(ref, "discard"), ref.id)
-        return JSONResponse(self.snapshot(ref))
+        return JSONResponse(await self.snapshot(ref))
 
     async def watch(self, request: Request) -> Response:
         """`GET /runnables/{ref}/watch?selectors=a,b`: SSE of each selector's values."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
@@ -474,3 +475,18 @@ async def test_a_client_that_disconnects_cancels_the_chain_run(
     await until(lambda: any(isinstance(e, RunCompleted) for e in served.run_events))
     (completed,) = [e for e in served.run_events if isinstance(e, RunCompleted)]
     assert completed.status == "cancelled"
+
+
+# -- packaging --------------------------------------------------------------------------
+
+
+def test_without_the_server_extra_create_app_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in [m for m in sys.modules if m.startswith(("bridge.server_", "sse_starlette"))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "sse_starlette", None)
+    import bridge
+
+    with pytest.raises(ImportError, match=r"runnable-bridge\[server\]"):
+        bridge.create_app(create_default_bridge(), Store())
