@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-from molecules.core.atom import Atom, default_eq
+from molecules.core.atom import Atom
 from molecules.core.errors import AsyncReadError, ListenerError, NotWritableError
 
 if TYPE_CHECKING:
@@ -47,6 +47,18 @@ STALE = -1
 _NO_VALUE: Any = object()
 _MAX_NESTING = 48
 _claim_lock = threading.Lock()
+
+
+def _same(eq: Any, old: Any, new: Any) -> bool:
+    """The atom's equality (`eq`, or identity then `==`); a comparison that raises differs."""
+    if eq is not None:
+        return bool(eq(old, new))
+    if old is new:
+        return True
+    try:
+        return bool(old == new)
+    except Exception:
+        return False
 
 
 class _Token:
@@ -151,6 +163,9 @@ class Store:
         self._cleanups: list[Callable[[], Any]] = []
         self._mounted: dict[Atom[Any], _Node] = {}
         self._local = threading.local()
+        # Bound once: a read binds them to its getter on every recompute.
+        self._node_of = self._node
+        self._nested = self._refresh_nested
 
     # -- public API -------------------------------------------------------------------
 
@@ -170,14 +185,22 @@ class Store:
         with self._lock:
             self._writes += 1
             try:
+                result = None
                 if a.read is None:
                     if len(args) != 1:
                         raise NotWritableError(
                             f"{a!r} is a primitive atom: set it with exactly one value, "
                             f"got {len(args)}"
                         )
-                    self._write_primitive(a, args[0])
-                    result = None
+                    n = a._node if a._tok is self._tok else self._node(a)
+                    old = n.value
+                    value = args[0]
+                    if old is not value and not _same(a.eq, old, value):
+                        n.value = value
+                        n.version += 1
+                        self._epoch += 1
+                        if n.mounted:
+                            self._mark_from(n, include_self=True)
                 elif a.write is None:
                     raise NotWritableError(f"{a!r} is read-only: it has no write function")
                 else:
@@ -294,7 +317,7 @@ class Store:
                 return node
             if a._tok is tok:
                 return a._node  # type: ignore[no-any-return]
-            more = a._more
+            more = getattr(a, "_more", None)
             if more is None:
                 more = a._more = weakref.WeakKeyDictionary()
             found = more.get(tok)
@@ -305,85 +328,80 @@ class Store:
     # -- pull: bring a node up to date ------------------------------------------------
 
     def _ensure(self, root: _Node) -> None:
-        # Reads never write, so the epoch cannot move while this walk runs.
-        epoch = self._epoch
+        # Refreshes recurse at most _MAX_NESTING levels; a deeper one unwinds to here
+        # (`_Deferred`), its node is refreshed from this loop, and the outer one retried.
         stack = [root]
-        positions = [0]
-        push = stack.append
-        push_pos = positions.append
-        compute = self._compute
         while stack:
             n = stack[-1]
-            if n.fresh >= epoch:
+            if n.fresh >= self._epoch:
                 stack.pop()
-                positions.pop()
                 continue
-            deps = n.deps
-            if deps is not None and not n.dirty:
-                i = positions[-1]
-                size = len(deps)
-                changed = False
-                while i < size:
-                    d = deps[i]
-                    if d.fresh < epoch:
-                        break
-                    if d.version != deps[i + 1]:
-                        changed = True
-                        break
-                    i += 2
-                else:
-                    n.fresh = CLEAN if n.mounted else epoch
-                    stack.pop()
-                    positions.pop()
-                    continue
-                if not changed:
-                    positions[-1] = i
-                    push(d)
-                    push_pos(0)
-                    continue
             try:
-                compute(n)
+                self._refresh(n)
             except _Deferred as deferred:
-                push(deferred.node)
-                push_pos(0)
+                stack.append(deferred.node)
                 continue
-            n.fresh = CLEAN if n.mounted else epoch
             stack.pop()
-            positions.pop()
 
-    def _ensure_nested(self, n: _Node) -> None:
+    def _refresh(self, n: _Node) -> None:
+        epoch = self._epoch
+        deps = n.deps
+        if deps is not None and not n.dirty:
+            i = 0
+            size = len(deps)
+            while i < size:
+                d = deps[i]
+                if d.fresh < epoch:
+                    if self._nesting >= _MAX_NESTING:
+                        raise _Deferred(d)
+                    self._nesting += 1
+                    try:
+                        self._refresh(d)
+                    finally:
+                        self._nesting -= 1
+                if d.version != deps[i + 1]:
+                    break  # a dependency changed: recompute
+                i += 2
+            else:
+                n.fresh = CLEAN if n.mounted else epoch
+                return
+        self._compute(n)
+        n.fresh = CLEAN if n.mounted else epoch
+
+    def _refresh_nested(self, n: _Node) -> None:
         if self._nesting >= _MAX_NESTING:
             raise _Deferred(n)
         self._nesting += 1
         try:
-            self._ensure(n)
+            self._refresh(n)
         finally:
             self._nesting -= 1
 
     def _compute(self, n: _Node) -> None:
         a = n.atom
         deps: list[Any] = []
-        read = a.read
-        assert read is not None
+        read: Any = a.read
         error: BaseException | None = None
         value: Any = _NO_VALUE
+        mode = a.mode
         try:
-            if a.is_async:
+            if mode == 2:
                 extra = n.more()
                 extra.run += 1
-                get = self._async_getter(n, deps, extra.run)
-                coro = read(get, ReadContext(self, a)) if a.wants_ctx else read(get)
+                aget = self._async_getter(n, deps, extra.run)
+                coro = read(aget, ReadContext(self, a)) if a.wants_ctx else read(aget)
                 value = self._start_async(n, coro)
             else:
+                # Reads never write, so the epoch is fixed for the whole read.
+                epoch = self._epoch
                 tok = self._tok
-                node_of = self._node
-                nested = self._ensure_nested
+                node_of = self._node_of
+                nested = self._nested
                 append = deps.append
-                store = self
 
                 def get(b: Atom[Any]) -> Any:
                     d = b._node if b._tok is tok else node_of(b)
-                    if d.fresh < store._epoch:
+                    if d.fresh < epoch:
                         nested(d)
                     append(d)
                     append(d.version)
@@ -391,7 +409,7 @@ class Store:
                         raise d.error
                     return d.value
 
-                value = read(get, ReadContext(self, a)) if a.wants_ctx else read(get)
+                value = read(get) if mode == 0 else read(get, ReadContext(self, a))
         except _Deferred:
             raise
         except Exception as exc:
@@ -400,9 +418,11 @@ class Store:
         old_deps = n.deps
         n.deps = deps
         if n.mounted and (
-            old_deps is None
+            not old_deps
+            or not deps
+            or old_deps[0] is not deps[0]
             or len(old_deps) != len(deps)
-            or (old_deps[0] is not deps[0] if len(deps) == 2 else old_deps[::2] != deps[::2])
+            or (len(deps) > 2 and old_deps[::2] != deps[::2])
         ):
             self._rewire(n, old_deps[::2] if old_deps else [], deps[::2])
         if error is not None:
@@ -421,7 +441,7 @@ class Store:
                 if old == value:
                     return
             except Exception:
-                pass
+                pass  # a comparison that raises counts as a change
         elif a.eq(old, value):
             return
         n.value = value
@@ -432,7 +452,7 @@ class Store:
             with self._lock:
                 d = self._node(a)
                 if d.fresh < self._epoch:
-                    self._ensure_nested(d)
+                    self._refresh_nested(d)
                 if n.extra is not None and n.extra.run == run:
                     # A read after an `await` still counts as a dependency of this run.
                     deps.append(d)
@@ -479,17 +499,6 @@ class Store:
         return future
 
     # -- push: mark stale -------------------------------------------------------------
-
-    def _write_primitive(self, a: Atom[Any], value: Any) -> None:
-        n = a._node if a._tok is self._tok else self._node(a)
-        old = n.value
-        if old is value or (a.eq or default_eq)(old, value):
-            return
-        n.value = value
-        n.version += 1
-        self._epoch += 1
-        if n.mounted:
-            self._mark_from(n, include_self=True)
 
     def _mark_from(self, src: _Node, *, include_self: bool) -> None:
         pending = self._pending
@@ -587,7 +596,9 @@ class Store:
 
     # -- after a write: mount callbacks, then listeners -------------------------------
 
-    def _finish(self) -> list[_Listener]:
+    def _finish(self) -> list[_Listener] | None:
+        if not self._pending and not self._on_mount and not self._cleanups:
+            return None
         calls: list[_Listener] = []
         self._writes += 1  # writes made from here are folded into this flush
         try:
@@ -605,11 +616,14 @@ class Store:
                     if n.listeners is None:
                         continue
                     if n.fresh != CLEAN:
-                        self._ensure(n)
+                        try:
+                            self._refresh(n)
+                        except _Deferred:
+                            self._ensure(n)
                     current = n.value if n.error is None else n.error
                     seen = n.notified
                     if current is not seen and (
-                        n.error is not None or not (n.atom.eq or default_eq)(seen, current)
+                        n.error is not None or not _same(n.atom.eq, seen, current)
                     ):
                         n.notified = current
                         calls.extend(n.listeners)
