@@ -239,13 +239,20 @@ class BridgeApi:
         """`POST /runnables/{ref}/stream`: SSE of its chunks, then `done` (or `error`)."""
         ref, body = await self._run_request(request)
         chunks = self.bridge.stream(ref, body.inputs, store=self.store)
-        # The first chunk is awaited here, so that bad inputs or an unknown executor are
-        # an HTTP error rather than an event in a stream that already said 200.
+        # The first chunk is awaited here, so that a run refused before it starts (bad
+        # inputs, no executor) is an HTTP error; a run that fails once started is an
+        # `error` event, whether it fails before or after its first chunk.
+        first: list[Any] = []
+        failure: Exception | None = None
         try:
-            first = [await anext(chunks)]
+            first.append(await anext(chunks))
         except StopAsyncIteration:
-            first = []
-        events = chunk_events(chunks, first, cancel_timeout=self.cancel_timeout)
+            pass
+        except Exception as exc:
+            if error_body(exc).status != 500:
+                raise
+            failure = exc
+        events = chunk_events(chunks, first, failure, cancel_timeout=self.cancel_timeout)
         return EventSourceResponse(events, ping=self.ping)
 
     async def run_chain(self, request: Request) -> Response:

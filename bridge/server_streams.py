@@ -77,12 +77,22 @@ async def watch_events(
 
 
 async def chunk_events(
-    chunks: AsyncIterator[Any], first: list[Any], *, cancel_timeout: float = 5.0
+    chunks: AsyncIterator[Any],
+    first: list[Any],
+    failure: Exception | None = None,
+    *,
+    cancel_timeout: float = 5.0,
 ) -> AsyncGenerator[ServerSentEvent, None]:
-    """`chunk` events (`id` counts from 0), then `done` with the joined output, or `error`."""
+    """`chunk` events (`id` counts from 0), then `done` with the joined output, or `error`.
+
+    `first` holds the chunks already taken from `chunks`; `failure`, the error that
+    ended `chunks` before its first chunk.
+    """
     seen: list[Any] = []
     try:
         try:
+            if failure is not None:
+                raise failure
             async for chunk in _prepend(first, chunks):
                 yield ServerSentEvent(json_text(chunk), event="chunk", id=str(len(seen)))
                 seen.append(chunk)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
@@ -44,10 +44,13 @@ class Executions:
 
 
 def prompt_executor(seen: Executions) -> Callable[..., AsyncIterator[str]]:
-    """Streams "Hi", the name, "!"; `p-fail` fails after one chunk; `p-slow` waits forever."""
+    """Streams "Hi", the name, "!"; `p-fail` fails after one chunk, `p-broken` before any,
+    `p-slow` waits until cancelled."""
 
     async def execute(runnable: RunnableData, inputs: Mapping[str, Any]) -> AsyncIterator[str]:
         seen.started.set()
+        if runnable.id == "p-broken":
+            raise RuntimeError("the model is not there")
         if runnable.id == "p-slow":
             try:
                 await asyncio.sleep(60)
@@ -110,6 +113,7 @@ def served(services: tuple[str, str], server: tuple[str, AppSlot]) -> Served:
             "p1": GREETER,
             "p-fail": GREETER,
             "p-slow": GREETER,
+            "p-broken": GREETER,
             "p-secret": {**GREETER, "settings": {"model": "m", "api_key": SECRET}},
         }
     )
@@ -417,6 +421,16 @@ async def test_a_stream_that_fails_midway_ends_with_an_error_event_without_secre
     detail = received[-1].json()["detail"]
     assert "the model went away" in detail
     assert SECRET not in detail
+
+
+async def test_a_stream_that_fails_before_its_first_chunk_is_an_error_event(
+    client: httpx.AsyncClient,
+) -> None:
+    body = {"inputs": {"name": "Ada"}}
+    async with sse(client, "POST", "/runnables/prompt:p-broken/stream", json=body) as events:
+        received = [event async for event in events]
+    assert [event.event for event in received] == ["error"]
+    assert "the model is not there" in received[0].json()["detail"]
 
 
 # -- chains -----------------------------------------------------------------------------
