@@ -189,13 +189,17 @@ class BridgeApi:
                 "PATCH takes a JSON object of the fields to change, "
                 f"got {type(changes).__name__ if changes is not None else 'nothing'}",
             )
+        if changes.get("id", ref.id) != ref.id:
+            raise ApiError(400, f"the id of {ref} cannot be changed (got {changes['id']!r})")
         self.store.set(self._action(ref, "update"), ref.id, changes)
         return JSONResponse(await self.snapshot(ref))
 
     async def save(self, request: Request) -> Response:
         """`POST /runnables/{ref}/save`: write the draft through the kind's source."""
         ref = await self._load(request)
-        await self.store.set(self._action(ref, "save"), ref.id)
+        saved = self.store.set(self._action(ref, "save"), ref.id)
+        if inspect.isawaitable(saved):
+            await saved
         return JSONResponse(await self.snapshot(ref))
 
     async def discard(self, request: Request) -> Response:

@@ -262,6 +262,13 @@ async def test_a_patch_body_must_be_a_json_object(client: httpx.AsyncClient) -> 
         assert response.json()["detail"]
 
 
+async def test_a_patch_cannot_change_the_id(client: httpx.AsyncClient) -> None:
+    response = await client.patch("/runnables/prompt:p1", json={"id": "p2", "name": "x"})
+    assert response.status_code == 400
+    assert "'p2'" in response.json()["detail"]
+    assert (await client.get("/runnables/prompt:p1")).json()["data"]["name"] == "greeter"
+
+
 async def test_save_writes_the_draft_through_the_source(
     client: httpx.AsyncClient, served: Served
 ) -> None:
