@@ -15,6 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from runnable.errors import InvalidRefError
 
+_UNSET: Any = object()
+
+
+def _given(**arguments: Any) -> dict[str, Any]:
+    """The arguments that were passed: lets models take their fields positionally."""
+    return {name: value for name, value in arguments.items() if value is not _UNSET}
+
+
 __all__ = [
     "ErrorInfo",
     "ExecutionMetrics",
@@ -110,6 +118,30 @@ class RunnableData(BaseModel):
     invocation_url: str | None = None
     schemas: RunnableSchemas = Field(default_factory=RunnableSchemas)
 
+    def __init__(
+        self,
+        id: str = _UNSET,
+        kind: str = _UNSET,
+        name: str | None = _UNSET,
+        version: int | str | None = _UNSET,
+        slug: str | None = _UNSET,
+        configuration: dict[str, Any] = _UNSET,
+        invocation_url: str | None = _UNSET,
+        schemas: RunnableSchemas = _UNSET,
+        **data: Any,
+    ) -> None:
+        fields = _given(
+            id=id,
+            kind=kind,
+            name=name,
+            version=version,
+            slug=slug,
+            configuration=configuration,
+            invocation_url=invocation_url,
+            schemas=schemas,
+        )
+        super().__init__(**fields, **data)
+
     @property
     def ref(self) -> RunnableRef:
         """The ref that names this runnable."""
@@ -130,6 +162,18 @@ with warnings.catch_warnings():
         schema: dict[str, Any] | None = None  # type: ignore[assignment]
         description: str | None = None
         default: Any = None
+
+        def __init__(
+            self,
+            key: str = _UNSET,
+            name: str | None = _UNSET,
+            type: str = _UNSET,
+            required: bool = _UNSET,
+            schema: dict[str, Any] | None = _UNSET,
+            **data: Any,
+        ) -> None:
+            fields = _given(key=key, name=name, type=type, required=required, schema=schema)
+            super().__init__(**fields, **data)
 
 
 class ExecutionStatus(StrEnum):

@@ -26,6 +26,7 @@ from runnable.mapping import UNSET, given
 __all__ = [
     "COMPUTED_VARIABLES",
     "DEFAULT_ORDER",
+    "MissingVariablesError",
     "ResolvedVariable",
     "computed_variables",
     "require_variables",

@@ -96,10 +96,21 @@ class RunStore(SqlBacked):
         schema: str | None = None,
         create_tables: bool = True,
         durable: bool = False,
+        recover: bool | None = None,
     ) -> Self:
-        """Make a store and create its tables (see the class for the arguments)."""
+        """Make a store and create its tables (see the class for the other arguments).
+
+        `recover` marks the runs and tasks that an earlier process left unfinished as
+        `interrupted` (see `mark_interrupted`). By default a SQLite file recovers (one
+        process owns it); a database server does not, since other processes may be
+        running there: pass `recover=True` where that is known not to be so.
+        """
         store = cls(url, schema=schema, create_tables=create_tables, durable=durable)
         await store.init()
+        if recover is None:
+            recover = store.engine.dialect.name == "sqlite"
+        if recover:
+            await store.mark_interrupted()
         return store
 
     def __repr__(self) -> str:

@@ -177,3 +177,11 @@ def test_total_tokens_adds_in_and_out_or_is_none() -> None:
 def test_unknown_status_is_refused() -> None:
     with pytest.raises(ValidationError, match="status"):
         ExecutionResult.model_validate({"status": "done"})
+
+
+def test_ports_and_runnables_take_their_fields_positionally_as_in_the_contract() -> None:
+    port = RunnablePort("country", "Country", "string", True)
+    assert (port.key, port.name, port.type, port.required) == ("country", "Country", "string", True)
+    data = RunnableData("rev-42", "app_revision", "capitals")
+    assert (data.id, data.kind, data.name) == ("rev-42", "app_revision", "capitals")
+    assert RunnableData.model_validate_json(data.model_dump_json()) == data
