@@ -62,9 +62,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--timeout",
         type=float,
-        default=30.0,
+        default=20.0,
         metavar="SECONDS",
-        help="give up on a (case, library) pair after this long (default 30)",
+        help="give up on a (case, library) pair after this long (default 20)",
     )
     parser.add_argument("--worker", metavar="CASE:LIB", help=argparse.SUPPRESS)
     parser.add_argument(

