@@ -20,7 +20,7 @@ $(BIN)/.installed-docs: pyproject.toml $(BIN)/.installed-dev
 	touch $@
 
 demo: $(BIN)/.installed-dev
-	$(BIN)/python examples/reactive_basics.py
+	$(BIN)/python -m bridge demo
 
 lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check .

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
+from bridge.chains import run_chain, run_chain_dataset
 from bridge.errors import (
     AmbiguousRunnableId,
     ExecutorNotAvailable,
@@ -43,8 +44,10 @@ from molecules import (
     derived,
     entity_id,
 )
+from runnable.chain import Chain
 from runnable.errors import InputValidationError
 from runnable.ports import validate_inputs
+from runnable.runner import DatasetRun, GraphRun
 from runnable.types import (
     ExecutionResult,
     ExecutionStatus,
@@ -404,6 +407,28 @@ class RunnableBridge:
                 raise RunnableExecutionError(str(resolved), message)
             output = output.output
         yield output
+
+    async def run_chain(
+        self,
+        chain: Chain | Mapping[str, Any],
+        *,
+        store: Store,
+        testcase: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> GraphRun:
+        """Run a chain of this bridge's runnables (see `bridge.chains.run_chain`)."""
+        return await run_chain(self, chain, store=store, testcase=testcase, **options)
+
+    async def run_dataset(
+        self,
+        chain: Chain | Mapping[str, Any],
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        store: Store,
+        **options: Any,
+    ) -> DatasetRun:
+        """Run a chain once per row (see `bridge.chains.run_chain_dataset`)."""
+        return await run_chain_dataset(self, chain, rows, store=store, **options)
 
 
 def _split(ref: RunnableRef) -> tuple[str, str]:

@@ -209,6 +209,12 @@ def _step(value: Any, segment: PathSegment) -> Any:
     return MISSING
 
 
+def _has_key(value: Any, key: str) -> bool:
+    if isinstance(value, Mapping):
+        return key in value
+    return hasattr(value, key)
+
+
 def read_mapping_path(
     path: str, output: Any, testcase: Any = MISSING, *, strict: bool = False
 ) -> Any:
@@ -219,6 +225,10 @@ def read_mapping_path(
         value, rest = testcase, segments[1:]
     elif head in ("output", "outputs"):
         value, rest = output, segments[1:]
+        if rest == ("output",) and output is not MISSING and not _has_key(output, "output"):
+            # A non-object output is ONE port named `output` (see output_ports_from_schema):
+            # `outputs.output` of a plain string or list is that whole output.
+            rest = ()
     else:
         value, rest = output, segments
     for walked, segment in enumerate(rest):

@@ -18,7 +18,7 @@ EXAMPLES = [
 
 def test_every_layer_page_has_runnable_examples() -> None:
     pages = {param.values[0].stem for param in EXAMPLES}  # type: ignore[attr-defined]
-    assert {"core", "runnable", "tracking"} <= pages
+    assert {"core", "runnable", "tracking", "molecules", "bridge", "chains"} <= pages
 
 
 @pytest.mark.parametrize(("page", "code"), EXAMPLES)

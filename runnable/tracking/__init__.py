@@ -17,6 +17,7 @@ from runnable.tracking.models import (
     TaskUsage,
     TrackedVariable,
 )
+from runnable.tracking.recorder import RunRecorder, task_id_for
 from runnable.tracking.redaction import REDACTED, SECRET_KEYS, redact_secrets
 from runnable.tracking.store import DEFAULT_PATH, RunStore
 from runnable.tracking.tables import TRACKING_METADATA, ai_runs, ai_tasks
@@ -32,6 +33,7 @@ __all__ = [
     "PartialFlusher",
     "RunNotFound",
     "RunRecord",
+    "RunRecorder",
     "RunStatus",
     "RunStore",
     "TaskNotFound",
@@ -43,4 +45,5 @@ __all__ = [
     "ai_runs",
     "ai_tasks",
     "redact_secrets",
+    "task_id_for",
 ]

@@ -1,0 +1,166 @@
+"""RunRecorder: the runner's events written to a RunStore, in order, as runs and tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from runnable.runner.events import (
+    Event,
+    NodeCancelled,
+    NodeCompleted,
+    NodeFailed,
+    NodeSkipped,
+    NodeStarted,
+    RunCompleted,
+    RunStarted,
+)
+from runnable.tracking.models import RunStatus
+from runnable.tracking.store import RunStore
+
+logger = logging.getLogger("runnable.tracking")
+
+_STATUS = {
+    "success": RunStatus.SUCCESS,
+    "error": RunStatus.ERROR,
+    "cancelled": RunStatus.CANCELLED,
+    "skipped": RunStatus.SKIPPED,
+}
+
+
+def task_id_for(run_id: str, node_id: str) -> str:
+    """The id a recorder gives the task of `node_id` in `run_id` (stable, so it can be found)."""
+    return f"{run_id}:{node_id}"
+
+
+class RunRecorder:
+    """Write a run's events to `store`: one `ai_runs` row per run, one `ai_tasks` row per node.
+
+    `on_event` is the runner's synchronous callback; writes happen in event order on a
+    background task. `await recorder.started(run_id)` returns once the run's row exists
+    (callers wait for it before the first model call); `await recorder.drain()` once
+    every event so far is written. A write that fails is logged and never stops the run.
+    """
+
+    def __init__(self, store: RunStore, *, name: str | None = None) -> None:
+        self._store = store
+        self._name = name
+        self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+        self._started: dict[str, asyncio.Event] = {}
+        # What to record as a run's inputs: by run id, or by dataset row index.
+        self.inputs: dict[str, Mapping[str, Any]] = {}
+        self.rows: list[Mapping[str, Any]] = []
+        self.refs: dict[str, str] = {}
+        self.errors: list[BaseException] = []
+        self._tasks: set[str] = set()  # tasks written: a node may fail before it starts
+
+    def on_event(self, event: Event) -> None:
+        """Queue `event` for writing (the runner calls this for every event)."""
+        if isinstance(event, RunStarted):
+            self._gate(event.run_id)
+        self._queue.put_nowait(event)
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.get_running_loop().create_task(self._write_all())
+
+    async def started(self, run_id: str) -> None:
+        """Return once the run row of `run_id` is written (or its write failed)."""
+        await self._gate(run_id).wait()
+
+    async def drain(self) -> None:
+        """Return once every event queued so far is written."""
+        await self._queue.join()
+
+    async def aclose(self) -> None:
+        """Write what is queued, then stop the writer."""
+        await self.drain()
+        if self._worker is not None:
+            self._queue.put_nowait(None)
+            await self._worker
+            self._worker = None
+
+    def _gate(self, run_id: str) -> asyncio.Event:
+        gate = self._started.get(run_id)
+        if gate is None:
+            gate = self._started[run_id] = asyncio.Event()
+        return gate
+
+    async def _write_all(self) -> None:
+        while True:
+            event = await self._queue.get()
+            try:
+                if event is None:
+                    return
+                await self._write(event)
+            except Exception as exc:
+                self.errors.append(exc)
+                logger.exception("could not record a %s event", getattr(event, "type", "?"))
+            finally:
+                if isinstance(event, RunStarted):
+                    self._gate(event.run_id).set()
+                self._queue.task_done()
+
+    async def _add_task(
+        self, run_id: str, node_id: str, inputs: Mapping[str, Any] | None = None
+    ) -> str:
+        task_id = task_id_for(run_id, node_id)
+        if task_id not in self._tasks:
+            self._tasks.add(task_id)
+            await self._store.add_task(
+                run_id, id=task_id, node_id=node_id, name=node_id, inputs=inputs
+            )
+        return task_id
+
+    async def _write(self, event: Event) -> None:
+        store = self._store
+        if isinstance(event, RunStarted):
+            name = self._name or event.kind
+            if event.row is not None:
+                name = f"{name} row {event.row}"
+            inputs = self.inputs.get(event.run_id)
+            if inputs is None and event.row is not None and event.row < len(self.rows):
+                inputs = self.rows[event.row]
+            await store.create_run(
+                id=event.run_id,
+                name=name,
+                runnable_ref=self.refs.get(event.run_id),
+                inputs=inputs,
+                parent_run_id=event.parent_run_id,
+            )
+        elif isinstance(event, NodeStarted):
+            await self._add_task(event.run_id, event.node_id, event.inputs)
+        elif isinstance(event, NodeCompleted):
+            if event.cached:
+                return
+            metrics = event.metrics
+            await store.finish_task(
+                task_id_for(event.run_id, event.node_id),
+                RunStatus.SUCCESS,
+                response=event.output,
+                tokens_in=metrics.tokens_in if metrics else None,
+                tokens_out=metrics.tokens_out if metrics else None,
+                cost=metrics.cost if metrics else None,
+                ttft_ms=metrics.ttft_ms if metrics else None,
+                latency_ms=event.latency_ms,
+            )
+        elif isinstance(event, NodeFailed):
+            await self._add_task(event.run_id, event.node_id)
+            await store.finish_task(
+                task_id_for(event.run_id, event.node_id),
+                RunStatus.ERROR,
+                error=event.error.model_dump(mode="json"),
+                latency_ms=event.latency_ms,
+            )
+        elif isinstance(event, NodeCancelled) and event.started:
+            await store.finish_task(task_id_for(event.run_id, event.node_id), RunStatus.CANCELLED)
+        elif isinstance(event, NodeSkipped):
+            task_id = await self._add_task(event.run_id, event.node_id)
+            await store.finish_task(task_id, RunStatus.SKIPPED, error=event.reason or None)
+        elif isinstance(event, RunCompleted):
+            await store.finish_run(
+                event.run_id,
+                _STATUS.get(event.status.value, RunStatus.ERROR),
+                error=event.error.model_dump(mode="json") if event.error else None,
+            )
