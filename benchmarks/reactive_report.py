@@ -303,7 +303,11 @@ def machine(libraries: list[str]) -> dict[str, Any]:
 def render_machine(info: dict[str, Any]) -> str:
     """One Markdown paragraph describing the machine."""
     versions = ", ".join(f"{name} {version}" for name, version in info["versions"].items())
-    return (
+    text = (
         f"{info['python']} on {info['platform']}, {info['cpu']} ({info['cpus']} CPUs); "
-        f"commit {info['commit']}; {versions}.\n"
+        f"commit {info['commit']}; {versions}."
     )
+    if "load_average" in info:
+        before, after = info["load_average"]
+        text += f" Load average {before} before, {after} after; {info['rounds']} round(s)."
+    return text + "\n"

@@ -49,7 +49,7 @@ class Budget:
     collect: bool = True  # a full gc.collect() before each run (off for smoke tests)
 
 
-FULL = Budget(min_runs=2, max_runs=20, seconds=0.8, run_seconds=0.05)
+FULL = Budget(min_runs=2, max_runs=20, seconds=0.5, run_seconds=0.05)
 QUICK = Budget(min_runs=1, max_runs=2, seconds=0.05, run_seconds=0.005)
 
 
