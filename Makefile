@@ -32,6 +32,9 @@ test: lint
 
 bench: $(BIN)/.installed-bench
 	$(BIN)/python benchmarks/reactive.py
+	$(BIN)/python benchmarks/entities.py
+	$(BIN)/python benchmarks/runner.py
+	$(BIN)/python benchmarks/engine.py
 
 docs: $(BIN)/.installed-docs
 	$(BIN)/mkdocs build --strict

@@ -22,6 +22,7 @@ from bridge.errors import (
     UnknownRunnableType,
 )
 from bridge.selectors import BridgeSelectors, RunnableKind
+from bridge.server import create_app  # imports starlette only when called (`server` extra)
 from bridge.types import Executor, RunnableType
 from runnable.types import ExecutionResult, RunnableData, RunnablePort, RunnableRef
 
@@ -48,6 +49,7 @@ __all__ = [
     "UnknownRunnableType",
     "action_runnable_type",
     "app_revision_runnable_type",
+    "create_app",
     "create_default_bridge",
     "create_runnable_bridge",
     "evaluator_revision_runnable_type",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any
 
 from bridge.chains import run_chain, run_chain_dataset
@@ -379,11 +379,15 @@ class RunnableBridge:
         *,
         store: Store | None = None,
         kind: str | None = None,
+        on_chunk: Callable[[Any], Any] | None = None,
     ) -> ExecutionResult:
-        """Run `ref` (or an entity held in hand, of `kind`) with `inputs`; an ExecutionResult."""
+        """Run `ref` (or an entity held in hand, of `kind`) with `inputs`; an ExecutionResult.
+
+        A streaming kind's chunks also go to `on_chunk` as they arrive.
+        """
         _, runnable, values, t = await self._prepare_run(ref, inputs, store, kind)
         assert t.execute is not None
-        return await run_executor(t.execute, runnable, values)
+        return await run_executor(t.execute, runnable, values, on_chunk=on_chunk)
 
     async def stream(
         self,

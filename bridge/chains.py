@@ -52,7 +52,12 @@ def bridge_executor(
             raise ValueError(f"chain node {node.id!r} has no runnable ref to run")
         if recorder is not None:
             await recorder.started(ctx.run_id)
-        return await bridge.execute(node.ref, inputs, store=store)
+
+        def on_chunk(chunk: Any) -> None:
+            if isinstance(chunk, str):
+                ctx.chunk(chunk)  # streamed text reaches the run's events as it arrives
+
+        return await bridge.execute(node.ref, inputs, store=store, on_chunk=on_chunk)
 
     return execute
 

@@ -49,6 +49,7 @@ from molecules.entities import (
 )
 from runnable.evaluators import run_builtin_evaluator
 from runnable.http_runnable import execute_http_runnable
+from runnable.prompt_execution import ChatProviderLike, execute_prompt, prompt_executor
 from runnable.sources import InMemorySource, Source
 from runnable.types import ExecutionResult, RunnableData, RunnablePort
 
@@ -87,7 +88,31 @@ def http_executor(client: httpx.AsyncClient | None = None) -> Executor:
     return execute
 
 
-_CHAT_HINT = "it runs through a chat provider executor; pass executors={%r: ...}"
+_CHAT_HINT = (
+    "it runs through a chat provider: pass create_default_bridge(provider=ChatProvider(...)) "
+    "or executors={%r: ...}"
+)
+
+
+def action_executor(provider: ChatProviderLike) -> Executor:
+    """Run a prompt action: its prompt with the action's hardcoded values under the inputs.
+
+    Broker mappings need a caller context (user, org, project) that a bare execution does
+    not have; `molecules.engine.start_prompt_action` resolves them for conversations.
+    """
+
+    async def execute(runnable: RunnableData, inputs: Mapping[str, Any]) -> ExecutionResult:
+        configuration = runnable.configuration or {}
+        prompt = configuration.get("prompt")
+        if not isinstance(prompt, Mapping):
+            raise ExecutorNotAvailable(
+                "action",
+                f"the prompt {configuration.get('prompt_ref')!r} of the action is not loaded",
+            )
+        values = {**dict(configuration.get("hardcoded_values") or {}), **dict(inputs)}
+        return await execute_prompt(prompt, values, provider)
+
+    return execute
 
 
 def prompt_runnable_type(
@@ -221,11 +246,20 @@ def create_default_bridge(
     executors: Mapping[str, Executor] | None = None,
     http_client: httpx.AsyncClient | None = None,
     evaluator_presets: SharedPresets | None = builtin_presets,
+    provider: ChatProviderLike | None = None,
 ) -> RunnableBridge:
-    """A bridge with the five built-in kinds (see the module docstring)."""
+    """A bridge with the five built-in kinds (see the module docstring).
+
+    With `provider` (a `ChatProvider`), prompts, built-in prompts and actions run through
+    it unless `executors` names their own.
+    """
     given_sources = dict(sources or {})
     molecules = dict(molecules or {})
     executors = dict(executors or {})
+    if provider is not None:
+        executors.setdefault("prompt", prompt_executor(provider))
+        executors.setdefault("builtin", prompt_executor(provider))
+        executors.setdefault("action", action_executor(provider))
     for what, given in (
         ("sources", given_sources),
         ("molecules", molecules),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,9 +60,16 @@ def _completed(result: ExecutionResult, started_at: datetime, started: float) ->
 
 
 async def run_executor(
-    execute: Executor, runnable: RunnableData, inputs: Mapping[str, Any]
+    execute: Executor,
+    runnable: RunnableData,
+    inputs: Mapping[str, Any],
+    *,
+    on_chunk: Callable[[Any], Any] | None = None,
 ) -> ExecutionResult:
     """Run to the end and report an `ExecutionResult` with timings.
+
+    A streaming executor's chunks go to `on_chunk` as they arrive (and are joined into
+    the output).
 
     An executor that raises gives a result with status error (its message and type); a
     `NotImplementedError` and cancellation are raised, not reported.
@@ -78,6 +85,8 @@ async def run_executor(
                 if ttft_ms is None:
                     ttft_ms = (time.perf_counter() - started) * 1000
                 chunks.append(chunk)
+                if on_chunk is not None:
+                    on_chunk(chunk)
             output = join_chunks(chunks)
     except (NotImplementedError, asyncio.CancelledError):
         raise

@@ -23,7 +23,8 @@ from typing import Any, TypeVar
 from molecules.base import Fetch, MoleculeBase
 from molecules.core.atom import Atom, Getter, Setter, derived
 from molecules.core.errors import ListenerError, MoleculesError
-from molecules.core.store import ReadContext, Store
+from molecules.core.node import ReadContext
+from molecules.core.store import Store
 from molecules.errors import EntityLoadError, EntityNotFoundError
 from molecules.ids import Family, entity_id, id_family
 from molecules.query import QueryState, running_loop

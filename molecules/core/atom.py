@@ -47,6 +47,9 @@ class Atom(Generic[T_co]):
     slots on the atom so that a store never keeps an unmounted atom alive.
     """
 
+    _node: Any
+    _more: weakref.WeakKeyDictionary[object, Any] | None
+
     __slots__ = (
         "__weakref__",
         "_more",
@@ -54,12 +57,11 @@ class Atom(Generic[T_co]):
         "_tok",
         "eq",
         "init",
-        "is_async",
+        "mode",
         "mounts",
         "name",
         "on_mount",
         "read",
-        "wants_ctx",
         "write",
     )
 
@@ -79,15 +81,32 @@ class Atom(Generic[T_co]):
         self.eq = eq
         self.on_mount = on_mount
         self.name = name
-        self.is_async = read is not None and inspect.iscoroutinefunction(read)
-        self.wants_ctx = read is not None and _required_positional(read) >= 2
+        # How the store calls `read`: 0 read(get), 1 read(get, ctx), 2 async (one check).
+        if read is None:
+            self.mode = 0
+        elif inspect.iscoroutinefunction(read):
+            self.mode = 2
+        else:
+            self.mode = 1 if _required_positional(read) >= 2 else 0
         # How many stores have this atom mounted: families never evict a mounted member.
         self.mounts = 0
-        # Per-store state: the first store to touch the atom keeps its node in a slot (fast
-        # path); other stores go through a weak dictionary keyed by their token.
+        # Per-store state: the first store to touch the atom keeps its node in `_node`
+        # (the fast path, valid while `_tok` is that store's token); other stores use the
+        # weak dictionary `_more`. Both are set on first use only, so atoms stay cheap.
         self._tok: object | None = None
-        self._node: Any = None
-        self._more: weakref.WeakKeyDictionary[object, Any] | None = None
+
+    @property
+    def is_async(self) -> bool:
+        """True when the read is `async def` (`store.get` then gives an awaitable)."""
+        return self.mode == 2
+
+    @property
+    def wants_ctx(self) -> bool:
+        """True when the read takes `(get, ctx)` rather than `(get)`."""
+        read = self.read
+        return self.mode == 1 or (
+            read is not None and self.mode == 2 and _required_positional(read) >= 2
+        )
 
     @property
     def is_primitive(self) -> bool:

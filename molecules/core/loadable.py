@@ -10,7 +10,7 @@ from typing import Any, Generic, Literal, TypeVar
 import attrs
 
 from molecules.core.atom import Atom, Getter, derived
-from molecules.core.store import ReadContext
+from molecules.core.node import ReadContext
 
 T = TypeVar("T")
 

@@ -1,10 +1,11 @@
 """The Store: values of atoms, dependency tracking, propagation and subscriptions.
 
-The whole propagation story lives in this file. In short:
+The propagation story lives in this file (node.py holds the per-atom state, mounting.py
+the subscriber edges, async_reads.py the async reads). In short:
 
-* Every atom has one `_Node` per store. A node records the dependencies its last read
-  used (`deps`) and the version each had then (`vers`); a node's `version` grows each time
-  its value changes.
+* Every atom has one `Node` per store. A node records the dependencies its last read
+  used, each with the version it had then (`deps`, flat pairs); a node's `version` grows
+  each time its value changes.
 * Writes are push-pull. A write to a primitive bumps its version and the store's `epoch`,
   then marks every mounted dependent stale (`fresh = STALE`) and queues the stale nodes
   that have listeners. Nothing recomputes during the push.
@@ -13,28 +14,39 @@ The whole propagation story lives in this file. In short:
   cut propagation off and a branch that was not taken is never computed.
 * Mounted nodes are kept up to date by marks (`fresh = CLEAN` until marked); unmounted
   nodes are verified lazily: `fresh` holds the epoch at which they were last checked.
-* Every walk uses an explicit stack. Reads nested inside a read recurse only up to
-  `_MAX_NESTING` levels; deeper, the inner read is abandoned and retried once its
-  dependency was brought up to date by the outer loop, so no graph depth exhausts Python's
-  recursion limit.
+* No graph depth exhausts Python's recursion limit: refreshes (and reads nested inside a
+  read) recurse only up to `MAX_NESTING` levels; deeper, the inner work unwinds
+  (`Deferred`) to an iterative loop that refreshes that node first and then retries;
+  marking, mounting and unmounting use explicit stacks.
 * One re-entrant lock guards every method; listeners run after the write committed,
   outside the lock, in a per-thread queue that also absorbs writes made by listeners.
 """
 
 from __future__ import annotations
 
-import asyncio
-import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import attrs
-
-from molecules.core.atom import Atom, default_eq
-from molecules.core.errors import AsyncReadError, ListenerError, NotWritableError
+from molecules.core.async_reads import AsyncReads
+from molecules.core.atom import Atom
+from molecules.core.errors import ListenerError, NotWritableError
+from molecules.core.mounting import Mounting
+from molecules.core.node import (
+    CLAIM_LOCK,
+    CLEAN,
+    MAX_NESTING,
+    NO_VALUE,
+    STALE,
+    Deferred,
+    Listener,
+    Node,
+    ReadContext,
+    Token,
+    same,
+)
 
 if TYPE_CHECKING:
     from reactivex import Observable
@@ -42,115 +54,24 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-CLEAN = sys.maxsize  # a mounted node that no write has touched since it was verified
-STALE = -1
-_NO_VALUE: Any = object()
-_MAX_NESTING = 48
-_claim_lock = threading.Lock()
 
-
-class _Token:
-    """Identifies a store inside atoms without keeping the store alive."""
-
-    __slots__ = ("__weakref__",)
-
-
-class _Deferred(BaseException):
-    """Unwinds a read nested too deeply; the outer loop refreshes `node` and retries."""
-
-    def __init__(self, node: _Node) -> None:
-        self.node = node
-
-
-class _Listener:
-    __slots__ = ("active", "fn")
-
-    def __init__(self, fn: Callable[[], Any]) -> None:
-        self.fn = fn
-        self.active = True
-
-
-@attrs.frozen(slots=True)
-class ReadContext:
-    """Second argument of a read function that takes two: the store and the atom being read.
-
-    `store.refresh(ctx.atom)` from a callback makes the atom compute again (used by
-    `loadable` when an awaited future settles).
-    """
-
-    store: Store
-    atom: Atom[Any]
-
-
-class _Extra:
-    """Rarely used per-node state, kept off the node so that plain nodes stay small."""
-
-    __slots__ = ("cleanup", "run", "task")
-
-    def __init__(self) -> None:
-        self.cleanup: Callable[[], Any] | None = None
-        self.run = 0
-        self.task: asyncio.Task[Any] | None = None
-
-
-class _Node:
-    __slots__ = (
-        "atom",
-        "dependents",
-        "deps",
-        "dirty",
-        "error",
-        "extra",
-        "fresh",
-        "listeners",
-        "mounted",
-        "notified",
-        "queued",
-        "value",
-        "version",
-    )
-
-    def __init__(self, a: Atom[Any]) -> None:
-        self.atom = a
-        self.error: BaseException | None = None
-        self.version = 0
-        # Flat pairs [dep, dep_version, dep, dep_version, ...]: one list per node, not two.
-        self.deps: list[Any] | None = None
-        self.dependents: dict[_Node, None] | None = None
-        self.listeners: list[_Listener] | None = None
-        self.notified: Any = None  # what listeners last heard: the value, or the error
-        self.queued = False
-        self.mounted = False
-        self.dirty = False
-        self.extra: _Extra | None = None
-        if a.read is None:
-            self.value: Any = a.init
-            self.fresh = CLEAN
-        else:
-            self.value = _NO_VALUE
-            self.fresh = STALE
-
-    def more(self) -> _Extra:
-        extra = self.extra
-        if extra is None:
-            extra = self.extra = _Extra()
-        return extra
-
-
-class Store:
+class Store(Mounting, AsyncReads):
     """Holds the values of atoms; read with `get`, write with `set`, watch with `sub`."""
 
     def __init__(self) -> None:
-        self._tok = _Token()
+        self._tok = Token()
         self._lock = threading.RLock()
         self._epoch = 0
         self._writes = 0  # depth of writes and batches in progress
         self._nesting = 0
-        self._pending: list[_Node] = []
-        self._on_mount: list[_Node] = []
+        self._pending: list[Node] = []
+        self._on_mount: list[Node] = []
         self._cleanups: list[Callable[[], Any]] = []
-        self._mounted: dict[Atom[Any], _Node] = {}
+        self._mounted: dict[Atom[Any], Node] = {}
         self._local = threading.local()
+        # Bound once: a read binds them to its getter on every recompute.
+        self._node_of = self._node
+        self._nested = self._refresh_nested
 
     # -- public API -------------------------------------------------------------------
 
@@ -170,14 +91,22 @@ class Store:
         with self._lock:
             self._writes += 1
             try:
+                result = None
                 if a.read is None:
                     if len(args) != 1:
                         raise NotWritableError(
                             f"{a!r} is a primitive atom: set it with exactly one value, "
                             f"got {len(args)}"
                         )
-                    self._write_primitive(a, args[0])
-                    result = None
+                    n = a._node if a._tok is self._tok else self._node(a)
+                    old = n.value
+                    value = args[0]
+                    if old is not value and not same(a.eq, old, value):
+                        n.value = value
+                        n.version += 1
+                        self._epoch += 1
+                        if n.mounted:
+                            self._mark_from(n, include_self=True)
                 elif a.write is None:
                     raise NotWritableError(f"{a!r} is read-only: it has no write function")
                 else:
@@ -191,7 +120,7 @@ class Store:
 
     def sub(self, a: Atom[Any], listener: Callable[[], Any]) -> Callable[[], None]:
         """Call `listener()` after each committed change of `a`; returns `unsubscribe`."""
-        rec = _Listener(listener)
+        rec = Listener(listener)
         with self._lock:
             self._writes += 1
             try:
@@ -212,7 +141,7 @@ class Store:
             self._dispatch(calls)
 
         # Released on unsubscribe, so a kept `unsubscribe` does not keep the atom alive.
-        held: list[_Node] = [n]
+        held: list[Node] = [n]
 
         def unsubscribe() -> None:
             with self._lock:
@@ -280,110 +209,105 @@ class Store:
 
     # -- nodes ------------------------------------------------------------------------
 
-    def _node(self, a: Atom[Any]) -> _Node:
+    def _node(self, a: Atom[Any]) -> Node:
         tok = self._tok
         if a._tok is tok:
-            node: _Node = a._node
+            node: Node = a._node
             return node
         # Two stores may meet the same atom at once, each under its own lock.
-        with _claim_lock:
+        with CLAIM_LOCK:
             if a._tok is None:
-                node = _Node(a)
+                node = Node(a)
                 a._node = node
                 a._tok = tok
                 return node
             if a._tok is tok:
                 return a._node  # type: ignore[no-any-return]
-            more = a._more
+            more = getattr(a, "_more", None)
             if more is None:
                 more = a._more = weakref.WeakKeyDictionary()
             found = more.get(tok)
             if found is None:
-                found = more[tok] = _Node(a)
+                found = more[tok] = Node(a)
             return found
 
     # -- pull: bring a node up to date ------------------------------------------------
 
-    def _ensure(self, root: _Node) -> None:
-        # Reads never write, so the epoch cannot move while this walk runs.
-        epoch = self._epoch
+    def _ensure(self, root: Node) -> None:
+        # Refreshes recurse at most MAX_NESTING levels; a deeper one unwinds to here
+        # (`Deferred`), its node is refreshed from this loop, and the outer one retried.
         stack = [root]
-        positions = [0]
-        push = stack.append
-        push_pos = positions.append
-        compute = self._compute
         while stack:
             n = stack[-1]
-            if n.fresh >= epoch:
+            if n.fresh >= self._epoch:
                 stack.pop()
-                positions.pop()
                 continue
-            deps = n.deps
-            if deps is not None and not n.dirty:
-                i = positions[-1]
-                size = len(deps)
-                changed = False
-                while i < size:
-                    d = deps[i]
-                    if d.fresh < epoch:
-                        break
-                    if d.version != deps[i + 1]:
-                        changed = True
-                        break
-                    i += 2
-                else:
-                    n.fresh = CLEAN if n.mounted else epoch
-                    stack.pop()
-                    positions.pop()
-                    continue
-                if not changed:
-                    positions[-1] = i
-                    push(d)
-                    push_pos(0)
-                    continue
             try:
-                compute(n)
-            except _Deferred as deferred:
-                push(deferred.node)
-                push_pos(0)
+                self._refresh(n)
+            except Deferred as deferred:
+                stack.append(deferred.node)
                 continue
-            n.fresh = CLEAN if n.mounted else epoch
             stack.pop()
-            positions.pop()
 
-    def _ensure_nested(self, n: _Node) -> None:
-        if self._nesting >= _MAX_NESTING:
-            raise _Deferred(n)
+    def _refresh(self, n: Node) -> None:
+        epoch = self._epoch
+        deps = n.deps
+        if deps is not None and not n.dirty:
+            i = 0
+            size = len(deps)
+            while i < size:
+                d = deps[i]
+                if d.fresh < epoch:
+                    if self._nesting >= MAX_NESTING:
+                        raise Deferred(d)
+                    self._nesting += 1
+                    try:
+                        self._refresh(d)
+                    finally:
+                        self._nesting -= 1
+                if d.version != deps[i + 1]:
+                    break  # a dependency changed: recompute
+                i += 2
+            else:
+                n.fresh = CLEAN if n.mounted else epoch
+                return
+        self._compute(n)
+        n.fresh = CLEAN if n.mounted else epoch
+
+    def _refresh_nested(self, n: Node) -> None:
+        if self._nesting >= MAX_NESTING:
+            raise Deferred(n)
         self._nesting += 1
         try:
-            self._ensure(n)
+            self._refresh(n)
         finally:
             self._nesting -= 1
 
-    def _compute(self, n: _Node) -> None:
+    def _compute(self, n: Node) -> None:
         a = n.atom
         deps: list[Any] = []
-        read = a.read
-        assert read is not None
+        read: Any = a.read
         error: BaseException | None = None
-        value: Any = _NO_VALUE
+        value: Any = NO_VALUE
+        mode = a.mode
         try:
-            if a.is_async:
+            if mode == 2:
                 extra = n.more()
                 extra.run += 1
-                get = self._async_getter(n, deps, extra.run)
-                coro = read(get, ReadContext(self, a)) if a.wants_ctx else read(get)
+                aget = self._async_getter(n, deps, extra.run)
+                coro = read(aget, ReadContext(self, a)) if a.wants_ctx else read(aget)
                 value = self._start_async(n, coro)
             else:
+                # Reads never write, so the epoch is fixed for the whole read.
+                epoch = self._epoch
                 tok = self._tok
-                node_of = self._node
-                nested = self._ensure_nested
+                node_of = self._node_of
+                nested = self._nested
                 append = deps.append
-                store = self
 
                 def get(b: Atom[Any]) -> Any:
                     d = b._node if b._tok is tok else node_of(b)
-                    if d.fresh < store._epoch:
+                    if d.fresh < epoch:
                         nested(d)
                     append(d)
                     append(d.version)
@@ -391,8 +315,8 @@ class Store:
                         raise d.error
                     return d.value
 
-                value = read(get, ReadContext(self, a)) if a.wants_ctx else read(get)
-        except _Deferred:
+                value = read(get) if mode == 0 else read(get, ReadContext(self, a))
+        except Deferred:
             raise
         except Exception as exc:
             error = exc
@@ -400,19 +324,21 @@ class Store:
         old_deps = n.deps
         n.deps = deps
         if n.mounted and (
-            old_deps is None
+            not old_deps
+            or not deps
+            or old_deps[0] is not deps[0]
             or len(old_deps) != len(deps)
-            or (old_deps[0] is not deps[0] if len(deps) == 2 else old_deps[::2] != deps[::2])
+            or (len(deps) > 2 and old_deps[::2] != deps[::2])
         ):
             self._rewire(n, old_deps[::2] if old_deps else [], deps[::2])
         if error is not None:
             if error is not n.error:
                 n.error = error
-                n.value = _NO_VALUE
+                n.value = NO_VALUE
                 n.version += 1
             return
         old = n.value
-        if n.error is not None or old is _NO_VALUE:
+        if n.error is not None or old is NO_VALUE:
             n.error = None
         elif old is value:
             return
@@ -421,77 +347,15 @@ class Store:
                 if old == value:
                     return
             except Exception:
-                pass
+                pass  # a comparison that raises counts as a change
         elif a.eq(old, value):
             return
         n.value = value
         n.version += 1
 
-    def _async_getter(self, n: _Node, deps: list[Any], run: int) -> Callable[[Atom[Any]], Any]:
-        def get(a: Atom[Any]) -> Any:
-            with self._lock:
-                d = self._node(a)
-                if d.fresh < self._epoch:
-                    self._ensure_nested(d)
-                if n.extra is not None and n.extra.run == run:
-                    # A read after an `await` still counts as a dependency of this run.
-                    deps.append(d)
-                    deps.append(d.version)
-                    if n.mounted and (d.dependents is None or n not in d.dependents):
-                        self._add_edge(d, n)
-                if d.error is not None:
-                    raise d.error
-                return d.value
-
-        return get
-
-    def _start_async(self, n: _Node, coro: Any) -> asyncio.Future[Any]:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            coro.close()
-            raise AsyncReadError(
-                f"{n.atom!r} has an async read: read it from code running in an asyncio loop"
-            ) from None
-        extra = n.more()
-        old_task = extra.task
-        future = n.value
-        # A future nobody has seen settle yet is reused, so awaiting it yields the newest
-        # value instead of a cancellation (the superseded run is cancelled instead).
-        if not isinstance(future, asyncio.Future) or future.done():
-            future = loop.create_future()
-        task = loop.create_task(coro)
-        extra.task = task
-        if old_task is not None and not old_task.done():
-            old_task.cancel()
-
-        def settle(t: asyncio.Task[Any]) -> None:
-            if extra.task is not t or future.done():
-                return
-            if t.cancelled():
-                future.cancel()
-            elif (exc := t.exception()) is not None:
-                future.set_exception(exc)
-            else:
-                future.set_result(t.result())
-
-        task.add_done_callback(settle)
-        return future
-
     # -- push: mark stale -------------------------------------------------------------
 
-    def _write_primitive(self, a: Atom[Any], value: Any) -> None:
-        n = a._node if a._tok is self._tok else self._node(a)
-        old = n.value
-        if old is value or (a.eq or default_eq)(old, value):
-            return
-        n.value = value
-        n.version += 1
-        self._epoch += 1
-        if n.mounted:
-            self._mark_from(n, include_self=True)
-
-    def _mark_from(self, src: _Node, *, include_self: bool) -> None:
+    def _mark_from(self, src: Node, *, include_self: bool) -> None:
         pending = self._pending
         if include_self:
             if src.listeners is not None and not src.queued:
@@ -513,82 +377,12 @@ class Store:
             if d.dependents:
                 stack.extend(d.dependents)
 
-    # -- mounting ---------------------------------------------------------------------
-
-    def _add_edge(self, dep: _Node, dependent: _Node) -> None:
-        if dep.dependents is None:
-            dep.dependents = {dependent: None}
-        else:
-            dep.dependents[dependent] = None
-        if not dep.mounted:
-            self._mount(dep)
-
-    def _mount(self, root: _Node) -> None:
-        stack = [root]
-        self._mark_mounted(root)
-        while stack:
-            n = stack.pop()
-            if n.deps:
-                for d in n.deps[::2]:
-                    if d.dependents is None:
-                        d.dependents = {n: None}
-                    else:
-                        d.dependents[n] = None
-                    if not d.mounted:
-                        self._mark_mounted(d)
-                        stack.append(d)
-
-    def _mark_mounted(self, n: _Node) -> None:
-        n.mounted = True
-        n.atom.mounts += 1
-        self._mounted[n.atom] = n
-        if n.fresh >= self._epoch:
-            n.fresh = CLEAN
-        if n.atom.on_mount is not None:
-            self._on_mount.append(n)
-
-    def _unmount(self, root: _Node) -> None:
-        stack = [root]
-        while stack:
-            n = stack.pop()
-            n.mounted = False
-            n.atom.mounts -= 1
-            self._mounted.pop(n.atom, None)
-            if n.fresh == CLEAN and n.atom.read is not None:
-                n.fresh = self._epoch
-            if n.extra is not None and n.extra.cleanup is not None:
-                self._cleanups.append(n.extra.cleanup)
-                n.extra.cleanup = None
-            if n.deps:
-                for d in n.deps[::2]:
-                    dependents = d.dependents
-                    if dependents is None or n not in dependents:
-                        continue
-                    del dependents[n]
-                    if not dependents:
-                        d.dependents = None
-                        if d.listeners is None and d.mounted:
-                            stack.append(d)
-
-    def _rewire(self, n: _Node, old: list[_Node], new: list[_Node]) -> None:
-        old_set = set(old)
-        new_set = set(new)
-        for d in new:
-            if d not in old_set:
-                self._add_edge(d, n)
-        for d in old_set - new_set:
-            dependents = d.dependents
-            if dependents is not None and n in dependents:
-                del dependents[n]
-                if not dependents:
-                    d.dependents = None
-                    if d.listeners is None and d.mounted:
-                        self._unmount(d)
-
     # -- after a write: mount callbacks, then listeners -------------------------------
 
-    def _finish(self) -> list[_Listener]:
-        calls: list[_Listener] = []
+    def _finish(self) -> list[Listener] | None:
+        if not self._pending and not self._on_mount and not self._cleanups:
+            return None
+        calls: list[Listener] = []
         self._writes += 1  # writes made from here are folded into this flush
         try:
             while True:
@@ -605,11 +399,14 @@ class Store:
                     if n.listeners is None:
                         continue
                     if n.fresh != CLEAN:
-                        self._ensure(n)
+                        try:
+                            self._refresh(n)
+                        except Deferred:
+                            self._ensure(n)
                     current = n.value if n.error is None else n.error
                     seen = n.notified
                     if current is not seen and (
-                        n.error is not None or not (n.atom.eq or default_eq)(seen, current)
+                        n.error is not None or not same(n.atom.eq, seen, current)
                     ):
                         n.notified = current
                         calls.extend(n.listeners)
@@ -621,20 +418,9 @@ class Store:
                 fn()
         return calls
 
-    def _run_on_mount(self, n: _Node) -> None:
-        a = n.atom
-        on_mount = a.on_mount
-        assert on_mount is not None
-
-        def set_self(*args: Any) -> Any:
-            return self.set(a, *args)
-
-        cleanup = on_mount(set_self)
-        n.more().cleanup = cleanup if callable(cleanup) else None
-
-    def _dispatch(self, calls: list[_Listener]) -> None:
+    def _dispatch(self, calls: list[Listener]) -> None:
         local = self._local
-        queue: list[_Listener] | None = getattr(local, "queue", None)
+        queue: list[Listener] | None = getattr(local, "queue", None)
         if queue is not None:
             queue.extend(calls)  # a listener wrote: the outer loop delivers these
             return

@@ -123,3 +123,30 @@ async def test_a_failing_node_is_recorded_with_its_error_and_dependents_skipped(
     assert tasks["app"].status == RunStatus.ERROR
     assert "country" in str(tasks["app"].error)
     assert tasks["exact"].status == RunStatus.SKIPPED
+
+
+async def test_a_streaming_kind_sends_its_chunks_as_run_events() -> None:
+    from collections.abc import AsyncIterator, Mapping
+
+    from bridge import RunnableData, RunnablePort, RunnableType, create_runnable_bridge
+    from molecules import create_molecule
+    from runnable.runner import Chunk, NodeCompleted
+
+    async def words(runnable: RunnableData, inputs: Mapping[str, Any]) -> AsyncIterator[str]:
+        for word in str(inputs["text"]).split():
+            yield word + " "
+
+    kind = RunnableType(
+        create_molecule("talker", lambda key: {"id": key}),
+        lambda entity: RunnableData(id=entity["id"], kind="talker"),
+        lambda entity: [RunnablePort(key="text", required=True)],
+        lambda entity: [RunnablePort(key="output")],
+        execute=words,
+    )
+    bridge = create_runnable_bridge({"talker": kind})
+    chain = Chain(nodes=[Node("say", "talker:t1")], connections=[])
+    run = await bridge.run_chain(chain, store=Store(), testcase={"text": "tides follow moons"})
+    events = [event async for event in run]
+    assert [e.text for e in events if isinstance(e, Chunk)] == ["tides ", "follow ", "moons "]
+    completed = next(e for e in events if isinstance(e, NodeCompleted))
+    assert completed.output == "tides follow moons "

@@ -1,0 +1,337 @@
+"""The conversation engine under load: many instances streaming at once.
+
+    python benchmarks/engine.py                 # 1,000 instances, markdown on stdout
+    python benchmarks/engine.py --quick         # 100 instances (a smoke run)
+    python benchmarks/engine.py --instances 500 --words 50 --postgres URL
+
+What is measured, each in a fresh engine and store:
+
+1. Streaming over HTTP: N instances each run one turn at the same time against the local
+   OpenAI-compatible test server (its own process, so it does not share this process's
+   GIL); every chunk is parsed from SSE, folded into the instance's atom, and seen by one
+   subscriber per instance. Events per second counts every event folded (queued, started,
+   each chunk, completed), over the wall time of the whole batch.
+2. Folding only: the same events without HTTP, straight into the store, to show what the
+   state layer costs per event.
+3. Memory per instance: Python heap (tracemalloc) per loaded idle instance, and per
+   instance after one turn (three messages) with its selectors mounted.
+4. Run tracking: step 1 with a `RunStore` on a SQLite file and on PostgreSQL; writes per
+   second counts every write the engine makes (run, task, streamed-text flushes, task
+   end, run update) over the batch's wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from molecules import Store  # noqa: E402
+from molecules.engine import ConversationEngine  # noqa: E402
+from runnable.completion import ChatCompletion, TokenUsage  # noqa: E402
+from runnable.messages import ChatMessage  # noqa: E402
+from runnable.prompt_execution import TurnCompleted, TurnDelta, TurnStarted  # noqa: E402
+from runnable.provider import ChatProvider  # noqa: E402
+from runnable.retry import RetryPolicy  # noqa: E402
+from runnable.tracking import RunStore  # noqa: E402
+
+POSTGRES_URL = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+PROMPT = {
+    "id": "bench",
+    "name": "Bench",
+    "messages": [{"role": "system", "content": "Repeat the words of {{who}}."}],
+    "settings": {"model": "gpt-4o-mini"},
+    "variable_defaults": {"who": "the user"},
+}
+
+SERVER_SCRIPT = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from tests.servers.openai_chat import ChatCompletionsApp, ChatServerState
+from tests.servers.uvicorn_thread import serve_in_thread
+with serve_in_thread(ChatCompletionsApp(ChatServerState())) as url:
+    print(url, flush=True)
+    sys.stdin.read()
+"""
+
+
+@contextmanager
+def chat_server() -> Iterator[str]:
+    """The test chat server in its own process; unscripted, it echoes the user's words."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", SERVER_SCRIPT, str(ROOT)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        yield child.stdout.readline().strip() + "/v1"
+    finally:
+        child.kill()
+        child.wait()
+
+
+class CountingRunStore(RunStore):
+    """A RunStore that counts the writes made through it."""
+
+    writes = 0
+
+    async def create_run(self, **kwargs: Any) -> Any:  # type: ignore[override]
+        self.writes += 1
+        return await super().create_run(**kwargs)
+
+    async def update_run(self, run_id: str, **kwargs: Any) -> bool:  # type: ignore[override]
+        self.writes += 1
+        return await super().update_run(run_id, **kwargs)
+
+    async def add_task(self, run_id: str, **kwargs: Any) -> Any:  # type: ignore[override]
+        self.writes += 1
+        return await super().add_task(run_id, **kwargs)
+
+    async def append_partial(self, task_id: str, text: str, **kwargs: Any) -> bool:  # type: ignore[override]
+        self.writes += 1
+        return await super().append_partial(task_id, text, **kwargs)
+
+    async def finish_task(self, task_id: str, status: Any, *args: Any, **kwargs: Any) -> bool:  # type: ignore[override]
+        self.writes += 1
+        return await super().finish_task(task_id, status, *args, **kwargs)
+
+
+@asynccontextmanager
+async def provider_for(base_url: str, instances: int) -> AsyncIterator[ChatProvider]:
+    limits = httpx.Limits(max_connections=instances, max_keepalive_connections=instances)
+    client = httpx.AsyncClient(limits=limits, timeout=120.0)
+    try:
+        yield ChatProvider(base_url, "sk-bench", client=client, retry=RetryPolicy(max_retries=0))
+    finally:
+        await client.aclose()
+
+
+async def start_all(engine: ConversationEngine, store: Store, n: int) -> list[str]:
+    return list(
+        await asyncio.gather(
+            *(store.set(engine.actions.start_prompt_instance, PROMPT) for _ in range(n))
+        )
+    )
+
+
+async def streaming(
+    base_url: str, n: int, words: int, run_store: RunStore | None = None
+) -> dict[str, float]:
+    """Phase 1 (and 4 with a run store): N instances, one turn each, all at once."""
+    async with provider_for(base_url, n) as provider:
+        engine = ConversationEngine(provider=provider, run_store=run_store)
+        store = Store()
+        events = 0
+
+        def count(iid: str, event: Any) -> None:
+            nonlocal events
+            events += 1
+
+        ids = await start_all(engine, store, n)
+        unsubs = [store.sub(engine.selectors.live_stats(i), lambda: None) for i in ids]
+        engine.listen(count)
+        message = " ".join(f"w{i}" for i in range(words - 1))  # echo: `words` chunks
+        gc.collect()
+        started = time.perf_counter()
+        tasks = [store.set(engine.actions.execute_message, i, message) for i in ids]
+        results = await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - started
+        for unsub in unsubs:
+            unsub()
+        failed = [r for r in results if r.status != "success"]
+        if failed:
+            raise RuntimeError(f"{len(failed)} turns failed, e.g. {failed[0].error}")
+        chunks = sum(
+            len(store.get(engine.selectors.conversation_messages(i))[-1].content.split())
+            for i in ids
+        )  # type: ignore[union-attr]
+        await engine.drain()
+    return {"seconds": elapsed, "events": events, "chunks": chunks, "turns": n}
+
+
+def folding(n: int, words: int) -> dict[str, float]:
+    """Phase 2: the same events straight into the store (no HTTP, no provider)."""
+
+    async def run() -> dict[str, float]:
+        engine = ConversationEngine()
+        store = Store()
+        ids = await start_all(engine, store, n)
+        unsubs = [store.sub(engine.selectors.live_stats(i), lambda: None) for i in ids]
+        emit = engine.emitter
+        turn_ids = {i: uuid.uuid4().hex for i in ids}
+        gc.collect()
+        started = time.perf_counter()
+        for i in ids:
+            store.set(emit, i, TurnStarted(turn_id=turn_ids[i], messages=[], user_input="x"))
+        for w in range(words):
+            text = f"w{w} "
+            for i in ids:
+                store.set(emit, i, TurnDelta(turn_id=turn_ids[i], text=text, elapsed_ms=1.0))
+        usage = TokenUsage(tokens_in=5, tokens_out=words)
+        for i in ids:
+            done = ChatCompletion(text="", usage=usage)
+            message = ChatMessage(role="assistant", content="done")
+            store.set(emit, i, TurnCompleted(turn_id=turn_ids[i], message=message, completion=done))
+        elapsed = time.perf_counter() - started
+        for unsub in unsubs:
+            unsub()
+        return {"seconds": elapsed, "events": n * (words + 2)}
+
+    return asyncio.run(run())
+
+
+async def memory(base_url: str, n: int, words: int) -> dict[str, float]:
+    """Phase 3: heap per idle instance, and per instance after one turn, selectors mounted.
+
+    The HTTP client is closed before the last measure: its connection pool is sized to the
+    concurrency, not to the number of instances.
+    """
+    engine_store: list[Any] = []
+    async with provider_for(base_url, n) as provider:
+        engine = ConversationEngine(provider=provider)
+        store = Store()
+        engine_store += [engine, store]
+        gc.collect()
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        ids = await start_all(engine, store, n)
+        gc.collect()
+        idle = tracemalloc.get_traced_memory()[0]
+        message = " ".join(f"w{i}" for i in range(words - 1))
+        await asyncio.gather(*(store.set(engine.actions.execute_message, i, message) for i in ids))
+        unsubs = [
+            store.sub(selector(i), lambda: None)
+            for i in ids
+            for selector in (
+                engine.selectors.display_messages,
+                engine.selectors.status,
+                engine.selectors.merged_variables,
+                engine.selectors.stats,
+            )
+        ]
+    await engine.drain()
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    for unsub in unsubs:
+        unsub()
+    return {"idle_kb": (idle - base) / n / 1024, "after_turn_kb": (after - base) / n / 1024}
+
+
+async def tracked(
+    base_url: str, n: int, words: int, url: str, schema: str | None
+) -> dict[str, float]:
+    run_store = CountingRunStore(url, schema=schema)
+    await run_store.init()
+    try:
+        result = await streaming(base_url, n, words, run_store)
+        result["writes"] = run_store.writes
+        return result
+    finally:
+        await run_store.close()
+
+
+async def postgres_schema(create: bool, schema: str) -> bool:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    dsn = make_url(POSTGRES_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        conn = await asyncpg.connect(dsn, timeout=5)
+    except (OSError, asyncpg.PostgresError):
+        return False
+    try:
+        sql = f'CREATE SCHEMA "{schema}"' if create else f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+    return True
+
+
+def report(n: int, words: int) -> str:
+    lines = [
+        f"Python {platform.python_version()}, {platform.machine()}, {platform.system()}, "
+        f"{os.cpu_count()} cores; {n:,} instances, one turn of {words} chunks each.",
+        "",
+        "| phase | wall s | events/s | chunks/s | turns/s |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    with chat_server() as base_url:
+        stream = asyncio.run(streaming(base_url, n, words))
+        lines.append(
+            f"| streaming over HTTP, no tracking | {stream['seconds']:.2f} | "
+            f"{stream['events'] / stream['seconds']:,.0f} | "
+            f"{stream['chunks'] / stream['seconds']:,.0f} | {n / stream['seconds']:,.0f} |"
+        )
+        fold = folding(n, words)
+        lines.append(
+            f"| folding only (no HTTP) | {fold['seconds']:.2f} | "
+            f"{fold['events'] / fold['seconds']:,.0f} | | |"
+        )
+        mem = asyncio.run(memory(base_url, n, words))
+        lines += [
+            "",
+            "| memory (Python heap, tracemalloc) | KiB per instance |",
+            "|---|---:|",
+            f"| loaded, idle | {mem['idle_kb']:.1f} |",
+            f"| after one turn, 4 selectors mounted | {mem['after_turn_kb']:.1f} |",
+            "",
+            "| run store | wall s | writes | writes/s | writes per turn | turns/s |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        with tempfile.TemporaryDirectory() as scratch:
+            sqlite_url = f"sqlite+aiosqlite:///{Path(scratch) / 'runs.sqlite'}"
+            rows = [("SQLite file", sqlite_url, None)]
+            schema = f"bench_{uuid.uuid4().hex[:12]}"
+            have_pg = asyncio.run(postgres_schema(True, schema))
+            if have_pg:
+                rows.append(("PostgreSQL (local)", POSTGRES_URL, schema))
+            try:
+                for label, url, db_schema in rows:
+                    t = asyncio.run(tracked(base_url, n, words, url, db_schema))
+                    lines.append(
+                        f"| {label} | {t['seconds']:.2f} | {t['writes']:,} | "
+                        f"{t['writes'] / t['seconds']:,.0f} | {t['writes'] / n:.1f} | "
+                        f"{n / t['seconds']:,.0f} |"
+                    )
+            finally:
+                if have_pg:
+                    asyncio.run(postgres_schema(False, schema))
+            if not have_pg:
+                lines.append(f"| PostgreSQL | not reachable at {POSTGRES_URL} | | | | |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--instances", type=int, default=1000)
+    parser.add_argument("--words", type=int, default=50, help="chunks per reply")
+    parser.add_argument("--quick", action="store_true", help="100 instances")
+    args = parser.parse_args()
+    n = 100 if args.quick else args.instances
+    print(report(n, args.words))
+
+
+if __name__ == "__main__":
+    main()

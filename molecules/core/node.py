@@ -1,0 +1,122 @@
+"""The per-store state of an atom (`Node`) and the small objects the store passes around."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from molecules.core.atom import Atom
+
+if TYPE_CHECKING:
+    from molecules.core.store import Store
+
+CLEAN = sys.maxsize  # a mounted node that no write has touched since it was verified
+STALE = -1
+NO_VALUE: Any = object()
+MAX_NESTING = 48
+CLAIM_LOCK = threading.Lock()
+
+
+def same(eq: Any, old: Any, new: Any) -> bool:
+    """The atom's equality (`eq`, or identity then `==`); a comparison that raises differs."""
+    if eq is not None:
+        return bool(eq(old, new))
+    if old is new:
+        return True
+    try:
+        return bool(old == new)
+    except Exception:
+        return False
+
+
+class Token:
+    """Identifies a store inside atoms without keeping the store alive."""
+
+    __slots__ = ("__weakref__",)
+
+
+class Deferred(BaseException):
+    """Unwinds a read nested too deeply; the outer loop refreshes `node` and retries."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+
+class Listener:
+    __slots__ = ("active", "fn")
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.fn = fn
+        self.active = True
+
+
+@attrs.frozen(slots=True)
+class ReadContext:
+    """Second argument of a read function that takes two: the store and the atom being read.
+
+    `store.refresh(ctx.atom)` from a callback makes the atom compute again (used by
+    `loadable` when an awaited future settles).
+    """
+
+    store: Store
+    atom: Atom[Any]
+
+
+class Extra:
+    """Rarely used per-node state, kept off the node so that plain nodes stay small."""
+
+    __slots__ = ("cleanup", "run", "task")
+
+    def __init__(self) -> None:
+        self.cleanup: Callable[[], Any] | None = None
+        self.run = 0
+        self.task: asyncio.Task[Any] | None = None
+
+
+class Node:
+    __slots__ = (
+        "atom",
+        "dependents",
+        "deps",
+        "dirty",
+        "error",
+        "extra",
+        "fresh",
+        "listeners",
+        "mounted",
+        "notified",
+        "queued",
+        "value",
+        "version",
+    )
+
+    def __init__(self, a: Atom[Any]) -> None:
+        self.atom = a
+        self.error: BaseException | None = None
+        self.version = 0
+        # Flat pairs [dep, dep_version, dep, dep_version, ...]: one list per node, not two.
+        self.deps: list[Any] | None = None
+        self.dependents: dict[Node, None] | None = None
+        self.listeners: list[Listener] | None = None
+        self.notified: Any = None  # what listeners last heard: the value, or the error
+        self.queued = False
+        self.mounted = False
+        self.dirty = False
+        self.extra: Extra | None = None
+        if a.read is None:
+            self.value: Any = a.init
+            self.fresh = CLEAN
+        else:
+            self.value = NO_VALUE
+            self.fresh = STALE
+
+    def more(self) -> Extra:
+        extra = self.extra
+        if extra is None:
+            extra = self.extra = Extra()
+        return extra

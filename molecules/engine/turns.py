@@ -1,0 +1,266 @@
+"""Turns: `execute_message`, `cancel` and `complete_execution`, and the task that runs a turn.
+
+`execute_message` checks and queues the turn synchronously (the instance is `executing`
+before the call returns, so a second call is refused), then runs it in a task: the run
+record first (when tracked), then the provider stream, each event folded into the
+instance as it arrives and the reply flushed to the run store as it streams. The task
+returns an `ExecutionResult`; provider and tracking failures end the turn with status
+`error` rather than raising. `cancel` stops the turn and keeps what was streamed;
+`complete_execution` stops it and keeps what was streamed as the complete reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from molecules.core.atom import Getter, Setter
+from molecules.engine.errors import ChatNotAllowedError, InstanceBusyError, InstanceNotReadyError
+from molecules.engine.events import TurnQueued
+from molecules.engine.run_recorder import TurnRecorder
+from molecules.engine.state import InstanceState
+from runnable.completion import ChatCompletion
+from runnable.errors import MessageError, MissingVariablesError
+from runnable.messages import ChatMessage
+from runnable.prompt_execution import (
+    ChatProviderLike,
+    TurnCompleted,
+    TurnDelta,
+    TurnRequest,
+    build_turn_request,
+    resolve_prompt_variables,
+    stream_turn,
+    turn_cancelled,
+    turn_failed,
+)
+from runnable.types import ErrorInfo, ExecutionMetrics, ExecutionResult, ExecutionStatus
+from runnable.variables import computed_variables
+
+if TYPE_CHECKING:
+    from molecules.engine.engine import ConversationEngine, TurnControl
+
+
+def prepare_turn(
+    engine: ConversationEngine, state: InstanceState, user_input: str | None
+) -> TurnRequest:
+    """The request for the instance's next turn; refuses what cannot be sent."""
+    iid = state.id
+    if state.is_busy:
+        raise InstanceBusyError(iid, state.status)
+    if state.prompt is None:
+        raise InstanceNotReadyError(iid, f"its prompt is not loaded (status {state.status})")
+    if not state.config.allow_chat and state.messages:
+        raise ChatNotAllowedError(
+            f"prompt instance {iid!r} does not allow chat (allow_chat=False) and has already "
+            "run: clear its conversation to run it again"
+        )
+    layers = attrs.evolve(state.variables, computed=computed_variables(engine.now))
+    history = state.messages
+    try:
+        variables = resolve_prompt_variables(
+            state.prompt,
+            layers.layers(),
+            order=engine.order,
+            require=not history and state.config.apply_variables,
+        )
+    except MissingVariablesError as exc:
+        raise InstanceNotReadyError(iid, str(exc), exc.missing) from exc
+    try:
+        return build_turn_request(
+            state.prompt,
+            variables,
+            history=history,
+            user_input=user_input or None,
+            resources=state.resources,
+            settings=state.settings,
+            apply_variables=state.config.apply_variables,
+        )
+    except MessageError as exc:
+        raise InstanceNotReadyError(iid, str(exc)) from exc
+
+
+def write_execute_message(
+    engine: ConversationEngine, get: Getter, set: Setter, iid: str, text: str | None = None
+) -> asyncio.Task[ExecutionResult]:
+    """Queue a turn with `text` (default: the current input) and start it."""
+    from molecules.engine.engine import TurnControl
+
+    state = engine.require(get, iid)
+    request = prepare_turn(engine, state, state.current_input if text is None else text)
+    provider = engine.provider_for_settings(state.settings)
+    control = TurnControl(request.turn_id, request)
+    control.task = engine.spawn(run_turn(engine, get, set, iid, control, provider), name=iid)
+    set(engine.turn_control(iid), control)
+    computed = {
+        name: variable.value
+        for name, variable in request.variables.items()
+        if variable.source == "computed"
+    }
+    queued = TurnQueued(
+        request.turn_id, request.user_input, state.resources, computed, text is None
+    )
+    engine.emit(get, set, iid, queued)
+    return control.task
+
+
+def write_cancel(
+    engine: ConversationEngine, get: Getter, set: Setter, iid: str
+) -> asyncio.Task[Any] | None:
+    """Stop the turn in flight; returns its task (await it for the records), or None."""
+    return _stop(engine, get, set, iid, complete=False)
+
+
+def write_complete_execution(
+    engine: ConversationEngine, get: Getter, set: Setter, iid: str
+) -> asyncio.Task[Any] | None:
+    """End the turn in flight now, keeping what was streamed as its reply."""
+    return _stop(engine, get, set, iid, complete=True)
+
+
+def _stop(
+    engine: ConversationEngine, get: Getter, set: Setter, iid: str, *, complete: bool
+) -> asyncio.Task[Any] | None:
+    state = engine.require(get, iid)
+    control = get(engine.turn_control(iid))
+    if control is not None and control.task is not None and not control.task.done():
+        control.complete_requested = complete
+        control.cancel_requested = not complete
+        control.task.cancel()
+        return control.task
+    turn = state.turn
+    if turn is not None:  # a turn driven from outside (apply_event): end it here
+        if complete:
+            completion = ChatCompletion(
+                text=turn.text.text,
+                model=turn.model,
+                ttft_ms=turn.ttft_ms,
+                latency_ms=turn.elapsed_ms,
+            )
+            message = ChatMessage(role="assistant", content=turn.text.text)
+            engine.emit(
+                get,
+                set,
+                iid,
+                TurnCompleted(turn_id=turn.turn_id, message=message, completion=completion),
+            )
+        else:
+            engine.emit(get, set, iid, turn_cancelled(turn.turn_id, turn.elapsed_ms))
+    return None
+
+
+def _conversation(
+    engine: ConversationEngine, get: Getter, iid: str, fallback: TurnRequest
+) -> tuple[ChatMessage, ...]:
+    state = get(engine.state(iid)) if iid in engine.state else None
+    return tuple(fallback.messages) if state is None else state.messages
+
+
+def _result(
+    request: TurnRequest,
+    status: ExecutionStatus,
+    started_at: datetime,
+    output: str,
+    *,
+    metrics: ExecutionMetrics | None = None,
+    error: ErrorInfo | None = None,
+) -> ExecutionResult:
+    return ExecutionResult(
+        execution_id=request.turn_id,
+        status=status,
+        started_at=started_at,
+        completed_at=datetime.now(UTC),
+        output=output,
+        error=error,
+        metrics=metrics or ExecutionMetrics(),
+    )
+
+
+async def run_turn(
+    engine: ConversationEngine,
+    get: Getter,
+    set: Setter,
+    iid: str,
+    control: TurnControl,
+    provider: ChatProviderLike,
+) -> ExecutionResult:
+    """Run one queued turn to its end (see the module docstring)."""
+    emit = engine.emitter_for(set, iid)
+    request = control.request
+    started_at = datetime.now(UTC)
+    started = time.perf_counter()
+    state = engine.require(get, iid)
+    recorder = engine.recorder(state, emit)
+    parts: list[str] = []
+    ttft_ms: float | None = None
+    try:
+        if recorder is not None:
+            await recorder.begin(state, request)  # the run exists before the model is called
+        async for event in stream_turn(provider, request, stream=engine.stream):
+            emit(event)
+            if isinstance(event, TurnDelta):
+                parts.append(event.text)
+                ttft_ms = event.elapsed_ms if ttft_ms is None else ttft_ms
+                if recorder is not None:
+                    recorder.delta(event.text, event.elapsed_ms)
+            elif isinstance(event, TurnCompleted):
+                if recorder is not None:
+                    await recorder.completed(event, _conversation(engine, get, iid, request))
+                return _result(
+                    request,
+                    ExecutionStatus.SUCCESS,
+                    started_at,
+                    event.completion.text,
+                    metrics=event.completion.metrics(),
+                )
+        raise RuntimeError("the turn's stream ended without completing")  # pragma: no cover
+    except asyncio.CancelledError:
+        elapsed = (time.perf_counter() - started) * 1000.0
+        text = "".join(parts)
+        if control.complete_requested:
+            completion = ChatCompletion(
+                text=text, model=request.model, ttft_ms=ttft_ms, latency_ms=elapsed
+            )
+            message = ChatMessage(role="assistant", content=text)
+            completed = TurnCompleted(
+                turn_id=request.turn_id, message=message, completion=completion
+            )
+            emit(completed)
+            await _shielded(
+                recorder, "completed", completed, _conversation(engine, get, iid, request)
+            )
+            _uncancel()
+            return _result(
+                request, ExecutionStatus.SUCCESS, started_at, text, metrics=completion.metrics()
+            )
+        emit(turn_cancelled(request.turn_id, elapsed))
+        await _shielded(recorder, "cancelled", text, _conversation(engine, get, iid, request))
+        if not control.cancel_requested:
+            raise
+        _uncancel()
+        return _result(request, ExecutionStatus.CANCELLED, started_at, text)
+    except Exception as exc:
+        failed = turn_failed(request.turn_id, exc, (time.perf_counter() - started) * 1000.0)
+        emit(failed)
+        await _shielded(recorder, "failed", failed.error, _conversation(engine, get, iid, request))
+        return _result(
+            request, ExecutionStatus.ERROR, started_at, "".join(parts), error=failed.error
+        )
+    finally:
+        if iid in engine.turn_control and get(engine.turn_control(iid)) is control:
+            set(engine.turn_control(iid), None)
+
+
+async def _shielded(recorder: TurnRecorder | None, method: str, *args: Any) -> None:
+    """Write a turn's end even if the turn's task is cancelled again meanwhile."""
+    if recorder is not None:
+        await asyncio.shield(getattr(recorder, method)(*args))
+
+
+def _uncancel() -> None:
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()

@@ -1,0 +1,287 @@
+"""Executing a prompt: one turn through a chat provider, as a stream of typed turn events.
+
+`runnable.prompt_request` turns a prompt, its variables and the conversation into a
+`TurnRequest` (pure); this module runs it. `stream_turn(provider, request)` yields
+`TurnStarted`, `TurnDelta`... then `TurnCompleted` (`runnable.turn_events`). A failure
+raises the provider's typed error; `turn_failed` and `turn_cancelled` build the event that
+ends a turn that did not complete, so whoever folds events always sees the turn end.
+
+`execute_prompt` and `stream_prompt` do everything for one call; `prompt_executor` and
+`prompt_chunk_executor` wrap them as executors for the bridge's prompt kinds. Nothing here
+keeps state: the reactive layer folds the events into atoms. The names of
+`prompt_request` and `turn_events` are re-exported here.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Mapping,
+    Sequence,
+)
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from runnable.chat_protocol import MessageLike
+from runnable.completion import ChatCompletion, ChatDelta, ChatDone, ChatStreamEvent
+from runnable.errors import RunnableError
+from runnable.exec_errors import ProviderError
+from runnable.messages import ChatMessage, Content, Resource, to_provider_messages
+from runnable.prompt_request import (
+    PromptSpec,
+    TurnRequest,
+    build_turn_request,
+    prompt_variables,
+    request_settings,
+    resolve_prompt_variables,
+)
+from runnable.turn_events import (
+    TurnCancelled,
+    TurnCompleted,
+    TurnDelta,
+    TurnEvent,
+    TurnFailed,
+    TurnStarted,
+    assistant_message,
+    error_info,
+    turn_cancelled,
+    turn_failed,
+)
+from runnable.types import ExecutionResult, ExecutionStatus
+from runnable.variables import DEFAULT_ORDER, Clock
+
+__all__ = [
+    "ChatProviderLike",
+    "PromptSpec",
+    "TurnCancelled",
+    "TurnCompleted",
+    "TurnDelta",
+    "TurnEvent",
+    "TurnFailed",
+    "TurnRequest",
+    "TurnStarted",
+    "assistant_message",
+    "build_turn_request",
+    "error_info",
+    "execute_prompt",
+    "prompt_chunk_executor",
+    "prompt_executor",
+    "prompt_variables",
+    "request_settings",
+    "resolve_prompt_variables",
+    "stream_prompt",
+    "stream_turn",
+    "turn_cancelled",
+    "turn_failed",
+]
+
+
+class ChatProviderLike(Protocol):
+    """What a turn needs from a chat provider (`runnable.provider.ChatProvider` is one)."""
+
+    def stream(
+        self, messages: Sequence[MessageLike], *, model: str | None = None, **settings: Any
+    ) -> AsyncIterator[ChatStreamEvent]:
+        """Stream the answer: deltas, then one done event with the whole completion."""
+        ...
+
+    async def complete(
+        self, messages: Sequence[MessageLike], *, model: str | None = None, **settings: Any
+    ) -> ChatCompletion:
+        """Return the whole answer."""
+        ...
+
+
+async def stream_turn(
+    provider: ChatProviderLike,
+    request: TurnRequest,
+    *,
+    stream: bool = True,
+    clock: Callable[[], float] = time.perf_counter,
+) -> AsyncGenerator[TurnEvent, None]:
+    """Run one turn: `TurnStarted`, then `TurnDelta`s, then `TurnCompleted`.
+
+    A provider failure raises its typed error after the events so far; a cancelled
+    consumer stops the provider stream. With `stream=False` the answer comes in one call
+    and arrives as a single delta.
+    """
+    started = clock()
+    yield TurnStarted(
+        turn_id=request.turn_id,
+        messages=request.messages,
+        user_input=request.user_input,
+        model=request.model,
+    )
+    payload = to_provider_messages(request.messages)
+    if not stream:
+        completion = await provider.complete(payload, model=request.model, **request.settings)
+        if completion.text:
+            yield TurnDelta(
+                turn_id=request.turn_id, text=completion.text, elapsed_ms=_ms(clock, started)
+            )
+        yield TurnCompleted(
+            turn_id=request.turn_id,
+            message=assistant_message(completion.text),
+            completion=completion,
+        )
+        return
+    events = provider.stream(payload, model=request.model, **request.settings)
+    try:
+        async for event in events:
+            if isinstance(event, ChatDelta):
+                yield TurnDelta(
+                    turn_id=request.turn_id, text=event.text, elapsed_ms=_ms(clock, started)
+                )
+            elif isinstance(event, ChatDone):
+                completion = event.completion
+                yield TurnCompleted(
+                    turn_id=request.turn_id,
+                    message=assistant_message(completion.text),
+                    completion=completion,
+                )
+                return
+    finally:
+        close = getattr(events, "aclose", None)
+        if close is not None:
+            await close()
+    raise ProviderError("the provider's stream ended without a final completion")
+
+
+def _ms(clock: Callable[[], float], started: float) -> float:
+    return (clock() - started) * 1000.0
+
+
+def _prompt_request(
+    prompt: PromptSpec | Mapping[str, Any],
+    inputs: Mapping[str, Any] | None,
+    layers: Mapping[str, Mapping[str, Any]] | None,
+    order: Sequence[str],
+    now: datetime | Clock | None,
+    history: Sequence[ChatMessage | Mapping[str, Any]],
+    user_input: Content | None,
+    resources: Sequence[Resource | Mapping[str, Any]],
+    settings: Mapping[str, Any] | None,
+) -> TurnRequest:
+    spec = PromptSpec.of(prompt)
+    given = {**(layers or {}), "user": {**(layers or {}).get("user", {}), **(inputs or {})}}
+    # Later turns do not re-apply variables, so none is required then.
+    variables = resolve_prompt_variables(spec, given, order=order, now=now, require=not history)
+    return build_turn_request(
+        spec,
+        variables,
+        history=history,
+        user_input=user_input,
+        resources=resources,
+        settings=settings,
+    )
+
+
+async def stream_prompt(
+    prompt: PromptSpec | Mapping[str, Any],
+    inputs: Mapping[str, Any] | None,
+    provider: ChatProviderLike,
+    *,
+    history: Sequence[ChatMessage | Mapping[str, Any]] = (),
+    user_input: Content | None = None,
+    resources: Sequence[Resource | Mapping[str, Any]] = (),
+    layers: Mapping[str, Mapping[str, Any]] | None = None,
+    order: Sequence[str] = DEFAULT_ORDER,
+    now: datetime | Clock | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> AsyncGenerator[TurnEvent, None]:
+    """Execute a prompt as one streamed turn; `inputs` are the user layer of its variables.
+
+    Missing variables raise `MissingVariablesError` before anything is sent.
+    """
+    request = _prompt_request(
+        prompt, inputs, layers, order, now, history, user_input, resources, settings
+    )
+    async for event in stream_turn(provider, request):
+        yield event
+
+
+async def execute_prompt(
+    prompt: PromptSpec | Mapping[str, Any],
+    inputs: Mapping[str, Any] | None,
+    provider: ChatProviderLike,
+    *,
+    history: Sequence[ChatMessage | Mapping[str, Any]] = (),
+    user_input: Content | None = None,
+    resources: Sequence[Resource | Mapping[str, Any]] = (),
+    layers: Mapping[str, Mapping[str, Any]] | None = None,
+    order: Sequence[str] = DEFAULT_ORDER,
+    now: datetime | Clock | None = None,
+    settings: Mapping[str, Any] | None = None,
+    stream: bool = False,
+) -> ExecutionResult:
+    """Execute a prompt once and return its reply as the result's `output`.
+
+    `structured_output` holds the parsed JSON when the settings ask for a JSON response.
+    Missing variables raise `MissingVariablesError`; a provider failure raises its error.
+    """
+    request = _prompt_request(
+        prompt, inputs, layers, order, now, history, user_input, resources, settings
+    )
+    started_at = datetime.now(UTC)
+    completion: ChatCompletion | None = None
+    async for event in stream_turn(provider, request, stream=stream):
+        if isinstance(event, TurnCompleted):
+            completion = event.completion
+    if completion is None:  # pragma: no cover - stream_turn raises before this
+        raise RunnableError("the turn ended without a completion")
+    return ExecutionResult(
+        execution_id=request.turn_id,
+        status=ExecutionStatus.SUCCESS,
+        started_at=started_at,
+        completed_at=datetime.now(UTC),
+        output=completion.text,
+        structured_output=_structured(completion.text, request.settings),
+        metrics=completion.metrics(),
+    )
+
+
+def _structured(text: str, settings: Mapping[str, Any]) -> Any:
+    response_format = settings.get("response_format")
+    kind = response_format.get("type") if isinstance(response_format, Mapping) else None
+    if kind not in ("json_object", "json_schema"):
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _prompt_of(runnable: Any) -> Any:
+    """A bridge `RunnableData` carries its prompt in `configuration`; anything else is one."""
+    configuration = getattr(runnable, "configuration", None)
+    return configuration if isinstance(configuration, Mapping) else runnable
+
+
+def prompt_executor(
+    provider: ChatProviderLike, *, stream: bool = False
+) -> Callable[[Any, Mapping[str, Any]], Awaitable[ExecutionResult]]:
+    """An executor for the bridge's prompt kinds: `execute(runnable, inputs)` runs the prompt
+    in `runnable.configuration` (or a prompt given as is) and returns its result."""
+
+    async def execute(runnable: Any, inputs: Mapping[str, Any]) -> ExecutionResult:
+        return await execute_prompt(_prompt_of(runnable), inputs, provider, stream=stream)
+
+    return execute
+
+
+def prompt_chunk_executor(
+    provider: ChatProviderLike,
+) -> Callable[[Any, Mapping[str, Any]], AsyncIterator[str]]:
+    """A streaming executor for the bridge's prompt kinds: yields the reply's text chunks."""
+
+    async def execute(runnable: Any, inputs: Mapping[str, Any]) -> AsyncIterator[str]:
+        async for event in stream_prompt(_prompt_of(runnable), inputs, provider):
+            if isinstance(event, TurnDelta):
+                yield event.text
+
+    return execute
