@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from benchmarks.reactive_adapters import ADAPTERS, Unsupported
-from benchmarks.reactive_cases import Case, Iteration, Outcome
+from benchmarks.reactive_cases import Case
 from benchmarks.reactive_floor import FLOORS
+from benchmarks.reactive_shapes import Iteration, Outcome
 
 FLOOR = "floor"
 RAISED_RECURSION_LIMIT = 200_000
