@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bridge.types import Executor
+from runnable.redaction import redact_text
 from runnable.types import (
     ErrorInfo,
     ExecutionMetrics,
@@ -95,7 +96,9 @@ async def run_executor(
             status=ExecutionStatus.ERROR,
             started_at=started_at,
             completed_at=datetime.now(UTC),
-            error=ErrorInfo(message=str(exc) or type(exc).__name__, type=type(exc).__name__),
+            error=ErrorInfo(
+                message=redact_text(str(exc)) or type(exc).__name__, type=type(exc).__name__
+            ),
             metrics=ExecutionMetrics(latency_ms=(time.perf_counter() - started) * 1000),
         )
     if isinstance(output, ExecutionResult):

@@ -24,8 +24,8 @@ from bridge.errors import (
 from molecules import EntityNotFoundError, MoleculesError, QueryState, SaveNotSupportedError
 from runnable.errors import InputValidationError, RunnableError
 from runnable.exec_errors import HttpRunnableError, ProviderError
+from runnable.redaction import redact_text, to_record_json
 from runnable.sources.errors import SourceBackendError
-from runnable.tracking.redaction import redact_text, to_record_json
 
 __all__ = [
     "ApiError",

@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from runnable.errors import MessageError
 from runnable.messages import ChatMessage, Content, Resource, TextPart, build_turn_messages
+from runnable.redaction import is_secret_key
 from runnable.templates import TemplateFormat, extract_variables
-from runnable.tracking.redaction import is_secret_key
 from runnable.variables import (
     DEFAULT_ORDER,
     Clock,

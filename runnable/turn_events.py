@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from runnable.completion import ChatCompletion
 from runnable.messages import ChatMessage, Content
-from runnable.tracking.redaction import redact_text
+from runnable.redaction import redact_text
 from runnable.types import ErrorInfo
 
 __all__ = [

@@ -63,6 +63,7 @@ class AtomFamily(Generic[P, A]):
         self._should_remove: Callable[[float, P], bool] | None = None
         self._listeners: list[Callable[[FamilyEvent[P, A]], Any]] = []
         self._lock = threading.RLock()
+        self._peak = 0
 
     def __call__(self, param: P) -> A:
         """The member for `param`, created by the factory on first use."""
@@ -80,7 +81,7 @@ class AtomFamily(Generic[P, A]):
                 self._drop(k)
             created = self._factory(param)
             self._members[k] = _Member(created, param, self._clock())
-            events = [FamilyEvent("CREATE", param, created), *self._evict()]
+            events = [FamilyEvent("CREATE", param, created), *self._evict(keep=k)]
         self._emit(events)
         return created
 
@@ -141,9 +142,16 @@ class AtomFamily(Generic[P, A]):
         member = self._members.pop(k, None)
         if member is None:
             return []
+        size = len(self._members)
+        self._peak = max(self._peak, size + 1)
+        if self._peak > 1024 and size * 4 < self._peak:
+            # Dicts never shrink on deletion: copy once most members are gone, so a family
+            # that grew large and was emptied gives its memory back.
+            self._members = OrderedDict(self._members)
+            self._peak = size
         return [FamilyEvent("REMOVE", member.param, member.atom)]
 
-    def _evict(self) -> list[FamilyEvent[P, A]]:
+    def _evict(self, keep: Hashable = None) -> list[FamilyEvent[P, A]]:
         events: list[FamilyEvent[P, A]] = []
         if self._ttl is not None:
             for k, member in list(self._members.items()):
@@ -151,10 +159,12 @@ class AtomFamily(Generic[P, A]):
                     events += self._drop(k)
         if self._max_size is not None and len(self._members) > self._max_size:
             excess = len(self._members) - self._max_size
+            # Least recently used first; mounted members and the one just asked for stay
+            # (the family may then hold more than max_size until they unmount).
             for k, member in list(self._members.items()):
                 if excess == 0:
                     break
-                if member.atom.mounts == 0:
+                if member.atom.mounts == 0 and k != keep:
                     events += self._drop(k)
                     excess -= 1
         return events

@@ -30,6 +30,7 @@ from runnable.openapi import (
     invocation_url,
     parse_openapi,
 )
+from runnable.redaction import redact_text
 from runnable.sources import Source
 from runnable.types import RunnableData, RunnablePort, RunnableSchemas
 
@@ -104,6 +105,7 @@ class _OpenAPIFetcher:
         self.timeout = timeout
 
     async def __call__(self, url: str) -> dict[str, Any] | None:
+        shown = redact_text(url)  # a uri may carry user:password; errors never do
         try:
             if self.client is not None:
                 response = await self.client.get(url, timeout=self.timeout)
@@ -113,16 +115,18 @@ class _OpenAPIFetcher:
         except httpx.HTTPError as exc:
             why = "connection refused" if isinstance(exc, httpx.ConnectError) else str(exc)
             raise EntityLoadError(
-                "openapi", url, f"the app is unreachable ({type(exc).__name__}: {why})"
+                "openapi",
+                shown,
+                redact_text(f"the app is unreachable ({type(exc).__name__}: {why})"),
             ) from None
         if response.status_code == 404:
             return None
         if not response.is_success:
-            raise EntityLoadError("openapi", url, f"the app answered HTTP {response.status_code}")
+            raise EntityLoadError("openapi", shown, f"the app answered HTTP {response.status_code}")
         try:
             document = response.json()
         except ValueError:
-            raise EntityLoadError("openapi", url, "the app's answer is not JSON") from None
+            raise EntityLoadError("openapi", shown, "the app's answer is not JSON") from None
         if not isinstance(document, dict):
             raise EntityLoadError("openapi", url, "the OpenAPI document is not a JSON object")
         return document

@@ -8,11 +8,13 @@ reader asked for it, so a run that is only awaited keeps no events.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from runnable.redaction import redact_secrets
 from runnable.runner.events import Event
 
 __all__ = ["EventCallback", "EventChannel"]
@@ -57,7 +59,7 @@ class EventChannel:
                 # The run must go on: a broken observer is a bug to report, not a failure.
                 logger.exception("on_event callback failed on a %s event", event.type)
         if self._log:
-            logger.debug("%s", event.model_dump_json())
+            logger.debug("%s", json.dumps(redact_secrets(event.model_dump(mode="json"))))
 
     def close(self) -> None:
         """No more events: the reader ends once it has read what is buffered."""

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import attrs
 
 from runnable.errors import ChainError
+from runnable.redaction import redact_text
 from runnable.types import ErrorInfo
 
 __all__ = [
@@ -91,7 +92,7 @@ def error_info(error: BaseException) -> ErrorInfo:
         return error.error
     status = getattr(error, "status_code", None)
     return ErrorInfo(
-        message=str(error) or type(error).__name__,
+        message=redact_text(str(error)) or type(error).__name__,
         type=type(error).__name__,
         status_code=status if isinstance(status, int) else None,
     )

@@ -1,5 +1,6 @@
 """Run tracking: runs and their tasks in SQLite or PostgreSQL."""
 
+from runnable.redaction import REDACTED, SECRET_KEYS, redact_secrets
 from runnable.tracking.errors import (
     InvalidTrackingValue,
     RunNotFound,
@@ -18,7 +19,6 @@ from runnable.tracking.models import (
     TrackedVariable,
 )
 from runnable.tracking.recorder import RunRecorder, task_id_for
-from runnable.tracking.redaction import REDACTED, SECRET_KEYS, redact_secrets
 from runnable.tracking.store import DEFAULT_PATH, RunStore
 from runnable.tracking.tables import TRACKING_METADATA, ai_runs, ai_tasks
 

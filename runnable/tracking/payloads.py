@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import Table
 
+from runnable.redaction import REDACTED, is_secret_key, redact_text, to_record_json
 from runnable.tracking.errors import InvalidTrackingValue
 from runnable.tracking.models import TERMINAL_STATUSES, RunStatus, TaskUsage, TrackedVariable
-from runnable.tracking.redaction import REDACTED, is_secret_key, redact_text, to_record_json
 
 _VARIABLE_KEYS = frozenset({"name", "value", "source"})
 

@@ -277,3 +277,14 @@ async def test_a_built_in_evaluator_checks_its_reference_input_first() -> None:
     bridge = create_default_bridge({"evaluator_revision": InMemorySource(evaluators)})
     with pytest.raises(InvalidInputsError, match="correct_answer"):
         await bridge.execute("evaluator_revision:ex", {"output": "a"})
+
+
+async def test_an_executor_error_never_carries_a_key_shaped_secret() -> None:
+    def leaky(runnable: RunnableData, inputs: Mapping[str, Any]) -> Any:
+        raise RuntimeError("provider refused key sk-live-0123456789abcdefXYZ")
+
+    result = await echo_bridge(leaky).execute("echo:e1", {"question": "q"})
+    assert result.status == ExecutionStatus.ERROR
+    assert result.error is not None
+    assert "sk-live-0123456789abcdefXYZ" not in result.model_dump_json()
+    assert "provider refused key" in result.error.message

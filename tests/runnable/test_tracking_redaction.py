@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import attrs
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from runnable.redaction import is_secret_key, redact_text, to_record_json
 from runnable.tracking import REDACTED, redact_secrets
-from runnable.tracking.redaction import is_secret_key, redact_text, to_record_json
 
 SECRET = "sk-hypothesis-secret"
 secret_keys = st.sampled_from(
@@ -98,3 +99,23 @@ def test_models_dataclasses_and_attrs_become_redacted_json() -> None:
         "call": {"config": {"api_key": REDACTED, "model": "m"}, "when": 1},
         "client": "<test_models_dataclasses_and_attrs_become_redacted_json.<locals>.Client>",
     }
+
+
+@pytest.mark.parametrize(
+    "key", ["openaiApiKey", "apiToken", "authToken", "auth_token", "bearer_token", "X-Api-Key"]
+)
+def test_secret_key_spellings_are_recognised(key: str) -> None:
+    assert is_secret_key(key)
+
+
+@pytest.mark.parametrize("key", ["max_tokens", "tokens_in", "token_count", "monkey", "name"])
+def test_ordinary_keys_are_not_secrets(key: str) -> None:
+    assert not is_secret_key(key)
+
+
+def test_key_shaped_strings_and_url_passwords_are_blanked_in_text() -> None:
+    text = "call failed: sk-proj-abcdefghijklmnop at https://ada:hunter22@api.example/v1"
+    cleaned = redact_text(text)
+    assert "sk-proj-abcdefghijklmnop" not in cleaned
+    assert "hunter22" not in cleaned
+    assert "https://ada:" in cleaned  # the user stays: it helps, and it is not a secret

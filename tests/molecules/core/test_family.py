@@ -66,6 +66,16 @@ def test_max_size_evicts_least_recently_used_unmounted_members() -> None:
     assert sorted(family.keys()) == ["a", "d"]
 
 
+def test_a_member_asked_for_is_never_evicted_by_its_own_lookup() -> None:
+    store = Store()
+    family = atom_family(lambda k: atom(k), max_size=1)
+    store.sub(family("mounted"), lambda: None)
+    first = family("new")
+    assert family("new") is first  # over capacity, but the mounted member cannot go
+    store.set(first, "written")
+    assert store.get(family("new")) == "written"
+
+
 def test_ttl_evicts_expired_unmounted_members() -> None:
     clock = [0.0]
     family: AtomFamily[str, Atom[str]] = AtomFamily(

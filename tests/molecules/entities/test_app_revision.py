@@ -162,6 +162,18 @@ async def test_an_unreachable_app_is_an_openapi_error_naming_the_url() -> None:
     assert store.get(m.input_ports("rev")) == []
 
 
+async def test_an_openapi_error_never_shows_the_uri_password() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    m = molecule(rev={"uri": f"http://ada:s3cretpw@127.0.0.1:{port}"})
+    store = Store()
+    with pytest.raises(MoleculeError) as info:
+        await store.set(m.load_openapi, "rev")
+    assert "s3cretpw" not in str(info.value)
+    assert "s3cretpw" not in (store.get(m.openapi("rev")).message or "")
+
+
 async def test_a_document_that_is_not_openapi_is_an_error(chat_url: str) -> None:
     m = molecule(rev={"uri": f"{chat_url}/broken"})
     store = Store()

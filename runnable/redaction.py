@@ -1,4 +1,4 @@
-"""Secret redaction: what the run store writes never carries an API key."""
+"""Secret redaction: run records, events, logs and error messages never carry an API key."""
 
 from __future__ import annotations
 
@@ -33,12 +33,21 @@ SECRET_KEYS = frozenset(
 """Keys (compared lower-cased, with '-' read as '_') whose values are always redacted."""
 
 _BEARER = re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{4,}", re.IGNORECASE)
+# Key shapes that providers use (OpenAI/Anthropic `sk-...`, GitHub `ghp_...`, Slack
+# `xox?-...`, Google `AIza...`) and passwords inside URLs (`scheme://user:password@`).
+_KEY_SHAPES = re.compile(
+    r"\b(?:sk-[A-Za-z0-9_-]{12,}|gh[pousr]_[A-Za-z0-9]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}"
+    r"|AIza[A-Za-z0-9_-]{30,})"
+)
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]+):[^@\s/]+@", re.IGNORECASE)
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_SECRET_SUFFIXES = ("_api_key", "_apikey", "_secret", "_password", "_token", "_passwd")
 
 
 def is_secret_key(key: str) -> bool:
-    """Tell whether a key names a secret (`Authorization`, `x-api-key`, `openai_api_key`)."""
-    normal = key.strip().lower().replace("-", "_")
-    return normal in SECRET_KEYS or normal.endswith(("_api_key", "_secret", "_password"))
+    """Tell whether a key names a secret (`Authorization`, `x-api-key`, `openaiApiKey`...)."""
+    normal = _CAMEL.sub("_", key.strip()).lower().replace("-", "_")
+    return normal in SECRET_KEYS or normal.endswith(_SECRET_SUFFIXES)
 
 
 def redact_secrets(value: Any) -> Any:
@@ -61,8 +70,11 @@ def redact_secrets(value: Any) -> Any:
 
 
 def redact_text(text: str) -> str:
-    """Return `text` with credentials after `Bearer`/`Basic`/`Token` blanked out."""
-    return _BEARER.sub(lambda match: f"{match.group(1)} {REDACTED}", text)
+    """Return `text` with credentials blanked out: after `Bearer`/`Basic`/`Token`, strings
+    shaped like provider API keys, and passwords in URLs."""
+    text = _BEARER.sub(lambda match: f"{match.group(1)} {REDACTED}", text)
+    text = _KEY_SHAPES.sub(REDACTED, text)
+    return _URL_PASSWORD.sub(lambda match: f"{match.group(1)}:{REDACTED}@", text)
 
 
 def _unknown_to_json(value: Any) -> Any:
