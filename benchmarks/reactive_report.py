@@ -1,0 +1,319 @@
+"""The benchmark's tables, summary and targets, as Markdown (pasteable into the docs)."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import subprocess
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from benchmarks.reactive_adapters import ADAPTERS, DISTRIBUTIONS
+from benchmarks.reactive_cases import CASES, CASES_BY_KEY, Case
+from benchmarks.reactive_extra import ROUND_TRIPS
+from benchmarks.reactive_timing import FLOOR, Measurement
+
+STORE = "molecules"
+GLITCH_FREE_PEERS = ("reaktiv", "observ")
+KAIRO_SPEEDUP_TARGET = 2.0
+DEEP_FLOOR_TARGET = 15.0
+WRITES_TARGET = 300_000
+
+
+@dataclass
+class Target:
+    """One stated target and whether this run met it."""
+
+    name: str
+    met: bool | None  # None: not measurable in this run
+    detail: str
+
+
+@dataclass
+class Summary:
+    """Figures derived from the measurements."""
+
+    kairo_geomean_ms: dict[str, float] = field(default_factory=dict)
+    kairo_cases: dict[str, int] = field(default_factory=dict)
+    store_vs_peers: float | None = None
+    faster_peer: str | None = None
+    deep_vs_floor: float | None = None
+    writes_per_second: dict[str, float] = field(default_factory=dict)
+    targets: list[Target] = field(default_factory=list)
+
+
+def _geomean(values: list[float]) -> float:
+    return math.exp(sum(math.log(value) for value in values) / len(values))
+
+
+def summarize(
+    cases: list[Case], libraries: list[str], table: dict[tuple[str, str], Measurement]
+) -> Summary:
+    """Geometric means, ratios, round-trip rates and the verdict on each target."""
+    summary = Summary()
+
+    def ms(case: str, library: str) -> float | None:
+        found = table.get((case, library))
+        return found.ms if found is not None and found.timed else None
+
+    def ok_ms(case: str, library: str) -> float | None:
+        found = table.get((case, library))
+        return found.ms if found is not None and found.status == "ok" else None
+
+    kairo = [case.key for case in cases if case.group == "kairo"]
+    for library in libraries:
+        times = [t for t in (ms(key, library) for key in kairo) if t is not None]
+        if times:
+            summary.kairo_geomean_ms[library] = _geomean(times)
+            summary.kairo_cases[library] = len(times)
+        trip = ms("roundtrip", library)
+        if trip is not None:
+            summary.writes_per_second[library] = ROUND_TRIPS / (trip / 1000)
+
+    peers = [p for p in GLITCH_FREE_PEERS if p in libraries]
+    common = [
+        key
+        for key in kairo
+        if ok_ms(key, STORE) is not None and all(ok_ms(key, p) is not None for p in peers)
+    ]
+    if peers and common:
+        store_mean = _geomean([ok_ms(key, STORE) or 0.0 for key in common])
+        peer_means = {p: _geomean([ok_ms(key, p) or 0.0 for key in common]) for p in peers}
+        summary.faster_peer = min(peer_means, key=peer_means.__getitem__)
+        summary.store_vs_peers = peer_means[summary.faster_peer] / store_mean
+
+    deep_store, deep_floor = ok_ms("deep", STORE), ok_ms("deep", FLOOR)
+    if deep_store is not None and deep_floor is not None:
+        summary.deep_vs_floor = deep_store / deep_floor
+
+    all_kairo = sum(1 for case in CASES if case.group == "kairo")
+    summary.targets = _targets(cases, libraries, table, summary, len(common), all_kairo)
+    return summary
+
+
+def _targets(
+    cases: list[Case],
+    libraries: list[str],
+    table: dict[tuple[str, str], Measurement],
+    summary: Summary,
+    common: int,
+    kairo: int,
+) -> list[Target]:
+    targets = []
+    if STORE in libraries:
+        losses = []
+        for case in cases:
+            mine = table.get((case.key, STORE))
+            if mine is None or mine.status != "ok" or mine.ms is None:
+                losses.append(f"{case.key} (store {mine.status if mine else 'missing'})")
+                continue
+            for peer in GLITCH_FREE_PEERS:
+                theirs = table.get((case.key, peer))
+                if theirs is not None and theirs.status == "ok" and (theirs.ms or 0) <= mine.ms:
+                    losses.append(f"{case.key} ({peer} faster)")
+        name = "fastest glitch-free library on every case"
+        if not any(peer in libraries for peer in GLITCH_FREE_PEERS):
+            targets.append(Target(name, None, "no glitch-free peer in this run"))
+        else:
+            detail = "fastest on every case" if not losses else "not on: " + ", ".join(losses)
+            targets.append(Target(name, not losses, detail))
+
+    ratio = summary.store_vs_peers
+    if ratio is None:
+        met, detail = None, "not measured"
+    else:
+        met = ratio >= KAIRO_SPEEDUP_TARGET if common == kairo else None
+        detail = f"{ratio:.2f}x vs {summary.faster_peer} over {common}/{kairo} kairo cases"
+        if common != kairo:
+            detail += " (the verdict needs all of them)"
+    name = f"kairo geometric mean >= {KAIRO_SPEEDUP_TARGET:g}x faster than reaktiv/observ"
+    targets.append(Target(name, met, detail))
+    deep = summary.deep_vs_floor
+    targets.append(
+        Target(
+            f"deep propagation within {DEEP_FLOOR_TARGET:g}x of the plain-Python floor",
+            None if deep is None else deep <= DEEP_FLOOR_TARGET,
+            "not measured" if deep is None else f"{deep:.1f}x the floor",
+        )
+    )
+    writes = summary.writes_per_second.get(STORE)
+    targets.append(
+        Target(
+            f"set -> listener round trip >= {WRITES_TARGET:,} writes/s",
+            None if writes is None else writes >= WRITES_TARGET,
+            "not measured" if writes is None else f"{writes:,.0f} writes/s",
+        )
+    )
+    return targets
+
+
+def _format_ms(ms: float) -> str:
+    if ms >= 100:
+        return f"{ms:,.0f}"
+    if ms >= 10:
+        return f"{ms:.1f}"
+    if ms >= 1:
+        return f"{ms:.2f}"
+    return f"{ms:.3f}"
+
+
+def _cell(measurement: Measurement | None) -> str:
+    if measurement is None:
+        return ""
+    if measurement.status == "n/a":
+        return "n/a"
+    if measurement.status in ("fail", "timeout"):
+        return measurement.status.upper()
+    text = _format_ms(measurement.ms or 0.0)
+    if measurement.status == "glitch":
+        text += " [g]"
+    if measurement.raised_limit:
+        text += " [r]"
+    return text
+
+
+def _ratio_cell(measurement: Measurement | None, store: Measurement | None) -> str:
+    if measurement is None or store is None or not measurement.timed or not store.timed:
+        return _cell(measurement) if measurement is not None and not measurement.timed else ""
+    return f"{(measurement.ms or 0.0) / (store.ms or 1.0):.2f}x"
+
+
+def _column(library: str) -> str:
+    if library == FLOOR:
+        return "plain Python"
+    if library in ADAPTERS and not ADAPTERS[library].glitch_free:
+        return f"{library} (not glitch-free)"
+    return library
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def render(
+    cases: list[Case],
+    libraries: list[str],
+    table: dict[tuple[str, str], Measurement],
+    summary: Summary,
+) -> str:
+    """The Markdown report: times, ratios, summary, targets and notes."""
+    header = ["case", "one iteration"] + [_column(library) for library in libraries]
+    rule = ["---"] * 2 + ["---:"] * len(libraries)
+    lines = ["### Milliseconds per iteration (best run; lower is better)", ""]
+    lines += [_row(header), _row(rule)]
+    for case in cases:
+        cells = [_cell(table.get((case.key, library))) for library in libraries]
+        lines.append(_row([case.title, case.work, *cells]))
+    lines += ["", "`[g]` values right but effects ran a different number of times than the"]
+    lines += ["glitch-free count (see notes); `[r]` RecursionError at the default limit, timed"]
+    lines += ["with the limit raised; FAIL: a wrong value, effect count or an error; TIMEOUT: no"]
+    lines += ["result within the time limit; n/a: the library cannot express the shape.", ""]
+
+    if STORE in libraries:
+        lines += ["### Each library's time / this store's time (higher: this store is faster)", ""]
+        lines += [_row(["case", *header[2:]]), _row(["---", *rule[2:]])]
+        for case in cases:
+            store = table.get((case.key, STORE))
+            cells = [_ratio_cell(table.get((case.key, library)), store) for library in libraries]
+            lines.append(_row([case.title, *cells]))
+        lines.append("")
+
+    lines += ["### Summary", "", _row(["figure", "value"]), _row(["---", "---"])]
+    kairo_total = sum(1 for case in cases if case.group == "kairo")
+    for library, mean in summary.kairo_geomean_ms.items():
+        count = summary.kairo_cases[library]
+        of = f" ({count}/{kairo_total} cases)" if count != kairo_total else ""
+        lines.append(
+            _row([f"kairo geometric mean, {_column(library)}", f"{_format_ms(mean)} ms{of}"])
+        )
+    if summary.store_vs_peers is not None:
+        lines.append(
+            _row(
+                [
+                    "store vs faster of reaktiv/observ (kairo geomean)",
+                    f"{summary.store_vs_peers:.2f}x ({summary.faster_peer})",
+                ]
+            )
+        )
+    if summary.deep_vs_floor is not None:
+        lines.append(
+            _row(["deep propagation, store / plain Python", f"{summary.deep_vs_floor:.1f}x"])
+        )
+    for library, rate in summary.writes_per_second.items():
+        lines.append(_row([f"set -> listener writes/s, {_column(library)}", f"{rate:,.0f}"]))
+    lines += [
+        "",
+        "### Targets",
+        "",
+        _row(["target", "result", "detail"]),
+        _row(["---", "---", "---"]),
+    ]
+    for target in summary.targets:
+        verdict = "n/a" if target.met is None else ("PASS" if target.met else "MISS")
+        lines.append(_row([target.name, verdict, target.detail]))
+
+    notes = [m for m in table.values() if m.note]
+    if notes:
+        lines += ["", "### Notes", ""]
+        lines += [f"- {CASES_BY_KEY[m.case].title}, {m.library}: {m.note}" for m in notes]
+    return "\n".join(lines) + "\n"
+
+
+def _git_commit() -> str:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return done.stdout.strip()
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine(libraries: list[str]) -> dict[str, Any]:
+    """Where and with what this run was measured."""
+    versions = {}
+    for library in libraries:
+        if library in DISTRIBUTIONS:
+            try:
+                versions[library] = metadata.version(DISTRIBUTIONS[library])
+            except metadata.PackageNotFoundError:
+                versions[library] = "unknown"
+    return {
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "platform": platform.platform(),
+        "cpu": _cpu_model(),
+        "cpus": os.cpu_count(),
+        "commit": _git_commit(),
+        "versions": versions,
+    }
+
+
+def render_machine(info: dict[str, Any]) -> str:
+    """One Markdown paragraph describing the machine."""
+    versions = ", ".join(f"{name} {version}" for name, version in info["versions"].items())
+    text = (
+        f"{info['python']} on {info['platform']}, {info['cpu']} ({info['cpus']} CPUs); "
+        f"commit {info['commit']}; {versions}."
+    )
+    if "load_average" in info:
+        before, after = info["load_average"]
+        text += f" Load average {before} before, {after} after; {info['rounds']} round(s)."
+    return text + "\n"
