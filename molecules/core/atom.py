@@ -84,7 +84,7 @@ class Atom(Generic[T_co]):
         # How the store calls `read`: 0 read(get), 1 read(get, ctx), 2 async (one check).
         if read is None:
             self.mode = 0
-        elif inspect.iscoroutinefunction(read):
+        elif _is_coroutine_function(read):
             self.mode = 2
         else:
             self.mode = 1 if _required_positional(read) >= 2 else 0
@@ -132,7 +132,14 @@ def atom(
     name: str | None = None,
 ) -> Atom[T]:
     """A primitive atom holding `initial`, readable and writable."""
-    return Atom(initial, None, None, eq=eq, on_mount=on_mount, name=name)
+    # Direct slot stores: a keyword call through Atom.__init__ costs twice as much, and
+    # apps make atoms by the hundred thousand (one per family member).
+    a: Atom[T] = _new_atom(Atom)
+    a.init = initial
+    a.read = a.write = a._tok = None
+    a.eq, a.on_mount, a.name = eq, on_mount, name
+    a.mode = a.mounts = 0
+    return a
 
 
 def derived(
@@ -156,6 +163,16 @@ def derived(
 
 def _write_only_read(get: Getter) -> None:
     return None
+
+
+_new_atom = object.__new__
+
+
+def _is_coroutine_function(fn: Callable[..., Any]) -> bool:
+    code = getattr(fn, "__code__", None)
+    if code is not None:
+        return bool(code.co_flags & inspect.CO_COROUTINE)
+    return inspect.iscoroutinefunction(fn)
 
 
 def _required_positional(fn: Callable[..., Any]) -> int:

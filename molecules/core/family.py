@@ -64,10 +64,16 @@ class AtomFamily(Generic[P, A]):
         self._listeners: list[Callable[[FamilyEvent[P, A]], Any]] = []
         self._lock = threading.RLock()
         self._peak = 0
+        # Nothing evicts: a hit needs no lock (a dict read is atomic under the GIL).
+        self._plain = max_size is None and ttl is None
 
     def __call__(self, param: P) -> A:
         """The member for `param`, created by the factory on first use."""
         k = param if self._key is None else self._key(param)
+        if self._plain:
+            found = self._members.get(k)
+            if found is not None:
+                return found.atom
         with self._lock:
             member = self._members.get(k)
             if member is not None:
@@ -96,6 +102,7 @@ class AtomFamily(Generic[P, A]):
         """Remove members for which `should_remove(created_at, param)` holds, now and later."""
         with self._lock:
             self._should_remove = should_remove
+            self._plain = should_remove is None and self._max_size is None and self._ttl is None
             events: list[FamilyEvent[P, A]] = []
             if should_remove is not None:
                 for k, member in list(self._members.items()):

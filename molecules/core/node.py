@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 CLEAN = sys.maxsize  # a mounted node that no write has touched since it was verified
 STALE = -1
 NO_VALUE: Any = object()
-MAX_NESTING = 48
+MAX_NESTING = 240  # Python frames (of the default limit of 1,000)
+READ_FRAMES = 5  # frames a read nested in a read costs: compute, read, get, nested, refresh
 CLAIM_LOCK = threading.Lock()
 
 

@@ -39,6 +39,7 @@ from molecules.core.node import (
     CLEAN,
     MAX_NESTING,
     NO_VALUE,
+    READ_FRAMES,
     STALE,
     Deferred,
     Listener,
@@ -55,6 +56,18 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+class _NotReading:
+    """`_collect` outside any read: a `get` kept past its read records nothing."""
+
+    __slots__ = ()
+
+    def append(self, _: Any) -> None:
+        """Record nothing."""
+
+
+_NOT_READING = _NotReading()
+
+
 class Store(Mounting, AsyncReads):
     """Holds the values of atoms; read with `get`, write with `set`, watch with `sub`."""
 
@@ -69,9 +82,30 @@ class Store(Mounting, AsyncReads):
         self._cleanups: list[Callable[[], Any]] = []
         self._mounted: dict[Atom[Any], Node] = {}
         self._local = threading.local()
-        # Bound once: a read binds them to its getter on every recompute.
-        self._node_of = self._node
-        self._nested = self._refresh_nested
+        # One getter per store: the dependencies of the read in progress go to `_collect`
+        # (saved and restored around each read, since reads nest). Cheaper than a closure
+        # per recompute.
+        self._collect: Any = _NOT_READING
+        self._get = self._make_getter()
+
+    def _make_getter(self) -> Callable[[Atom[Any]], Any]:
+        tok = self._tok
+        node_of = self._node
+        nested = self._refresh_nested
+        store = self
+
+        def get(b: Atom[Any]) -> Any:
+            d = b._node if b._tok is tok else node_of(b)
+            if d.fresh < store._epoch:
+                nested(d)
+            collect = store._collect
+            collect.append(d)
+            collect.append(d.version)
+            if d.error is not None:
+                raise d.error
+            return d.value
+
+        return get
 
     # -- public API -------------------------------------------------------------------
 
@@ -275,13 +309,15 @@ class Store(Mounting, AsyncReads):
         n.fresh = CLEAN if n.mounted else epoch
 
     def _refresh_nested(self, n: Node) -> None:
-        if self._nesting >= MAX_NESTING:
+        # `_nesting` counts Python frames: a dependency check costs 1, a read nested in a
+        # read READ_FRAMES.
+        if self._nesting >= MAX_NESTING - READ_FRAMES:
             raise Deferred(n)
-        self._nesting += 1
+        self._nesting += READ_FRAMES
         try:
             self._refresh(n)
         finally:
-            self._nesting -= 1
+            self._nesting -= READ_FRAMES
 
     def _compute(self, n: Node) -> None:
         a = n.atom
@@ -298,24 +334,13 @@ class Store(Mounting, AsyncReads):
                 coro = read(aget, ReadContext(self, a)) if a.wants_ctx else read(aget)
                 value = self._start_async(n, coro)
             else:
-                # Reads never write, so the epoch is fixed for the whole read.
-                epoch = self._epoch
-                tok = self._tok
-                node_of = self._node_of
-                nested = self._nested
-                append = deps.append
-
-                def get(b: Atom[Any]) -> Any:
-                    d = b._node if b._tok is tok else node_of(b)
-                    if d.fresh < epoch:
-                        nested(d)
-                    append(d)
-                    append(d.version)
-                    if d.error is not None:
-                        raise d.error
-                    return d.value
-
-                value = read(get) if mode == 0 else read(get, ReadContext(self, a))
+                saved = self._collect
+                self._collect = deps
+                try:
+                    get = self._get
+                    value = read(get) if mode == 0 else read(get, ReadContext(self, a))
+                finally:
+                    self._collect = saved
         except Deferred:
             raise
         except Exception as exc:

@@ -53,7 +53,7 @@ async def test_a_killed_stream_keeps_its_partial_text_and_becomes_interrupted(
         await child.wait()
     assert child.returncode == -signal.SIGKILL
 
-    store = await RunStore.open(path)
+    store = await RunStore.open(path, recover=False)  # look before recovering
     try:
         task = await store.get_task(task_id)
         run = await store.get_run(run_id)

@@ -87,7 +87,7 @@ async def test_a_killed_engine_leaves_an_open_run_with_the_flushed_reply(
     assert child.returncode == -signal.SIGKILL
     second_request = chat_server.state.requests[1]
 
-    store = await RunStore.open(url, schema=database.schema)
+    store = await RunStore.open(url, schema=database.schema, recover=False)  # look first
     try:
         run = await store.get_run(run_id)
         first, second = await store.list_tasks(run_id)
