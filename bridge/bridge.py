@@ -44,6 +44,7 @@ from molecules import (
     derived,
     entity_id,
 )
+from molecules.engine import ConversationEngine
 from runnable.chain import Chain
 from runnable.errors import InputValidationError
 from runnable.ports import validate_inputs
@@ -89,6 +90,8 @@ class RunnableBridge:
     """Runnable kinds by name, their selectors, and execution (see the module docstring)."""
 
     def __init__(self, runnables: Mapping[str, RunnableType] | None = None) -> None:
+        # The conversation engine over this bridge's prompts (create_default_bridge sets it).
+        self.conversations: ConversationEngine | None = None
         self._lock = threading.RLock()
         self._types: dict[str, RunnableType] = {}
         self._families: dict[tuple[str, str], AtomFamily[Any, Atom[Any]]] = {}

@@ -34,6 +34,7 @@ from molecules import (
     evaluator_revision_molecule,
     prompt_molecule,
 )
+from molecules.engine import BrokerResolver, ConversationEngine, ScopeSource
 from molecules.entities import (
     SharedPresets,
     action_input_ports,
@@ -51,6 +52,7 @@ from runnable.evaluators import run_builtin_evaluator
 from runnable.http_runnable import execute_http_runnable
 from runnable.prompt_execution import ChatProviderLike, execute_prompt, prompt_executor
 from runnable.sources import InMemorySource, Source
+from runnable.tracking import RunStore
 from runnable.types import ExecutionResult, RunnableData, RunnablePort
 
 __all__ = [
@@ -247,11 +249,17 @@ def create_default_bridge(
     http_client: httpx.AsyncClient | None = None,
     evaluator_presets: SharedPresets | None = builtin_presets,
     provider: ChatProviderLike | None = None,
+    run_store: RunStore | None = None,
+    brokers: BrokerResolver | None = None,
+    scoped_sources: Mapping[str, ScopeSource] | None = None,
 ) -> RunnableBridge:
     """A bridge with the five built-in kinds (see the module docstring).
 
     With `provider` (a `ChatProvider`), prompts, built-in prompts and actions run through
-    it unless `executors` names their own.
+    it unless `executors` names their own. `bridge.conversations` is a
+    `ConversationEngine` over the same prompt, built-in and action sources (and
+    `provider`, `run_store`, `brokers`, `scoped_sources`): prompts run as multi-turn
+    conversations whose every turn is recorded.
     """
     given_sources = dict(sources or {})
     molecules = dict(molecules or {})
@@ -288,7 +296,7 @@ def create_default_bridge(
             source("evaluator_revision"), presets=evaluator_presets
         ),
     )
-    return RunnableBridge(
+    bridge = RunnableBridge(
         {
             "prompt": prompt_runnable_type(prompts, execute=executors.get("prompt")),
             "builtin": prompt_runnable_type(
@@ -303,6 +311,16 @@ def create_default_bridge(
             ),
         }
     )
+    bridge.conversations = ConversationEngine(
+        prompts=source("prompt"),
+        builtins=source("builtin"),
+        actions=source("action"),
+        provider=provider,
+        run_store=run_store,
+        brokers=brokers,
+        scoped_sources=scoped_sources,
+    )
+    return bridge
 
 
 runnable_bridge: RunnableBridge = create_default_bridge()

@@ -11,6 +11,7 @@ from molecules import Store
 from runnable.provider import ChatProvider
 from runnable.retry import RetryPolicy
 from runnable.sources import InMemorySource
+from runnable.tracking import RunStore
 from runnable.types import ExecutionStatus
 from tests.servers.fixtures import ChatServer
 from tests.servers.openai_chat import reply
@@ -82,3 +83,28 @@ async def test_without_a_provider_a_prompt_says_how_to_run_it() -> None:
     bridge = _bridge(None)
     with pytest.raises(ExecutorNotAvailable, match="provider"):
         await bridge.execute("prompt:p1", {"language": "French", "text": "Hello"}, store=Store())
+
+
+async def test_bridge_conversations_run_a_prompt_as_a_recorded_conversation(
+    provider: ChatProvider, chat_server: ChatServer, run_store: RunStore
+) -> None:
+    chat_server.state.script(reply("Bon", "jour"), reply("Salut"))
+    bridge = create_default_bridge(
+        {"prompt": InMemorySource({"p1": PROMPT})}, provider=provider, run_store=run_store
+    )
+    engine = bridge.conversations
+    assert engine is not None
+    store = Store()
+    iid = await store.set(
+        engine.actions.start_prompt_instance,
+        "p1",
+        {"variables": {"language": "French", "text": "Translate this:"}},
+    )
+    first = await store.set(engine.actions.execute_message, iid, "Hello")
+    second = await store.set(engine.actions.execute_message, iid, "Hi")
+    assert (first.output, second.output) == ("Bonjour", "Salut")
+    run_id = store.get(engine.selectors.state(iid)).run_id
+    assert run_id is not None
+    tasks = await run_store.list_tasks(run_id)
+    assert len(tasks) == 2  # one task per turn, history never rewritten
+    assert KEY not in str([t.request for t in tasks])
