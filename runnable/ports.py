@@ -192,13 +192,25 @@ def output_ports_from_schema(schema: Mapping[str, Any] | None) -> list[RunnableP
     ]
 
 
+_CHECKED_TYPES = frozenset({"integer", "number", "boolean", "array", "object", "null"})
+
+
 def schema_from_ports(ports: Iterable[RunnablePort | Mapping[str, Any]]) -> dict[str, Any]:
-    """An object schema for ports: each port's own schema, or no constraint but presence."""
+    """An object schema for ports: each port's own schema, else its JSON type.
+
+    A port typed "string" without a schema (a template variable) constrains only presence:
+    templates render any value, and a jinja2 input may well be a dict.
+    """
     properties: dict[str, Any] = {}
     required: list[str] = []
     for item in ports:
         port = item if isinstance(item, RunnablePort) else RunnablePort.model_validate(item)
-        properties[port.key] = port.schema or {}
+        if port.schema:
+            properties[port.key] = port.schema
+        elif port.type in _CHECKED_TYPES:
+            properties[port.key] = {"type": port.type}
+        else:
+            properties[port.key] = {}
         if port.required:
             required.append(port.key)
     return {"type": "object", "properties": properties, "required": required}

@@ -183,3 +183,10 @@ def test_template_ports_only_need_presence_not_strings() -> None:
 def test_validation_with_a_bad_schema_is_a_schema_error() -> None:
     with pytest.raises(SchemaError):
         validate_inputs({"type": 12}, {})
+
+
+def test_a_typed_port_without_schema_checks_its_type() -> None:
+    ports = [RunnablePort("count", type="integer", required=True), RunnablePort("user")]
+    validate_inputs(ports, {"count": 3, "user": {"name": "Ada"}})  # string ports: presence only
+    with pytest.raises(InputValidationError, match="count"):
+        validate_inputs(ports, {"count": "three"})
