@@ -10,60 +10,78 @@ from typing import Any
 
 from molecules.core.atom import Atom
 from molecules.core.errors import AsyncReadError
-from molecules.core.node import Node
+from molecules.core.node import Aftermath, Extra, Node, raise_error
 
 
 class AsyncReads:
-    """Run async reads as tasks; track reads made after an `await`; cancel superseded runs."""
+    """Run async reads as tasks on their loop; track reads made after an `await`; cancel
+    superseded runs; keep a run's edges until it settles."""
 
-    __slots__ = ()
     _epoch: int
+    _writes: int
     _lock: threading.RLock
     # Provided by Store and Mounting:
     _node: Callable[[Atom[Any]], Node]
-    _refresh_nested: Callable[[Node], None]
+    _ensure: Callable[[Node], None]
     _add_edge: Callable[[Node, Node], None]
+    _rewire: Callable[[Node, list[Node], list[Node]], None]
+    _finish: Callable[[], Aftermath | None]
+    _after: Callable[[Aftermath], None]
+    refresh: Callable[[Atom[Any]], None]
 
     def _async_getter(self, n: Node, deps: list[Any], run: int) -> Callable[[Atom[Any]], Any]:
         def get(a: Atom[Any]) -> Any:
             with self._lock:
-                d = self._node(a)
-                if d.fresh < self._epoch:
-                    self._refresh_nested(d)
-                if n.extra is not None and n.extra.run == run:
-                    # A read after an `await` still counts as a dependency of this run.
-                    deps.append(d)
-                    deps.append(d.version)
-                    if n.mounted and (d.dependents is None or n not in d.dependents):
-                        self._add_edge(d, n)
-                if d.error is not None:
-                    raise d.error
-                return d.value
+                self._writes += 1  # edges made here may mount atoms: settle like a write
+                try:
+                    d = self._node(a)
+                    if d.fresh < self._epoch:
+                        self._ensure(d)  # outside any read here: no nesting to respect
+                    if n.extra is not None and n.extra.run == run:
+                        # A read after an `await` still counts as a dependency of this run.
+                        deps.append(d)
+                        deps.append(d.version)
+                        if n.mounted and (d.dependents is None or n not in d.dependents):
+                            self._add_edge(d, n)
+                finally:
+                    self._writes -= 1
+                    after = self._finish() if self._writes == 0 else None
+            if after is not None:
+                self._after(after)
+            if d.error is not None:
+                raise_error(d)
+            return d.value
 
         return get
 
     def _start_async(self, n: Node, coro: Any) -> asyncio.Future[Any]:
+        extra = n.more()
         try:
             loop = asyncio.get_running_loop()
+            here = True
         except RuntimeError:
-            coro.close()
-            raise AsyncReadError(
-                f"{n.atom!r} has an async read: read it from code running in an asyncio loop"
-            ) from None
-        extra = n.more()
-        old_task = extra.task
-        future = n.value
+            # A write from another thread: the run goes to the loop of the earlier runs.
+            loop = extra.loop  # type: ignore[assignment]
+            here = False
+            if loop is None or loop.is_closed() or not loop.is_running():
+                coro.close()
+                raise AsyncReadError(
+                    f"{n.atom!r} has an async read: read it from code running in an asyncio "
+                    "loop (or after a first read there)"
+                ) from None
+        extra.loop = loop
+        future: asyncio.Future[Any] = n.value
         # A future nobody has seen settle yet is reused, so awaiting it yields the newest
         # value instead of a cancellation (the superseded run is cancelled instead).
-        if not isinstance(future, asyncio.Future) or future.done():
+        fresh_future = not isinstance(future, asyncio.Future) or future.done()
+        if fresh_future:
             future = loop.create_future()
-        task = loop.create_task(coro)
-        extra.task = task
-        if old_task is not None and not old_task.done():
-            old_task.cancel()
 
         def settle(t: asyncio.Task[Any]) -> None:
-            if extra.task is not t or future.done():
+            if extra.task is not t:
+                return
+            self._settled(n, extra)
+            if future.done():
                 return
             if t.cancelled():
                 future.cancel()
@@ -72,5 +90,42 @@ class AsyncReads:
             else:
                 future.set_result(t.result())
 
-        task.add_done_callback(settle)
+        def abandoned(f: asyncio.Future[Any]) -> None:
+            # An awaiter cancelled the shared future (a timeout, a closed request): stop
+            # the run and let the next read start a new one instead of a dead future.
+            task = extra.task
+            if f.cancelled() and task is not None and not task.done():
+                task.cancel()
+                self.refresh(n.atom)
+
+        def begin() -> None:
+            old_task = extra.task
+            task = loop.create_task(coro)
+            extra.task = task
+            if old_task is not None and not old_task.done():
+                old_task.cancel()
+            if fresh_future:
+                future.add_done_callback(abandoned)
+            task.add_done_callback(settle)
+
+        if here:
+            begin()
+        else:
+            loop.call_soon_threadsafe(begin)
         return future
+
+    def _settled(self, n: Node, extra: Extra) -> None:
+        """A run finished: drop the edges of the earlier run that this one did not read."""
+        with self._lock:
+            if not extra.kept:
+                return
+            self._writes += 1
+            try:
+                kept, extra.kept = extra.kept, []
+                if n.mounted:
+                    self._rewire(n, kept, n.deps[::2] if n.deps else [])
+            finally:
+                self._writes -= 1
+                after = self._finish() if self._writes == 0 else None
+        if after is not None:
+            self._after(after)

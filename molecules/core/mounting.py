@@ -66,8 +66,13 @@ class Mounting:
             if n.extra is not None and n.extra.cleanup is not None:
                 self._cleanups.append(n.extra.cleanup)
                 n.extra.cleanup = None
-            if n.deps:
-                for d in n.deps[::2]:
+            upstream = n.deps[::2] if n.deps else []
+            if n.extra is not None and n.extra.kept:
+                # An async read in flight still holds its previous run's edges.
+                upstream += n.extra.kept
+                n.extra.kept = []
+            if upstream:
+                for d in upstream:
                     dependents = d.dependents
                     if dependents is None or n not in dependents:
                         continue

@@ -6,7 +6,8 @@ import asyncio
 import sys
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import attrs
 
@@ -26,7 +27,10 @@ CLAIM_LOCK = threading.Lock()
 def same(eq: Any, old: Any, new: Any) -> bool:
     """The atom's equality (`eq`, or identity then `==`); a comparison that raises differs."""
     if eq is not None:
-        return bool(eq(old, new))
+        try:
+            return bool(eq(old, new))
+        except Exception:
+            return False
     if old is new:
         return True
     try:
@@ -71,10 +75,15 @@ class ReadContext:
 class Extra:
     """Rarely used per-node state, kept off the node so that plain nodes stay small."""
 
-    __slots__ = ("cleanup", "run", "task")
+    __slots__ = ("cleanup", "kept", "loop", "run", "task", "tb")
 
     def __init__(self) -> None:
         self.cleanup: Callable[[], Any] | None = None
+        self.tb: TracebackType | None = None
+        # Async reads: the loop they run on, and the previous run's dependencies, whose
+        # edges stay until the current run settles (its reads come after `await`s).
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.kept: list[Node] = []
         self.run = 0
         self.task: asyncio.Task[Any] | None = None
 
@@ -121,3 +130,28 @@ class Node:
         if extra is None:
             extra = self.extra = Extra()
         return extra
+
+
+def raise_error(n: Node) -> NoReturn:
+    """Raise the node's error with the traceback it had when the read failed."""
+    error = n.error
+    assert error is not None
+    raise error.with_traceback(n.extra.tb if n.extra is not None else None)
+
+
+class ErrorSeen:
+    """What listeners last heard when it was an error (never handed to an atom's `eq`)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+@attrs.frozen(slots=True)
+class Aftermath:
+    """What a settled write leaves to do outside the lock."""
+
+    calls: list[Listener]
+    cleanups: list[Callable[[], Any]]
+    errors: list[Exception]

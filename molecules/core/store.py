@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from molecules.core.async_reads import AsyncReads
 from molecules.core.atom import Atom
-from molecules.core.errors import ListenerError, NotWritableError
+from molecules.core.errors import AsyncReadError, ListenerError, NotWritableError
 from molecules.core.mounting import Mounting
 from molecules.core.node import (
     CLAIM_LOCK,
@@ -41,11 +41,14 @@ from molecules.core.node import (
     NO_VALUE,
     READ_FRAMES,
     STALE,
+    Aftermath,
     Deferred,
+    ErrorSeen,
     Listener,
     Node,
     ReadContext,
     Token,
+    raise_error,
     same,
 )
 
@@ -95,14 +98,16 @@ class Store(Mounting, AsyncReads):
         store = self
 
         def get(b: Atom[Any]) -> Any:
+            collect = store._collect
+            if collect is _NOT_READING:
+                return store.get(b)  # a `get` kept past its read: a plain, locked read
             d = b._node if b._tok is tok else node_of(b)
             if d.fresh < store._epoch:
                 nested(d)
-            collect = store._collect
             collect.append(d)
             collect.append(d.version)
             if d.error is not None:
-                raise d.error
+                raise_error(d)
             return d.value
 
         return get
@@ -116,7 +121,7 @@ class Store(Mounting, AsyncReads):
             if n.fresh < self._epoch:
                 self._ensure(n)
             if n.error is not None:
-                raise n.error
+                raise_error(n)
             value: T = n.value
             return value
 
@@ -147,13 +152,17 @@ class Store(Mounting, AsyncReads):
                     result = a.write(self.get, self.set, *args)
             finally:
                 self._writes -= 1
-                calls = self._finish() if self._writes == 0 else None
-        if calls:
-            self._dispatch(calls)
+                after = self._finish() if self._writes == 0 else None
+        if after is not None:
+            self._after(after)
         return result
 
     def sub(self, a: Atom[Any], listener: Callable[[], Any]) -> Callable[[], None]:
-        """Call `listener()` after each committed change of `a`; returns `unsubscribe`."""
+        """Call `listener()` after each committed change of `a`; returns `unsubscribe`.
+
+        If an `on_mount` that this subscription triggers raises, the subscription is
+        undone and `ListenerError` raised.
+        """
         rec = Listener(listener)
         with self._lock:
             self._writes += 1
@@ -165,14 +174,12 @@ class Store(Mounting, AsyncReads):
                     n.listeners = [rec]
                 else:
                     n.listeners.append(rec)
-                n.notified = n.value if n.error is None else n.error
+                n.notified = n.value if n.error is None else ErrorSeen(n.error)
                 if not n.mounted:
                     self._mount(n)
             finally:
                 self._writes -= 1
-                calls = self._finish() if self._writes == 0 else None
-        if calls:
-            self._dispatch(calls)
+                after = self._finish() if self._writes == 0 else None
 
         # Released on unsubscribe, so a kept `unsubscribe` does not keep the atom alive.
         held: list[Node] = [n]
@@ -194,12 +201,18 @@ class Store(Mounting, AsyncReads):
             for fn in cleanups:
                 fn()
 
+        if after is not None:
+            try:
+                self._after(after)
+            except ListenerError:
+                unsubscribe()
+                raise
         return unsubscribe
 
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Group writes: listeners are notified once, after the block, with settled values."""
-        calls = None
+        after = None
         with self._lock:
             self._writes += 1
             try:
@@ -207,9 +220,9 @@ class Store(Mounting, AsyncReads):
             finally:
                 self._writes -= 1
                 if self._writes == 0:
-                    calls = self._finish()
-        if calls:
-            self._dispatch(calls)
+                    after = self._finish()
+        if after is not None:
+            self._after(after)
 
     def refresh(self, a: Atom[Any]) -> None:
         """Make a derived atom read again (on next use, or now if mounted)."""
@@ -226,9 +239,9 @@ class Store(Mounting, AsyncReads):
                     self._mark_from(n, include_self=True)
             finally:
                 self._writes -= 1
-                calls = self._finish() if self._writes == 0 else None
-        if calls:
-            self._dispatch(calls)
+                after = self._finish() if self._writes == 0 else None
+        if after is not None:
+            self._after(after)
 
     def observe(self, a: Atom[T], scheduler: SchedulerBase | None = None) -> Observable[T]:
         """A reactivex Observable: the current value on subscribe, then each change."""
@@ -343,12 +356,26 @@ class Store(Mounting, AsyncReads):
                     self._collect = saved
         except Deferred:
             raise
+        except AsyncReadError:
+            n.dirty = True  # not a value of the atom: the next read in a loop retries
+            n.fresh = STALE
+            raise
+        except RecursionError as exc:
+            if self._nesting > 0:
+                # Reads deeper than the frame budget guessed: retry from the outer loop.
+                raise Deferred(n) from None
+            error = exc
         except Exception as exc:
             error = exc
         n.dirty = False
         old_deps = n.deps
         n.deps = deps
-        if n.mounted and (
+        if mode == 2:
+            if n.mounted and old_deps:
+                # The new run reads after `await`s: the old edges stay until it settles.
+                extra = n.more()
+                extra.kept = list(dict.fromkeys([*extra.kept, *old_deps[::2]]))
+        elif n.mounted and (
             not old_deps
             or not deps
             or old_deps[0] is not deps[0]
@@ -359,6 +386,9 @@ class Store(Mounting, AsyncReads):
         if error is not None:
             if error is not n.error:
                 n.error = error
+                # Kept so that each re-raise starts from it: raising the same object
+                # again would otherwise grow its traceback on every read.
+                n.more().tb = error.__traceback__
                 n.value = NO_VALUE
                 n.version += 1
             return
@@ -404,17 +434,26 @@ class Store(Mounting, AsyncReads):
 
     # -- after a write: mount callbacks, then listeners -------------------------------
 
-    def _finish(self) -> list[Listener] | None:
+    def _finish(self) -> Aftermath | None:
+        """Settle a committed write: on_mount callbacks, then which listeners to call.
+
+        Runs under the lock; what must run outside it (listeners, cleanups) and the errors
+        of on_mount callbacks are returned for `_after`.
+        """
         if not self._pending and not self._on_mount and not self._cleanups:
             return None
         calls: list[Listener] = []
+        errors: list[Exception] = []
         self._writes += 1  # writes made from here are folded into this flush
         try:
             while True:
                 if self._on_mount:
                     n = self._on_mount.pop(0)
                     if n.mounted and (n.extra is None or n.extra.cleanup is None):
-                        self._run_on_mount(n)
+                        try:
+                            self._run_on_mount(n)
+                        except Exception as exc:
+                            errors.append(exc)
                     continue
                 if not self._pending:
                     break
@@ -428,29 +467,46 @@ class Store(Mounting, AsyncReads):
                             self._refresh(n)
                         except Deferred:
                             self._ensure(n)
-                    current = n.value if n.error is None else n.error
                     seen = n.notified
-                    if current is not seen and (
-                        n.error is not None or not same(n.atom.eq, seen, current)
-                    ):
+                    if n.error is not None:
+                        if type(seen) is ErrorSeen and seen.error is n.error:
+                            continue
+                        n.notified = ErrorSeen(n.error)
+                    else:
+                        current = n.value
+                        if current is seen or (
+                            type(seen) is not ErrorSeen and same(n.atom.eq, seen, current)
+                        ):
+                            continue
                         n.notified = current
-                        calls.extend(n.listeners)
+                    calls.extend(n.listeners)
         finally:
             self._writes -= 1
-        if self._cleanups:
-            cleanups, self._cleanups = self._cleanups, []
-            for fn in cleanups:
-                fn()
-        return calls
+        cleanups, self._cleanups = self._cleanups, []
+        return Aftermath(calls, cleanups, errors)
 
-    def _dispatch(self, calls: list[Listener]) -> None:
+    def _after(self, after: Aftermath) -> None:
+        """Outside the lock: run cleanups, then listeners; raise what failed, together."""
+        errors = after.errors
+        for cleanup in after.cleanups:
+            try:
+                cleanup()
+            except Exception as exc:
+                errors.append(exc)
+        if after.calls:
+            self._dispatch(after.calls, errors)
+        elif errors:
+            raise ListenerError(errors)
+
+    def _dispatch(self, calls: list[Listener], errors: list[Exception]) -> None:
         local = self._local
         queue: list[Listener] | None = getattr(local, "queue", None)
         if queue is not None:
             queue.extend(calls)  # a listener wrote: the outer loop delivers these
+            if errors:
+                raise ListenerError(errors)
             return
         local.queue = queue = calls
-        errors: list[Exception] = []
         try:
             i = 0
             while i < len(queue):

@@ -130,3 +130,65 @@ def test_async_read_outside_a_loop_fails_clearly() -> None:
 
     with pytest.raises(AsyncReadError, match="asyncio loop"):
         store.get(derived(read))
+
+
+async def test_a_cancelled_awaiter_does_not_poison_the_atom() -> None:
+    store = Store()
+    gate = asyncio.Event()
+
+    async def read(get: Getter) -> int:
+        await gate.wait()
+        return 5
+
+    slow = derived(read)
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(store.get(slow), 0.01)  # cancels the shared future
+    gate.set()
+    assert await asyncio.wait_for(store.get(slow), 1) == 5
+
+
+async def test_a_write_from_another_thread_reruns_the_read_on_its_loop() -> None:
+    store = Store()
+    n = atom(1)
+
+    async def read(get: Getter) -> int:
+        await asyncio.sleep(0)
+        return get(n) * 10
+
+    view = loadable(derived(read))
+    store.sub(view, lambda: None)
+    await asyncio.sleep(0.02)
+    assert store.get(view) == Loadable("has_data", data=10)
+    await asyncio.to_thread(store.set, n, 2)
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if store.get(view) == Loadable("has_data", data=20):
+            break
+    assert store.get(view) == Loadable("has_data", data=20)
+
+
+async def test_a_dependency_read_after_await_stays_mounted_across_reruns() -> None:
+    store = Store()
+    events: list[str] = []
+
+    def on_mount(set_self: object) -> object:
+        events.append("mount")
+        return lambda: events.append("cleanup")
+
+    source = atom(0, on_mount=on_mount)
+    trigger = atom(0)
+
+    async def read(get: Getter) -> int:
+        t = get(trigger)
+        await asyncio.sleep(0)
+        return get(source) + t
+
+    view = loadable(derived(read))
+    store.sub(view, lambda: None)
+    await asyncio.sleep(0.02)
+    for i in range(3):
+        store.set(trigger, i + 1)
+        await asyncio.sleep(0.02)
+    assert events == ["mount"]
+    assert store.get(view) == Loadable("has_data", data=3)
+    assert store.is_mounted(source)

@@ -74,3 +74,96 @@ def test_failed_write_function_leaves_earlier_state() -> None:
     with pytest.raises(ValueError, match="refused"):
         store.set(guarded, 9)
     assert store.get(count) == 3
+
+
+def test_custom_eq_never_sees_an_error_and_the_store_keeps_notifying() -> None:
+    class Row:
+        def __init__(self, id: int) -> None:
+            self.id = id
+
+    store = Store()
+    n = atom(1)
+    other = atom(0)
+
+    def read(get: Getter) -> Row:
+        if get(n) < 0:
+            raise ValueError("negative")
+        return Row(get(n))
+
+    rows = derived(read, eq=lambda a, b: a.id == b.id)
+    seen: list[str] = []
+    store.sub(rows, lambda: seen.append("rows"))
+    store.sub(other, lambda: seen.append("other"))
+    store.set(n, -1)
+    store.set(n, 2)  # recovers: eq must not be handed the error
+    store.set(other, 1)
+    assert seen == ["rows", "rows", "other"]
+
+
+def test_on_mount_that_raises_undoes_the_subscription() -> None:
+    store = Store()
+
+    def boom(set_self: object) -> None:
+        raise RuntimeError("cannot mount")
+
+    source = atom(0, on_mount=boom)
+    with pytest.raises(ListenerError, match="cannot mount"):
+        store.sub(source, lambda: None)
+    assert not store.is_mounted(source)
+    store.set(source, 1)  # the store still works
+    assert store.get(source) == 1
+
+
+def test_a_cleanup_that_writes_notifies_after_the_lock_is_released() -> None:
+    import threading
+
+    store = Store()
+    flag = atom(False)
+    log = atom(0)
+    source = atom(0, on_mount=lambda set_self: lambda: store.set(log, 1))
+    pick = derived(lambda get: get(source) if get(flag) else -1)
+    reachable: list[bool] = []
+
+    def on_log() -> None:
+        # Another thread can take the store's lock: we are outside it.
+        t = threading.Thread(target=lambda: reachable.append(store.get(log) == 1))
+        t.start()
+        t.join(timeout=2)
+
+    store.set(flag, True)
+    store.sub(pick, lambda: None)
+    store.sub(log, on_log)
+    store.set(flag, False)  # `source` unmounts; its cleanup writes `log`
+    assert reachable == [True]
+
+
+def test_reading_a_failed_atom_again_and_again_does_not_grow_its_traceback() -> None:
+    store = Store()
+
+    def read(get: Getter) -> int:
+        raise ValueError("always")
+
+    failing = derived(read)
+    depths = []
+    for _ in range(200):
+        try:
+            store.get(failing)
+        except ValueError as exc:
+            tb, depth = exc.__traceback__, 0
+            while tb is not None:
+                tb, depth = tb.tb_next, depth + 1
+            depths.append(depth)
+    assert max(depths) == min(depths)
+
+
+def test_a_get_kept_past_its_read_is_a_plain_read() -> None:
+    store = Store()
+    n = atom(4)
+    kept: list[Getter] = []
+
+    def read(get: Getter) -> int:
+        kept.append(get)
+        return int(get(n))
+
+    store.get(derived(read))
+    assert kept[0](n) == 4
