@@ -9,6 +9,7 @@ run and node lands in a `RunStore` (the run row is written before the node's fir
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -97,8 +98,9 @@ async def run_chain(
     """
     plan = _chain(chain)
     ports = await chain_ports(bridge, plan, store=store)
-    if recorder is not None and testcase is not None and "run_id" in options:
-        recorder.inputs[options["run_id"]] = testcase
+    if recorder is not None and testcase is not None:
+        run_id = options.setdefault("run_id", uuid.uuid4().hex)
+        recorder.inputs[run_id] = testcase
     return run_graph(
         plan,
         bridge_executor(bridge, store=store, recorder=recorder),
@@ -124,7 +126,7 @@ async def run_chain_dataset(
     ports = await chain_ports(bridge, plan, store=store)
     rows = list(rows)
     if recorder is not None:
-        recorder.rows = rows
+        recorder.rows[options.setdefault("run_id", uuid.uuid4().hex)] = rows
     return run_dataset(
         plan,
         rows,

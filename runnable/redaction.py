@@ -27,21 +27,44 @@ SECRET_KEYS = frozenset(
         "secret_key",
         "private_key",
         "password",
+        "passwd",
+        "pwd",
         "secret",
+        "auth",
+        "credentials",
     }
 )
-"""Keys (compared lower-cased, with '-' read as '_') whose values are always redacted."""
+"""Keys (compared lower-cased, with '-' read as '_') whose values are always redacted.
 
-_BEARER = re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{4,}", re.IGNORECASE)
+A bare `token` is not one: in LLM payloads it is usually a piece of text (`*_token` is)."""
+
+# Case-sensitive for Basic/Token, so prose like "a basic error" is left alone.
+_BEARER = re.compile(r"\b((?i:bearer)|Basic|Token)\s+[A-Za-z0-9._~+/=-]{4,}")
 # Key shapes that providers use (OpenAI/Anthropic `sk-...`, GitHub `ghp_...`, Slack
 # `xox?-...`, Google `AIza...`) and passwords inside URLs (`scheme://user:password@`).
 _KEY_SHAPES = re.compile(
     r"\b(?:sk-[A-Za-z0-9_-]{12,}|gh[pousr]_[A-Za-z0-9]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}"
     r"|AIza[A-Za-z0-9_-]{30,})"
 )
-_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]+):[^@\s/]+@", re.IGNORECASE)
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]*):[^@\s/]+@", re.IGNORECASE)
+# `api_key=...` in query strings, `'password': '...'` in reprs, `token: ...` in messages.
+_KEY_VALUE = re.compile(
+    r"(?<![A-Za-z0-9])((?:(?:[A-Za-z0-9]+[_-])+token|(?:[A-Za-z0-9]+[_-])*"
+    r"(?:api[_-]?key|access[_-]?key|secret|password|passwd|pwd|authorization))"
+    r"['\"]?\s*[=:]\s*['\"]?)([^'\"&\s,;}]+)",
+    re.IGNORECASE,
+)
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_SECRET_SUFFIXES = ("_api_key", "_apikey", "_secret", "_password", "_token", "_passwd")
+_SECRET_SUFFIXES = (
+    "_api_key",
+    "_apikey",
+    "_secret",
+    "_password",
+    "_token",
+    "_passwd",
+    "_access_key",
+    "_credentials",
+)
 
 
 def is_secret_key(key: str) -> bool:
@@ -74,7 +97,8 @@ def redact_text(text: str) -> str:
     shaped like provider API keys, and passwords in URLs."""
     text = _BEARER.sub(lambda match: f"{match.group(1)} {REDACTED}", text)
     text = _KEY_SHAPES.sub(REDACTED, text)
-    return _URL_PASSWORD.sub(lambda match: f"{match.group(1)}:{REDACTED}@", text)
+    text = _URL_PASSWORD.sub(lambda match: f"{match.group(1)}:{REDACTED}@", text)
+    return _KEY_VALUE.sub(lambda match: f"{match.group(1)}{REDACTED}", text)
 
 
 def _unknown_to_json(value: Any) -> Any:

@@ -108,7 +108,8 @@ async def run_demo(
                 ),
             }
         )
-        run_store = await RunStore.open(runs_path)
+        # The demo owns its file: runs a killed demo left open are marked interrupted.
+        run_store = await RunStore.open(runs_path, recover=True)
         recorder = RunRecorder(run_store, name="capitals demo")
         try:
             run = await bridge.run_dataset(
@@ -120,8 +121,8 @@ async def run_demo(
                 row_concurrency=row_concurrency,
             )
             result = await run.wait()
-            await recorder.aclose()
         finally:
+            await recorder.aclose()
             await run_store.close()
     return DemoResult(_table(rows, result), result, runs_path)
 

@@ -170,8 +170,11 @@ _new_atom = object.__new__
 
 def _is_coroutine_function(fn: Callable[..., Any]) -> bool:
     code = getattr(fn, "__code__", None)
-    if code is not None:
-        return bool(code.co_flags & inspect.CO_COROUTINE)
+    if code is not None and code.co_flags & inspect.CO_COROUTINE:
+        return True
+    if code is not None and not hasattr(fn, "_is_coroutine_marker"):
+        return False  # the common case, without inspect's slower checks
+    # Wrappers marked with inspect.markcoroutinefunction (Python 3.12+), partials...
     return inspect.iscoroutinefunction(fn)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runnable.runner.events import (
@@ -50,9 +50,9 @@ class RunRecorder:
         self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._started: dict[str, asyncio.Event] = {}
-        # What to record as a run's inputs: by run id, or by dataset row index.
+        # What to record as a run's inputs: by run id, or by dataset run id and row index.
         self.inputs: dict[str, Mapping[str, Any]] = {}
-        self.rows: list[Mapping[str, Any]] = []
+        self.rows: dict[str, Sequence[Mapping[str, Any]]] = {}
         self.refs: dict[str, str] = {}
         self.errors: list[BaseException] = []
         self._tasks: set[str] = set()  # tasks written: a node may fail before it starts
@@ -66,8 +66,13 @@ class RunRecorder:
             self._worker = asyncio.get_running_loop().create_task(self._write_all())
 
     async def started(self, run_id: str) -> None:
-        """Return once the run row of `run_id` is written (or its write failed)."""
-        await self._gate(run_id).wait()
+        """Return once the run row of `run_id` is written (or its write failed).
+
+        A run this recorder never heard of (not routed to `on_event`) does not wait.
+        """
+        gate = self._started.get(run_id)
+        if gate is not None:
+            await gate.wait()
 
     async def drain(self) -> None:
         """Return once every event queued so far is written."""
@@ -102,6 +107,14 @@ class RunRecorder:
                     self._gate(event.run_id).set()
                 self._queue.task_done()
 
+    def _forget(self, run_id: str) -> None:
+        # A long-lived recorder must not grow with every run it has seen.
+        self._started.pop(run_id, None)
+        self.rows.pop(run_id, None)
+        self.refs.pop(run_id, None)
+        prefix = task_id_for(run_id, "")
+        self._tasks = {t for t in self._tasks if not t.startswith(prefix)}
+
     async def _add_task(
         self, run_id: str, node_id: str, inputs: Mapping[str, Any] | None = None
     ) -> str:
@@ -119,9 +132,10 @@ class RunRecorder:
             name = self._name or event.kind
             if event.row is not None:
                 name = f"{name} row {event.row}"
-            inputs = self.inputs.get(event.run_id)
-            if inputs is None and event.row is not None and event.row < len(self.rows):
-                inputs = self.rows[event.row]
+            inputs = self.inputs.pop(event.run_id, None)
+            rows = self.rows.get(event.parent_run_id or "")
+            if inputs is None and rows is not None and event.row is not None:
+                inputs = rows[event.row] if event.row < len(rows) else None
             await store.create_run(
                 id=event.run_id,
                 name=name,
@@ -159,6 +173,7 @@ class RunRecorder:
             task_id = await self._add_task(event.run_id, event.node_id)
             await store.finish_task(task_id, RunStatus.SKIPPED, error=event.reason or None)
         elif isinstance(event, RunCompleted):
+            self._forget(event.run_id)
             await store.finish_run(
                 event.run_id,
                 _STATUS.get(event.status.value, RunStatus.ERROR),

@@ -96,19 +96,17 @@ class RunStore(SqlBacked):
         schema: str | None = None,
         create_tables: bool = True,
         durable: bool = False,
-        recover: bool | None = None,
+        recover: bool = False,
     ) -> Self:
         """Make a store and create its tables (see the class for the other arguments).
 
-        `recover` marks the runs and tasks that an earlier process left unfinished as
-        `interrupted` (see `mark_interrupted`). By default a SQLite file recovers (one
-        process owns it); a database server does not, since other processes may be
-        running there: pass `recover=True` where that is known not to be so.
+        `recover=True` marks the runs and tasks that an earlier process left unfinished
+        as `interrupted` (see `mark_interrupted`): pass it where this process owns the
+        database (a SQLite file of its own, a single writer at start-up). It is off by
+        default because another live process's runs would be ended too.
         """
         store = cls(url, schema=schema, create_tables=create_tables, durable=durable)
         await store.init()
-        if recover is None:
-            recover = store.engine.dialect.name == "sqlite"
         if recover:
             await store.mark_interrupted()
         return store

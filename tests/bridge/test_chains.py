@@ -150,3 +150,21 @@ async def test_a_streaming_kind_sends_its_chunks_as_run_events() -> None:
     assert [e.text for e in events if isinstance(e, Chunk)] == ["tides ", "follow ", "moons "]
     completed = next(e for e in events if isinstance(e, NodeCompleted))
     assert completed.output == "tides follow moons "
+
+
+async def test_a_recorded_chain_keeps_its_testcase_reruns_and_forgets_finished_runs(
+    bridge: RunnableBridge, run_store: RunStore
+) -> None:
+    import asyncio
+
+    recorder = RunRecorder(run_store)
+    testcase = {"country": "Egypt", "correct_answer": "Cairo"}
+    run = await bridge.run_chain(DEMO_CHAIN, store=Store(), testcase=testcase, recorder=recorder)
+    await run.wait()
+    again = run.rerun("similarity")  # not routed to the recorder: must not wait for it
+    await asyncio.wait_for(again.wait(), 10)
+    await recorder.drain()
+    record = await run_store.get_run(run.run_id)
+    assert record.inputs == testcase
+    assert recorder._started == {} and recorder._tasks == set() and recorder.inputs == {}
+    await recorder.aclose()

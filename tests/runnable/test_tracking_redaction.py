@@ -119,3 +119,20 @@ def test_key_shaped_strings_and_url_passwords_are_blanked_in_text() -> None:
     assert "sk-proj-abcdefghijklmnop" not in cleaned
     assert "hunter22" not in cleaned
     assert "https://ada:" in cleaned  # the user stays: it helps, and it is not a secret
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("GET https://api.example/v1?api_key=s3cr3tvalue&q=1 failed", "s3cr3tvalue"),
+        ("redis://:hunter22@cache:6379/0 refused", "hunter22"),
+        ("input_value={'api_key': 'abc123xyz', 'n': 1}", "abc123xyz"),
+        ("password=p4ssw0rd; retrying", "p4ssw0rd"),
+    ],
+)
+def test_secrets_inside_error_texts_are_blanked(text: str, secret: str) -> None:
+    assert secret not in redact_text(text)
+
+
+def test_ordinary_prose_is_left_alone() -> None:
+    assert redact_text("a basic error with max_tokens=5") == "a basic error with max_tokens=5"
