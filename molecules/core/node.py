@@ -7,7 +7,7 @@ import sys
 import threading
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 import attrs
 
@@ -148,9 +148,8 @@ class ErrorSeen:
         self.error = error
 
 
-@attrs.frozen(slots=True)
-class Aftermath:
-    """What a settled write leaves to do outside the lock."""
+class Aftermath(NamedTuple):
+    """What a settled write leaves to do outside the lock (a tuple: one per write)."""
 
     calls: list[Listener]
     cleanups: list[Callable[[], Any]]

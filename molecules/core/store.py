@@ -69,6 +69,7 @@ class _NotReading:
 
 
 _NOT_READING = _NotReading()
+_NONE: list[Any] = []  # shared and never appended to: no cleanups this time
 
 
 class Store(Mounting, AsyncReads):
@@ -482,19 +483,27 @@ class Store(Mounting, AsyncReads):
                     calls.extend(n.listeners)
         finally:
             self._writes -= 1
-        cleanups, self._cleanups = self._cleanups, []
+        cleanups = self._cleanups
+        if cleanups:
+            self._cleanups = []
+        elif not errors:
+            return Aftermath(calls, _NONE, errors)  # the common case: nothing else to do
         return Aftermath(calls, cleanups, errors)
 
     def _after(self, after: Aftermath) -> None:
         """Outside the lock: run cleanups, then listeners; raise what failed, together."""
-        errors = after.errors
-        for cleanup in after.cleanups:
+        calls, cleanups, errors = after
+        if not cleanups and not errors:
+            if calls:
+                self._dispatch(calls, errors)
+            return
+        for cleanup in cleanups:
             try:
                 cleanup()
             except Exception as exc:
                 errors.append(exc)
-        if after.calls:
-            self._dispatch(after.calls, errors)
+        if calls:
+            self._dispatch(calls, errors)
         elif errors:
             raise ListenerError(errors)
 
