@@ -54,7 +54,7 @@ class AsyncReads:
 
         return get
 
-    def _start_async(self, n: Node, coro: Any) -> asyncio.Future[Any]:
+    def _start_async(self, n: Node, coro: Any, run: int) -> asyncio.Future[Any]:
         extra = n.more()
         try:
             loop = asyncio.get_running_loop()
@@ -70,6 +70,7 @@ class AsyncReads:
                     "loop (or after a first read there)"
                 ) from None
         extra.loop = loop
+        extra.run = run
         future: asyncio.Future[Any] = n.value
         # A future nobody has seen settle yet is reused, so awaiting it yields the newest
         # value instead of a cancellation (the superseded run is cancelled instead).
@@ -78,23 +79,22 @@ class AsyncReads:
             future = loop.create_future()
 
         def settle(t: asyncio.Task[Any]) -> None:
-            if extra.task is not t:
-                return
-            self._settled(n, extra)
-            if future.done():
-                return
-            if t.cancelled():
-                future.cancel()
-            elif (exc := t.exception()) is not None:
-                future.set_exception(exc)
-            else:
-                future.set_result(t.result())
+            if extra.run != run:
+                return  # superseded: a newer run settles the future
+            if not future.done():
+                if t.cancelled():
+                    future.cancel()
+                elif (exc := t.exception()) is not None:
+                    future.set_exception(exc)
+                else:
+                    future.set_result(t.result())
+            self._settled(n, extra)  # after the future: a failing cleanup must not hang it
 
         def abandoned(f: asyncio.Future[Any]) -> None:
             # An awaiter cancelled the shared future (a timeout, a closed request): stop
             # the run and let the next read start a new one instead of a dead future.
             task = extra.task
-            if f.cancelled() and task is not None and not task.done():
+            if f.cancelled() and task is not None and not task.cancelled():
                 task.cancel()
                 self.refresh(n.atom)
 

@@ -81,6 +81,7 @@ class Store(Mounting, AsyncReads):
         self._epoch = 0
         self._writes = 0  # depth of writes and batches in progress
         self._nesting = 0
+        self._floor = 0  # `_nesting` where the innermost `_ensure` loop runs
         self._pending: list[Node] = []
         self._on_mount: list[Node] = []
         self._cleanups: list[Callable[[], Any]] = []
@@ -97,11 +98,13 @@ class Store(Mounting, AsyncReads):
         node_of = self._node
         nested = self._refresh_nested
         store = self
+        owned = self._lock._is_owned  # type: ignore[attr-defined]
 
         def get(b: Atom[Any]) -> Any:
             collect = store._collect
-            if collect is _NOT_READING:
-                return store.get(b)  # a `get` kept past its read: a plain, locked read
+            if collect is _NOT_READING or not owned():
+                # A `get` kept past its read, or called from another thread: a plain read.
+                return store.get(b)
             d = b._node if b._tok is tok else node_of(b)
             if d.fresh < store._epoch:
                 nested(d)
@@ -128,35 +131,39 @@ class Store(Mounting, AsyncReads):
 
     def set(self, a: Atom[Any], *args: Any) -> Any:
         """Write `a` (a primitive takes one value); returns what the write function returns."""
-        with self._lock:
-            self._writes += 1
-            try:
-                result = None
-                if a.read is None:
-                    if len(args) != 1:
-                        raise NotWritableError(
-                            f"{a!r} is a primitive atom: set it with exactly one value, "
-                            f"got {len(args)}"
-                        )
-                    n = a._node if a._tok is self._tok else self._node(a)
-                    old = n.value
-                    value = args[0]
-                    if old is not value and not same(a.eq, old, value):
-                        n.value = value
-                        n.version += 1
-                        self._epoch += 1
-                        if n.mounted:
-                            self._mark_from(n, include_self=True)
-                elif a.write is None:
-                    raise NotWritableError(f"{a!r} is read-only: it has no write function")
-                else:
-                    result = a.write(self.get, self.set, *args)
-            finally:
-                self._writes -= 1
-                after = self._finish() if self._writes == 0 else None
-        if after is not None:
-            self._after(after)
-        return result
+        after = None
+        try:
+            with self._lock:
+                self._writes += 1
+                try:
+                    return self._write(a, args)
+                finally:
+                    self._writes -= 1
+                    after = self._finish() if self._writes == 0 else None
+        finally:
+            # Even when the write raised, what it committed is delivered.
+            if after is not None:
+                self._after(after)
+
+    def _write(self, a: Atom[Any], args: tuple[Any, ...]) -> Any:
+        if a.write is not None:
+            return a.write(self.get, self.set, *args)
+        if a.read is not None:
+            raise NotWritableError(f"{a!r} is read-only: it has no write function")
+        if len(args) != 1:
+            raise NotWritableError(
+                f"{a!r} is a primitive atom: set it with exactly one value, got {len(args)}"
+            )
+        n = a._node if a._tok is self._tok else self._node(a)
+        old = n.value
+        value = args[0]
+        if old is not value and not same(a.eq, old, value):
+            n.value = value
+            n.version += 1
+            self._epoch += 1
+            if n.mounted:
+                self._mark_from(n, include_self=True)
+        return None
 
     def sub(self, a: Atom[Any], listener: Callable[[], Any]) -> Callable[[], None]:
         """Call `listener()` after each committed change of `a`; returns `unsubscribe`.
@@ -199,14 +206,16 @@ class Store(Mounting, AsyncReads):
                         if not n.dependents:
                             self._unmount(n)
                 cleanups, self._cleanups = self._cleanups, []
-            for fn in cleanups:
-                fn()
+            if cleanups:
+                self._after(Aftermath([], cleanups, []))
 
         if after is not None:
+            mount_failed = bool(after.errors)  # on_mount errors; listeners' come later
             try:
                 self._after(after)
             except ListenerError:
-                unsubscribe()
+                if mount_failed:
+                    unsubscribe()
                 raise
         return unsubscribe
 
@@ -214,35 +223,40 @@ class Store(Mounting, AsyncReads):
     def batch(self) -> Iterator[None]:
         """Group writes: listeners are notified once, after the block, with settled values."""
         after = None
-        with self._lock:
-            self._writes += 1
-            try:
-                yield
-            finally:
-                self._writes -= 1
-                if self._writes == 0:
-                    after = self._finish()
-        if after is not None:
-            self._after(after)
+        try:
+            with self._lock:
+                self._writes += 1
+                try:
+                    yield
+                finally:
+                    self._writes -= 1
+                    if self._writes == 0:
+                        after = self._finish()
+        finally:
+            if after is not None:
+                self._after(after)
 
     def refresh(self, a: Atom[Any]) -> None:
         """Make a derived atom read again (on next use, or now if mounted)."""
         if a.read is None:
             return
-        with self._lock:
-            self._writes += 1
-            try:
-                n = self._node(a)
-                n.dirty = True  # recompute even if no dependency changed
-                n.fresh = STALE
-                self._epoch += 1
-                if n.mounted:
-                    self._mark_from(n, include_self=True)
-            finally:
-                self._writes -= 1
-                after = self._finish() if self._writes == 0 else None
-        if after is not None:
-            self._after(after)
+        after = None
+        try:
+            with self._lock:
+                self._writes += 1
+                try:
+                    n = self._node(a)
+                    n.dirty = True  # recompute even if no dependency changed
+                    n.fresh = STALE
+                    self._epoch += 1
+                    if n.mounted:
+                        self._mark_from(n, include_self=True)
+                finally:
+                    self._writes -= 1
+                    after = self._finish() if self._writes == 0 else None
+        finally:
+            if after is not None:
+                self._after(after)
 
     def observe(self, a: Atom[T], scheduler: SchedulerBase | None = None) -> Observable[T]:
         """A reactivex Observable: the current value on subscribe, then each change."""
@@ -285,17 +299,21 @@ class Store(Mounting, AsyncReads):
         # Refreshes recurse at most MAX_NESTING levels; a deeper one unwinds to here
         # (`Deferred`), its node is refreshed from this loop, and the outer one retried.
         stack = [root]
-        while stack:
-            n = stack[-1]
-            if n.fresh >= self._epoch:
+        floor, self._floor = self._floor, self._nesting
+        try:
+            while stack:
+                n = stack[-1]
+                if n.fresh >= self._epoch:
+                    stack.pop()
+                    continue
+                try:
+                    self._refresh(n)
+                except Deferred as deferred:
+                    stack.append(deferred.node)
+                    continue
                 stack.pop()
-                continue
-            try:
-                self._refresh(n)
-            except Deferred as deferred:
-                stack.append(deferred.node)
-                continue
-            stack.pop()
+        finally:
+            self._floor = floor
 
     def _refresh(self, n: Node) -> None:
         epoch = self._epoch
@@ -342,11 +360,10 @@ class Store(Mounting, AsyncReads):
         mode = a.mode
         try:
             if mode == 2:
-                extra = n.more()
-                extra.run += 1
-                aget = self._async_getter(n, deps, extra.run)
+                run = n.more().run + 1  # counted only once the run really starts
+                aget = self._async_getter(n, deps, run)
                 coro = read(aget, ReadContext(self, a)) if a.wants_ctx else read(aget)
-                value = self._start_async(n, coro)
+                value = self._start_async(n, coro, run)
             else:
                 saved = self._collect
                 self._collect = deps
@@ -362,7 +379,7 @@ class Store(Mounting, AsyncReads):
             n.fresh = STALE
             raise
         except RecursionError as exc:
-            if self._nesting > 0:
+            if self._nesting > self._floor:
                 # Reads deeper than the frame budget guessed: retry from the outer loop.
                 raise Deferred(n) from None
             error = exc
@@ -404,7 +421,7 @@ class Store(Mounting, AsyncReads):
                     return
             except Exception:
                 pass  # a comparison that raises counts as a change
-        elif a.eq(old, value):
+        elif same(a.eq, old, value):
             return
         n.value = value
         n.version += 1
@@ -459,7 +476,7 @@ class Store(Mounting, AsyncReads):
                 if not self._pending:
                     break
                 pending, self._pending = self._pending, []
-                for n in pending:
+                for i, n in enumerate(pending):
                     n.queued = False
                     if n.listeners is None:
                         continue
@@ -468,6 +485,9 @@ class Store(Mounting, AsyncReads):
                             self._refresh(n)
                         except Deferred:
                             self._ensure(n)
+                        except BaseException:
+                            self._pending[:0] = pending[i + 1 :]  # still queued: next flush
+                            raise
                     seen = n.notified
                     if n.error is not None:
                         if type(seen) is ErrorSeen and seen.error is n.error:

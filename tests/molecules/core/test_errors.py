@@ -167,3 +167,68 @@ def test_a_get_kept_past_its_read_is_a_plain_read() -> None:
 
     store.get(derived(read))
     assert kept[0](n) == 4
+
+
+def test_a_write_that_raises_still_delivers_what_it_committed() -> None:
+    store = Store()
+    count = atom(0)
+    calls: list[int] = []
+    store.sub(count, lambda: calls.append(store.get(count)))
+
+    def write(get: Getter, set: object) -> None:
+        set(count, 1)  # type: ignore[operator]
+        raise ValueError("after the write")
+
+    with pytest.raises(ValueError):
+        store.set(derived(write=write))
+    with pytest.raises(KeyError), store.batch():
+        store.set(count, 2)
+        raise KeyError("in the batch")
+    assert calls == [1, 2]
+
+
+def test_a_failing_equality_does_not_silence_other_listeners() -> None:
+    store = Store()
+    n = atom(1)
+    heard: list[str] = []
+    plain = derived(lambda get: get(n) * 10)
+    store.sub(plain, lambda: heard.append("plain"))
+    picky = derived(lambda get: get(n), eq=lambda a, b: 1 / 0 > 0)
+    store.sub(picky, lambda: heard.append("picky"))
+    store.set(n, 2)
+    store.set(n, 3)
+    assert heard.count("plain") == 2 and heard.count("picky") == 2
+
+
+def test_an_unrelated_failing_listener_does_not_undo_a_new_subscription() -> None:
+    store = Store()
+    a = atom(0)
+    store.sub(a, lambda: 1 / 0)  # a listener of another atom that fails when told
+    c = atom(0, on_mount=lambda set_self: store.set(a, 5))
+    with pytest.raises(ListenerError, match="division"):
+        store.sub(c, lambda: None)  # its on_mount is fine; a's listener is not
+    assert store.is_mounted(c)
+
+
+def test_unsubscribe_runs_every_cleanup_even_when_one_raises() -> None:
+    store = Store()
+    ran: list[str] = []
+
+    def mount(name: str, fail: bool) -> object:
+        def on_mount(set_self: object) -> object:
+            def cleanup() -> None:
+                ran.append(name)
+                if fail:
+                    raise RuntimeError(name)
+
+            return cleanup
+
+        return on_mount
+
+    x = atom(0, on_mount=mount("x", False))
+    y = atom(0, on_mount=mount("y", True))
+    both = derived(lambda get: get(y) + get(x))
+    unsubscribe = store.sub(both, lambda: None)
+    with pytest.raises(ListenerError, match="y"):
+        unsubscribe()
+    assert sorted(ran) == ["x", "y"]
