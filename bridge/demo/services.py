@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import difflib
 from typing import Any
 
+from runnable.evaluators import run_builtin_evaluator
 from runnable.service import create_service
 
 # A small, deliberately imperfect "model": a few answers are wrong or vague, so the
@@ -34,8 +34,9 @@ async def capital(country: str) -> str:
 
 def similarity(output: str, correct_answer: str) -> dict[str, Any]:
     """Score how close `output` is to `correct_answer` (0 to 1; success from 0.8)."""
-    score = difflib.SequenceMatcher(None, output.lower(), correct_answer.lower()).ratio()
-    return {"score": round(score, 3), "success": score >= 0.8}
+    inputs = {"output": output, "correct_answer": correct_answer}
+    result = run_builtin_evaluator("similarity", inputs, {"threshold": 0.8})
+    return {"score": round(float(result["score"]), 3), "success": bool(result["success"])}
 
 
 def app_service() -> Any:

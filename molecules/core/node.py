@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 import attrs
 
-from molecules.core.atom import Atom
+from molecules.core.atom import Atom, default_eq
 
 if TYPE_CHECKING:
     from molecules.core.store import Store
@@ -25,16 +25,11 @@ CLAIM_LOCK = threading.Lock()
 
 
 def same(eq: Any, old: Any, new: Any) -> bool:
-    """The atom's equality (`eq`, or identity then `==`); a comparison that raises differs."""
-    if eq is not None:
-        try:
-            return bool(eq(old, new))
-        except Exception:
-            return False
-    if old is new:
-        return True
+    """The atom's equality (`eq`, else `default_eq`); a comparison that raises differs."""
+    if eq is None:
+        return default_eq(old, new)
     try:
-        return bool(old == new)
+        return bool(eq(old, new))
     except Exception:
         return False
 

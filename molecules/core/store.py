@@ -416,6 +416,7 @@ class Store(Mounting, AsyncReads):
         elif old is value:
             return
         elif a.eq is None:
+            # `default_eq`, inlined: this runs on every recompute.
             try:
                 if old == value:
                     return

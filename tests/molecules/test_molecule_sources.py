@@ -11,15 +11,16 @@ import pytest
 
 from molecules import EntityLoadError, EntityNotFoundError, Store
 from molecules.source_molecule import SourceMolecule, create_source_molecule
+from runnable.serving import serve_in_thread
 from runnable.sources import DeletableSource, HttpSource, InMemorySource, SqlSource
-from tests.runnable.rest_server import EntityServerState, entity_app, serve
+from tests.runnable.rest_server import EntityServerState, entity_app
 
 PROMPT = {"name": "greeter", "messages": [{"role": "user", "content": "Hi {{name}}"}]}
 
 
 @pytest.fixture(scope="module")
 def rest_server() -> Iterator[str]:
-    with serve(entity_app(EntityServerState())) as base_url:
+    with serve_in_thread(entity_app(EntityServerState())) as base_url:
         yield base_url
 
 
@@ -115,7 +116,7 @@ async def test_load_all_puts_every_entity_of_the_source_in_the_store(
 
 
 async def test_a_backend_failure_is_an_error_query_with_the_source_message() -> None:
-    with serve(entity_app(EntityServerState())) as base_url:
+    with serve_in_thread(entity_app(EntityServerState())) as base_url:
         source = HttpSource(f"{base_url}/broken/prompts")
         m = create_source_molecule("prompt", source)
         store = Store()

@@ -9,8 +9,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from runnable.serving import serve_in_thread
-
 
 class EntityServerState:
     """What the server holds: collections of documents and the headers it last received."""
@@ -62,6 +60,3 @@ def entity_app(state: EntityServerState) -> Starlette:
             Route("/{name}/{id:path}", entity, methods=["GET", "PUT", "DELETE"]),
         ]
     )
-
-
-serve = serve_in_thread

@@ -15,9 +15,9 @@ from pydantic import BaseModel
 from runnable.exec_errors import HttpRunnableError
 from runnable.http_runnable import execute_http_runnable, invoke_http_runnable
 from runnable.service import create_service
+from runnable.serving import serve_in_thread
 from runnable.types import ExecutionStatus, RunnableData
 from tests.servers.fixtures import AppServer
-from tests.servers.uvicorn_thread import serve_in_thread
 
 
 async def test_posts_inputs_and_ag_config_and_reads_data_and_trace(app_server: AppServer) -> None:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from runnable.exec_errors import ServiceDefinitionError
 from runnable.served_function import ServedFunction
 from runnable.service import create_service
-from tests.servers.uvicorn_thread import serve_in_thread
+from runnable.serving import serve_in_thread
 
 
 class Config(BaseModel):

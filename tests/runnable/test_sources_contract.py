@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runnable.errors import RunnableError
+from runnable.serving import serve_in_thread
 from runnable.sources import (
     DeletableSource,
     HttpSource,
@@ -21,12 +22,12 @@ from runnable.sources import (
     SourceError,
     SqlSource,
 )
-from tests.runnable.rest_server import EntityServerState, entity_app, serve
+from tests.runnable.rest_server import EntityServerState, entity_app
 
 
 @pytest.fixture(scope="module")
 def rest_server() -> Iterator[str]:
-    with serve(entity_app(EntityServerState())) as base_url:
+    with serve_in_thread(entity_app(EntityServerState())) as base_url:
         yield base_url
 
 

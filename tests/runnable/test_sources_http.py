@@ -8,14 +8,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from runnable.serving import serve_in_thread
 from runnable.sources import HttpSource, SourceBackendError
-from tests.runnable.rest_server import EntityServerState, entity_app, serve
+from tests.runnable.rest_server import EntityServerState, entity_app
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, EntityServerState]]:
     state = EntityServerState()
-    with serve(entity_app(state)) as base_url:
+    with serve_in_thread(entity_app(state)) as base_url:
         yield base_url, state
 
 

@@ -9,9 +9,9 @@ from typing import Any
 import attrs
 import pytest
 
+from runnable.serving import serve_in_thread
 from tests.servers.app_service import AppServiceState, app_service
 from tests.servers.openai_chat import ChatCompletionsApp, ChatServerState
-from tests.servers.uvicorn_thread import serve_in_thread
 
 
 @attrs.frozen

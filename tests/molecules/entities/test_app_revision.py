@@ -12,6 +12,7 @@ import pytest
 from molecules import AppRevisionData, MoleculeError, Store, app_revision_molecule
 from molecules.entities import AppRevisionMolecule, runtime_prefix
 from runnable.openapi import OpenAPIInterface
+from runnable.serving import serve_in_thread
 from runnable.sources import InMemorySource
 from tests.molecules.entities.services import (
     Counting,
@@ -19,7 +20,6 @@ from tests.molecules.entities.services import (
     greeter_service,
     tools_service,
 )
-from tests.servers.uvicorn_thread import serve_in_thread
 
 
 @pytest.fixture(scope="module")
