@@ -67,7 +67,7 @@ SERVER_SCRIPT = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
 from tests.servers.openai_chat import ChatCompletionsApp, ChatServerState
-from tests.servers.uvicorn_thread import serve_in_thread
+from runnable.serving import serve_in_thread
 with serve_in_thread(ChatCompletionsApp(ChatServerState())) as url:
     print(url, flush=True)
     sys.stdin.read()

@@ -267,8 +267,8 @@ async def in_process_stream(chunks: int) -> float:
 
 async def http_stream(chunks: int) -> float:
     from runnable.provider import ChatProvider
+    from runnable.serving import serve_in_thread
     from tests.servers.openai_chat import ChatCompletionsApp, ChatServerState, reply
-    from tests.servers.uvicorn_thread import serve_in_thread
 
     state = ChatServerState()
     with serve_in_thread(ChatCompletionsApp(state)) as url:
