@@ -45,10 +45,10 @@ sys.path.insert(0, str(ROOT))
 
 from molecules import Store  # noqa: E402
 from molecules.engine import ConversationEngine  # noqa: E402
-from runnable.completion import ChatCompletion, TokenUsage  # noqa: E402
+from runnable.chat.completion import ChatCompletion, TokenUsage  # noqa: E402
+from runnable.chat.execution import TurnCompleted, TurnDelta, TurnStarted  # noqa: E402
+from runnable.chat.provider import ChatProvider  # noqa: E402
 from runnable.messages import ChatMessage  # noqa: E402
-from runnable.prompt_execution import TurnCompleted, TurnDelta, TurnStarted  # noqa: E402
-from runnable.provider import ChatProvider  # noqa: E402
 from runnable.retry import RetryPolicy  # noqa: E402
 from runnable.tracking import RunStore  # noqa: E402
 
@@ -67,7 +67,7 @@ SERVER_SCRIPT = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
 from tests.servers.openai_chat import ChatCompletionsApp, ChatServerState
-from runnable.serving import serve_in_thread
+from runnable.http.serving import serve_in_thread
 with serve_in_thread(ChatCompletionsApp(ChatServerState())) as url:
     print(url, flush=True)
     sys.stdin.read()

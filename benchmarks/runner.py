@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from molecules import Store
 from molecules.run import run_molecule
 from runnable.chain import Chain, Node, topological_levels
-from runnable.completion import ChatDelta
+from runnable.chat.completion import ChatDelta
 from runnable.runner import NodeContext, plan_graph, run_graph
 
 Graph = tuple[list[str], list[tuple[str, str]]]
@@ -266,8 +266,8 @@ async def in_process_stream(chunks: int) -> float:
 
 
 async def http_stream(chunks: int) -> float:
-    from runnable.provider import ChatProvider
-    from runnable.serving import serve_in_thread
+    from runnable.chat.provider import ChatProvider
+    from runnable.http.serving import serve_in_thread
     from tests.servers.openai_chat import ChatCompletionsApp, ChatServerState, reply
 
     state = ChatServerState()

@@ -5,7 +5,7 @@ default bridge over them.
 source (an empty in-memory source where none is given); `molecules={kind: molecule}`
 plugs in another implementation of a kind's data layer, and `executors={kind: fn}`
 another executor. App revisions and evaluators served at a uri run over HTTP; other
-evaluators run as the built-in evaluators of `runnable.evaluators`. Prompts, built-in
+evaluators run as the built-in evaluators of `runnable.evaluators.builtins`. Prompts, built-in
 prompts and actions need a chat-provider executor, which is not wired in yet: running
 them raises `ExecutorNotAvailable` (a NotImplementedError) naming the kind.
 """
@@ -48,9 +48,9 @@ from molecules.entities import (
     prompt_output_ports,
     prompt_to_runnable,
 )
-from runnable.evaluators import run_builtin_evaluator
-from runnable.http_runnable import execute_http_runnable
-from runnable.prompt_execution import ChatProviderLike, execute_prompt, prompt_executor
+from runnable.chat.execution import ChatProviderLike, execute_prompt, prompt_executor
+from runnable.evaluators.builtins import run_builtin_evaluator
+from runnable.http.invocation import execute_http_runnable
 from runnable.sources import InMemorySource, Source
 from runnable.tracking import RunStore
 from runnable.types import ExecutionResult, RunnableData, RunnablePort

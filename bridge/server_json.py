@@ -22,8 +22,7 @@ from bridge.errors import (
     UnknownRunnableType,
 )
 from molecules import EntityNotFoundError, MoleculesError, QueryState, SaveNotSupportedError
-from runnable.errors import InputValidationError, RunnableError
-from runnable.exec_errors import HttpRunnableError, ProviderError
+from runnable.errors import HttpRunnableError, InputValidationError, ProviderError, RunnableError
 from runnable.redaction import redact_text, to_record_json
 from runnable.sources.errors import SourceBackendError
 

@@ -7,7 +7,7 @@ Loading is described in `molecules.loading`.
 Drafts: `update(id, changes)` merges the changes (top-level keys) into the draft;
 `data(id)` is the server data with the draft applied and passed through `transform`
 again, so derived fields are derived on both sides. A draft equal to the server data
-under the normalised comparison (see `molecules.normalize`) is dropped. `save` writes
+under the normalised comparison (see `molecules.comparison`) is dropped. `save` writes
 the merged data through the molecule's `save` and clears the draft; saving a
 soft-deleted entity removes it through `remove`.
 """
@@ -23,13 +23,13 @@ from typing import Any, TypeVar
 from uuid import uuid4
 
 from molecules.base import Fetch, Save, as_document, as_fields, is_async
+from molecules.comparison import normalize
 from molecules.core.atom import Atom, Getter, Setter, derived
 from molecules.core.errors import ListenerError
 from molecules.errors import EntityNotFoundError, EntityNotLoadedError, SaveNotSupportedError
 from molecules.hooks import MoleculeHooks
 from molecules.ids import entity_id, id_family
 from molecules.loading import LoadingMolecule
-from molecules.normalize import normalize
 from molecules.query import QueryState, running_loop
 from molecules.ready import ready
 

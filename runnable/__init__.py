@@ -3,168 +3,316 @@
 Data types, templates, ports, OpenAPI interfaces, chain planning, variables and chat
 messages. Nothing here knows about atoms: functions return values, and the reactive
 layer (`molecules`) folds them into state.
+
+The names below load on first use (a module `__getattr__`), so importing one submodule
+does not pay for the others.
 """
 
-from runnable.chain import (
-    Chain,
-    Connection,
-    Node,
-    resolve_chain_inputs,
-    topological_levels,
-    topological_order,
-)
-from runnable.completion import ChatCompletion, ChatDelta, ChatDone, TokenUsage
-from runnable.errors import (
-    ChainCycleError,
-    ChainError,
-    InputValidationError,
-    InvalidRefError,
-    MappingPathError,
-    MessageError,
-    MissingTemplateVariablesError,
-    MissingVariablesError,
-    OpenAPIError,
-    RunnableError,
-    SchemaError,
-    TemplateError,
-    UnsupportedTemplateFormatError,
-    VariablesError,
-)
-from runnable.evaluators import (
-    BUILTIN_EVALUATORS,
-    BuiltinEvaluator,
-    get_builtin_evaluator,
-    run_builtin_evaluator,
-)
-from runnable.exec_errors import (
-    EvaluatorError,
-    HttpRunnableError,
-    ProviderError,
-    ProviderRateLimitError,
-    ProviderStatusError,
-    ProviderTimeoutError,
-)
-from runnable.http_runnable import (
-    HttpRunnableResult,
-    execute_http_runnable,
-    invoke_http_runnable,
-)
-from runnable.mapping import (
-    MISSING,
-    InputMapping,
-    MappingSource,
-    MappingStatus,
-    auto_map_inputs,
-    parse_mapping_path,
-    read_mapping_path,
-)
-from runnable.messages import (
-    ChatMessage,
-    ContentPart,
-    FilePart,
-    ImagePart,
-    Resource,
-    TextPart,
-    build_turn_messages,
-    render_resource_block,
-    resource_attachment,
-    to_provider_messages,
-)
-from runnable.openapi import (
-    ENDPOINT_NAMES,
-    ExecutionMode,
-    OpenAPIEndpoint,
-    OpenAPIInterface,
-    invocation_url,
-    parse_openapi,
-)
-from runnable.ports import (
-    JSON_TYPES,
-    check_schema,
-    format_key_as_name,
-    input_ports_from_schema,
-    input_ports_from_template,
-    input_ports_from_variables,
-    output_ports_from_schema,
-    resolve_refs,
-    schema_from_ports,
-    validate_inputs,
-)
-from runnable.pricing import DEFAULT_PRICES, ModelPrice, PriceTable
-from runnable.prompt_execution import (
-    PromptSpec,
-    TurnCancelled,
-    TurnCompleted,
-    TurnDelta,
-    TurnEvent,
-    TurnFailed,
-    TurnRequest,
-    TurnStarted,
-    build_turn_request,
-    execute_prompt,
-    prompt_chunk_executor,
-    prompt_executor,
-    stream_prompt,
-)
-from runnable.provider import ChatProvider
-from runnable.retry import RetryPolicy
-from runnable.runner import (
-    Action,
-    ChainInputError,
-    Chunk,
-    DatasetResult,
-    Flow,
-    FlowError,
-    GraphRun,
-    NodeCancelled,
-    NodeCompleted,
-    NodeContext,
-    NodeFailed,
-    NodePorts,
-    NodeResult,
-    NodeSkipped,
-    NodeStarted,
-    RerunError,
-    RowResult,
-    RunCompleted,
-    RunEvent,
-    RunnerError,
-    RunStarted,
-    Step,
-    parse_event,
-    plan_graph,
-    run_action,
-    run_dataset,
-    run_flow,
-    run_graph,
-    run_step,
-)
-from runnable.templates import (
-    FORMATS,
-    TemplateFormat,
-    extract_variables,
-    render,
-)
-from runnable.types import (
-    ErrorInfo,
-    ExecutionMetrics,
-    ExecutionResult,
-    ExecutionStatus,
-    RunnableData,
-    RunnablePort,
-    RunnableRef,
-    RunnableSchemas,
-    TraceInfo,
-)
-from runnable.variables import (
-    COMPUTED_VARIABLES,
-    DEFAULT_ORDER,
-    ResolvedVariable,
-    computed_variables,
-    require_variables,
-    resolve_variables,
-    variable_values,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runnable.chain import (
+        Chain,
+        Connection,
+        Node,
+        resolve_chain_inputs,
+        topological_levels,
+        topological_order,
+    )
+    from runnable.chat.completion import ChatCompletion, ChatDelta, ChatDone, TokenUsage
+    from runnable.chat.execution import (
+        PromptSpec,
+        TurnCancelled,
+        TurnCompleted,
+        TurnDelta,
+        TurnEvent,
+        TurnFailed,
+        TurnRequest,
+        TurnStarted,
+        build_turn_request,
+        execute_prompt,
+        prompt_chunk_executor,
+        prompt_executor,
+        stream_prompt,
+    )
+    from runnable.chat.pricing import DEFAULT_PRICES, ModelPrice, PriceTable
+    from runnable.chat.provider import ChatProvider
+    from runnable.errors import (
+        ChainCycleError,
+        ChainError,
+        EvaluatorError,
+        HttpRunnableError,
+        InputValidationError,
+        InvalidRefError,
+        MappingPathError,
+        MessageError,
+        MissingTemplateVariablesError,
+        MissingVariablesError,
+        OpenAPIError,
+        ProviderError,
+        ProviderRateLimitError,
+        ProviderStatusError,
+        ProviderTimeoutError,
+        RunnableError,
+        SchemaError,
+        TemplateError,
+        UnsupportedTemplateFormatError,
+        VariablesError,
+    )
+    from runnable.evaluators.builtins import (
+        BUILTIN_EVALUATORS,
+        BuiltinEvaluator,
+        get_builtin_evaluator,
+        run_builtin_evaluator,
+    )
+    from runnable.http.invocation import (
+        HttpRunnableResult,
+        execute_http_runnable,
+        invoke_http_runnable,
+    )
+    from runnable.mapping import (
+        MISSING,
+        InputMapping,
+        MappingSource,
+        MappingStatus,
+        auto_map_inputs,
+        parse_mapping_path,
+        read_mapping_path,
+    )
+    from runnable.messages import (
+        ChatMessage,
+        ContentPart,
+        FilePart,
+        ImagePart,
+        Resource,
+        TextPart,
+        build_turn_messages,
+        render_resource_block,
+        resource_attachment,
+        to_provider_messages,
+    )
+    from runnable.openapi import (
+        ENDPOINT_NAMES,
+        ExecutionMode,
+        OpenAPIEndpoint,
+        OpenAPIInterface,
+        invocation_url,
+        parse_openapi,
+    )
+    from runnable.ports import (
+        JSON_TYPES,
+        check_schema,
+        format_key_as_name,
+        input_ports_from_schema,
+        input_ports_from_template,
+        input_ports_from_variables,
+        output_ports_from_schema,
+        resolve_refs,
+        schema_from_ports,
+        validate_inputs,
+    )
+    from runnable.retry import RetryPolicy
+    from runnable.runner import (
+        Action,
+        ChainInputError,
+        Chunk,
+        DatasetResult,
+        Flow,
+        FlowError,
+        GraphRun,
+        NodeCancelled,
+        NodeCompleted,
+        NodeContext,
+        NodeFailed,
+        NodePorts,
+        NodeResult,
+        NodeSkipped,
+        NodeStarted,
+        RerunError,
+        RowResult,
+        RunCompleted,
+        RunEvent,
+        RunnerError,
+        RunStarted,
+        Step,
+        parse_event,
+        plan_graph,
+        run_action,
+        run_dataset,
+        run_flow,
+        run_graph,
+        run_step,
+    )
+    from runnable.templates import (
+        FORMATS,
+        TemplateFormat,
+        extract_variables,
+        render,
+    )
+    from runnable.types import (
+        ErrorInfo,
+        ExecutionMetrics,
+        ExecutionResult,
+        ExecutionStatus,
+        RunnableData,
+        RunnablePort,
+        RunnableRef,
+        RunnableSchemas,
+        TraceInfo,
+    )
+    from runnable.variables import (
+        COMPUTED_VARIABLES,
+        DEFAULT_ORDER,
+        ResolvedVariable,
+        computed_variables,
+        require_variables,
+        resolve_variables,
+        variable_values,
+    )
+
+# Where each public name lives: name -> module (and the name there, when it differs).
+_EXPORTS: dict[str, tuple[str, str]] = {
+    "BUILTIN_EVALUATORS": ("runnable.evaluators.builtins", "BUILTIN_EVALUATORS"),
+    "COMPUTED_VARIABLES": ("runnable.variables", "COMPUTED_VARIABLES"),
+    "DEFAULT_ORDER": ("runnable.variables", "DEFAULT_ORDER"),
+    "DEFAULT_PRICES": ("runnable.chat.pricing", "DEFAULT_PRICES"),
+    "ENDPOINT_NAMES": ("runnable.openapi", "ENDPOINT_NAMES"),
+    "FORMATS": ("runnable.templates", "FORMATS"),
+    "JSON_TYPES": ("runnable.ports", "JSON_TYPES"),
+    "MISSING": ("runnable.mapping", "MISSING"),
+    "Action": ("runnable.runner", "Action"),
+    "BuiltinEvaluator": ("runnable.evaluators.builtins", "BuiltinEvaluator"),
+    "Chain": ("runnable.chain", "Chain"),
+    "ChainCycleError": ("runnable.errors", "ChainCycleError"),
+    "ChainError": ("runnable.errors", "ChainError"),
+    "ChainInputError": ("runnable.runner", "ChainInputError"),
+    "ChatCompletion": ("runnable.chat.completion", "ChatCompletion"),
+    "ChatDelta": ("runnable.chat.completion", "ChatDelta"),
+    "ChatDone": ("runnable.chat.completion", "ChatDone"),
+    "ChatMessage": ("runnable.messages", "ChatMessage"),
+    "ChatProvider": ("runnable.chat.provider", "ChatProvider"),
+    "Chunk": ("runnable.runner", "Chunk"),
+    "Connection": ("runnable.chain", "Connection"),
+    "ContentPart": ("runnable.messages", "ContentPart"),
+    "DatasetResult": ("runnable.runner", "DatasetResult"),
+    "ErrorInfo": ("runnable.types", "ErrorInfo"),
+    "EvaluatorError": ("runnable.errors", "EvaluatorError"),
+    "ExecutionMetrics": ("runnable.types", "ExecutionMetrics"),
+    "ExecutionMode": ("runnable.openapi", "ExecutionMode"),
+    "ExecutionResult": ("runnable.types", "ExecutionResult"),
+    "ExecutionStatus": ("runnable.types", "ExecutionStatus"),
+    "FilePart": ("runnable.messages", "FilePart"),
+    "Flow": ("runnable.runner", "Flow"),
+    "FlowError": ("runnable.runner", "FlowError"),
+    "GraphRun": ("runnable.runner", "GraphRun"),
+    "HttpRunnableError": ("runnable.errors", "HttpRunnableError"),
+    "HttpRunnableResult": ("runnable.http.invocation", "HttpRunnableResult"),
+    "ImagePart": ("runnable.messages", "ImagePart"),
+    "InputMapping": ("runnable.mapping", "InputMapping"),
+    "InputValidationError": ("runnable.errors", "InputValidationError"),
+    "InvalidRefError": ("runnable.errors", "InvalidRefError"),
+    "MappingPathError": ("runnable.errors", "MappingPathError"),
+    "MappingSource": ("runnable.mapping", "MappingSource"),
+    "MappingStatus": ("runnable.mapping", "MappingStatus"),
+    "MessageError": ("runnable.errors", "MessageError"),
+    "MissingTemplateVariablesError": ("runnable.errors", "MissingTemplateVariablesError"),
+    "MissingVariablesError": ("runnable.errors", "MissingVariablesError"),
+    "ModelPrice": ("runnable.chat.pricing", "ModelPrice"),
+    "Node": ("runnable.chain", "Node"),
+    "NodeCancelled": ("runnable.runner", "NodeCancelled"),
+    "NodeCompleted": ("runnable.runner", "NodeCompleted"),
+    "NodeContext": ("runnable.runner", "NodeContext"),
+    "NodeFailed": ("runnable.runner", "NodeFailed"),
+    "NodePorts": ("runnable.runner", "NodePorts"),
+    "NodeResult": ("runnable.runner", "NodeResult"),
+    "NodeSkipped": ("runnable.runner", "NodeSkipped"),
+    "NodeStarted": ("runnable.runner", "NodeStarted"),
+    "OpenAPIEndpoint": ("runnable.openapi", "OpenAPIEndpoint"),
+    "OpenAPIError": ("runnable.errors", "OpenAPIError"),
+    "OpenAPIInterface": ("runnable.openapi", "OpenAPIInterface"),
+    "PriceTable": ("runnable.chat.pricing", "PriceTable"),
+    "PromptSpec": ("runnable.chat.execution", "PromptSpec"),
+    "ProviderError": ("runnable.errors", "ProviderError"),
+    "ProviderRateLimitError": ("runnable.errors", "ProviderRateLimitError"),
+    "ProviderStatusError": ("runnable.errors", "ProviderStatusError"),
+    "ProviderTimeoutError": ("runnable.errors", "ProviderTimeoutError"),
+    "RerunError": ("runnable.runner", "RerunError"),
+    "ResolvedVariable": ("runnable.variables", "ResolvedVariable"),
+    "Resource": ("runnable.messages", "Resource"),
+    "RetryPolicy": ("runnable.retry", "RetryPolicy"),
+    "RowResult": ("runnable.runner", "RowResult"),
+    "RunCompleted": ("runnable.runner", "RunCompleted"),
+    "RunEvent": ("runnable.runner", "RunEvent"),
+    "RunStarted": ("runnable.runner", "RunStarted"),
+    "RunnableData": ("runnable.types", "RunnableData"),
+    "RunnableError": ("runnable.errors", "RunnableError"),
+    "RunnablePort": ("runnable.types", "RunnablePort"),
+    "RunnableRef": ("runnable.types", "RunnableRef"),
+    "RunnableSchemas": ("runnable.types", "RunnableSchemas"),
+    "RunnerError": ("runnable.runner", "RunnerError"),
+    "SchemaError": ("runnable.errors", "SchemaError"),
+    "Step": ("runnable.runner", "Step"),
+    "TemplateError": ("runnable.errors", "TemplateError"),
+    "TemplateFormat": ("runnable.templates", "TemplateFormat"),
+    "TextPart": ("runnable.messages", "TextPart"),
+    "TokenUsage": ("runnable.chat.completion", "TokenUsage"),
+    "TraceInfo": ("runnable.types", "TraceInfo"),
+    "TurnCancelled": ("runnable.chat.execution", "TurnCancelled"),
+    "TurnCompleted": ("runnable.chat.execution", "TurnCompleted"),
+    "TurnDelta": ("runnable.chat.execution", "TurnDelta"),
+    "TurnEvent": ("runnable.chat.execution", "TurnEvent"),
+    "TurnFailed": ("runnable.chat.execution", "TurnFailed"),
+    "TurnRequest": ("runnable.chat.execution", "TurnRequest"),
+    "TurnStarted": ("runnable.chat.execution", "TurnStarted"),
+    "UnsupportedTemplateFormatError": ("runnable.errors", "UnsupportedTemplateFormatError"),
+    "VariablesError": ("runnable.errors", "VariablesError"),
+    "auto_map_inputs": ("runnable.mapping", "auto_map_inputs"),
+    "build_turn_messages": ("runnable.messages", "build_turn_messages"),
+    "build_turn_request": ("runnable.chat.execution", "build_turn_request"),
+    "check_schema": ("runnable.ports", "check_schema"),
+    "computed_variables": ("runnable.variables", "computed_variables"),
+    "execute_http_runnable": ("runnable.http.invocation", "execute_http_runnable"),
+    "execute_prompt": ("runnable.chat.execution", "execute_prompt"),
+    "extract_variables": ("runnable.templates", "extract_variables"),
+    "format_key_as_name": ("runnable.ports", "format_key_as_name"),
+    "get_builtin_evaluator": ("runnable.evaluators.builtins", "get_builtin_evaluator"),
+    "input_ports_from_schema": ("runnable.ports", "input_ports_from_schema"),
+    "input_ports_from_template": ("runnable.ports", "input_ports_from_template"),
+    "input_ports_from_variables": ("runnable.ports", "input_ports_from_variables"),
+    "invocation_url": ("runnable.openapi", "invocation_url"),
+    "invoke_http_runnable": ("runnable.http.invocation", "invoke_http_runnable"),
+    "output_ports_from_schema": ("runnable.ports", "output_ports_from_schema"),
+    "parse_event": ("runnable.runner", "parse_event"),
+    "parse_mapping_path": ("runnable.mapping", "parse_mapping_path"),
+    "parse_openapi": ("runnable.openapi", "parse_openapi"),
+    "plan_graph": ("runnable.runner", "plan_graph"),
+    "prompt_chunk_executor": ("runnable.chat.execution", "prompt_chunk_executor"),
+    "prompt_executor": ("runnable.chat.execution", "prompt_executor"),
+    "read_mapping_path": ("runnable.mapping", "read_mapping_path"),
+    "render": ("runnable.templates", "render"),
+    "render_resource_block": ("runnable.messages", "render_resource_block"),
+    "require_variables": ("runnable.variables", "require_variables"),
+    "resolve_chain_inputs": ("runnable.chain", "resolve_chain_inputs"),
+    "resolve_refs": ("runnable.ports", "resolve_refs"),
+    "resolve_variables": ("runnable.variables", "resolve_variables"),
+    "resource_attachment": ("runnable.messages", "resource_attachment"),
+    "run_action": ("runnable.runner", "run_action"),
+    "run_builtin_evaluator": ("runnable.evaluators.builtins", "run_builtin_evaluator"),
+    "run_dataset": ("runnable.runner", "run_dataset"),
+    "run_flow": ("runnable.runner", "run_flow"),
+    "run_graph": ("runnable.runner", "run_graph"),
+    "run_step": ("runnable.runner", "run_step"),
+    "schema_from_ports": ("runnable.ports", "schema_from_ports"),
+    "stream_prompt": ("runnable.chat.execution", "stream_prompt"),
+    "to_provider_messages": ("runnable.messages", "to_provider_messages"),
+    "topological_levels": ("runnable.chain", "topological_levels"),
+    "topological_order": ("runnable.chain", "topological_order"),
+    "validate_inputs": ("runnable.ports", "validate_inputs"),
+    "variable_values": ("runnable.variables", "variable_values"),
+}
 
 __all__ = [
     "BUILTIN_EVALUATORS",
@@ -305,3 +453,19 @@ __all__ = [
     "validate_inputs",
     "variable_values",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use."""
+    try:
+        module_name, attribute = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module_name), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The public names, as for an eager module."""
+    return sorted(set(globals()) | set(__all__))

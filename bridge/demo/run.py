@@ -1,7 +1,7 @@
 """The demo: an app and two evaluators as a chain over a dataset, with every run recorded.
 
 Two services start on 127.0.0.1 (the app and an evaluator, plain functions served with
-`runnable.service`). The app revision is loaded through its OpenAPI document; the chain
+`runnable.http.service`). The app revision is loaded through its OpenAPI document; the chain
 runs the app, then a built-in evaluator and the served one, whose inputs are auto-mapped
 (`output` from the app, `correct_answer` from the row); each row is a run in a SQLite file.
 """
@@ -19,8 +19,8 @@ from bridge.defaults import create_default_bridge
 from bridge.demo.services import app_service, evaluator_service
 from molecules import Store
 from runnable.chain import Chain, Connection, Node
+from runnable.http.serving import serve_in_thread
 from runnable.runner import DatasetResult, RunEvent
-from runnable.serving import serve_in_thread
 from runnable.sources import InMemorySource
 from runnable.tracking import RunRecorder, RunStore
 

@@ -1,12 +1,12 @@
-"""The demo's two runnable services, plain functions served with `runnable.service`."""
+"""The demo's two runnable services, plain functions served with `runnable.http.service`."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
-from runnable.evaluators import run_builtin_evaluator
-from runnable.service import create_service
+from runnable.evaluators.builtins import run_builtin_evaluator
+from runnable.http.service import create_service
 
 # A small, deliberately imperfect "model": a few answers are wrong or vague, so the
 # evaluators have something to say.

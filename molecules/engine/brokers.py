@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import attrs
 
 from molecules.engine.context import ScopeContext
-from runnable.prompt_execution import error_info
+from runnable.chat.execution import error_info
 from runnable.types import ErrorInfo
 
 logger = logging.getLogger(__name__)

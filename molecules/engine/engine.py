@@ -47,7 +47,7 @@ from molecules.engine.run_recorder import TurnRecorder
 from molecules.engine.scoped import DEFAULT_SCOPED_TTL, ScopedVariableCache, ScopeSource
 from molecules.engine.selectors import InstanceSelectors, same
 from molecules.engine.state import InstanceState
-from runnable.prompt_execution import ChatProviderLike, TurnRequest
+from runnable.chat.execution import ChatProviderLike, TurnRequest
 from runnable.sources import Source
 from runnable.tracking import RunStore
 from runnable.variables import DEFAULT_ORDER, Clock

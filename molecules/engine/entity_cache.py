@@ -14,7 +14,7 @@ from typing import Any
 from molecules.core.atom import Atom, Getter, Setter, atom
 from molecules.core.family import AtomFamily, atom_family
 from molecules.engine.errors import EngineConfigError, EntityNotFound
-from runnable.prompt_execution import PromptSpec
+from runnable.chat.execution import PromptSpec
 from runnable.sources import Source
 from runnable.types import RunnableRef
 

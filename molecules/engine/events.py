@@ -1,6 +1,6 @@
 """Instance events: every change of an instance is one of these, folded by `reduce_instance`.
 
-Turn events come from `runnable.prompt_execution` (TurnStarted, TurnDelta, TurnCompleted,
+Turn events come from `runnable.chat.execution` (TurnStarted, TurnDelta, TurnCompleted,
 TurnFailed, TurnCancelled); the others are the engine's own (loading, editing, tracking).
 Because every change is an event, replaying an instance's events from its first state
 rebuilds its current state exactly.
@@ -15,8 +15,7 @@ import attrs
 
 from molecules.engine.context import ScopeContext
 from molecules.engine.state import ExecutionConfig, Totals, VariableLayers
-from runnable.messages import ChatMessage, Content, Resource
-from runnable.prompt_execution import (
+from runnable.chat.execution import (
     PromptSpec,
     TurnCancelled,
     TurnCompleted,
@@ -24,6 +23,7 @@ from runnable.prompt_execution import (
     TurnFailed,
     TurnStarted,
 )
+from runnable.messages import ChatMessage, Content, Resource
 from runnable.types import ErrorInfo
 
 

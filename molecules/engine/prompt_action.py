@@ -26,7 +26,7 @@ from molecules.engine.errors import EngineConfigError
 from molecules.engine.events import InstanceFailed
 from molecules.engine.starting import StartOptions, begin_instance, load_instance
 from molecules.engine.state import ExecutionConfig
-from runnable.prompt_execution import error_info
+from runnable.chat.execution import error_info
 from runnable.types import ErrorInfo
 
 if TYPE_CHECKING:

@@ -39,14 +39,14 @@ from molecules.engine.state import (
     Totals,
     TurnStats,
 )
-from runnable.messages import ChatMessage, Content
-from runnable.prompt_execution import (
+from runnable.chat.execution import (
     TurnCancelled,
     TurnCompleted,
     TurnDelta,
     TurnFailed,
     TurnStarted,
 )
+from runnable.messages import ChatMessage, Content
 
 evolve = attrs.evolve
 

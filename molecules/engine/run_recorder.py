@@ -21,8 +21,8 @@ import attrs
 from molecules.engine.events import InstanceEvent, RunLinked, TaskLinked
 from molecules.engine.reply_writer import ReplyWriter
 from molecules.engine.state import InstanceState, Totals, TurnOutcome
+from runnable.chat.execution import TurnCompleted, TurnRequest
 from runnable.messages import ChatMessage
-from runnable.prompt_execution import TurnCompleted, TurnRequest
 from runnable.tracking import REDACTED, RunNotFound, RunRecord, RunStatus, RunStore
 from runnable.types import ErrorInfo
 

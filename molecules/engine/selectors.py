@@ -25,9 +25,9 @@ from molecules.engine.state import (
     TurnStats,
     VariableLayers,
 )
+from runnable.chat.execution import PromptSpec, prompt_variables, resolve_prompt_variables
 from runnable.errors import MessageError
 from runnable.messages import ChatMessage, Resource, build_turn_messages
-from runnable.prompt_execution import PromptSpec, prompt_variables, resolve_prompt_variables
 from runnable.types import ErrorInfo
 from runnable.variables import ResolvedVariable, variable_values
 

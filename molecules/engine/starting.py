@@ -25,8 +25,8 @@ from molecules.engine.errors import EngineConfigError, EngineError, InstanceExis
 from molecules.engine.events import InstanceCreated, InstanceFailed, InstanceLoaded
 from molecules.engine.run_recorder import LoadedRun, load_run
 from molecules.engine.state import ExecutionConfig, InstanceState, Totals, VariableLayers
+from runnable.chat.execution import PromptSpec, error_info
 from runnable.messages import Resource
-from runnable.prompt_execution import PromptSpec, error_info
 from runnable.tracking import REDACTED
 from runnable.types import RunnableRef
 from runnable.variables import computed_variables

@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict
 
 from molecules.engine.context import ScopeContext
 from molecules.engine.stream_text import StreamText
+from runnable.chat.execution import PromptSpec
 from runnable.messages import ChatMessage, Content, Resource
-from runnable.prompt_execution import PromptSpec
 from runnable.types import ErrorInfo
 
 InstanceStatus = Literal[

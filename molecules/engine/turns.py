@@ -23,10 +23,8 @@ from molecules.engine.errors import ChatNotAllowedError, InstanceBusyError, Inst
 from molecules.engine.events import TurnQueued
 from molecules.engine.run_recorder import TurnRecorder
 from molecules.engine.state import InstanceState
-from runnable.completion import ChatCompletion
-from runnable.errors import MessageError, MissingVariablesError
-from runnable.messages import ChatMessage
-from runnable.prompt_execution import (
+from runnable.chat.completion import ChatCompletion
+from runnable.chat.execution import (
     ChatProviderLike,
     TurnCompleted,
     TurnDelta,
@@ -37,6 +35,8 @@ from runnable.prompt_execution import (
     turn_cancelled,
     turn_failed,
 )
+from runnable.errors import MessageError, MissingVariablesError
+from runnable.messages import ChatMessage
 from runnable.types import ErrorInfo, ExecutionMetrics, ExecutionResult, ExecutionStatus
 from runnable.variables import computed_variables
 

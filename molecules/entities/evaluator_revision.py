@@ -2,7 +2,7 @@
 settings, with named presets of settings.
 
 Presets come from the revision itself (`presets`) and from the molecule (`presets=` by
-evaluator key; by default the presets of the built-in evaluators of `runnable.evaluators`);
+evaluator key; by default the presets of the built-in evaluators of `runnable.evaluators.builtins`);
 the revision's own win on equal keys.
 `apply_preset(id, key)` writes the preset's settings into the draft (replacing the
 settings, so the result is exactly the preset). Output ports default to `score: number`.
@@ -19,9 +19,8 @@ from molecules.core.atom import Getter, Setter
 from molecules.errors import EntityNotLoadedError, UnknownPresetError
 from molecules.molecule import entity_id
 from molecules.source_molecule import SourceMolecule
-from runnable.errors import RunnableError, SchemaError
-from runnable.evaluators import BuiltinEvaluator, get_builtin_evaluator
-from runnable.exec_errors import UnknownEvaluatorError
+from runnable.errors import RunnableError, SchemaError, UnknownEvaluatorError
+from runnable.evaluators.builtins import BuiltinEvaluator, get_builtin_evaluator
 from runnable.openapi import invocation_url
 from runnable.ports import input_ports_from_schema, output_ports_from_schema, schema_from_ports
 from runnable.sources import Source

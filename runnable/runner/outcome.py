@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from runnable.completion import ChatDelta, ChatDone
+from runnable.chat.completion import ChatDelta, ChatDone
 from runnable.runner.context import NodeContext
 from runnable.runner.errors import NodeExecutionError
 from runnable.types import ErrorInfo, ExecutionMetrics, ExecutionResult, ExecutionStatus

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from runnable.chain import Node
-from runnable.errors import ChainError, InputValidationError
-from runnable.exec_errors import (
+from runnable.errors import (
+    ChainError,
     HttpRunnableError,
+    InputValidationError,
     ProviderInputError,
     ProviderStatusError,
 )

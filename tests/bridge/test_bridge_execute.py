@@ -22,7 +22,7 @@ from bridge import (
     create_runnable_bridge,
 )
 from molecules import AppRevisionData, PromptData, Store, create_molecule
-from runnable.serving import serve_in_thread
+from runnable.http.serving import serve_in_thread
 from runnable.sources import InMemorySource
 from runnable.types import ExecutionStatus
 from tests.molecules.entities.services import Counting, greeter_service, tools_service

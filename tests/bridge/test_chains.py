@@ -12,8 +12,8 @@ from bridge.demo.run import DEMO_CHAIN
 from bridge.demo.services import app_service, evaluator_service
 from molecules import Store
 from runnable.chain import Chain, Connection, Node
+from runnable.http.serving import serve_in_thread
 from runnable.runner import ChainInputError, RunCompleted
-from runnable.serving import serve_in_thread
 from runnable.sources import InMemorySource
 from runnable.tracking import RunRecorder, RunStatus, RunStore
 from runnable.types import ExecutionStatus

@@ -8,7 +8,7 @@ import pytest
 
 from bridge import ExecutorNotAvailable, RunnableBridge, create_default_bridge
 from molecules import Store
-from runnable.provider import ChatProvider
+from runnable.chat.provider import ChatProvider
 from runnable.retry import RetryPolicy
 from runnable.sources import InMemorySource
 from runnable.tracking import RunStore

@@ -22,8 +22,8 @@ from bridge.demo.services import app_service, evaluator_service
 from bridge.server import create_app
 from molecules import Store
 from runnable.chain import Chain, Node
+from runnable.http.serving import serve_in_thread
 from runnable.runner import RunCompleted
-from runnable.serving import serve_in_thread
 from runnable.sources import InMemorySource
 
 SECRET = "sk-test-0123456789abcdef"

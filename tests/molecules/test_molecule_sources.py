@@ -11,7 +11,7 @@ import pytest
 
 from molecules import EntityLoadError, EntityNotFoundError, Store
 from molecules.source_molecule import SourceMolecule, create_source_molecule
-from runnable.serving import serve_in_thread
+from runnable.http.serving import serve_in_thread
 from runnable.sources import DeletableSource, HttpSource, InMemorySource, SqlSource
 from tests.runnable.rest_server import EntityServerState, entity_app
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from molecules import Store
 from molecules.run import RunState, TextLog, fold_run, reduce_run, run_molecule
 from runnable.chain import Chain, Node
-from runnable.completion import ChatCompletion, ChatDelta, ChatDone, TokenUsage
+from runnable.chat.completion import ChatCompletion, ChatDelta, ChatDone, TokenUsage
 from runnable.runner import (
     Chunk,
     Event,

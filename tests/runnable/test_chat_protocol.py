@@ -7,8 +7,8 @@ import json
 import pytest
 from pydantic import BaseModel
 
-from runnable.chat_protocol import StreamState, parse_answer, request_body
-from runnable.exec_errors import ProviderStreamError
+from runnable.chat.protocol import StreamState, parse_answer, request_body
+from runnable.errors import ProviderStreamError
 
 
 class Message(BaseModel):

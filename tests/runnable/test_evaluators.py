@@ -8,16 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runnable.evaluators import (
+from runnable.errors import (
+    EvaluatorInputError,
+    EvaluatorSettingsError,
+    UnknownEvaluatorError,
+)
+from runnable.evaluators.builtins import (
     BUILTIN_EVALUATORS,
     EvaluatorPreset,
     get_builtin_evaluator,
     run_builtin_evaluator,
-)
-from runnable.exec_errors import (
-    EvaluatorInputError,
-    EvaluatorSettingsError,
-    UnknownEvaluatorError,
 )
 
 

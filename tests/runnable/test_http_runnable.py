@@ -12,10 +12,10 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
-from runnable.exec_errors import HttpRunnableError
-from runnable.http_runnable import execute_http_runnable, invoke_http_runnable
-from runnable.service import create_service
-from runnable.serving import serve_in_thread
+from runnable.errors import HttpRunnableError
+from runnable.http.invocation import execute_http_runnable, invoke_http_runnable
+from runnable.http.service import create_service
+from runnable.http.serving import serve_in_thread
 from runnable.types import ExecutionStatus, RunnableData
 from tests.servers.fixtures import AppServer
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runnable.pricing import DEFAULT_PRICES, ModelPrice, PriceTable
+from runnable.chat.pricing import DEFAULT_PRICES, ModelPrice, PriceTable
 
 
 def test_cost_is_per_million_tokens() -> None:

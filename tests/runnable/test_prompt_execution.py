@@ -1,4 +1,4 @@
-"""runnable.prompt_execution: prompt + variables + conversation -> request -> turn events."""
+"""runnable.chat.execution: prompt + variables + conversation -> request -> turn events."""
 
 from __future__ import annotations
 
@@ -11,10 +11,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, TypeAdapter
 
-from runnable.errors import MissingVariablesError
-from runnable.exec_errors import ProviderStatusError
-from runnable.messages import ChatMessage, Resource
-from runnable.prompt_execution import (
+from runnable.chat.execution import (
     PromptSpec,
     TurnCompleted,
     TurnDelta,
@@ -32,7 +29,9 @@ from runnable.prompt_execution import (
     turn_cancelled,
     turn_failed,
 )
-from runnable.provider import ChatProvider
+from runnable.chat.provider import ChatProvider
+from runnable.errors import MissingVariablesError, ProviderStatusError
+from runnable.messages import ChatMessage, Resource
 from runnable.retry import RetryPolicy
 from runnable.types import RunnableData
 from tests.servers.fixtures import ChatServer

@@ -12,8 +12,9 @@ from contextlib import aclosing
 
 import pytest
 
-from runnable.completion import ChatDelta, ChatDone, ChatStreamEvent
-from runnable.exec_errors import (
+from runnable.chat.completion import ChatDelta, ChatDone, ChatStreamEvent
+from runnable.chat.provider import ChatProvider
+from runnable.errors import (
     ProviderConnectionError,
     ProviderError,
     ProviderInputError,
@@ -22,7 +23,6 @@ from runnable.exec_errors import (
     ProviderStreamError,
     ProviderTimeoutError,
 )
-from runnable.provider import ChatProvider
 from runnable.retry import RetryPolicy
 from tests.servers.fixtures import ChatServer
 from tests.servers.openai_chat import fail, reply
@@ -408,7 +408,7 @@ async def test_breaking_out_of_a_closed_stream_closes_the_connection(
 
 
 def test_completion_metrics_carry_tokens_cost_and_timings() -> None:
-    from runnable.completion import ChatCompletion, TokenUsage
+    from runnable.chat.completion import ChatCompletion, TokenUsage
 
     completion = ChatCompletion(
         text="x", usage=TokenUsage(tokens_in=3, tokens_out=4), cost=0.5, ttft_ms=1, latency_ms=2

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from runnable.chain import Chain, Node
-from runnable.completion import ChatCompletion, ChatDelta, ChatDone, TokenUsage
+from runnable.chat.completion import ChatCompletion, ChatDelta, ChatDone, TokenUsage
 from runnable.errors import ChainCycleError, InputValidationError
 from runnable.retry import RetryPolicy
 from runnable.runner import (
@@ -453,7 +453,7 @@ async def test_a_run_can_be_awaited_directly() -> None:
 
 
 async def test_by_default_a_bug_or_a_refused_request_is_not_retried() -> None:
-    from runnable.exec_errors import HttpRunnableError
+    from runnable.errors import HttpRunnableError
     from runnable.runner import NodeExecutionError, is_retryable_error
 
     refused = HttpRunnableError("no", url="u", reason="http", status_code=400)

@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 
 from runnable.chain import Chain, Connection, InputMapping, Node
-from runnable.http_runnable import invoke_http_runnable
-from runnable.provider import ChatProvider
+from runnable.chat.provider import ChatProvider
+from runnable.http.invocation import invoke_http_runnable
+from runnable.http.service import create_service
 from runnable.runner import Chunk, Event, NodeCancelled, NodeContext, NodeFailed, run_graph
-from runnable.service import create_service
 from runnable.types import ExecutionStatus
 from tests.servers.fixtures import AppServer, ChatServer
 from tests.servers.openai_chat import reply

@@ -11,10 +11,10 @@ import httpx
 import pytest
 from pydantic import BaseModel, Field
 
-from runnable.exec_errors import ServiceDefinitionError
-from runnable.served_function import ServedFunction
-from runnable.service import create_service
-from runnable.serving import serve_in_thread
+from runnable.errors import ServiceDefinitionError
+from runnable.http.served import ServedFunction
+from runnable.http.service import create_service
+from runnable.http.serving import serve_in_thread
 
 
 class Config(BaseModel):

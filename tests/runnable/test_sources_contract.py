@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runnable.errors import RunnableError
-from runnable.serving import serve_in_thread
+from runnable.http.serving import serve_in_thread
 from runnable.sources import (
     DeletableSource,
     HttpSource,

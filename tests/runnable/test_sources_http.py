@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from runnable.serving import serve_in_thread
+from runnable.http.serving import serve_in_thread
 from runnable.sources import HttpSource, SourceBackendError
 from tests.runnable.rest_server import EntityServerState, entity_app
 

@@ -6,6 +6,6 @@ Fixtures (tests/servers/fixtures.py, loaded by tests/conftest.py):
   read `state.requests`, `state.disconnected`. Unscripted requests get "echo: <last user
   message>" streamed word by word.
 - `app_server`: an app service with good and bad routes (tests/servers/app_service.py).
-- `serve_app(app) -> url`: serve any ASGI app (e.g. `runnable.service.create_service(fn)`)
+- `serve_app(app) -> url`: serve any ASGI app (e.g. `runnable.http.service.create_service(fn)`)
   for one test.
 """

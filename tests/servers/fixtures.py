@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 import pytest
 
-from runnable.serving import serve_in_thread
+from runnable.http.serving import serve_in_thread
 from tests.servers.app_service import AppServiceState, app_service
 from tests.servers.openai_chat import ChatCompletionsApp, ChatServerState
 

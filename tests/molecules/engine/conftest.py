@@ -9,7 +9,7 @@ import pytest
 
 from molecules import Store
 from molecules.engine import ConversationEngine
-from runnable.provider import ChatProvider
+from runnable.chat.provider import ChatProvider
 from runnable.retry import RetryPolicy
 from runnable.sources import InMemorySource
 from tests.servers.fixtures import ChatServer

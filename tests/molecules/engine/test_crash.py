@@ -16,7 +16,7 @@ from pathlib import Path
 
 from molecules import Store
 from molecules.engine import ConversationEngine
-from runnable.provider import ChatProvider
+from runnable.chat.provider import ChatProvider
 from runnable.tracking import Interrupted, RunStatus, RunStore
 from tests.db_fixtures import Database
 from tests.servers.fixtures import ChatServer
@@ -30,7 +30,7 @@ ENGINE_SCRIPT = """
 import asyncio, sys
 from molecules import Store
 from molecules.engine import ConversationEngine
-from runnable.provider import ChatProvider
+from runnable.chat.provider import ChatProvider
 from runnable.tracking import RunStore
 
 async def main(url, schema, base_url):

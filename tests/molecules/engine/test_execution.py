@@ -17,7 +17,7 @@ from molecules.engine import (
     InstanceState,
     replay,
 )
-from runnable.provider import ChatProvider
+from runnable.chat.provider import ChatProvider
 from runnable.retry import RetryPolicy
 from tests.molecules.engine.conftest import API_KEY
 from tests.servers.fixtures import ChatServer

@@ -18,8 +18,8 @@ from molecules.engine import (
     InstanceNotFound,
     ResourceNotFound,
 )
+from runnable.chat.execution import PromptSpec
 from runnable.messages import ChatMessage
-from runnable.prompt_execution import PromptSpec
 from runnable.types import RunnableRef
 
 MakeEngine = Callable[..., ConversationEngine]

@@ -20,15 +20,15 @@ from molecules.engine import (
     reduce_instance,
     replay,
 )
-from runnable.completion import ChatCompletion, TokenUsage
-from runnable.messages import ChatMessage
-from runnable.prompt_execution import (
+from runnable.chat.completion import ChatCompletion, TokenUsage
+from runnable.chat.execution import (
     TurnCancelled,
     TurnCompleted,
     TurnDelta,
     TurnFailed,
     TurnStarted,
 )
+from runnable.messages import ChatMessage
 from runnable.types import ErrorInfo
 
 PROMPT = {

@@ -11,9 +11,9 @@ import pytest
 
 from molecules import Store
 from molecules.engine import ConversationEngine
-from runnable.chat_protocol import MessageLike
-from runnable.completion import ChatCompletion, ChatStreamEvent
-from runnable.provider import ChatProvider
+from runnable.chat.completion import ChatCompletion, ChatStreamEvent
+from runnable.chat.protocol import MessageLike
+from runnable.chat.provider import ChatProvider
 from runnable.tracking import RunRecord, RunStatus, RunStore
 from tests.molecules.engine.conftest import API_KEY
 from tests.servers.fixtures import ChatServer

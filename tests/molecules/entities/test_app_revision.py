@@ -11,8 +11,8 @@ import pytest
 
 from molecules import AppRevisionData, MoleculeError, Store, app_revision_molecule
 from molecules.entities import AppRevisionMolecule, runtime_prefix
+from runnable.http.serving import serve_in_thread
 from runnable.openapi import OpenAPIInterface
-from runnable.serving import serve_in_thread
 from runnable.sources import InMemorySource
 from tests.molecules.entities.services import (
     Counting,

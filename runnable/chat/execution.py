@@ -1,8 +1,8 @@
 """Executing a prompt: one turn through a chat provider, as a stream of typed turn events.
 
-`runnable.prompt_request` turns a prompt, its variables and the conversation into a
+`runnable.chat.request` turns a prompt, its variables and the conversation into a
 `TurnRequest` (pure); this module runs it. `stream_turn(provider, request)` yields
-`TurnStarted`, `TurnDelta`... then `TurnCompleted` (`runnable.turn_events`). A failure
+`TurnStarted`, `TurnDelta`... then `TurnCompleted` (`runnable.chat.events`). A failure
 raises the provider's typed error; `turn_failed` and `turn_cancelled` build the event that
 ends a turn that did not complete, so whoever folds events always sees the turn end.
 
@@ -27,20 +27,8 @@ from collections.abc import (
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from runnable.chat_protocol import MessageLike
-from runnable.completion import ChatCompletion, ChatDelta, ChatDone, ChatStreamEvent
-from runnable.errors import RunnableError
-from runnable.exec_errors import ProviderError
-from runnable.messages import ChatMessage, Content, Resource, to_provider_messages
-from runnable.prompt_request import (
-    PromptSpec,
-    TurnRequest,
-    build_turn_request,
-    prompt_variables,
-    request_settings,
-    resolve_prompt_variables,
-)
-from runnable.turn_events import (
+from runnable.chat.completion import ChatCompletion, ChatDelta, ChatDone, ChatStreamEvent
+from runnable.chat.events import (
     TurnCancelled,
     TurnCompleted,
     TurnDelta,
@@ -52,6 +40,17 @@ from runnable.turn_events import (
     turn_cancelled,
     turn_failed,
 )
+from runnable.chat.protocol import MessageLike
+from runnable.chat.request import (
+    PromptSpec,
+    TurnRequest,
+    build_turn_request,
+    prompt_variables,
+    request_settings,
+    resolve_prompt_variables,
+)
+from runnable.errors import ProviderError, RunnableError
+from runnable.messages import ChatMessage, Content, Resource, to_provider_messages
 from runnable.types import ExecutionResult, ExecutionStatus
 from runnable.variables import DEFAULT_ORDER, Clock
 
@@ -82,7 +81,7 @@ __all__ = [
 
 
 class ChatProviderLike(Protocol):
-    """What a turn needs from a chat provider (`runnable.provider.ChatProvider` is one)."""
+    """What a turn needs from a chat provider (`runnable.chat.provider.ChatProvider` is one)."""
 
     def stream(
         self, messages: Sequence[MessageLike], *, model: str | None = None, **settings: Any

@@ -1,6 +1,6 @@
 """The OpenAI chat completions wire format: request bodies, answers, stream chunks, errors.
 
-Pure functions over JSON; `runnable.provider` does the HTTP around them.
+Pure functions over JSON; `runnable.chat.provider` does the HTTP around them.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import attrs
 import httpx
 from pydantic import BaseModel
 
-from runnable.completion import TokenUsage
-from runnable.exec_errors import ProviderInputError, ProviderStreamError
+from runnable.chat.completion import TokenUsage
+from runnable.errors import ProviderInputError, ProviderStreamError
 
 __all__ = [
     "MessageLike",

@@ -21,15 +21,22 @@ import httpx
 from httpx_sse import EventSource
 from pydantic import SecretStr
 
-from runnable.chat_protocol import (
+from runnable.chat.completion import (
+    ChatCompletion,
+    ChatDelta,
+    ChatDone,
+    ChatStreamEvent,
+    TokenUsage,
+)
+from runnable.chat.pricing import DEFAULT_PRICES, PriceLike, PriceTable
+from runnable.chat.protocol import (
     MessageLike,
     StreamState,
     error_message,
     parse_answer,
     request_body,
 )
-from runnable.completion import ChatCompletion, ChatDelta, ChatDone, ChatStreamEvent, TokenUsage
-from runnable.exec_errors import (
+from runnable.errors import (
     ProviderConnectionError,
     ProviderError,
     ProviderInputError,
@@ -38,7 +45,6 @@ from runnable.exec_errors import (
     ProviderStreamError,
     ProviderTimeoutError,
 )
-from runnable.pricing import DEFAULT_PRICES, PriceLike, PriceTable
 from runnable.retry import RetryPolicy, is_retryable_status, parse_retry_after
 
 __all__ = ["ChatProvider", "MessageLike"]

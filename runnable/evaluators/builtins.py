@@ -25,7 +25,8 @@ import attrs
 import jsonschema
 from pydantic import ValidationError
 
-from runnable.evaluator_settings import (
+from runnable.errors import EvaluatorInputError, EvaluatorSettingsError, UnknownEvaluatorError
+from runnable.evaluators.settings import (
     ContainsSettings,
     EvaluatorSettings,
     ExactMatchSettings,
@@ -34,7 +35,6 @@ from runnable.evaluator_settings import (
     RegexSettings,
     SimilaritySettings,
 )
-from runnable.exec_errors import EvaluatorInputError, EvaluatorSettingsError, UnknownEvaluatorError
 from runnable.types import RunnableData, RunnableSchemas
 
 __all__ = [

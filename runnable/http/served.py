@@ -17,7 +17,7 @@ import attrs
 from anyio import to_thread
 from pydantic import TypeAdapter, ValidationError
 
-from runnable.exec_errors import ServiceDefinitionError, ServiceRequestError
+from runnable.errors import ServiceDefinitionError, ServiceRequestError
 
 __all__ = ["CONFIG_PARAMETER", "ServedFunction", "ServedParameter"]
 

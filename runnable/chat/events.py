@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from runnable.completion import ChatCompletion
+from runnable.chat.completion import ChatCompletion
 from runnable.messages import ChatMessage, Content
 from runnable.redaction import redact_text
 from runnable.types import ErrorInfo

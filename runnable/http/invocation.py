@@ -20,8 +20,8 @@ import httpx
 from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
-from runnable.exec_errors import HttpRunnableError
-from runnable.served_function import CONFIG_PARAMETER
+from runnable.errors import HttpRunnableError
+from runnable.http.served import CONFIG_PARAMETER
 from runnable.types import (
     ErrorInfo,
     ExecutionMetrics,

@@ -6,7 +6,7 @@
 2. `build_turn_request(prompt, variables, history=..., user_input=..., resources=...)`
    lays out one turn (`runnable.messages` rules) with the prompt's model settings.
 
-`runnable.prompt_execution` runs the request through a chat provider.
+`runnable.chat.execution` runs the request through a chat provider.
 """
 
 from __future__ import annotations

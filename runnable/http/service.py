@@ -1,0 +1,286 @@
+"""Serve plain Python functions as runnables: an ASGI app with `/run`, `/test` and OpenAPI.
+
+```python
+def greet(name: str, ag_config: Config = Config()) -> str: ...
+
+app = create_service(greet)                 # POST /run, POST /test, GET /openapi.json
+app = create_service(greet, score)          # /greet/run, /score/test, /greet/openapi.json...
+app = create_service({"hello": greet})      # /hello/run...
+```
+
+Requests are `{"inputs": {...}}` (and `"ag_config": {...}` for `/test`); answers are
+`{"data": output, "trace_id": "..."}`; bad inputs get HTTP 422 with a FastAPI-style
+`detail` naming each bad input. The OpenAPI documents have the shape of Agenta app
+services, so an app revision can point at one of these services. Needs the `server`
+extra (Starlette), imported when `create_service` is called.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from uuid import uuid4
+
+from pydantic import TypeAdapter
+from pydantic.json_schema import JsonSchemaMode
+from pydantic_core import PydanticSerializationError
+
+from runnable.errors import ServiceDefinitionError, ServiceRequestError
+from runnable.http.served import CONFIG_PARAMETER, ServedFunction
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import BaseRoute
+
+__all__ = ["create_service", "openapi_document"]
+
+logger = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_REF_TEMPLATE = "#/components/schemas/{model}"
+
+_VALIDATION_ERROR_REF = "#/components/schemas/HTTPValidationError"
+_VALIDATION_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "detail": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "loc": {
+                        "type": "array",
+                        "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+                    },
+                    "msg": {"type": "string"},
+                    "type": {"type": "string"},
+                },
+                "required": ["loc", "msg", "type"],
+            },
+        }
+    },
+}
+
+
+def _collect(
+    functions: Sequence[Callable[..., Any] | Mapping[str, Callable[..., Any]]],
+) -> tuple[list[ServedFunction], bool]:
+    """The served functions, and whether each lives under its own `/name` prefix."""
+    if not functions:
+        raise ServiceDefinitionError("create_service needs at least one function")
+    served: list[ServedFunction] = []
+    prefixed = len(functions) > 1
+    for item in functions:
+        if isinstance(item, Mapping):
+            prefixed = True
+            served.extend(ServedFunction.of(fn, name) for name, fn in item.items())
+        else:
+            served.append(ServedFunction.of(item))
+    seen: set[str] = set()
+    for function in served:
+        if prefixed and not _NAME.match(function.name):
+            raise ServiceDefinitionError(
+                f"{function.name!r} cannot be a route prefix: use letters, digits, '_', '-', '.'"
+            )
+        if function.name in seen:
+            raise ServiceDefinitionError(f"two functions are named {function.name!r}")
+        seen.add(function.name)
+    return served, prefixed
+
+
+def _advertise_default(schema: dict[str, Any], adapter: TypeAdapter[Any], value: Any) -> None:
+    # A default that cannot be written as JSON is simply not advertised.
+    with contextlib.suppress(PydanticSerializationError):
+        schema["default"] = adapter.dump_python(value, mode="json", warnings=False)
+
+
+def _inputs_schema(function: ServedFunction, schemas: Mapping[Any, Any]) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    for param in function.parameters:
+        schema = {
+            "title": param.name.replace("_", " ").title(),
+            **schemas[(function.name, param.name, "validation")],
+        }
+        if not param.required:
+            _advertise_default(schema, param.adapter, param.default)
+        properties[param.name] = schema
+    return {
+        "type": "object",
+        "title": "Inputs",
+        "properties": properties,
+        "required": [p.name for p in function.parameters if p.required],
+        "additionalProperties": True,
+    }
+
+
+def _config_schema(function: ServedFunction, schemas: Mapping[Any, Any]) -> dict[str, Any]:
+    if function.config is None:
+        return {"type": "object", "title": "Ag Config", "default": {}}
+    schema = dict(schemas[(function.name, CONFIG_PARAMETER, "validation")])
+    _advertise_default(schema, function.config.adapter, function.default_config)
+    return {"title": "Ag Config", **schema}
+
+
+def _operation(
+    function: ServedFunction, mode: str, operation_id: str, schemas: Mapping[Any, Any]
+) -> dict[str, Any]:
+    properties: dict[str, Any] = {"inputs": _inputs_schema(function, schemas)}
+    if mode == "test":
+        properties[CONFIG_PARAMETER] = _config_schema(function, schemas)
+    response = {
+        "type": "object",
+        "properties": {
+            "data": schemas[(function.name, "return", "serialization")],
+            "trace_id": {"type": "string"},
+        },
+        "required": ["data", "trace_id"],
+    }
+    return {
+        "post": {
+            "operationId": operation_id,
+            "summary": function.summary,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "title": f"Body_{operation_id}",
+                            "properties": properties,
+                            "required": ["inputs"],
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": {
+                    "description": "The function's output",
+                    "content": {"application/json": {"schema": response}},
+                },
+                "422": {
+                    "description": "Validation Error",
+                    "content": {"application/json": {"schema": {"$ref": _VALIDATION_ERROR_REF}}},
+                },
+            },
+        }
+    }
+
+
+def openapi_document(
+    functions: Sequence[tuple[str, ServedFunction]], *, title: str, version: str = "0.1.0"
+) -> dict[str, Any]:
+    """An OpenAPI 3.1 document for functions served under the given path prefixes ("" = root)."""
+    inputs: list[tuple[tuple[str, str, str], JsonSchemaMode, TypeAdapter[Any]]] = []
+    for _, function in functions:
+        for param in function.parameters:
+            inputs.append(((function.name, param.name, "validation"), "validation", param.adapter))
+        if function.config is not None:
+            key = (function.name, CONFIG_PARAMETER, "validation")
+            inputs.append((key, "validation", function.config.adapter))
+        key = (function.name, "return", "serialization")
+        inputs.append((key, "serialization", function.returns))
+    by_key, definitions = TypeAdapter.json_schemas(inputs, ref_template=_REF_TEMPLATE)
+    schemas = {key: schema for (key, _), schema in by_key.items()}
+    paths: dict[str, Any] = {}
+    for prefix, function in functions:
+        base = prefix.strip("/").replace("/", "_")
+        for mode in ("run", "test"):
+            operation_id = f"{base}_{mode}" if base else mode
+            paths[f"{prefix}/{mode}"] = _operation(function, mode, operation_id, schemas)
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+    }
+    components = {**definitions.get("$defs", {}), "HTTPValidationError": _VALIDATION_ERROR_SCHEMA}
+    document["components"] = {"schemas": components}
+    return document
+
+
+def _invalid(detail: list[dict[str, Any]]) -> Response:
+    from starlette.responses import JSONResponse
+
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+def _endpoint(function: ServedFunction, mode: str) -> Callable[[Request], Any]:
+    from starlette.responses import JSONResponse
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return _invalid(
+                [{"loc": ["body"], "msg": "Body is not valid JSON", "type": "json_invalid"}]
+            )
+        if not isinstance(body, dict):
+            return _invalid(
+                [{"loc": ["body"], "msg": "Input should be an object", "type": "dict_type"}]
+            )
+        config = body.get(CONFIG_PARAMETER) if mode == "test" else None
+        try:
+            output = await function.call(body.get("inputs", {}), config)
+        except ServiceRequestError as exc:
+            return _invalid(exc.detail)
+        except Exception as exc:
+            logger.exception("served function %s failed", function.name)
+            detail = {"message": str(exc) or type(exc).__name__, "type": type(exc).__name__}
+            return JSONResponse({"detail": detail}, status_code=500)
+        return JSONResponse({"data": output, "trace_id": uuid4().hex})
+
+    return endpoint
+
+
+def _routes(document: dict[str, Any], functions: Sequence[ServedFunction]) -> list[BaseRoute]:
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def openapi(_: Request) -> Response:
+        return JSONResponse(document)
+
+    routes: list[BaseRoute] = [Route("/openapi.json", openapi, methods=["GET"])]
+    for function in functions:
+        routes += [
+            Route("/run", _endpoint(function, "run"), methods=["POST"]),
+            Route("/test", _endpoint(function, "test"), methods=["POST"]),
+        ]
+    return routes
+
+
+def create_service(
+    *functions: Callable[..., Any] | Mapping[str, Callable[..., Any]],
+    title: str = "runnable service",
+    version: str = "0.1.0",
+) -> Starlette:
+    """A Starlette app serving `functions` (one at the root, several under `/name`)."""
+    try:
+        from starlette.applications import Starlette
+        from starlette.responses import JSONResponse
+        from starlette.routing import Mount, Route
+    except ImportError:  # pragma: no cover - depends on the installed extras
+        raise ServiceDefinitionError(
+            "create_service needs Starlette: pip install 'runnable-bridge[server]'"
+        ) from None
+    served, prefixed = _collect(functions)
+
+    async def health(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    routes: list[BaseRoute] = [Route("/health", health, methods=["GET"])]
+    if not prefixed:
+        document = openapi_document([("", served[0])], title=title, version=version)
+        routes += _routes(document, served)
+        return Starlette(routes=routes)
+    whole = openapi_document([(f"/{f.name}", f) for f in served], title=title, version=version)
+    routes += _routes(whole, [])
+    for function in served:
+        # Each function is also a service of its own at /name, with its own document,
+        # so an app revision's uri can be `base/name`.
+        own = openapi_document([("", function)], title=f"{title}: {function.name}", version=version)
+        routes.append(Mount(f"/{function.name}", routes=_routes(own, [function])))
+    return Starlette(routes=routes)
