@@ -1,6 +1,6 @@
 """bridge: one selector API and one way to run, over every kind of runnable."""
 
-from bridge.bridge import STANDARD_SELECTORS, RunnableBridge, create_runnable_bridge
+from bridge.bridge import RunnableBridge, create_runnable_bridge
 from bridge.defaults import (
     BUILTIN_KINDS,
     action_runnable_type,
@@ -21,7 +21,7 @@ from bridge.errors import (
     UnknownRunnableId,
     UnknownRunnableType,
 )
-from bridge.selectors import BridgeSelectors, RunnableKind
+from bridge.selectors import STANDARD_SELECTORS, BridgeSelectors, RunnableKind
 from bridge.server import create_app  # imports starlette only when called (`server` extra)
 from bridge.types import Executor, RunnableType
 from runnable.types import ExecutionResult, RunnableData, RunnablePort, RunnableRef

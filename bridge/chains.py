@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from bridge.running import BridgeRunner
 from molecules import Store
 from runnable.chain import Chain, Node
 from runnable.runner import DatasetRun, GraphRun, NodeContext, NodePorts, run_dataset, run_graph
@@ -21,22 +22,17 @@ from runnable.runner.events import Event
 from runnable.tracking import RunRecorder
 from runnable.types import ExecutionResult
 
-if TYPE_CHECKING:
-    from bridge.bridge import RunnableBridge
 
-
-async def chain_ports(
-    bridge: RunnableBridge, chain: Chain, *, store: Store
-) -> dict[str, NodePorts]:
+async def chain_ports(runner: BridgeRunner, chain: Chain, *, store: Store) -> dict[str, NodePorts]:
     """Load every node's runnable into `store` (concurrently) and return its ports by node id."""
     nodes = [node for node in chain.nodes if node.ref is not None]
 
     async def ports_of(node: Node) -> NodePorts:
         assert node.ref is not None
-        await bridge.load(node.ref, store=store)
+        await runner.load(node.ref, store=store)
         return NodePorts(
-            inputs=store.get(bridge.selectors.input_ports(node.ref)),
-            outputs=store.get(bridge.selectors.output_ports(node.ref)),
+            inputs=store.get(runner.atoms.selector("input_ports", node.ref)),
+            outputs=store.get(runner.atoms.selector("output_ports", node.ref)),
         )
 
     found = await asyncio.gather(*(ports_of(node) for node in nodes))
@@ -44,7 +40,7 @@ async def chain_ports(
 
 
 def bridge_executor(
-    bridge: RunnableBridge, *, store: Store, recorder: RunRecorder | None = None
+    runner: BridgeRunner, *, store: Store, recorder: RunRecorder | None = None
 ) -> Any:
     """The runner's `execute(node, inputs, ctx)`: run the node's ref through its kind."""
 
@@ -58,7 +54,7 @@ def bridge_executor(
             if isinstance(chunk, str):
                 ctx.chunk(chunk)  # streamed text reaches the run's events as it arrives
 
-        return await bridge.execute(node.ref, inputs, store=store, on_chunk=on_chunk)
+        return await runner.execute(node.ref, inputs, store=store, on_chunk=on_chunk)
 
     return execute
 
@@ -81,7 +77,7 @@ def _events(recorder: RunRecorder | None, on_event: EventCallback | None) -> Eve
 
 
 async def run_chain(
-    bridge: RunnableBridge,
+    runner: BridgeRunner,
     chain: Chain | Mapping[str, Any],
     *,
     store: Store,
@@ -97,13 +93,13 @@ async def run_chain(
     options go to `run_graph` (max_concurrency, retry, previous_results, rerun_from...).
     """
     plan = _chain(chain)
-    ports = await chain_ports(bridge, plan, store=store)
+    ports = await chain_ports(runner, plan, store=store)
     if recorder is not None and testcase is not None:
         run_id = options.setdefault("run_id", uuid.uuid4().hex)
         recorder.inputs[run_id] = testcase
     return run_graph(
         plan,
-        bridge_executor(bridge, store=store, recorder=recorder),
+        bridge_executor(runner, store=store, recorder=recorder),
         testcase=testcase,
         ports=ports,
         on_event=_events(recorder, on_event),
@@ -112,7 +108,7 @@ async def run_chain(
 
 
 async def run_chain_dataset(
-    bridge: RunnableBridge,
+    runner: BridgeRunner,
     chain: Chain | Mapping[str, Any],
     rows: Iterable[Mapping[str, Any]],
     *,
@@ -123,14 +119,14 @@ async def run_chain_dataset(
 ) -> DatasetRun:
     """Run `chain` once per row (each row is the testcase); see `run_dataset` for options."""
     plan = _chain(chain)
-    ports = await chain_ports(bridge, plan, store=store)
+    ports = await chain_ports(runner, plan, store=store)
     rows = list(rows)
     if recorder is not None:
         recorder.rows[options.setdefault("run_id", uuid.uuid4().hex)] = rows
     return run_dataset(
         plan,
         rows,
-        bridge_executor(bridge, store=store, recorder=recorder),
+        bridge_executor(runner, store=store, recorder=recorder),
         ports=ports,
         on_event=_events(recorder, on_event),
         **options,

@@ -8,9 +8,12 @@ from typing import Any
 import attrs
 
 from molecules import Atom, AtomFamily, Store
-from runnable.types import RunnableData, RunnablePort
+from runnable.types import RunnableData, RunnablePort, RunnableRef
 
-__all__ = ["Executor", "Prepare", "RunnableType", "SelectorFamily"]
+__all__ = ["Executor", "Prepare", "RefLike", "RunnableType", "SelectorFamily"]
+
+RefLike = RunnableRef | str | Mapping[str, Any]
+"""A runnable ref: a `RunnableRef`, a "kind:id" text, a bare id, or a ref's dict."""
 
 SelectorFamily = Callable[[Any], Atom[Any]]
 """A family of atoms keyed by entity id (an `AtomFamily`, or any callable id -> atom)."""
@@ -94,10 +97,6 @@ class RunnableType:
     )
     prepare: Prepare | None = attrs.field(default=None, kw_only=True, validator=_optional_callable)
     entity_type: type | None = attrs.field(default=None, kw_only=True)
-
-    def with_executor(self, execute: Executor | None) -> RunnableType:
-        """The same kind run by `execute` instead."""
-        return attrs.evolve(self, execute=execute)
 
 
 def family_selectors(molecule: Any) -> dict[str, AtomFamily[Any, Atom[Any]]]:

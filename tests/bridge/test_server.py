@@ -504,7 +504,7 @@ async def test_a_client_that_disconnects_cancels_the_chain_run(
 def test_without_the_server_extra_create_app_says_how_to_install_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for name in [m for m in sys.modules if m.startswith(("bridge.server_", "sse_starlette"))]:
+    for name in [m for m in sys.modules if m.startswith(("bridge.server.", "sse_starlette"))]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "sse_starlette", None)
     import bridge

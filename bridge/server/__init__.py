@@ -55,7 +55,7 @@ def create_app(
     bounds how long a disconnected client's run or stream is given to stop.
     """
     try:
-        from bridge.server_app import BridgeApi
+        from bridge.server.app import BridgeApi
     except ImportError as exc:
         if exc.name is not None and exc.name.split(".")[0] in _EXTRA:
             raise ImportError(

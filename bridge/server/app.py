@@ -3,7 +3,7 @@
 Each handler parses the ref of its path (400 when malformed), loads the runnable into the
 store (404 naming the ref when no kind has it), then reads selectors, writes through the
 kind's actions or runs it. Errors become `{"detail": ...}` with the status
-`bridge.server_json.error_body` gives them; the SSE streams live in `bridge.server_streams`.
+`bridge.server.json.error_body` gives them; the SSE streams live in `bridge.server.streams`.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bridge.bridge import STANDARD_SELECTORS, RunnableBridge
-from bridge.server_json import ApiError, describe_validation_error, error_body, to_json_data
-from bridge.server_streams import chunk_events, run_events, watch_events
+from bridge.bridge import RunnableBridge
+from bridge.selectors import STANDARD_SELECTORS
+from bridge.server.json import ApiError, describe_validation_error, error_body, to_json_data
+from bridge.server.streams import chunk_events, run_events, watch_events
 from molecules import Atom, Store
 from runnable.chain import Chain
 from runnable.types import RunnableRef

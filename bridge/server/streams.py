@@ -19,7 +19,7 @@ from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 from sse_starlette import ServerSentEvent
 
 from bridge.execution import join_chunks
-from bridge.server_json import error_body, error_text, json_text
+from bridge.server.json import error_body, error_text, json_text
 from molecules import Atom, Loadable, Store, loadable
 from runnable.runner import GraphRun
 
