@@ -66,7 +66,7 @@ PROMPT = {
 SERVER_SCRIPT = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
-from tests.servers.openai_chat import ChatCompletionsApp, ChatServerState
+from runnable.testing.openai_chat import ChatCompletionsApp, ChatServerState
 from runnable.http.serving import serve_in_thread
 with serve_in_thread(ChatCompletionsApp(ChatServerState())) as url:
     print(url, flush=True)

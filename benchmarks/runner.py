@@ -268,7 +268,7 @@ async def in_process_stream(chunks: int) -> float:
 async def http_stream(chunks: int) -> float:
     from runnable.chat.provider import ChatProvider
     from runnable.http.serving import serve_in_thread
-    from tests.servers.openai_chat import ChatCompletionsApp, ChatServerState, reply
+    from runnable.testing.openai_chat import ChatCompletionsApp, ChatServerState, reply
 
     state = ChatServerState()
     with serve_in_thread(ChatCompletionsApp(state)) as url:

@@ -11,10 +11,10 @@ from molecules import Store
 from runnable.chat.provider import ChatProvider
 from runnable.retry import RetryPolicy
 from runnable.sources import InMemorySource
+from runnable.testing.openai_chat import reply
 from runnable.tracking import RunStore
 from runnable.types import ExecutionStatus
 from tests.servers.fixtures import ChatServer
-from tests.servers.openai_chat import reply
 
 KEY = "sk-test-bridge-secret"
 PROMPT = {

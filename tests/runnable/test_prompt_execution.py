@@ -33,9 +33,9 @@ from runnable.chat.provider import ChatProvider
 from runnable.errors import MissingVariablesError, ProviderStatusError
 from runnable.messages import ChatMessage, Resource
 from runnable.retry import RetryPolicy
+from runnable.testing.openai_chat import fail, reply
 from runnable.types import RunnableData
 from tests.servers.fixtures import ChatServer
-from tests.servers.openai_chat import fail, reply
 
 KEY = "sk-prompt-exec-SECRET-0123456789"
 NOW = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)

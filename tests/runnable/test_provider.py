@@ -24,8 +24,8 @@ from runnable.errors import (
     ProviderTimeoutError,
 )
 from runnable.retry import RetryPolicy
+from runnable.testing.openai_chat import fail, reply
 from tests.servers.fixtures import ChatServer
-from tests.servers.openai_chat import fail, reply
 
 KEY = "sk-test-0123456789abcdefSECRET"
 FAST_RETRY = RetryPolicy(max_retries=2, backoff_base=0.01, backoff_max=0.02)

@@ -17,9 +17,9 @@ from runnable.chat.provider import ChatProvider
 from runnable.http.invocation import invoke_http_runnable
 from runnable.http.service import create_service
 from runnable.runner import Chunk, Event, NodeCancelled, NodeContext, NodeFailed, run_graph
+from runnable.testing.openai_chat import reply
 from runnable.types import ExecutionStatus
 from tests.servers.fixtures import AppServer, ChatServer
-from tests.servers.openai_chat import reply
 
 CANCEL_BUDGET_S = 0.2
 

@@ -10,8 +10,8 @@ import attrs
 import pytest
 
 from runnable.http.serving import serve_in_thread
+from runnable.testing.openai_chat import ChatCompletionsApp, ChatServerState
 from tests.servers.app_service import AppServiceState, app_service
-from tests.servers.openai_chat import ChatCompletionsApp, ChatServerState
 
 
 @attrs.frozen

@@ -17,10 +17,10 @@ from pathlib import Path
 from molecules import Store
 from molecules.engine import ConversationEngine
 from runnable.chat.provider import ChatProvider
+from runnable.testing.openai_chat import reply
 from runnable.tracking import Interrupted, RunStatus, RunStore
 from tests.db_fixtures import Database
 from tests.servers.fixtures import ChatServer
-from tests.servers.openai_chat import reply
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 CHUNK_DELAY = 0.05

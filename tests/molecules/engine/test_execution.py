@@ -19,9 +19,9 @@ from molecules.engine import (
 )
 from runnable.chat.provider import ChatProvider
 from runnable.retry import RetryPolicy
+from runnable.testing.openai_chat import reply
 from tests.molecules.engine.conftest import API_KEY
 from tests.servers.fixtures import ChatServer
-from tests.servers.openai_chat import reply
 
 MakeEngine = Callable[..., ConversationEngine]
 

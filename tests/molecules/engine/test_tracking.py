@@ -14,10 +14,10 @@ from molecules.engine import ConversationEngine
 from runnable.chat.completion import ChatCompletion, ChatStreamEvent
 from runnable.chat.protocol import MessageLike
 from runnable.chat.provider import ChatProvider
+from runnable.testing.openai_chat import reply
 from runnable.tracking import RunRecord, RunStatus, RunStore
 from tests.molecules.engine.conftest import API_KEY
 from tests.servers.fixtures import ChatServer
-from tests.servers.openai_chat import reply
 
 MakeEngine = Callable[..., ConversationEngine]
 

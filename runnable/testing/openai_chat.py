@@ -1,4 +1,4 @@
-"""An OpenAI-compatible chat completions server for tests, written as a plain ASGI app.
+"""An OpenAI-compatible chat completions server, written as a plain ASGI app.
 
 It speaks the protocol the way api.openai.com does: JSON completions, SSE streams of
 `chat.completion.chunk` objects ending in `data: [DONE]`, a usage chunk with empty
@@ -160,7 +160,7 @@ class _Connection:
             message = await self.receive()
             if message["type"] == "http.disconnect":
                 return body
-            body += message.get("body", b"")
+            body += bytes(message.get("body", b""))
             if not message.get("more_body", False):
                 break
         # After the body, the next receive() only returns when the client disconnects.
@@ -339,7 +339,11 @@ class ChatCompletionsApp:
             await conn.body(chunk({"content": text}), more=True)
         await conn.body(chunk({}, scripted.finish_reason), more=True)
         if include_usage and scripted.send_usage:
-            final = {**base, "choices": [], "usage": self._usage(body, scripted)}
+            final: dict[str, Any] = {
+                **base,
+                "choices": [],
+                "usage": self._usage(body, scripted),
+            }
             await conn.body(f"data: {json.dumps(final)}\n\n".encode(), more=True)
         await conn.body(b"data: [DONE]\n\n")
         self.state.record_finished_stream()

@@ -1,0 +1,26 @@
+"""Real stand-ins for tests, benchmarks and offline use.
+
+`ChatCompletionsApp` is an OpenAI-compatible chat completions server (a plain ASGI app)
+that speaks the protocol faithfully: SSE chunks, usage, error bodies, `Retry-After`.
+Script its replies with `ChatServerState.script(reply(...), fail(...))`; unscripted
+requests get "echo: <last user message>" streamed word by word, which makes it the
+built-in offline `echo` model too. Serve it with `runnable.http.serving.serve_in_thread`.
+"""
+
+from runnable.testing.openai_chat import (
+    ChatCompletionsApp,
+    ChatServerState,
+    RecordedRequest,
+    Reply,
+    fail,
+    reply,
+)
+
+__all__ = [
+    "ChatCompletionsApp",
+    "ChatServerState",
+    "RecordedRequest",
+    "Reply",
+    "fail",
+    "reply",
+]
