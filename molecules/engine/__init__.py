@@ -13,7 +13,7 @@ from molecules.engine.brokers import (
     resolve_brokers,
 )
 from molecules.engine.context import ScopeContext
-from molecules.engine.engine import ConversationEngine, EventListener, TurnControl
+from molecules.engine.engine import ConversationEngine
 from molecules.engine.entity_cache import ENTITY_KINDS, EntityCache
 from molecules.engine.errors import (
     ChatNotAllowedError,
@@ -47,6 +47,7 @@ from molecules.engine.events import (
     VariableExpanded,
     VariablesChanged,
 )
+from molecules.engine.instances import EventListener, Instances, TurnControl
 from molecules.engine.prompt_action import ActionStart, ActionStartOptions
 from molecules.engine.reducers import reduce_instance, replay
 from molecules.engine.run_recorder import LoadedRun, TurnRecorder, end_run, load_run
@@ -105,6 +106,7 @@ __all__ = [
     "InstanceState",
     "InstanceStats",
     "InstanceStatus",
+    "Instances",
     "LiveStats",
     "LoadedRun",
     "MappingBrokerResolver",

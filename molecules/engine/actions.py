@@ -32,26 +32,22 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from molecules.core.atom import Atom, Getter, Setter, derived
 from molecules.engine import editing, prompt_action, starting, turns
 from molecules.engine.context import ScopeContext
 from molecules.engine.events import ScopedVariablesLoaded
+from molecules.engine.instances import Instances
 from molecules.engine.scoped import ScopedValues
-
-if TYPE_CHECKING:
-    from molecules.engine.engine import ConversationEngine
 
 
 class EngineActions:
     """Every action of a `ConversationEngine` (see the module docstring)."""
 
-    def __init__(self, engine: ConversationEngine) -> None:
-        self._engine = engine
-
+    def __init__(self, instances: Instances) -> None:
         def action(name: str, write: Callable[..., Any]) -> Atom[None]:
-            return derived(write=partial(write, engine), name=f"engine.{name}")
+            return derived(write=partial(write, instances), name=f"engine.{name}")
 
         self.start_prompt_instance = action(
             "start_prompt_instance", starting.write_start_prompt_instance
@@ -94,23 +90,20 @@ class EngineActions:
         self.load_scoped_variables = action("load_scoped_variables", _write_load_scoped)
         self.refresh_scoped_variables = action("refresh_scoped_variables", _write_refresh_scoped)
 
-    def __iter__(self) -> Any:
-        return iter(name for name, value in vars(self).items() if isinstance(value, Atom))
-
 
 def _write_load_scoped(
-    engine: ConversationEngine,
+    instances: Instances,
     get: Getter,
     set: Setter,
     context: ScopeContext | Mapping[str, Any] | None,
 ) -> asyncio.Task[ScopedValues]:
     """The context's scoped variables (cached for the engine's scoped ttl)."""
     ctx = ScopeContext.of(dict(context) if isinstance(context, Mapping) else context)
-    return engine.spawn(engine.scoped.load(get, set, ctx))
+    return instances.spawn(instances.scoped.load(get, set, ctx))
 
 
 def _write_refresh_scoped(
-    engine: ConversationEngine,
+    instances: Instances,
     get: Getter,
     set: Setter,
     context: ScopeContext | Mapping[str, Any] | None,
@@ -119,11 +112,11 @@ def _write_refresh_scoped(
     ctx = ScopeContext.of(dict(context) if isinstance(context, Mapping) else context)
 
     async def refresh() -> ScopedValues:
-        values = await engine.scoped.load(get, set, ctx, refresh=True)
-        for iid in get(engine.instance_ids):
-            state = get(engine.state(iid))
+        values = await instances.scoped.load(get, set, ctx, refresh=True)
+        for iid in get(instances.instance_ids):
+            state = get(instances.state(iid))
             if state is not None and state.context == ctx:
-                set(engine.emitter, iid, ScopedVariablesLoaded(values))
+                set(instances.emitter, iid, ScopedVariablesLoaded(values))
         return values
 
-    return engine.spawn(refresh())
+    return instances.spawn(refresh())

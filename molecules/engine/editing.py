@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
@@ -27,96 +27,94 @@ from molecules.engine.events import (
     VariableExpanded,
     VariablesChanged,
 )
+from molecules.engine.instances import Instances
 from molecules.engine.run_recorder import end_run
 from molecules.engine.state import ExecutionConfig, InstanceState, TurnStats
 from runnable.messages import ChatMessage, Resource
-
-if TYPE_CHECKING:
-    from molecules.engine.engine import ConversationEngine
 
 logger = logging.getLogger(__name__)
 
 
 def _fold(
-    engine: ConversationEngine, get: Getter, set: Setter, iid: str, event: InstanceEvent
+    instances: Instances, get: Getter, set: Setter, iid: str, event: InstanceEvent
 ) -> InstanceState:
-    engine.require(get, iid)
-    state = engine.emit(get, set, iid, event)
+    instances.require(get, iid)
+    state = instances.emit(get, set, iid, event)
     assert state is not None
     return state
 
 
-def _idle(engine: ConversationEngine, get: Getter, iid: str, doing: str) -> InstanceState:
-    state = engine.require(get, iid)
+def _idle(instances: Instances, get: Getter, iid: str, doing: str) -> InstanceState:
+    state = instances.require(get, iid)
     if state.is_busy:
         raise InstanceBusyError(iid, f"{state.status}; cannot {doing} now")
     return state
 
 
 def write_update_variable(
-    engine: ConversationEngine, get: Getter, set: Setter, iid: str, name: str, value: Any
+    instances: Instances, get: Getter, set: Setter, iid: str, name: str, value: Any
 ) -> None:
     """Set one user variable (None removes the user's value)."""
-    write_update_variables(engine, get, set, iid, {name: value})
+    write_update_variables(instances, get, set, iid, {name: value})
 
 
 def write_update_variables(
-    engine: ConversationEngine, get: Getter, set: Setter, iid: str, values: Mapping[str, Any]
+    instances: Instances, get: Getter, set: Setter, iid: str, values: Mapping[str, Any]
 ) -> None:
     """Set several user variables at once."""
     bad = [name for name in values if not isinstance(name, str) or not name]
     if bad:
         raise ValueError(f"variable names must be non-empty strings, got {bad!r}")
-    _fold(engine, get, set, iid, VariablesChanged(dict(values)))
+    _fold(instances, get, set, iid, VariablesChanged(dict(values)))
 
 
 def write_set_current_input(
-    engine: ConversationEngine, get: Getter, set: Setter, iid: str, text: str
+    instances: Instances, get: Getter, set: Setter, iid: str, text: str
 ) -> None:
     """Set the text of the next message."""
     if not isinstance(text, str):
         raise TypeError(f"the input must be a str, got {type(text).__name__}")
-    _fold(engine, get, set, iid, InputSet(text))
+    _fold(instances, get, set, iid, InputSet(text))
 
 
 def write_add_message(
-    engine: ConversationEngine,
+    instances: Instances,
     get: Getter,
     set: Setter,
     iid: str,
     message: ChatMessage | Mapping[str, Any],
 ) -> None:
     """Append a message to the conversation (not while a turn is in flight)."""
-    _idle(engine, get, iid, "add a message")
+    _idle(instances, get, iid, "add a message")
     parsed = message if isinstance(message, ChatMessage) else ChatMessage.model_validate(message)
-    _fold(engine, get, set, iid, MessageAdded(parsed))
+    _fold(instances, get, set, iid, MessageAdded(parsed))
 
 
 def write_clear_conversation(
-    engine: ConversationEngine, get: Getter, set: Setter, iid: str
+    instances: Instances, get: Getter, set: Setter, iid: str
 ) -> asyncio.Task[bool] | None:
     """Start over: the run so far gets its final status, the next turn starts a new run."""
-    state = _idle(engine, get, iid, "clear the conversation")
-    ending = _end_run_later(engine, state)
-    _fold(engine, get, set, iid, ConversationCleared())
+    state = _idle(instances, get, iid, "clear the conversation")
+    ending = _end_run_later(instances, state)
+    _fold(instances, get, set, iid, ConversationCleared())
     return ending
 
 
 def write_end_run(
-    engine: ConversationEngine, get: Getter, set: Setter, iid: str
+    instances: Instances, get: Getter, set: Setter, iid: str
 ) -> asyncio.Task[bool] | None:
     """Give the linked run its final status now (the conversation stays)."""
-    state = _idle(engine, get, iid, "end the run")
-    ending = _end_run_later(engine, state)
+    state = _idle(instances, get, iid, "end the run")
+    ending = _end_run_later(instances, state)
     if state.run_id is not None:
-        _fold(engine, get, set, iid, RunEnded(state.run_id))
+        _fold(instances, get, set, iid, RunEnded(state.run_id))
     return ending
 
 
 def _end_run_later(
-    engine: ConversationEngine, state: InstanceState, after: asyncio.Task[Any] | None = None
+    instances: Instances, state: InstanceState, after: asyncio.Task[Any] | None = None
 ) -> asyncio.Task[bool] | None:
-    store = engine.run_store
+    store = instances.run_store
     if store is None or state.run_id is None or state.run_ended:
         return None
 
@@ -129,11 +127,11 @@ def _end_run_later(
             logger.warning("could not end run %s: %s", state.run_id, exc)
             return False
 
-    return engine.spawn(finish(), name=f"end run {state.run_id}")
+    return instances.spawn(finish(), name=f"end run {state.run_id}")
 
 
 def write_set_run_id(
-    engine: ConversationEngine,
+    instances: Instances,
     get: Getter,
     set: Setter,
     iid: str,
@@ -141,18 +139,18 @@ def write_set_run_id(
     run_name: str | None = None,
 ) -> None:
     """Record the next turns in this run (None: a new run on the next turn)."""
-    _idle(engine, get, iid, "change the run")
-    _fold(engine, get, set, iid, RunLinked(run_id, run_name))
+    _idle(instances, get, iid, "change the run")
+    _fold(instances, get, set, iid, RunLinked(run_id, run_name))
 
 
 def write_remove_instance(
-    engine: ConversationEngine, get: Getter, set: Setter, iid: str
+    instances: Instances, get: Getter, set: Setter, iid: str
 ) -> asyncio.Task[bool] | None:
     """Remove the instance (cancelling its turn); returns the task ending its run, if any."""
-    state = get(engine.state(iid)) if iid in engine.state else None
+    state = get(instances.state(iid)) if iid in instances.state else None
     if state is None:
         return None
-    control = get(engine.turn_control(iid))
+    control = get(instances.turn_control(iid))
     running = control.task if control is not None else None
     if running is not None and not running.done():
         assert control is not None
@@ -160,15 +158,15 @@ def write_remove_instance(
         running.cancel()
     else:
         running = None
-    engine.unregister(get, set, state)
+    instances.unregister(get, set, state)
     if state.turn is not None:
         # The turn in flight ends cancelled: the run's final status says so.
         state = attrs.evolve(state, last_turn=TurnStats(state.turn.turn_id, "cancelled"))
-    return _end_run_later(engine, state, running)
+    return _end_run_later(instances, state, running)
 
 
-def _resources(engine: ConversationEngine, get: Getter, iid: str) -> list[Resource]:
-    return list(engine.require(get, iid).resources)
+def _resources(instances: Instances, get: Getter, iid: str) -> list[Resource]:
+    return list(instances.require(get, iid).resources)
 
 
 def _check(iid: str, resources: list[Resource], index: int) -> None:
@@ -177,22 +175,22 @@ def _check(iid: str, resources: list[Resource], index: int) -> None:
 
 
 def write_add_resource(
-    engine: ConversationEngine,
+    instances: Instances,
     get: Getter,
     set: Setter,
     iid: str,
     resource: Resource | Mapping[str, Any],
 ) -> int:
     """Attach a resource to the next message; returns its position."""
-    resources = _resources(engine, get, iid)
+    resources = _resources(instances, get, iid)
     parsed = resource if isinstance(resource, Resource) else Resource.model_validate(resource)
     resources.append(parsed)
-    _fold(engine, get, set, iid, ResourcesChanged(tuple(resources)))
+    _fold(instances, get, set, iid, ResourcesChanged(tuple(resources)))
     return len(resources) - 1
 
 
 def write_update_resource(
-    engine: ConversationEngine,
+    instances: Instances,
     get: Getter,
     set: Setter,
     iid: str,
@@ -200,93 +198,91 @@ def write_update_resource(
     changes: Mapping[str, Any],
 ) -> None:
     """Change fields of the resource at `index`."""
-    resources = _resources(engine, get, iid)
+    resources = _resources(instances, get, iid)
     _check(iid, resources, index)
     resources[index] = Resource.model_validate({**resources[index].model_dump(), **changes})
-    _fold(engine, get, set, iid, ResourcesChanged(tuple(resources)))
+    _fold(instances, get, set, iid, ResourcesChanged(tuple(resources)))
 
 
 def write_remove_resource(
-    engine: ConversationEngine, get: Getter, set: Setter, iid: str, index: int
+    instances: Instances, get: Getter, set: Setter, iid: str, index: int
 ) -> None:
     """Detach the resource at `index`."""
-    resources = _resources(engine, get, iid)
+    resources = _resources(instances, get, iid)
     _check(iid, resources, index)
     del resources[index]
-    _fold(engine, get, set, iid, ResourcesChanged(tuple(resources)))
+    _fold(instances, get, set, iid, ResourcesChanged(tuple(resources)))
 
 
 def write_keep_resource(
-    engine: ConversationEngine, get: Getter, set: Setter, iid: str, index: int, keep: bool = True
+    instances: Instances, get: Getter, set: Setter, iid: str, index: int, keep: bool = True
 ) -> None:
     """Keep the resource at `index` on every later turn of the conversation (or stop)."""
-    write_update_resource(engine, get, set, iid, index, {"keep": keep})
+    write_update_resource(instances, get, set, iid, index, {"keep": keep})
 
 
-def write_clear_resources(engine: ConversationEngine, get: Getter, set: Setter, iid: str) -> None:
+def write_clear_resources(instances: Instances, get: Getter, set: Setter, iid: str) -> None:
     """Detach every resource."""
-    _fold(engine, get, set, iid, ResourcesChanged(()))
+    _fold(instances, get, set, iid, ResourcesChanged(()))
 
 
 def write_update_settings(
-    engine: ConversationEngine, get: Getter, set: Setter, iid: str, changes: Mapping[str, Any]
+    instances: Instances, get: Getter, set: Setter, iid: str, changes: Mapping[str, Any]
 ) -> None:
     """Edit the model settings (None removes a setting)."""
-    _fold(engine, get, set, iid, SettingsChanged(dict(changes)))
+    _fold(instances, get, set, iid, SettingsChanged(dict(changes)))
 
 
 def write_update_execution_config(
-    engine: ConversationEngine, get: Getter, set: Setter, iid: str, changes: Mapping[str, Any]
+    instances: Instances, get: Getter, set: Setter, iid: str, changes: Mapping[str, Any]
 ) -> ExecutionConfig:
     """Change fields of the execution config; returns the new config."""
-    config = engine.require(get, iid).config
+    config = instances.require(get, iid).config
     updated = ExecutionConfig.model_validate({**config.model_dump(), **changes})
-    _fold(engine, get, set, iid, ConfigChanged(updated))
+    _fold(instances, get, set, iid, ConfigChanged(updated))
     return updated
 
 
 def write_set_auto_run(
-    engine: ConversationEngine, get: Getter, set: Setter, iid: str, auto_run: bool
+    instances: Instances, get: Getter, set: Setter, iid: str, auto_run: bool
 ) -> None:
     """Turn auto-run on or off (it starts the first turn when the instance loads)."""
-    write_update_execution_config(engine, get, set, iid, {"auto_run": auto_run})
+    write_update_execution_config(instances, get, set, iid, {"auto_run": auto_run})
 
 
 def write_set_show_variables(
-    engine: ConversationEngine, get: Getter, set: Setter, iid: str, show: bool
+    instances: Instances, get: Getter, set: Setter, iid: str, show: bool
 ) -> None:
     """Show or hide the variables panel."""
-    _fold(engine, get, set, iid, ShowVariablesSet(show))
+    _fold(instances, get, set, iid, ShowVariablesSet(show))
 
 
-def write_toggle_show_variables(
-    engine: ConversationEngine, get: Getter, set: Setter, iid: str
-) -> bool:
+def write_toggle_show_variables(instances: Instances, get: Getter, set: Setter, iid: str) -> bool:
     """Flip the variables panel; returns whether it is now shown."""
-    show = not engine.require(get, iid).show_variables
-    _fold(engine, get, set, iid, ShowVariablesSet(show))
+    show = not instances.require(get, iid).show_variables
+    _fold(instances, get, set, iid, ShowVariablesSet(show))
     return show
 
 
 def write_set_expanded_variable(
-    engine: ConversationEngine, get: Getter, set: Setter, iid: str, name: str | None
+    instances: Instances, get: Getter, set: Setter, iid: str, name: str | None
 ) -> None:
     """Open the editor of one variable (None closes it)."""
-    _fold(engine, get, set, iid, VariableExpanded(name))
+    _fold(instances, get, set, iid, VariableExpanded(name))
 
 
 def write_toggle_expanded_variable(
-    engine: ConversationEngine, get: Getter, set: Setter, iid: str, name: str
+    instances: Instances, get: Getter, set: Setter, iid: str, name: str
 ) -> str | None:
     """Open `name`'s editor, or close it when it is the open one; returns the open one."""
-    current = engine.require(get, iid).expanded_variable
+    current = instances.require(get, iid).expanded_variable
     opened = None if current == name else name
-    _fold(engine, get, set, iid, VariableExpanded(opened))
+    _fold(instances, get, set, iid, VariableExpanded(opened))
     return opened
 
 
 def write_apply_event(
-    engine: ConversationEngine, get: Getter, set: Setter, iid: str, event: InstanceEvent
+    instances: Instances, get: Getter, set: Setter, iid: str, event: InstanceEvent
 ) -> InstanceState:
     """Fold any event (a turn streamed elsewhere, a replayed log) into the instance."""
-    return _fold(engine, get, set, iid, event)
+    return _fold(instances, get, set, iid, event)

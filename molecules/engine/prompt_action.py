@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,13 +24,11 @@ from molecules.engine.brokers import broker_mappings, resolve_brokers
 from molecules.engine.context import ScopeContext
 from molecules.engine.errors import EngineConfigError
 from molecules.engine.events import InstanceFailed
+from molecules.engine.instances import Instances
 from molecules.engine.starting import StartOptions, begin_instance, load_instance
 from molecules.engine.state import ExecutionConfig
-from runnable.chat.execution import error_info
+from runnable.chat.execution import error_info, resolve_prompt_variables
 from runnable.types import ErrorInfo
-
-if TYPE_CHECKING:
-    from molecules.engine.engine import ConversationEngine
 
 
 class ActionStartOptions(BaseModel):
@@ -68,7 +66,7 @@ class ActionStart:
 
 
 def write_start_prompt_action(
-    engine: ConversationEngine,
+    instances: Instances,
     get: Getter,
     set: Setter,
     action_id: str,
@@ -85,12 +83,12 @@ def write_start_prompt_action(
         context=opts.context,
         refresh=opts.refresh,
     )
-    iid = begin_instance(engine, get, set, None, start)
-    return engine.spawn(_start_action(engine, get, set, iid, action_id, start), name=iid)
+    iid = begin_instance(instances, get, set, None, start)
+    return instances.spawn(_start_action(instances, get, set, iid, action_id, start), name=iid)
 
 
 async def _start_action(
-    engine: ConversationEngine,
+    instances: Instances,
     get: Getter,
     set: Setter,
     iid: str,
@@ -98,21 +96,28 @@ async def _start_action(
     options: StartOptions,
 ) -> ActionStart:
     try:
-        action = await engine.entities.action(get, set, action_id, refresh=options.refresh)
+        action = await instances.entities.action(get, set, action_id, refresh=options.refresh)
         prompt_ref = action.get("prompt_ref")
         if not prompt_ref:
             raise EngineConfigError(f"prompt action {action_id!r} has no prompt_ref")
-        prompt = await engine.entities.prompt(get, set, prompt_ref, refresh=options.refresh)
+        prompt = await instances.entities.prompt(get, set, prompt_ref, refresh=options.refresh)
         mappings = broker_mappings(action.get("broker_mappings"))
         hardcoded = dict(action.get("hardcoded_values") or {})
     except Exception as exc:
-        engine.emitter_for(set, iid)(InstanceFailed(error_info(exc)))
+        instances.emitter_for(set, iid)(InstanceFailed(error_info(exc)))
         raise
-    resolution = await resolve_brokers(engine.brokers, mappings, options.context)
+    resolution = await resolve_brokers(instances.brokers, mappings, options.context)
     await load_instance(
-        engine, get, set, iid, prompt, options, hardcoded=hardcoded, broker=resolution.values
+        instances, get, set, iid, prompt, options, hardcoded=hardcoded, broker=resolution.values
     )
-    merged = get(engine.selectors.merged_variables(iid))
+    state = get(instances.state(iid)) if iid in instances.state else None
+    merged = (
+        {}
+        if state is None or state.prompt is None
+        else resolve_prompt_variables(
+            state.prompt, state.variables.layers(), order=instances.order, require=False
+        )
+    )
     fallbacks = {
         name: merged[name].source if name in merged else None for name in resolution.unresolved
     }

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import attrs
 
 from molecules.core.atom import Atom, Getter, derived
 from molecules.core.family import AtomFamily, atom_family
+from molecules.engine.instances import Instances, TurnControl
 from molecules.engine.state import (
     ActiveTurn,
     ExecutionConfig,
@@ -24,15 +25,13 @@ from molecules.engine.state import (
     Totals,
     TurnStats,
     VariableLayers,
+    identical,
 )
 from runnable.chat.execution import PromptSpec, prompt_variables, resolve_prompt_variables
 from runnable.errors import MessageError
 from runnable.messages import ChatMessage, Resource, build_turn_messages
 from runnable.types import ErrorInfo
 from runnable.variables import ResolvedVariable, variable_values
-
-if TYPE_CHECKING:
-    from molecules.engine.engine import ConversationEngine, TurnControl
 
 T = TypeVar("T")
 
@@ -58,12 +57,6 @@ class LiveStats:
     elapsed_ms: float | None
 
 
-def same(old: Any, new: Any) -> bool:
-    """Identity: a slice of an immutable state is unchanged exactly when it is the same object
-    (reducers carry unchanged parts over), so no deep comparison is needed."""
-    return old is new
-
-
 def _settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in settings.items() if value is not None}
 
@@ -78,11 +71,11 @@ def _text(message: ChatMessage) -> str:
 class InstanceSelectors:
     """Every selector of the engine's instances (see the module docstring)."""
 
-    def __init__(self, engine: ConversationEngine) -> None:
-        self._engine = engine
+    def __init__(self, instances: Instances) -> None:
+        self._instances = instances
         self._families: list[AtomFamily[str, Atom[Any]]] = []
         family = self._family
-        state_of = engine.state
+        state_of = instances.state
 
         def state(get: Getter, iid: str) -> InstanceState | None:
             return get(state_of(iid))
@@ -94,7 +87,7 @@ class InstanceSelectors:
 
             return select
 
-        self.state: AtomFamily[str, Atom[InstanceState | None]] = family("state", state, same)
+        self.state: AtomFamily[str, Atom[InstanceState | None]] = family("state", state, identical)
         self.status: AtomFamily[str, Atom[InstanceStatus]] = family(
             "status", part(lambda s: s.status, "idle")
         )
@@ -105,28 +98,28 @@ class InstanceSelectors:
             "is_executing", part(lambda s: s.is_busy, False)
         )
         self.prompt: AtomFamily[str, Atom[PromptSpec | None]] = family(
-            "prompt", part(lambda s: s.prompt, None), same
+            "prompt", part(lambda s: s.prompt, None), identical
         )
         self.model_config: AtomFamily[str, Atom[Mapping[str, Any]]] = family(
-            "model_config", part(lambda s: s.settings, {}), same
+            "model_config", part(lambda s: s.settings, {}), identical
         )
         self.execution_config: AtomFamily[str, Atom[ExecutionConfig | None]] = family(
-            "execution_config", part(lambda s: s.config, None), same
+            "execution_config", part(lambda s: s.config, None), identical
         )
         self.variable_layers: AtomFamily[str, Atom[VariableLayers | None]] = family(
-            "variable_layers", part(lambda s: s.variables, None), same
+            "variable_layers", part(lambda s: s.variables, None), identical
         )
         self.conversation_messages: AtomFamily[str, Atom[tuple[ChatMessage, ...]]] = family(
-            "conversation_messages", part(lambda s: s.messages, ()), same
+            "conversation_messages", part(lambda s: s.messages, ()), identical
         )
         self.turn: AtomFamily[str, Atom[ActiveTurn | None]] = family(
-            "turn", part(lambda s: s.turn, None), same
+            "turn", part(lambda s: s.turn, None), identical
         )
         self.current_input: AtomFamily[str, Atom[str]] = family(
             "current_input", part(lambda s: s.current_input, "")
         )
         self.resources: AtomFamily[str, Atom[tuple[Resource, ...]]] = family(
-            "resources", part(lambda s: s.resources, ()), same
+            "resources", part(lambda s: s.resources, ()), identical
         )
         self.run_id: AtomFamily[str, Atom[str | None]] = family(
             "run_id", part(lambda s: s.run_id, None)
@@ -175,17 +168,19 @@ class InstanceSelectors:
             "has_unsaved_changes", self._has_unsaved_changes
         )
         self.turn_task: AtomFamily[str, Atom[asyncio.Task[Any] | None]] = family(
-            "turn_task", lambda get, iid: _task(get(engine.turn_control(iid)))
+            "turn_task", lambda get, iid: _task(get(instances.turn_control(iid)))
         )
         # Lookups, keyed by prompt id and run id rather than instance id.
-        self.instance_ids = engine.instance_ids
+        self.instance_ids = instances.instance_ids
         self.instances_for_prompt: AtomFamily[str, Atom[tuple[str, ...]]] = atom_family(
             lambda pid: derived(
-                lambda get: get(engine.prompt_index).get(pid, ()), name=f"by_prompt({pid})"
+                lambda get: get(instances.prompt_index).get(pid, ()), name=f"by_prompt({pid})"
             )
         )
         self.instance_for_run: AtomFamily[str, Atom[str | None]] = atom_family(
-            lambda rid: derived(lambda get: get(engine.run_index).get(rid), name=f"by_run({rid})")
+            lambda rid: derived(
+                lambda get: get(instances.run_index).get(rid), name=f"by_run({rid})"
+            )
         )
 
     def _family(
@@ -221,7 +216,7 @@ class InstanceSelectors:
         if prompt is None or layers is None:
             return {}
         return resolve_prompt_variables(
-            prompt, layers.layers(), order=self._engine.order, require=False
+            prompt, layers.layers(), order=self._instances.order, require=False
         )
 
     def _missing_variables(self, get: Getter, iid: str) -> tuple[str, ...]:

@@ -15,7 +15,8 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,16 +24,15 @@ from molecules.core.atom import Getter, Setter
 from molecules.engine.context import ScopeContext
 from molecules.engine.errors import EngineConfigError, EngineError, InstanceExistsError
 from molecules.engine.events import InstanceCreated, InstanceFailed, InstanceLoaded
+from molecules.engine.instances import Instances
 from molecules.engine.run_recorder import LoadedRun, load_run
 from molecules.engine.state import ExecutionConfig, InstanceState, Totals, VariableLayers
+from molecules.engine.turns import write_execute_message
 from runnable.chat.execution import PromptSpec, error_info
 from runnable.messages import Resource
 from runnable.tracking import REDACTED
 from runnable.types import RunnableRef
 from runnable.variables import computed_variables
-
-if TYPE_CHECKING:
-    from molecules.engine.engine import ConversationEngine
 
 logger = logging.getLogger(__name__)
 
@@ -71,19 +71,21 @@ def _ref_text(prompt: PromptInput) -> str | None:
 
 
 def begin_instance(
-    engine: ConversationEngine, get: Getter, set: Setter, prompt: PromptInput, options: StartOptions
+    instances: Instances, get: Getter, set: Setter, prompt: PromptInput, options: StartOptions
 ) -> str:
     """Create the instance (status `initializing`) and return its id."""
     iid = options.instance_id or uuid.uuid4().hex
-    if iid in engine.state and get(engine.state(iid)) is not None:
+    if iid in instances.state and get(instances.state(iid)) is not None:
         raise InstanceExistsError(f"a prompt instance with id {iid!r} already exists")
-    engine.register(get, set, InstanceState(id=iid))
-    engine.emit(get, set, iid, InstanceCreated(_ref_text(prompt), options.config, options.context))
+    instances.register(get, set, InstanceState(id=iid))
+    instances.emit(
+        get, set, iid, InstanceCreated(_ref_text(prompt), options.config, options.context)
+    )
     return iid
 
 
 def write_start_prompt_instance(
-    engine: ConversationEngine,
+    instances: Instances,
     get: Getter,
     set: Setter,
     prompt: PromptInput,
@@ -93,17 +95,17 @@ def write_start_prompt_instance(
     opts = StartOptions.of(options)
     if prompt is None and opts.run_id is None:
         raise EngineConfigError("start_prompt_instance needs a prompt, or a run_id to continue")
-    if opts.run_id is not None and engine.run_store is None:
+    if opts.run_id is not None and instances.run_store is None:
         raise EngineConfigError("continuing a run needs an engine with a run_store")
-    iid = begin_instance(engine, get, set, prompt, opts)
-    return engine.spawn(load_instance(engine, get, set, iid, prompt, opts), name=iid)
+    iid = begin_instance(instances, get, set, prompt, opts)
+    return instances.spawn(load_instance(instances, get, set, iid, prompt, opts), name=iid)
 
 
 async def _prompt(
-    engine: ConversationEngine, get: Getter, set: Setter, prompt: PromptInput, refresh: bool
+    instances: Instances, get: Getter, set: Setter, prompt: PromptInput, refresh: bool
 ) -> tuple[PromptSpec, str | None]:
     if isinstance(prompt, str | RunnableRef):
-        return await engine.entities.prompt(get, set, prompt, refresh=refresh)
+        return await instances.entities.prompt(get, set, prompt, refresh=refresh)
     if prompt is None:  # pragma: no cover - load_instance handles a run without a prompt
         raise EngineConfigError("start_prompt_instance needs a prompt, or a run_id to continue")
     return PromptSpec.of(prompt), None
@@ -116,7 +118,7 @@ def _recorded_settings(loaded: LoadedRun | None) -> dict[str, Any]:
 
 
 async def load_instance(
-    engine: ConversationEngine,
+    instances: Instances,
     get: Getter,
     set: Setter,
     iid: str,
@@ -127,12 +129,12 @@ async def load_instance(
     broker: Mapping[str, Any] | None = None,
 ) -> str:
     """Load what the instance needs and make it ready (see the module docstring)."""
-    emit = engine.emitter_for(set, iid)
+    emit = instances.emitter_for(set, iid)
     try:
         loaded = None
         if options.run_id is not None:
-            assert engine.run_store is not None
-            loaded = await load_run(engine.run_store, options.run_id)
+            assert instances.run_store is not None
+            loaded = await load_run(instances.run_store, options.run_id)
             if prompt is None:
                 prompt = loaded.run.runnable_ref
         if isinstance(prompt, tuple):
@@ -143,16 +145,16 @@ async def load_instance(
             spec = PromptSpec(name=loaded.run.name, settings=_recorded_settings(loaded))
             ref = None
         else:
-            spec, ref = await _prompt(engine, get, set, prompt, options.refresh)
+            spec, ref = await _prompt(instances, get, set, prompt, options.refresh)
         scoped: Mapping[str, Mapping[str, Any]] = {}
-        if engine.scoped.sources:
-            scoped = await engine.scoped.load(get, set, options.context)
+        if instances.scoped.sources:
+            scoped = await instances.scoped.load(get, set, options.context)
         variables = VariableLayers(
             user={**(loaded.user_variables if loaded else {}), **options.variables},
             hardcoded=dict(hardcoded or {}),
             broker=dict(broker or {}),
             scoped=scoped,
-            computed=computed_variables(engine.now),
+            computed=computed_variables(instances.now),
         )
         event = InstanceLoaded(
             prompt=spec,
@@ -173,16 +175,17 @@ async def load_instance(
         raise
     emit(event)
     if options.config.auto_run:
-        _auto_run(engine, get, set, iid)
+        _auto_run(instances, get, set, iid)
     return iid
 
 
-def _auto_run(engine: ConversationEngine, get: Getter, set: Setter, iid: str) -> None:
-    state = get(engine.state(iid)) if iid in engine.state else None
+def _auto_run(instances: Instances, get: Getter, set: Setter, iid: str) -> None:
+    state = get(instances.state(iid)) if iid in instances.state else None
     if state is None or state.messages:
         return
     try:
-        set(engine.actions.execute_message, iid, None)
+        # One store write, as `store.set(engine.actions.execute_message, ...)` makes.
+        set(instances.writer, partial(write_execute_message, instances), iid, None)
     except EngineError as exc:
         # Not ready (a variable is missing): the instance waits for the user instead.
         logger.info("auto_run of prompt instance %s did not start: %s", iid, exc)

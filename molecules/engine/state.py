@@ -32,6 +32,12 @@ SCOPES = ("project", "org", "user")
 """Scoped layers, highest first."""
 
 
+def identical(old: Any, new: Any) -> bool:
+    """Identity: a slice of an immutable state is unchanged exactly when it is the same object
+    (reducers carry unchanged parts over), so no deep comparison is needed."""
+    return old is new
+
+
 class ExecutionConfig(BaseModel):
     """How an instance runs: auto-run the first turn, allow chat, show and apply variables,
     and record runs."""

@@ -14,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from molecules.core.atom import Getter, Setter
 from molecules.engine.errors import ChatNotAllowedError, InstanceBusyError, InstanceNotReadyError
 from molecules.engine.events import TurnQueued
+from molecules.engine.instances import Instances, TurnControl
 from molecules.engine.run_recorder import TurnRecorder
 from molecules.engine.state import InstanceState
 from runnable.chat.completion import ChatCompletion
@@ -40,13 +41,8 @@ from runnable.messages import ChatMessage
 from runnable.types import ErrorInfo, ExecutionMetrics, ExecutionResult, ExecutionStatus
 from runnable.variables import computed_variables
 
-if TYPE_CHECKING:
-    from molecules.engine.engine import ConversationEngine, TurnControl
 
-
-def prepare_turn(
-    engine: ConversationEngine, state: InstanceState, user_input: str | None
-) -> TurnRequest:
+def prepare_turn(instances: Instances, state: InstanceState, user_input: str | None) -> TurnRequest:
     """The request for the instance's next turn; refuses what cannot be sent."""
     iid = state.id
     if state.is_busy:
@@ -58,13 +54,13 @@ def prepare_turn(
             f"prompt instance {iid!r} does not allow chat (allow_chat=False) and has already "
             "run: clear its conversation to run it again"
         )
-    layers = attrs.evolve(state.variables, computed=computed_variables(engine.now))
+    layers = attrs.evolve(state.variables, computed=computed_variables(instances.now))
     history = state.messages
     try:
         variables = resolve_prompt_variables(
             state.prompt,
             layers.layers(),
-            order=engine.order,
+            order=instances.order,
             require=not history and state.config.apply_variables,
         )
     except MissingVariablesError as exc:
@@ -84,17 +80,15 @@ def prepare_turn(
 
 
 def write_execute_message(
-    engine: ConversationEngine, get: Getter, set: Setter, iid: str, text: str | None = None
+    instances: Instances, get: Getter, set: Setter, iid: str, text: str | None = None
 ) -> asyncio.Task[ExecutionResult]:
     """Queue a turn with `text` (default: the current input) and start it."""
-    from molecules.engine.engine import TurnControl
-
-    state = engine.require(get, iid)
-    request = prepare_turn(engine, state, state.current_input if text is None else text)
-    provider = engine.provider_for_settings(state.settings)
+    state = instances.require(get, iid)
+    request = prepare_turn(instances, state, state.current_input if text is None else text)
+    provider = instances.provider_for_settings(state.settings)
     control = TurnControl(request.turn_id, request)
-    control.task = engine.spawn(run_turn(engine, get, set, iid, control, provider), name=iid)
-    set(engine.turn_control(iid), control)
+    control.task = instances.spawn(run_turn(instances, get, set, iid, control, provider), name=iid)
+    set(instances.turn_control(iid), control)
     computed = {
         name: variable.value
         for name, variable in request.variables.items()
@@ -103,29 +97,29 @@ def write_execute_message(
     queued = TurnQueued(
         request.turn_id, request.user_input, state.resources, computed, text is None
     )
-    engine.emit(get, set, iid, queued)
+    instances.emit(get, set, iid, queued)
     return control.task
 
 
 def write_cancel(
-    engine: ConversationEngine, get: Getter, set: Setter, iid: str
+    instances: Instances, get: Getter, set: Setter, iid: str
 ) -> asyncio.Task[Any] | None:
     """Stop the turn in flight; returns its task (await it for the records), or None."""
-    return _stop(engine, get, set, iid, complete=False)
+    return _stop(instances, get, set, iid, complete=False)
 
 
 def write_complete_execution(
-    engine: ConversationEngine, get: Getter, set: Setter, iid: str
+    instances: Instances, get: Getter, set: Setter, iid: str
 ) -> asyncio.Task[Any] | None:
     """End the turn in flight now, keeping what was streamed as its reply."""
-    return _stop(engine, get, set, iid, complete=True)
+    return _stop(instances, get, set, iid, complete=True)
 
 
 def _stop(
-    engine: ConversationEngine, get: Getter, set: Setter, iid: str, *, complete: bool
+    instances: Instances, get: Getter, set: Setter, iid: str, *, complete: bool
 ) -> asyncio.Task[Any] | None:
-    state = engine.require(get, iid)
-    control = get(engine.turn_control(iid))
+    state = instances.require(get, iid)
+    control = get(instances.turn_control(iid))
     if control is not None and control.task is not None and not control.task.done():
         control.complete_requested = complete
         control.cancel_requested = not complete
@@ -141,21 +135,21 @@ def _stop(
                 latency_ms=turn.elapsed_ms,
             )
             message = ChatMessage(role="assistant", content=turn.text.text)
-            engine.emit(
+            instances.emit(
                 get,
                 set,
                 iid,
                 TurnCompleted(turn_id=turn.turn_id, message=message, completion=completion),
             )
         else:
-            engine.emit(get, set, iid, turn_cancelled(turn.turn_id, turn.elapsed_ms))
+            instances.emit(get, set, iid, turn_cancelled(turn.turn_id, turn.elapsed_ms))
     return None
 
 
 def _conversation(
-    engine: ConversationEngine, get: Getter, iid: str, fallback: TurnRequest
+    instances: Instances, get: Getter, iid: str, fallback: TurnRequest
 ) -> tuple[ChatMessage, ...]:
-    state = get(engine.state(iid)) if iid in engine.state else None
+    state = get(instances.state(iid)) if iid in instances.state else None
     return tuple(fallback.messages) if state is None else state.messages
 
 
@@ -180,7 +174,7 @@ def _result(
 
 
 async def run_turn(
-    engine: ConversationEngine,
+    instances: Instances,
     get: Getter,
     set: Setter,
     iid: str,
@@ -188,18 +182,18 @@ async def run_turn(
     provider: ChatProviderLike,
 ) -> ExecutionResult:
     """Run one queued turn to its end (see the module docstring)."""
-    emit = engine.emitter_for(set, iid)
+    emit = instances.emitter_for(set, iid)
     request = control.request
     started_at = datetime.now(UTC)
     started = time.perf_counter()
-    state = engine.require(get, iid)
-    recorder = engine.recorder(state, emit)
+    state = instances.require(get, iid)
+    recorder = instances.recorder(state, emit)
     parts: list[str] = []
     ttft_ms: float | None = None
     try:
         if recorder is not None:
             await recorder.begin(state, request)  # the run exists before the model is called
-        async for event in stream_turn(provider, request, stream=engine.stream):
+        async for event in stream_turn(provider, request, stream=instances.stream):
             emit(event)
             if isinstance(event, TurnDelta):
                 parts.append(event.text)
@@ -208,7 +202,7 @@ async def run_turn(
                     recorder.delta(event.text, event.elapsed_ms)
             elif isinstance(event, TurnCompleted):
                 if recorder is not None:
-                    await recorder.completed(event, _conversation(engine, get, iid, request))
+                    await recorder.completed(event, _conversation(instances, get, iid, request))
                 return _result(
                     request,
                     ExecutionStatus.SUCCESS,
@@ -230,14 +224,14 @@ async def run_turn(
             )
             emit(completed)
             await _shielded(
-                recorder, "completed", completed, _conversation(engine, get, iid, request)
+                recorder, "completed", completed, _conversation(instances, get, iid, request)
             )
             _uncancel()
             return _result(
                 request, ExecutionStatus.SUCCESS, started_at, text, metrics=completion.metrics()
             )
         emit(turn_cancelled(request.turn_id, elapsed))
-        await _shielded(recorder, "cancelled", text, _conversation(engine, get, iid, request))
+        await _shielded(recorder, "cancelled", text, _conversation(instances, get, iid, request))
         if not control.cancel_requested:
             raise
         _uncancel()
@@ -245,13 +239,15 @@ async def run_turn(
     except Exception as exc:
         failed = turn_failed(request.turn_id, exc, (time.perf_counter() - started) * 1000.0)
         emit(failed)
-        await _shielded(recorder, "failed", failed.error, _conversation(engine, get, iid, request))
+        await _shielded(
+            recorder, "failed", failed.error, _conversation(instances, get, iid, request)
+        )
         return _result(
             request, ExecutionStatus.ERROR, started_at, "".join(parts), error=failed.error
         )
     finally:
-        if iid in engine.turn_control and get(engine.turn_control(iid)) is control:
-            set(engine.turn_control(iid), None)
+        if iid in instances.turn_control and get(instances.turn_control(iid)) is control:
+            set(instances.turn_control(iid), None)
 
 
 async def _shielded(recorder: TurnRecorder | None, method: str, *args: Any) -> None:
