@@ -25,9 +25,10 @@ from molecules.engine.context import ScopeContext
 from molecules.engine.errors import EngineConfigError
 from molecules.engine.events import InstanceFailed
 from molecules.engine.instances import Instances
+from molecules.engine.selectors import merge_variables
 from molecules.engine.starting import StartOptions, begin_instance, load_instance
 from molecules.engine.state import ExecutionConfig
-from runnable.chat.execution import error_info, resolve_prompt_variables
+from runnable.chat.execution import error_info
 from runnable.types import ErrorInfo
 
 
@@ -112,11 +113,7 @@ async def _start_action(
     )
     state = get(instances.state(iid)) if iid in instances.state else None
     merged = (
-        {}
-        if state is None or state.prompt is None
-        else resolve_prompt_variables(
-            state.prompt, state.variables.layers(), order=instances.order, require=False
-        )
+        {} if state is None else merge_variables(state.prompt, state.variables, instances.order)
     )
     fallbacks = {
         name: merged[name].source if name in merged else None for name in resolution.unresolved

@@ -9,7 +9,7 @@ not exist reads its empty value (None, "", (), False).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import attrs
@@ -55,6 +55,15 @@ class LiveStats:
     chars: int
     ttft_ms: float | None
     elapsed_ms: float | None
+
+
+def merge_variables(
+    prompt: PromptSpec | None, layers: VariableLayers | None, order: Sequence[str]
+) -> dict[str, ResolvedVariable]:
+    """Each variable the prompt uses, from the highest layer that has it (missing: absent)."""
+    if prompt is None or layers is None:
+        return {}
+    return resolve_prompt_variables(prompt, layers.layers(), order=order, require=False)
 
 
 def _settings(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -213,11 +222,7 @@ class InstanceSelectors:
     def _merged_variables(self, get: Getter, iid: str) -> dict[str, ResolvedVariable]:
         prompt = get(self.prompt(iid))
         layers = get(self.variable_layers(iid))
-        if prompt is None or layers is None:
-            return {}
-        return resolve_prompt_variables(
-            prompt, layers.layers(), order=self._instances.order, require=False
-        )
+        return merge_variables(prompt, layers, self._instances.order)
 
     def _missing_variables(self, get: Getter, iid: str) -> tuple[str, ...]:
         config = get(self.execution_config(iid))
