@@ -7,18 +7,19 @@ execute, stream) <- `chains` (chains and datasets of bridge runnables).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from bridge.chains import run_chain, run_chain_dataset
 from bridge.registry import KindRegistry
-from bridge.running import BridgeRunner
+from bridge.running import BridgeRunner, RunStream
 from bridge.selectors import STANDARD_SELECTORS, BridgeSelectors, RunnableKind, SelectorAtoms
 from bridge.types import RefLike, RunnableType
 from molecules import Atom, Store
 from molecules.engine import ConversationEngine
 from runnable.chain import Chain
 from runnable.runner import DatasetRun, GraphRun
+from runnable.tracking import RunRecorder
 from runnable.types import ExecutionResult, RunnableData, RunnableRef
 
 __all__ = ["STANDARD_SELECTORS", "RunnableBridge", "create_runnable_bridge"]
@@ -37,6 +38,15 @@ class RunnableBridge:
 
     def __repr__(self) -> str:
         return f"<RunnableBridge kinds={list(self.kinds)}>"
+
+    @property
+    def recorder(self) -> RunRecorder | None:
+        """Where every execution of this bridge is recorded (None: nowhere)."""
+        return self._runner.recorder
+
+    @recorder.setter
+    def recorder(self, recorder: RunRecorder | None) -> None:
+        self._runner.recorder = recorder
 
     # -- kinds -------------------------------------------------------------------------
 
@@ -120,8 +130,9 @@ class RunnableBridge:
         *,
         store: Store | None = None,
         kind: str | None = None,
-    ) -> AsyncIterator[Any]:
-        """Run `ref` and yield its chunks (one chunk, the output, for a non-streaming kind)."""
+    ) -> RunStream:
+        """Run `ref` and yield its text chunks as they arrive (the whole output at once for a
+        non-streaming kind); the stream's `result` is the ExecutionResult once it ends."""
         return self._runner.stream(ref, inputs, store=store, kind=kind)
 
     async def run_chain(

@@ -1,9 +1,10 @@
 """Chains and datasets of bridge runnables: the runner, fed by the bridge's kinds.
 
-The runner (`runnable.runner`) knows nothing of kinds or stores; this module gives it the
-three things it needs from the bridge: each node's ports (for auto-mapping), an executor
-that runs a node's ref through its kind, and, optionally, a `RunRecorder` so that every
-run and node lands in a `RunStore` (the run row is written before the node's first call).
+The runner (`runnable.runner`) knows nothing of kinds or stores; this module gives it
+what it needs from the bridge: each node's ports (for auto-mapping) and an executor per
+node. Every node is loaded and prepared ONCE per run, here, and then runs through the
+same executor as `bridge.execute` (`BridgeRunner.node_executor`). With a recorder (the
+bridge's own when it has a run store) every run and node lands in a `RunStore`.
 """
 
 from __future__ import annotations
@@ -13,67 +14,70 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bridge.running import BridgeRunner
+from bridge.running import BridgeRunner, both_callbacks
 from molecules import Store
 from runnable.chain import Chain, Node
 from runnable.runner import DatasetRun, GraphRun, NodeContext, NodePorts, run_dataset, run_graph
 from runnable.runner.channel import EventCallback
-from runnable.runner.events import Event
+from runnable.runner.scheduler import Execute
 from runnable.tracking import RunRecorder
-from runnable.types import ExecutionResult
+from runnable.types import RunnableData
+
+__all__ = ["LoadedChain", "load_chain", "run_chain", "run_chain_dataset"]
+
+_NO_RECORDER: Any = object()
 
 
-async def chain_ports(runner: BridgeRunner, chain: Chain, *, store: Store) -> dict[str, NodePorts]:
-    """Load every node's runnable into `store` (concurrently) and return its ports by node id."""
-    nodes = [node for node in chain.nodes if node.ref is not None]
+class LoadedChain:
+    """A chain whose nodes are loaded: their ports, and one executor that runs any node."""
 
-    async def ports_of(node: Node) -> NodePorts:
-        assert node.ref is not None
-        await runner.load(node.ref, store=store)
-        return NodePorts(
-            inputs=store.get(runner.atoms.selector("input_ports", node.ref)),
-            outputs=store.get(runner.atoms.selector("output_ports", node.ref)),
-        )
+    def __init__(
+        self, chain: Chain, ports: dict[str, NodePorts], executors: dict[str, Execute]
+    ) -> None:
+        self.chain = chain
+        self.ports = ports
+        self._executors = executors
 
-    found = await asyncio.gather(*(ports_of(node) for node in nodes))
-    return {node.id: ports for node, ports in zip(nodes, found, strict=True)}
-
-
-def bridge_executor(
-    runner: BridgeRunner, *, store: Store, recorder: RunRecorder | None = None
-) -> Any:
-    """The runner's `execute(node, inputs, ctx)`: run the node's ref through its kind."""
-
-    async def execute(node: Node, inputs: Mapping[str, Any], ctx: NodeContext) -> ExecutionResult:
-        if node.ref is None:
+    async def execute(self, node: Node, inputs: dict[str, Any], ctx: NodeContext) -> Any:
+        """The runner's executor: the node's own, made when it was loaded."""
+        found = self._executors.get(node.id)
+        if found is None:
             raise ValueError(f"chain node {node.id!r} has no runnable ref to run")
-        if recorder is not None:
-            await recorder.started(ctx.run_id)
+        return await found(node, inputs, ctx)
 
-        def on_chunk(chunk: Any) -> None:
-            if isinstance(chunk, str):
-                ctx.chunk(chunk)  # streamed text reaches the run's events as it arrives
-
-        return await runner.execute(node.ref, inputs, store=store, on_chunk=on_chunk)
-
-    return execute
+    def node_refs(self) -> dict[str, object]:
+        """The ref each node runs, by node id."""
+        return {node.id: node.ref for node in self.chain.nodes if node.ref is not None}
 
 
-def _chain(chain: Chain | Mapping[str, Any]) -> Chain:
-    return chain if isinstance(chain, Chain) else Chain.model_validate(chain)
+async def load_chain(
+    runner: BridgeRunner, chain: Chain | Mapping[str, Any], *, store: Store
+) -> LoadedChain:
+    """Load every node's runnable into `store` once (concurrently): ports and executors."""
+    plan = chain if isinstance(chain, Chain) else Chain.model_validate(chain)
+    nodes = [node for node in plan.nodes if node.ref is not None]
+
+    async def load(node: Node) -> tuple[NodePorts, Execute]:
+        assert node.ref is not None
+        ref = await runner.resolve(node.ref, store=store)
+        runnable: RunnableData = await runner.load(ref, store=store)
+        assert ref.kind is not None
+        ports = NodePorts(
+            inputs=store.get(runner.atoms.kind_atom("input_ports", ref.kind, ref.id)),
+            outputs=store.get(runner.atoms.kind_atom("output_ports", ref.kind, ref.id)),
+        )
+        return ports, runner.node_executor(runner.registry.type(ref.kind), runnable)
+
+    loaded = await asyncio.gather(*(load(node) for node in nodes))
+    return LoadedChain(
+        plan,
+        {node.id: ports for node, (ports, _) in zip(nodes, loaded, strict=True)},
+        {node.id: execute for node, (_, execute) in zip(nodes, loaded, strict=True)},
+    )
 
 
-def _events(recorder: RunRecorder | None, on_event: EventCallback | None) -> EventCallback | None:
-    if recorder is None:
-        return on_event
-    if on_event is None:
-        return recorder.on_event
-
-    def both(event: Event) -> None:
-        recorder.on_event(event)
-        on_event(event)
-
-    return both
+def _recorder(runner: BridgeRunner, given: Any) -> RunRecorder | None:
+    return runner.recorder if given is _NO_RECORDER else given
 
 
 async def run_chain(
@@ -82,7 +86,7 @@ async def run_chain(
     *,
     store: Store,
     testcase: Mapping[str, Any] | None = None,
-    recorder: RunRecorder | None = None,
+    recorder: RunRecorder | None = _NO_RECORDER,
     on_event: EventCallback | None = None,
     **options: Any,
 ) -> GraphRun:
@@ -91,18 +95,19 @@ async def run_chain(
     Inputs are auto-mapped from the testcase and the parents' output ports; an ambiguous
     or missing required input raises `ChainInputError` here, before any call. Other
     options go to `run_graph` (max_concurrency, retry, previous_results, rerun_from...).
+    `recorder` defaults to the bridge's (None records nothing).
     """
-    plan = _chain(chain)
-    ports = await chain_ports(runner, plan, store=store)
-    if recorder is not None and testcase is not None:
+    loaded = await load_chain(runner, chain, store=store)
+    recorder = _recorder(runner, recorder)
+    if recorder is not None:
         run_id = options.setdefault("run_id", uuid.uuid4().hex)
-        recorder.inputs[run_id] = testcase
+        recorder.expect(run_id, inputs=testcase, node_refs=loaded.node_refs())
     return run_graph(
-        plan,
-        bridge_executor(runner, store=store, recorder=recorder),
+        loaded.chain,
+        loaded.execute,
         testcase=testcase,
-        ports=ports,
-        on_event=_events(recorder, on_event),
+        ports=loaded.ports,
+        on_event=both_callbacks(recorder.on_event if recorder else None, on_event),
         **options,
     )
 
@@ -113,21 +118,22 @@ async def run_chain_dataset(
     rows: Iterable[Mapping[str, Any]],
     *,
     store: Store,
-    recorder: RunRecorder | None = None,
+    recorder: RunRecorder | None = _NO_RECORDER,
     on_event: EventCallback | None = None,
     **options: Any,
 ) -> DatasetRun:
     """Run `chain` once per row (each row is the testcase); see `run_dataset` for options."""
-    plan = _chain(chain)
-    ports = await chain_ports(runner, plan, store=store)
+    loaded = await load_chain(runner, chain, store=store)
     rows = list(rows)
+    recorder = _recorder(runner, recorder)
     if recorder is not None:
-        recorder.rows[options.setdefault("run_id", uuid.uuid4().hex)] = rows
+        run_id = options.setdefault("run_id", uuid.uuid4().hex)
+        recorder.expect(run_id, rows=rows, node_refs=loaded.node_refs())
     return run_dataset(
-        plan,
+        loaded.chain,
         rows,
-        bridge_executor(runner, store=store, recorder=recorder),
-        ports=ports,
-        on_event=_events(recorder, on_event),
+        loaded.execute,
+        ports=loaded.ports,
+        on_event=both_callbacks(recorder.on_event if recorder else None, on_event),
         **options,
     )

@@ -13,7 +13,7 @@ them raises `ExecutorNotAvailable` (a NotImplementedError) naming the kind.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import httpx
@@ -48,11 +48,12 @@ from molecules.entities import (
     prompt_output_ports,
     prompt_to_runnable,
 )
-from runnable.chat.execution import ChatProviderLike, execute_prompt, prompt_executor
+from runnable.chat.completion import ChatStreamEvent
+from runnable.chat.execution import ChatProviderLike, prompt_executor
 from runnable.evaluators.builtins import run_builtin_evaluator
 from runnable.http.invocation import execute_http_runnable
 from runnable.sources import InMemorySource, Source
-from runnable.tracking import RunStore
+from runnable.tracking import RunRecorder, RunStore
 from runnable.types import ExecutionResult, RunnableData, RunnablePort
 
 __all__ = [
@@ -97,13 +98,16 @@ _CHAT_HINT = (
 
 
 def action_executor(provider: ChatProviderLike) -> Executor:
-    """Run a prompt action: its prompt with the action's hardcoded values under the inputs.
+    """Run a prompt action: its prompt, streaming, with its hardcoded values under the inputs.
 
     Broker mappings need a caller context (user, org, project) that a bare execution does
     not have; `molecules.engine.start_prompt_action` resolves them for conversations.
     """
+    run_prompt = prompt_executor(provider)
 
-    async def execute(runnable: RunnableData, inputs: Mapping[str, Any]) -> ExecutionResult:
+    async def execute(
+        runnable: RunnableData, inputs: Mapping[str, Any]
+    ) -> AsyncIterator[ChatStreamEvent]:
         configuration = runnable.configuration or {}
         prompt = configuration.get("prompt")
         if not isinstance(prompt, Mapping):
@@ -112,7 +116,8 @@ def action_executor(provider: ChatProviderLike) -> Executor:
                 f"the prompt {configuration.get('prompt_ref')!r} of the action is not loaded",
             )
         values = {**dict(configuration.get("hardcoded_values") or {}), **dict(inputs)}
-        return await execute_prompt(prompt, values, provider)
+        async for event in run_prompt(prompt, values):
+            yield event
 
     return execute
 
@@ -256,10 +261,11 @@ def create_default_bridge(
     """A bridge with the five built-in kinds (see the module docstring).
 
     With `provider` (a `ChatProvider`), prompts, built-in prompts and actions run through
-    it unless `executors` names their own. `bridge.conversations` is a
-    `ConversationEngine` over the same prompt, built-in and action sources (and
-    `provider`, `run_store`, `brokers`, `scoped_sources`): prompts run as multi-turn
-    conversations whose every turn is recorded.
+    it, streaming, unless `executors` names their own. With `run_store`, every execution
+    is recorded there (`execute`, `stream`, chains, datasets and conversation turns).
+    `bridge.conversations` is a `ConversationEngine` over the same prompt, built-in and
+    action sources (and `provider`, `run_store`, `brokers`, `scoped_sources`): prompts run
+    as multi-turn conversations whose every turn is recorded.
     """
     given_sources = dict(sources or {})
     molecules = dict(molecules or {})
@@ -311,6 +317,8 @@ def create_default_bridge(
             ),
         }
     )
+    if run_store is not None:
+        bridge.recorder = RunRecorder(run_store)
     bridge.conversations = ConversationEngine(
         prompts=source("prompt"),
         builtins=source("builtin"),

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from runnable.errors import InputValidationError
+from runnable.types import ErrorInfo
 
 
 class BridgeError(Exception):
@@ -103,6 +104,9 @@ class ExecutorNotAvailable(BridgeError, NotImplementedError):
 class RunnableExecutionError(BridgeError):
     """A streamed run whose executor reported an error instead of output."""
 
-    def __init__(self, ref: str, message: str) -> None:
+    def __init__(self, ref: str, message: str, *, error: ErrorInfo | None = None) -> None:
         self.ref = ref
+        # The failure as the executor raised it: its type, code and HTTP status.
+        self.error = error or ErrorInfo(message=message)
+        self.status_code = self.error.status_code
         super().__init__(f"{ref} failed: {message}")

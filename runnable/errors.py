@@ -30,7 +30,9 @@ RunnableError
 │   ├── UnknownEvaluatorError       a built-in evaluator key that does not exist
 │   ├── EvaluatorSettingsError      settings an evaluator cannot use
 │   └── EvaluatorInputError         inputs that lack what the evaluator compares
-└── ServiceDefinitionError          a function that cannot be served by `create_service`
+├── ServiceDefinitionError          a function that cannot be served by `create_service`
+├── RetryableError                  raised by an executor: this failure is worth a retry
+└── DeadlineExceededError           a whole call ran past its deadline (also a TimeoutError)
 
 InputValidationError
 └── ServiceRequestError             a request to a served function with bad inputs/config
@@ -46,6 +48,7 @@ from typing import Any
 __all__ = [
     "ChainCycleError",
     "ChainError",
+    "DeadlineExceededError",
     "EvaluatorError",
     "EvaluatorInputError",
     "EvaluatorSettingsError",
@@ -64,6 +67,7 @@ __all__ = [
     "ProviderStatusError",
     "ProviderStreamError",
     "ProviderTimeoutError",
+    "RetryableError",
     "RunnableError",
     "SchemaError",
     "ServiceDefinitionError",
@@ -281,3 +285,19 @@ class ServiceRequestError(InputValidationError):
             key = ".".join(str(part) for part in item["loc"][1:]) or "body"
             errors.setdefault(key, []).append(str(item["msg"]))
         super().__init__(errors)
+
+
+class RetryableError(RunnableError):
+    """Raise (or subclass) this in an executor to mark a failure as worth another attempt.
+
+    A plain exception raised by an executor is never retried; timeouts, connection
+    errors, HTTP 429 and 5xx, and this error are.
+    """
+
+
+class DeadlineExceededError(RunnableError, TimeoutError):
+    """A whole call (a provider call, a chain node, a turn) ran past its deadline."""
+
+    def __init__(self, what: str, deadline: float) -> None:
+        self.deadline = deadline
+        super().__init__(f"{what} did not finish within its deadline of {deadline:g} s")

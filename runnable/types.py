@@ -5,6 +5,7 @@ and every field but `RunnableData.id`/`kind`, `RunnablePort.key` and `RunnableRe
 a default.
 """
 
+import json
 import warnings
 from datetime import datetime
 from enum import StrEnum
@@ -14,6 +15,7 @@ from uuid import uuid4
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from runnable.errors import InvalidRefError
+from runnable.redaction import redact_text
 
 _UNSET: Any = object()
 
@@ -229,12 +231,47 @@ class TraceInfo(BaseModel):
 
 
 class ErrorInfo(BaseModel):
-    """Why an execution failed; a plain string validates as `ErrorInfo(message=...)`."""
+    """Why an execution failed; a plain string validates as `ErrorInfo(message=...)`.
+
+    `type` is the exception's class name, `code` a machine-readable code a service gave
+    (Agenta's `status.code`, a provider's error code), `status_code` an HTTP status.
+    """
 
     message: str = ""
     type: str | None = None
+    code: str | None = None
     status_code: int | None = None
     details: Any = None
+
+    @classmethod
+    def from_exception(cls, error: BaseException) -> "ErrorInfo":
+        """An exception as ErrorInfo: redacted message (or type), type, code, HTTP status.
+
+        An exception that carries an `ErrorInfo` (`error.error`, as the runner's
+        `NodeExecutionError` does) gives that one.
+        """
+        carried = getattr(error, "error", None)
+        if isinstance(carried, ErrorInfo):
+            return carried
+        status = getattr(error, "status_code", None)
+        code = getattr(error, "code", None)
+        return cls(
+            message=redact_text(str(error)) or type(error).__name__,
+            type=type(error).__name__,
+            code=str(code) if isinstance(code, str | int) and not isinstance(code, bool) else None,
+            status_code=status if isinstance(status, int) else None,
+        )
+
+    def to_json(self) -> str:
+        """The JSON text stored for this error: message, type, code and status_code."""
+        return json.dumps(
+            {
+                "message": self.message,
+                "type": self.type,
+                "code": self.code,
+                "status_code": self.status_code,
+            }
+        )
 
     @model_validator(mode="before")
     @classmethod

@@ -18,7 +18,6 @@ from reactivex.disposable import CompositeDisposable
 from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 from sse_starlette import ServerSentEvent
 
-from bridge.execution import join_chunks
 from bridge.server.json import error_body, error_text, json_text
 from molecules import Atom, Loadable, Store, loadable
 from runnable.runner import GraphRun
@@ -99,7 +98,9 @@ async def chunk_events(
         except Exception as exc:
             yield ServerSentEvent(json_text(error_body(exc).body), event="error")
             return
-        done = {"chunks": len(seen), "output": join_chunks(seen) if seen else None}
+        result = getattr(chunks, "result", None)
+        output = result.output if result is not None else (_joined(seen) if seen else None)
+        done = {"chunks": len(seen), "output": output}
         yield ServerSentEvent(json_text(done), event="done")
     finally:
         aclose = getattr(chunks, "aclose", None)
@@ -132,3 +133,8 @@ async def run_events(
             run.cancel()
             with anyio.move_on_after(cancel_timeout, shield=True):
                 await run.aclose()
+
+
+def _joined(chunks: list[Any]) -> Any:
+    # Text chunks read as their text; anything else as the list it was.
+    return "".join(chunks) if all(isinstance(c, str) for c in chunks) else chunks

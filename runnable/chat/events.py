@@ -14,7 +14,6 @@ from pydantic import BaseModel, Field
 
 from runnable.chat.completion import ChatCompletion
 from runnable.messages import ChatMessage, Content
-from runnable.redaction import redact_text
 from runnable.types import ErrorInfo
 
 __all__ = [
@@ -83,13 +82,7 @@ TurnEvent = Annotated[
 ]
 
 
-def error_info(exc: BaseException) -> ErrorInfo:
-    """What a record or a UI may show of an error: its type, status and redacted message."""
-    return ErrorInfo(
-        message=redact_text(str(exc)) or type(exc).__name__,
-        type=type(exc).__name__,
-        status_code=getattr(exc, "status_code", None),
-    )
+error_info = ErrorInfo.from_exception
 
 
 def turn_failed(turn_id: str, exc: BaseException, elapsed_ms: float | None = None) -> TurnFailed:

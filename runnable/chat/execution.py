@@ -19,7 +19,6 @@ import time
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
-    Awaitable,
     Callable,
     Mapping,
     Sequence,
@@ -51,6 +50,7 @@ from runnable.chat.request import (
 )
 from runnable.errors import ProviderError, RunnableError
 from runnable.messages import ChatMessage, Content, Resource, to_provider_messages
+from runnable.outcome import current_reporter
 from runnable.types import ExecutionResult, ExecutionStatus
 from runnable.variables import DEFAULT_ORDER, Clock
 
@@ -74,6 +74,7 @@ __all__ = [
     "request_settings",
     "resolve_prompt_variables",
     "stream_prompt",
+    "stream_request",
     "stream_turn",
     "turn_cancelled",
     "turn_failed",
@@ -116,8 +117,8 @@ async def stream_turn(
         user_input=request.user_input,
         model=request.model,
     )
-    payload = to_provider_messages(request.messages)
     if not stream:
+        payload = to_provider_messages(request.messages)
         completion = await provider.complete(payload, model=request.model, **request.settings)
         if completion.text:
             yield TurnDelta(
@@ -129,7 +130,7 @@ async def stream_turn(
             completion=completion,
         )
         return
-    events = provider.stream(payload, model=request.model, **request.settings)
+    events = stream_request(provider, request)
     try:
         async for event in events:
             if isinstance(event, ChatDelta):
@@ -261,26 +262,52 @@ def _prompt_of(runnable: Any) -> Any:
     return configuration if isinstance(configuration, Mapping) else runnable
 
 
+async def stream_request(
+    provider: ChatProviderLike, request: TurnRequest
+) -> AsyncGenerator[ChatStreamEvent, None]:
+    """Send `request` streaming and yield the provider's events (deltas, then done).
+
+    The request as sent is reported to the running execution (`current_reporter`), so
+    the run store records exactly what the model saw.
+    """
+    reporter = current_reporter()
+    if reporter is not None:
+        reporter.set_request(request.record())
+    events = provider.stream(
+        to_provider_messages(request.messages), model=request.model, **request.settings
+    )
+    try:
+        async for event in events:
+            yield event
+    finally:
+        close = getattr(events, "aclose", None)
+        if close is not None:
+            await close()
+
+
 def prompt_executor(
-    provider: ChatProviderLike, *, stream: bool = False
-) -> Callable[[Any, Mapping[str, Any]], Awaitable[ExecutionResult]]:
-    """An executor for the bridge's prompt kinds: `execute(runnable, inputs)` runs the prompt
-    in `runnable.configuration` (or a prompt given as is) and returns its result."""
-
-    async def execute(runnable: Any, inputs: Mapping[str, Any]) -> ExecutionResult:
-        return await execute_prompt(_prompt_of(runnable), inputs, provider, stream=stream)
-
-    return execute
-
-
-def prompt_chunk_executor(
     provider: ChatProviderLike,
-) -> Callable[[Any, Mapping[str, Any]], AsyncIterator[str]]:
-    """A streaming executor for the bridge's prompt kinds: yields the reply's text chunks."""
+    *,
+    defaults: Callable[[Any], Mapping[str, Any]] | None = None,
+) -> Callable[[Any, Mapping[str, Any]], AsyncIterator[ChatStreamEvent]]:
+    """The executor of the bridge's prompt kinds: runs the prompt streaming.
 
-    async def execute(runnable: Any, inputs: Mapping[str, Any]) -> AsyncIterator[str]:
-        async for event in stream_prompt(_prompt_of(runnable), inputs, provider):
-            if isinstance(event, TurnDelta):
-                yield event.text
+    `execute(runnable, inputs)` renders the prompt in `runnable.configuration` (or a
+    prompt given as is) with `inputs` as the user layer, over `defaults(runnable)` (an
+    action's hardcoded values, say), and yields the provider's `ChatDelta`s and its
+    final `ChatDone`: every path gets the chunks, the tokens and the cost.
+    """
+
+    async def execute(runnable: Any, inputs: Mapping[str, Any]) -> AsyncIterator[ChatStreamEvent]:
+        values = {**(defaults(runnable) if defaults is not None else {}), **inputs}
+        request = _prompt_request(
+            _prompt_of(runnable), values, None, DEFAULT_ORDER, None, (), None, (), None
+        )
+        async for event in stream_request(provider, request):
+            yield event
 
     return execute
+
+
+# The streaming executor is the only one: kept under its earlier name.
+prompt_chunk_executor = prompt_executor

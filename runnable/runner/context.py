@@ -1,17 +1,32 @@
-"""What an executor receives besides its inputs: the node's run, and ways to report back."""
+"""What an executor receives besides its inputs: the node's run, and ways to report back.
+
+A `NodeContext` is the `runnable.outcome.Reporter` of its node.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from runnable.chain import Node
 from runnable.types import ExecutionMetrics, TraceInfo
 
-if TYPE_CHECKING:
-    from runnable.runner.scheduler import Scheduler
-
 __all__ = ["NodeContext"]
+
+
+class NodeRun(Protocol):
+    """What a context reads of its run (the scheduler has it; it imports this module)."""
+
+    run_id: str
+    testcase: Mapping[str, Any] | None
+    plan: Any
+    _outputs: dict[str, Any]
+    _cancelling: bool
+    _metrics: dict[int, ExecutionMetrics]
+    _traces: dict[int, TraceInfo]
+    _requests: dict[int, dict[str, Any]]
+
+    def _chunk(self, index: int, text: str) -> None: ...
 
 
 class NodeContext:
@@ -19,7 +34,7 @@ class NodeContext:
 
     __slots__ = ("_index", "_run", "attempt", "node")
 
-    def __init__(self, run: Scheduler, index: int, node: Node) -> None:
+    def __init__(self, run: NodeRun, index: int, node: Node) -> None:
         self._run = run
         self._index = index
         self.node = node
@@ -59,3 +74,7 @@ class NodeContext:
     def set_trace(self, trace: TraceInfo) -> None:
         """Report where this node's trace can be found."""
         self._run._traces[self._index] = trace
+
+    def set_request(self, request: Mapping[str, Any]) -> None:
+        """Report what the node actually sent (rendered messages and settings, an HTTP body)."""
+        self._run._requests[self._index] = dict(request)

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import attrs
 
 from runnable.errors import ChainError
-from runnable.redaction import redact_text
+from runnable.outcome import ExecutionFailedError
 from runnable.types import ErrorInfo
 
 __all__ = [
@@ -74,25 +74,12 @@ class RerunError(RunnerError, ValueError):
     """A re-run that lacks a successful earlier result for a node it reads from."""
 
 
-class NodeExecutionError(RunnerError):
-    """An executor returned an `ExecutionResult` with status error; `error` carries it."""
-
-    def __init__(self, error: ErrorInfo) -> None:
-        self.error = error
-        super().__init__(error.message or "the node failed")
+# An executor returned an `ExecutionResult` with status error; `error` carries it.
+NodeExecutionError = ExecutionFailedError
 
 
 class FlowError(RunnerError):
     """A flow that is malformed, or a step or action that the flow does not have."""
 
 
-def error_info(error: BaseException) -> ErrorInfo:
-    """An exception as `ErrorInfo`: its message (or type), type name and HTTP status."""
-    if isinstance(error, NodeExecutionError):
-        return error.error
-    status = getattr(error, "status_code", None)
-    return ErrorInfo(
-        message=redact_text(str(error)) or type(error).__name__,
-        type=type(error).__name__,
-        status_code=status if isinstance(status, int) else None,
-    )
+error_info = ErrorInfo.from_exception

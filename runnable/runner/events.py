@@ -126,6 +126,8 @@ class NodeCompleted(Event):
     output: Any = None
     metrics: ExecutionMetrics | None = None
     trace: TraceInfo | None = None
+    # What the node sent (rendered messages and settings, an HTTP body), when it said.
+    request: dict[str, Any] | None = None
     latency_ms: float | None = None
     attempts: int = 1
     cached: bool = False
@@ -139,6 +141,8 @@ class NodeFailed(Event):
     type: Literal["node_failed"] = "node_failed"
     node_id: str
     error: ErrorInfo
+    request: dict[str, Any] | None = None
+    metrics: ExecutionMetrics | None = None
     latency_ms: float | None = None
     attempts: int = 1
     at: float = 0.0

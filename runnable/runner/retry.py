@@ -11,33 +11,37 @@ from collections.abc import Callable, Mapping
 from runnable.chain import Node
 from runnable.errors import (
     ChainError,
+    DeadlineExceededError,
     HttpRunnableError,
     InputValidationError,
     ProviderInputError,
     ProviderStatusError,
+    RetryableError,
 )
 from runnable.retry import RetryPolicy, is_retryable_status
 from runnable.runner.errors import NodeExecutionError
 
 __all__ = ["RetryLike", "is_retryable_error", "retry_policy_for"]
 
-_NOT_TRANSIENT = (ValueError, TypeError, LookupError, AttributeError, NotImplementedError)
-
 RetryLike = RetryPolicy | Mapping[str, RetryPolicy] | Callable[[Node], RetryPolicy | None] | None
 
 
 def is_retryable_error(error: BaseException) -> bool:
-    """True unless repeating the same call cannot help: bad inputs, a refused request, a bug.
+    """True only for failures that the same call may not repeat.
 
-    HTTP errors are retried for timeouts, unreachable services and retryable statuses
-    (408, 409, 429, 5xx); a provider error when it says so; a failed `ExecutionResult`
-    by its status code. Errors that mean bad input or a bug (`ValueError`, `TypeError`,
-    `LookupError`, `AttributeError`, `NotImplementedError`, the runner's own input
-    errors) are not. Any other exception (a dropped connection, a flaky function) is.
+    Those are: timeouts and connection errors (a provider's or an HTTP runnable's),
+    HTTP 408, 409, 429 and 5xx (from a provider, an HTTP runnable, or a failed
+    `ExecutionResult` by its status code), a provider error that says it is retryable,
+    and `RetryableError`. Anything else, a plain exception raised by an executor
+    included, is a bug or bad input and is not retried. A deadline is final.
     """
+    if isinstance(error, DeadlineExceededError):
+        return False
+    if isinstance(error, RetryableError):
+        return True
     if isinstance(error, NodeExecutionError):
         status = error.error.status_code
-        return status is None or is_retryable_status(status)
+        return status is not None and is_retryable_status(status)
     if isinstance(error, InputValidationError | ChainError | ProviderInputError):
         return False
     if isinstance(error, ProviderStatusError):
@@ -46,9 +50,7 @@ def is_retryable_error(error: BaseException) -> bool:
         if error.reason in ("timeout", "unreachable"):
             return True
         return error.status_code is not None and is_retryable_status(error.status_code)
-    if isinstance(error, _NOT_TRANSIENT):
-        return False
-    return isinstance(error, Exception)
+    return isinstance(error, TimeoutError | ConnectionError)
 
 
 def retry_policy_for(retry: RetryLike, node: Node) -> RetryPolicy | None:

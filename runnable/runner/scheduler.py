@@ -22,6 +22,13 @@ from typing import Any
 from uuid import uuid4
 
 from runnable.chain import Node
+from runnable.outcome import (
+    ExecutorCancelledError,
+    consume_stream,
+    measured,
+    set_current_reporter,
+    unpack_result,
+)
 from runnable.runner.channel import EventChannel
 from runnable.runner.context import NodeContext
 from runnable.runner.errors import RunOptionsError, error_info
@@ -38,7 +45,6 @@ from runnable.runner.events import (
     RunKind,
     RunStarted,
 )
-from runnable.runner.outcome import ExecutorCancelled, consume_stream, measured, unpack_result
 from runnable.runner.plan import GraphPlan
 from runnable.runner.results import NodeResult
 from runnable.runner.retry import RetryLike, is_retryable_error, retry_policy_for
@@ -99,6 +105,7 @@ class Scheduler:
         self._outputs: dict[str, Any] = {}
         self._metrics: dict[int, ExecutionMetrics] = {}
         self._traces: dict[int, TraceInfo] = {}
+        self._requests: dict[int, dict[str, Any]] = {}
         self._chunks = [0] * n
         self._ttft: dict[int, float] = {}
         self._ready: deque[int] = deque()
@@ -217,6 +224,8 @@ class Scheduler:
             NodeStarted.fast(run_id=self.run_id, node_id=node.id, inputs=inputs, at=time.time())
         )
         ctx = NodeContext(self, index, node)
+        # Executors find their reporter here (`runnable.outcome.current_reporter`).
+        set_current_reporter(ctx)
         policy = self._policies[index] if self._policies is not None else None
         while True:
             try:
@@ -234,7 +243,7 @@ class Scheduler:
                     self.cancel()
                 self._cancelled(index, started=True)
                 return
-            except ExecutorCancelled:
+            except ExecutorCancelledError:
                 self._cancelled(index, started=True)
                 return
             except Exception as exc:
@@ -299,6 +308,7 @@ class Scheduler:
             output=output,
             metrics=measured(self._metrics.get(index), self._ttft.get(index), started, latency),
             trace=self._traces.get(index),
+            request=self._requests.get(index),
             latency_ms=latency,
             attempts=attempts,
             at=time.time(),
@@ -338,6 +348,8 @@ class Scheduler:
             run_id=self.run_id,
             node_id=node_id,
             error=error_info(error),
+            request=self._requests.get(index),
+            metrics=self._metrics.get(index),
             latency_ms=latency,
             attempts=attempts,
             at=time.time(),

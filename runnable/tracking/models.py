@@ -94,6 +94,7 @@ class TaskRecord(BaseModel):
     run_id: str
     node_id: str | None = None
     name: str | None = None
+    runnable_ref: str | None = None
     status: RunStatus
     inputs: dict[str, Any] = Field(default_factory=dict)
     variables: dict[str, TrackedVariable] = Field(default_factory=dict)

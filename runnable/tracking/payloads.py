@@ -11,6 +11,7 @@ from sqlalchemy import Table
 from runnable.redaction import REDACTED, is_secret_key, redact_text, to_record_json
 from runnable.tracking.errors import InvalidTrackingValue
 from runnable.tracking.models import TERMINAL_STATUSES, RunStatus, TaskUsage, TrackedVariable
+from runnable.types import ErrorInfo
 
 _VARIABLE_KEYS = frozenset({"name", "value", "source"})
 
@@ -93,11 +94,24 @@ def _value_and_source(item: object) -> tuple[Any, Any]:
 
 
 def error_text(error: object) -> str | None:
-    """Return an error (an exception or a message) as text, credentials blanked out."""
+    """An error as the JSON text stored: `{"message", "type", "code", "status_code"}`.
+
+    Takes an exception, an `ErrorInfo`, a mapping with those keys, or a message; the
+    message is redacted (credentials blanked out).
+    """
     if error is None:
         return None
-    text = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(error)
-    return redact_text(text)
+    if isinstance(error, BaseException):
+        info = ErrorInfo.from_exception(error)
+    elif isinstance(error, ErrorInfo):
+        info = error
+    elif isinstance(error, Mapping):
+        info = ErrorInfo.model_validate(
+            {k: error.get(k) for k in ("message", "type", "code", "status_code") if k in error}
+        )
+    else:
+        info = ErrorInfo(message=str(error))
+    return info.model_copy(update={"message": redact_text(info.message)}).to_json()
 
 
 def usage_values(usage: object, **explicit: float | int | None) -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""RunRecorder: the runner's events written to a RunStore, in order, as runs and tasks."""
+"""RunRecorder: the runner's events written to a RunStore, in order, as runs and tasks.
+
+Every way of running goes through the runner, so this is the one recorder: a single
+execution is a one-node run, a chain a run with a task per node, a dataset a parent run
+with one child run per row (its stats sum the rows and average each evaluator's score).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+import attrs
 
 from runnable.runner.events import (
     Event,
@@ -28,6 +35,40 @@ _STATUS = {
     "cancelled": RunStatus.CANCELLED,
     "skipped": RunStatus.SKIPPED,
 }
+
+
+@attrs.define
+class _DatasetTotals:
+    """What a dataset's parent run adds up from its rows as they finish."""
+
+    rows: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float = 0.0
+    scores: dict[str, list[float]] = attrs.field(factory=dict)
+
+    def stats(self) -> dict[str, Any]:
+        """The parent run's stats: counts, usage, and the mean score per evaluator node."""
+        return {
+            "rows": self.rows,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "cost": self.cost,
+            "scores": {node: sum(v) / len(v) for node, v in self.scores.items() if v},
+        }
+
+
+def score_of(output: Any) -> float | None:
+    """An evaluator's numeric score: a number, or a mapping's numeric `score`."""
+    if isinstance(output, Mapping):
+        output = output.get("score")
+    if isinstance(output, int | float) and not isinstance(output, bool):
+        return float(output)
+    return None
 
 
 def task_id_for(run_id: str, node_id: str) -> str:
@@ -54,7 +95,12 @@ class RunRecorder:
         self.inputs: dict[str, Mapping[str, Any]] = {}
         self.rows: dict[str, Sequence[Mapping[str, Any]]] = {}
         self.refs: dict[str, str] = {}
+        # The runnable each node runs, by run id (dataset rows look up their parent's).
+        self.node_refs: dict[str, Mapping[str, str]] = {}
         self.errors: list[BaseException] = []
+        self._parents: dict[str, str] = {}  # a dataset row's run id -> the dataset run id
+        self._totals: dict[str, _DatasetTotals] = {}
+        self._single: set[str] = set()  # one-node runs: their node's request is the run's
         self._tasks: set[str] = set()  # tasks written: a node may fail before it starts
 
     def on_event(self, event: Event) -> None:
@@ -64,6 +110,25 @@ class RunRecorder:
         self._queue.put_nowait(event)
         if self._worker is None or self._worker.done():
             self._worker = asyncio.get_running_loop().create_task(self._write_all())
+
+    def expect(
+        self,
+        run_id: str,
+        *,
+        ref: object = None,
+        inputs: Mapping[str, Any] | None = None,
+        rows: Sequence[Mapping[str, Any]] | None = None,
+        node_refs: Mapping[str, object] | None = None,
+    ) -> None:
+        """Say what run `run_id` runs before it starts: its runnable, inputs or rows."""
+        if ref is not None:
+            self.refs[run_id] = str(ref)
+        if inputs is not None:
+            self.inputs[run_id] = inputs
+        if rows is not None:
+            self.rows[run_id] = rows
+        if node_refs:
+            self.node_refs[run_id] = {k: str(v) for k, v in node_refs.items() if v is not None}
 
     async def started(self, run_id: str) -> None:
         """Return once the run row of `run_id` is written (or its write failed).
@@ -112,8 +177,15 @@ class RunRecorder:
         self._started.pop(run_id, None)
         self.rows.pop(run_id, None)
         self.refs.pop(run_id, None)
+        self.node_refs.pop(run_id, None)
+        self._parents.pop(run_id, None)
+        self._single.discard(run_id)
         prefix = task_id_for(run_id, "")
         self._tasks = {t for t in self._tasks if not t.startswith(prefix)}
+
+    def _node_ref(self, run_id: str, node_id: str) -> str | None:
+        refs = self.node_refs.get(run_id) or self.node_refs.get(self._parents.get(run_id, ""))
+        return refs.get(node_id) if refs else None
 
     async def _add_task(
         self, run_id: str, node_id: str, inputs: Mapping[str, Any] | None = None
@@ -122,9 +194,40 @@ class RunRecorder:
         if task_id not in self._tasks:
             self._tasks.add(task_id)
             await self._store.add_task(
-                run_id, id=task_id, node_id=node_id, name=node_id, inputs=inputs
+                run_id,
+                id=task_id,
+                node_id=node_id,
+                name=node_id,
+                runnable_ref=self._node_ref(run_id, node_id),
+                inputs=inputs,
             )
         return task_id
+
+    async def _sent(self, run_id: str, request: Mapping[str, Any] | None) -> None:
+        # A one-node run (an execute or stream) is the request it sent: settings on the run.
+        if request is None or run_id not in self._single:
+            return
+        settings = dict(request.get("settings") or {})
+        if request.get("model") is not None:
+            settings.setdefault("model", request["model"])
+        messages = request.get("messages")
+        await self._store.update_run(
+            run_id,
+            settings=settings or None,
+            messages=messages if isinstance(messages, list) else None,
+        )
+
+    def _count(self, run_id: str, metrics: Any, output: Any, node_id: str) -> None:
+        totals = self._totals.get(self._parents.get(run_id, ""))
+        if totals is None:
+            return
+        if metrics is not None:
+            totals.tokens_in += metrics.tokens_in or 0
+            totals.tokens_out += metrics.tokens_out or 0
+            totals.cost += metrics.cost or 0.0
+        score = score_of(output)
+        if score is not None:
+            totals.scores.setdefault(node_id, []).append(score)
 
     async def _write(self, event: Event) -> None:
         store = self._store
@@ -132,6 +235,12 @@ class RunRecorder:
             name = self._name or event.kind
             if event.row is not None:
                 name = f"{name} row {event.row}"
+            if event.kind == "dataset":
+                self._totals[event.run_id] = _DatasetTotals()
+            elif len(event.node_ids) == 1:
+                self._single.add(event.run_id)
+            if event.parent_run_id is not None and event.parent_run_id in self._totals:
+                self._parents[event.run_id] = event.parent_run_id
             inputs = self.inputs.pop(event.run_id, None)
             rows = self.rows.get(event.parent_run_id or "")
             if inputs is None and rows is not None and event.row is not None:
@@ -139,7 +248,8 @@ class RunRecorder:
             await store.create_run(
                 id=event.run_id,
                 name=name,
-                runnable_ref=self.refs.get(event.run_id),
+                runnable_ref=self.refs.get(event.run_id)
+                or self.refs.get(event.parent_run_id or ""),
                 inputs=inputs,
                 parent_run_id=event.parent_run_id,
             )
@@ -149,6 +259,7 @@ class RunRecorder:
             if event.cached:
                 return
             metrics = event.metrics
+            self._count(event.run_id, metrics, event.output, event.node_id)
             await store.finish_task(
                 task_id_for(event.run_id, event.node_id),
                 RunStatus.SUCCESS,
@@ -158,24 +269,42 @@ class RunRecorder:
                 cost=metrics.cost if metrics else None,
                 ttft_ms=metrics.ttft_ms if metrics else None,
                 latency_ms=event.latency_ms,
+                request=event.request,
             )
+            await self._sent(event.run_id, event.request)
         elif isinstance(event, NodeFailed):
             await self._add_task(event.run_id, event.node_id)
+            metrics = event.metrics
+            self._count(event.run_id, metrics, None, event.node_id)
             await store.finish_task(
                 task_id_for(event.run_id, event.node_id),
                 RunStatus.ERROR,
-                error=event.error.model_dump(mode="json"),
+                error=event.error,
+                tokens_in=metrics.tokens_in if metrics else None,
+                tokens_out=metrics.tokens_out if metrics else None,
+                cost=metrics.cost if metrics else None,
                 latency_ms=event.latency_ms,
+                request=event.request,
             )
+            await self._sent(event.run_id, event.request)
         elif isinstance(event, NodeCancelled) and event.started:
             await store.finish_task(task_id_for(event.run_id, event.node_id), RunStatus.CANCELLED)
         elif isinstance(event, NodeSkipped):
             task_id = await self._add_task(event.run_id, event.node_id)
             await store.finish_task(task_id, RunStatus.SKIPPED, error=event.reason or None)
         elif isinstance(event, RunCompleted):
+            parent = self._totals.get(self._parents.get(event.run_id, ""))
+            if parent is not None:
+                parent.rows += 1
+                if event.status.value == "success":
+                    parent.succeeded += 1
+                else:
+                    parent.failed += 1
+            totals = self._totals.pop(event.run_id, None)
             self._forget(event.run_id)
             await store.finish_run(
                 event.run_id,
                 _STATUS.get(event.status.value, RunStatus.ERROR),
-                error=event.error.model_dump(mode="json") if event.error else None,
+                error=event.error,
+                stats=totals.stats() if totals is not None else None,
             )

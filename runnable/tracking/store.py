@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Self
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -226,23 +226,32 @@ class RunStore(SqlBacked):
     async def list_runs(
         self,
         *,
-        status: RunStatus | str | None = None,
-        runnable_ref: object = None,
-        parent_run_id: str | None = None,
-        limit: int = 100,
+        limit: int = 50,
         offset: int = 0,
+        runnable_ref: object = None,
+        status: RunStatus | str | None = None,
+        parent_run_id: str | None = None,
     ) -> list[RunRecord]:
-        """Return runs, newest first, optionally filtered."""
-        stmt = select(ai_runs).order_by(ai_runs.c.created_at.desc(), ai_runs.c.id.desc())
-        if status is not None:
-            stmt = stmt.where(ai_runs.c.status == status_value(status).value)
-        if runnable_ref is not None:
-            stmt = stmt.where(ai_runs.c.runnable_ref == ref_text(runnable_ref))
-        if parent_run_id is not None:
-            stmt = stmt.where(ai_runs.c.parent_run_id == parent_run_id)
+        """Return runs, newest first, optionally filtered (see `count_runs` for the total)."""
+        stmt = _filtered(select(ai_runs), runnable_ref, status, parent_run_id)
+        stmt = stmt.order_by(ai_runs.c.created_at.desc(), ai_runs.c.id.desc())
         async with self._connection() as conn:
             rows = (await conn.execute(stmt.limit(limit).offset(offset))).all()
         return [RunRecord.model_validate(_present(row._mapping)) for row in rows]
+
+    async def count_runs(
+        self,
+        *,
+        runnable_ref: object = None,
+        status: RunStatus | str | None = None,
+        parent_run_id: str | None = None,
+    ) -> int:
+        """How many runs `list_runs` with the same filters would page through."""
+        stmt = _filtered(
+            select(func.count()).select_from(ai_runs), runnable_ref, status, parent_run_id
+        )
+        async with self._connection() as conn:
+            return int((await conn.execute(stmt)).scalar_one())
 
     async def delete_run(self, run_id: str) -> bool:
         """Delete a run and its tasks; False if there was no such run."""
@@ -261,6 +270,7 @@ class RunStore(SqlBacked):
         *,
         node_id: str | None = None,
         name: str | None = None,
+        runnable_ref: object = None,
         inputs: Mapping[str, Any] | None = None,
         variables: object = None,
         request: Any = None,
@@ -273,6 +283,7 @@ class RunStore(SqlBacked):
             "run_id": run_id,
             "node_id": node_id,
             "name": name,
+            "runnable_ref": runnable_ref,
             "status": status,
             "inputs": inputs,
             "variables": variables,
@@ -344,8 +355,11 @@ class RunStore(SqlBacked):
         cost: float | None = None,
         ttft_ms: float | None = None,
         latency_ms: float | None = None,
+        request: Any = None,
     ) -> bool:
         """End a task with its response, error, usage and timings; False if already ended.
+
+        `request` (what was sent, when only known at the end) is stored if given.
 
         `usage` may be an OpenAI-style usage dict or an object with tokens_in/tokens_out/
         cost/ttft_ms/latency_ms; explicit arguments win. Without a latency, a task added by
@@ -363,6 +377,8 @@ class RunStore(SqlBacked):
         if "latency_ms" not in fields and started is not None:
             fields["latency_ms"] = (time.monotonic() - started) * 1000.0
         fields.update(status=terminal_status(status), response=response, error=error)
+        if request is not None:
+            fields["request"] = request
         return await self._update_open(ai_tasks, task_id, column_values(fields))
 
     async def get_task(self, task_id: str) -> TaskRecord | None:
@@ -430,3 +446,13 @@ class RunStore(SqlBacked):
 def _present(mapping: Mapping[Any, Any]) -> dict[str, Any]:
     # NULL columns fall back to the record's defaults ({} for inputs, [] for messages...).
     return {key: value for key, value in mapping.items() if value is not None}
+
+
+def _filtered(stmt: Any, runnable_ref: object, status: object, parent_run_id: str | None) -> Any:
+    if status is not None:
+        stmt = stmt.where(ai_runs.c.status == status_value(status).value)  # type: ignore[arg-type]
+    if runnable_ref is not None:
+        stmt = stmt.where(ai_runs.c.runnable_ref == ref_text(runnable_ref))
+    if parent_run_id is not None:
+        stmt = stmt.where(ai_runs.c.parent_run_id == parent_run_id)
+    return stmt

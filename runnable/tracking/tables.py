@@ -38,6 +38,7 @@ ai_tasks = Table(
     ),
     Column("node_id", String, nullable=True),
     Column("name", String, nullable=True),
+    Column("runnable_ref", String, nullable=True),
     Column("status", String(16), nullable=False),
     Column("inputs", JsonDocument, nullable=True),
     Column("variables", JsonDocument, nullable=True),

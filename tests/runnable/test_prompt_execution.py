@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, TypeAdapter
 
+from runnable.chat.completion import ChatDelta, ChatDone
 from runnable.chat.execution import (
     PromptSpec,
     TurnCompleted,
@@ -19,7 +20,6 @@ from runnable.chat.execution import (
     TurnStarted,
     build_turn_request,
     execute_prompt,
-    prompt_chunk_executor,
     prompt_executor,
     prompt_variables,
     request_settings,
@@ -290,19 +290,23 @@ def test_turn_events_round_trip_through_json() -> None:
     assert adapter.validate_json(adapter.dump_json(event)) == event
 
 
-async def test_the_bridge_executor_runs_the_prompt_in_a_runnables_configuration(
+async def test_the_prompt_executor_streams_the_prompt_in_a_runnables_configuration(
     provider: ChatProvider, chat_server: ChatServer
 ) -> None:
     chat_server.state.script(reply("Hi ", "Ada"))
     runnable = RunnableData(id="greeter", kind="prompt", configuration=PROMPT)
-    result = await prompt_executor(provider)(runnable, {"topic": "names"})
-    assert (result.status, result.output) == ("success", "Hi Ada")
+    execute = prompt_executor(provider)
+    assert inspect.isasyncgenfunction(execute)
+    events = [event async for event in execute(runnable, {"topic": "names"})]
+    assert [e.text for e in events if isinstance(e, ChatDelta)] == ["Hi ", "Ada"]
+    (done,) = [e for e in events if isinstance(e, ChatDone)]
+    assert done.completion.text == "Hi Ada"
+    assert done.completion.usage.tokens_out > 0
 
 
-async def test_the_chunk_executor_yields_the_replys_text(
+async def test_the_prompt_executor_takes_a_prompt_given_as_is(
     provider: ChatProvider, chat_server: ChatServer
 ) -> None:
     chat_server.state.script(reply("Hi ", "Ada"))
-    execute = prompt_chunk_executor(provider)
-    assert inspect.isasyncgenfunction(execute)
-    assert [chunk async for chunk in execute(PROMPT, {"topic": "names"})] == ["Hi ", "Ada"]
+    events = [event async for event in prompt_executor(provider)(PROMPT, {"topic": "names"})]
+    assert "".join(e.text for e in events if isinstance(e, ChatDelta)) == "Hi Ada"

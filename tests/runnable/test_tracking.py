@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC
 from pathlib import Path
 
@@ -337,7 +338,8 @@ async def test_api_keys_are_redacted_at_any_depth_before_storing(
     assert stored.request["headers"] == {"Authorization": "[REDACTED]", "X-API-Key": "[REDACTED]"}
     assert stored.request["body"]["model"] == "m"
     assert stored.request["header_pairs"] == [["authorization", "[REDACTED]"], ["accept", "json"]]
-    assert stored.error == "401 for Bearer [REDACTED]"
+    assert stored.error is not None
+    assert json.loads(stored.error)["message"] == "401 for Bearer [REDACTED]"
 
 
 async def test_a_driverless_postgresql_url_uses_asyncpg(postgresql_database: Database) -> None:
