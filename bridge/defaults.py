@@ -323,6 +323,7 @@ def create_default_bridge(
         prompts=source("prompt"),
         builtins=source("builtin"),
         actions=source("action"),
+        molecules={"prompt": prompts, "builtin": builtins, "action": actions},
         provider=provider,
         run_store=run_store,
         brokers=brokers,

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from molecules.core.atom import Atom
 from molecules.core.family import AtomFamily
@@ -52,8 +53,10 @@ class ConversationEngine:
     """Prompt instances run as conversations (see the module docstring).
 
     `prompts`, `builtins` and `actions` are the sources of prompts, built-in prompts and
-    prompt actions; `provider` runs every turn (or `provider_for(settings)` picks one per
-    model config); `run_store` records runs when an instance's `track_in_runs` is on;
+    prompt actions (or `molecules`, {"prompt"|"builtin"|"action": molecule}, to read them
+    with their drafts in the caller's store, as the bridge does); `provider` runs every
+    turn (or `provider_for(settings)` picks one per model config); `run_store` records
+    runs when an instance's `track_in_runs` is on;
     `brokers` resolves prompt-action brokers; `scoped_sources` ("user", "org", "project")
     give scoped variables, cached `scoped_ttl` seconds per context. `now` is the clock of
     the computed variables; `flush_interval` bounds how long streamed text waits before
@@ -66,6 +69,7 @@ class ConversationEngine:
         prompts: Source | None = None,
         builtins: Source | None = None,
         actions: Source | None = None,
+        molecules: Mapping[str, Any] | None = None,
         provider: ChatProviderLike | None = None,
         provider_for: ProviderFactory | None = None,
         run_store: RunStore | None = None,
@@ -81,7 +85,9 @@ class ConversationEngine:
         if flush_interval <= 0:
             raise EngineConfigError(f"flush_interval must be positive, got {flush_interval}")
         self.instances = Instances(
-            entities=EntityCache({"prompt": prompts, "builtin": builtins, "action": actions}),
+            entities=EntityCache(
+                {"prompt": prompts, "builtin": builtins, "action": actions}, molecules
+            ),
             scoped=ScopedVariableCache(scoped_sources, ttl=scoped_ttl, clock=monotonic),
             provider=provider,
             provider_for=provider_for,
