@@ -51,9 +51,16 @@ class LoadedChain:
 
 
 async def load_chain(
-    runner: BridgeRunner, chain: Chain | Mapping[str, Any], *, store: Store
+    runner: BridgeRunner,
+    chain: Chain | Mapping[str, Any],
+    *,
+    store: Store,
+    node_deadline: float | None = None,
 ) -> LoadedChain:
-    """Load every node's runnable into `store` once (concurrently): ports and executors."""
+    """Load every node's runnable into `store` once (concurrently): ports and executors.
+
+    `node_deadline` bounds each node's whole call (`DeadlineExceededError` past it).
+    """
     plan = chain if isinstance(chain, Chain) else Chain.model_validate(chain)
     nodes = [node for node in plan.nodes if node.ref is not None]
 
@@ -66,7 +73,8 @@ async def load_chain(
             inputs=store.get(runner.atoms.kind_atom("input_ports", ref.kind, ref.id)),
             outputs=store.get(runner.atoms.kind_atom("output_ports", ref.kind, ref.id)),
         )
-        return ports, runner.node_executor(runner.registry.type(ref.kind), runnable)
+        t = runner.registry.type(ref.kind)
+        return ports, runner.node_executor(t, runnable, deadline=node_deadline)
 
     loaded = await asyncio.gather(*(load(node) for node in nodes))
     return LoadedChain(
@@ -88,6 +96,7 @@ async def run_chain(
     testcase: Mapping[str, Any] | None = None,
     recorder: RunRecorder | None = _NO_RECORDER,
     on_event: EventCallback | None = None,
+    node_deadline: float | None = None,
     **options: Any,
 ) -> GraphRun:
     """Plan `chain` over the bridge's runnables and return its run (iterate it or await it).
@@ -95,9 +104,10 @@ async def run_chain(
     Inputs are auto-mapped from the testcase and the parents' output ports; an ambiguous
     or missing required input raises `ChainInputError` here, before any call. Other
     options go to `run_graph` (max_concurrency, retry, previous_results, rerun_from...).
-    `recorder` defaults to the bridge's (None records nothing).
+    `recorder` defaults to the bridge's (None records nothing); `node_deadline` bounds
+    each node's whole call.
     """
-    loaded = await load_chain(runner, chain, store=store)
+    loaded = await load_chain(runner, chain, store=store, node_deadline=node_deadline)
     recorder = _recorder(runner, recorder)
     if recorder is not None:
         run_id = options.setdefault("run_id", uuid.uuid4().hex)
@@ -120,10 +130,11 @@ async def run_chain_dataset(
     store: Store,
     recorder: RunRecorder | None = _NO_RECORDER,
     on_event: EventCallback | None = None,
+    node_deadline: float | None = None,
     **options: Any,
 ) -> DatasetRun:
     """Run `chain` once per row (each row is the testcase); see `run_dataset` for options."""
-    loaded = await load_chain(runner, chain, store=store)
+    loaded = await load_chain(runner, chain, store=store, node_deadline=node_deadline)
     rows = list(rows)
     recorder = _recorder(runner, recorder)
     if recorder is not None:

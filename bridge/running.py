@@ -27,6 +27,7 @@ from bridge.selectors import SelectorAtoms
 from bridge.types import RefLike, RunnableType
 from molecules import MoleculesError, Store
 from runnable.chain import Chain, Node
+from runnable.deadline import await_within, within_deadline
 from runnable.errors import InputValidationError
 from runnable.outcome import call_executor
 from runnable.ports import validate_inputs
@@ -124,6 +125,8 @@ class BridgeRunner:
         t: RunnableType,
         runnable: RunnableData,
         escaped: list[BaseException] | None = None,
+        *,
+        deadline: float | None = None,
     ) -> Execute:
         """The runner's `execute(node, inputs, ctx)` for one loaded runnable of kind `t`.
 
@@ -131,7 +134,8 @@ class BridgeRunner:
         stream): the runner interprets it (`runnable.outcome`), so exceptions keep their
         type for retries, and a stream's chunks, tokens and cost reach the run's events.
         A kind that cannot run (`NotImplementedError`) is also put in `escaped`, so that a
-        single execution raises it rather than report it as a failed run.
+        single execution raises it rather than report it as a failed run. `deadline`
+        bounds the whole call, stream included (`DeadlineExceededError` past it).
         """
         execute = t.execute
         if execute is None:
@@ -141,12 +145,18 @@ class BridgeRunner:
         async def run(node: Node, inputs: Mapping[str, Any], ctx: NodeContext) -> Any:
             if recorder is not None:
                 await recorder.started(ctx.run_id)  # the run row exists before the call
+            what = f"{runnable.kind}:{runnable.id}"
             try:
-                return await call_executor(execute, runnable, dict(inputs))
+                output = await await_within(
+                    call_executor(execute, runnable, dict(inputs)), deadline, what
+                )
             except NotImplementedError as exc:
                 if escaped is not None:
                     escaped.append(exc)
                 raise
+            if deadline is not None and hasattr(output, "__anext__"):
+                return within_deadline(output, deadline, what)
+            return output
 
         return run
 

@@ -36,6 +36,7 @@ from runnable.chat.protocol import (
     parse_answer,
     request_body,
 )
+from runnable.deadline import await_within, within_deadline
 from runnable.errors import (
     ProviderConnectionError,
     ProviderError,
@@ -63,7 +64,8 @@ class ChatProvider:
     """A client for one OpenAI-compatible chat completions endpoint (`base_url`/chat/completions).
 
     `timeout` bounds connecting and each wait for data (so a slow stream may run longer,
-    but never stalls longer). `prices` (per-million-token USD by model) extend the
+    but never stalls longer); `deadline` bounds a whole call (retries included), past
+    which it raises `DeadlineExceededError`. `prices` (per-million-token USD by model) extend the
     built-in table; pass a `PriceTable` to replace it.
     """
 
@@ -80,6 +82,7 @@ class ChatProvider:
         headers: Mapping[str, str] | None = None,
         client: httpx.AsyncClient | None = None,
         stream_usage: bool = True,
+        deadline: float | None = None,
     ) -> None:
         url = httpx.URL(base_url)
         if url.scheme not in ("http", "https") or not url.host:
@@ -102,6 +105,9 @@ class ChatProvider:
         self._client = client
         self._owns_client = client is None
         self._stream_usage = stream_usage
+        if deadline is not None and deadline <= 0:
+            raise ProviderInputError(f"deadline must be positive seconds, got {deadline!r}")
+        self.deadline = deadline
 
     @property
     def url(self) -> str:
@@ -129,6 +135,9 @@ class ChatProvider:
     ) -> ChatCompletion:
         """Send `messages` and return the whole answer; `settings` go into the request body."""
         body = self._body(messages, model, settings, stream=False)
+        return await await_within(self._complete(body), self.deadline, f"the call to {self.url}")
+
+    async def _complete(self, body: bytes) -> ChatCompletion:
         started = time.perf_counter()
         response = await self._send(body)
         try:
@@ -153,7 +162,7 @@ class ChatProvider:
         closes it too.
         """
         body = self._body(messages, model, settings, stream=True)
-        return self._stream(body)
+        return within_deadline(self._stream(body), self.deadline, f"the stream from {self.url}")
 
     async def _stream(self, body: bytes) -> AsyncGenerator[ChatStreamEvent, None]:
         started = time.perf_counter()
