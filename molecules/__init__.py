@@ -134,7 +134,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "SourceMolecule": ("molecules.source_molecule", "SourceMolecule"),
     "StartOptions": ("molecules.engine", "StartOptions"),
     "Store": ("molecules.core.store", "Store"),
-    "StreamText": ("molecules.engine", "StreamText"),
+    "StreamText": ("molecules.stream_text", "StreamText"),
     "TextLog": ("molecules.run", "TextLog"),
     "UnknownPresetError": ("molecules.errors", "UnknownPresetError"),
     "action_molecule": ("molecules.entities", "action_molecule"),

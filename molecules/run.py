@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 
 from molecules.core import Atom, AtomFamily, Getter, Setter, Store, atom, atom_family, derived
+from molecules.stream_text import StreamText
 from runnable.runner.events import (
     Chunk,
     Event,
@@ -56,72 +57,8 @@ def _is(a: object, b: object) -> bool:
     return a is b
 
 
-class TextLog:
-    """Streamed text as an immutable, append-only log of chunks.
-
-    `append` is O(1): logs share one list and each sees only its first `count` chunks,
-    so a fold that always extends its newest log never copies. Appending to an older
-    log copies (states stay immutable). `str(log)` joins the chunks (cached). Appending
-    to one log from two threads at once is not safe; a store's writes are atomic.
-    """
-
-    __slots__ = ("_count", "_parts", "_text")
-
-    def __init__(self, parts: Iterable[str] = ()) -> None:
-        self._parts = list(parts)
-        self._count = len(self._parts)
-        self._text: str | None = None
-
-    @classmethod
-    def _view(cls, parts: list[str], count: int) -> TextLog:
-        log = cls.__new__(cls)
-        log._parts = parts
-        log._count = count
-        log._text = None
-        return log
-
-    def append(self, chunk: str) -> TextLog:
-        """A log with `chunk` added (this one is unchanged)."""
-        parts = self._parts
-        if len(parts) != self._count:
-            parts = parts[: self._count]  # someone extended our list already: branch off
-        parts.append(chunk)
-        return TextLog._view(parts, self._count + 1)
-
-    @property
-    def count(self) -> int:
-        """How many chunks the log holds."""
-        return self._count
-
-    @property
-    def last(self) -> str | None:
-        """The newest chunk, or None for an empty log."""
-        return self._parts[self._count - 1] if self._count else None
-
-    def since(self, index: int) -> str:
-        """The text of the chunks from number `index` on (a client's missing delta)."""
-        return "".join(self._parts[index : self._count])
-
-    def __str__(self) -> str:
-        if self._text is None:
-            self._text = "".join(self._parts[: self._count])
-        return self._text
-
-    def __len__(self) -> int:
-        return self._count
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, TextLog):
-            return NotImplemented
-        if self._count != other._count:
-            return False
-        return self._parts is other._parts or str(self) == str(other)
-
-    def __hash__(self) -> int:
-        return hash(str(self))
-
-    def __repr__(self) -> str:
-        return f"TextLog({str(self)!r}, chunks={self._count})"
+# The run molecule's streamed text is the reactive layer's one text log.
+TextLog = StreamText
 
 
 EMPTY_TEXT = TextLog()

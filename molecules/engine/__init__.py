@@ -70,7 +70,7 @@ from molecules.engine.state import (
     TurnStats,
     VariableLayers,
 )
-from molecules.engine.stream_text import StreamText
+from molecules.stream_text import StreamText
 
 __all__ = [
     "BUSY_STATUSES",

@@ -43,6 +43,7 @@ class TurnControl:
     task: asyncio.Task[Any] | None = None
     cancel_requested: bool = False
     complete_requested: bool = False
+    started: bool = False  # the turn's task began running (a cancel before it must end it)
 
 
 def _run_in_write(get: Getter, set: Setter, write: Callable[..., Any], *args: Any) -> Any:

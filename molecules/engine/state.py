@@ -15,7 +15,7 @@ import attrs
 from pydantic import BaseModel, ConfigDict
 
 from molecules.engine.context import ScopeContext
-from molecules.engine.stream_text import StreamText
+from molecules.stream_text import StreamText
 from runnable.chat.execution import PromptSpec
 from runnable.messages import ChatMessage, Content, Resource
 from runnable.types import ErrorInfo

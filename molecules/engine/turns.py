@@ -88,6 +88,9 @@ def write_execute_message(
     provider = instances.provider_for_settings(state.settings)
     control = TurnControl(request.turn_id, request)
     control.task = instances.spawn(run_turn(instances, get, set, iid, control, provider), name=iid)
+    control.task.add_done_callback(
+        lambda task: _cancelled_before_start(instances, set, iid, control, task)
+    )
     set(instances.turn_control(iid), control)
     computed = {
         name: variable.value
@@ -99,6 +102,16 @@ def write_execute_message(
     )
     instances.emit(get, set, iid, queued)
     return control.task
+
+
+def _cancelled_before_start(
+    instances: Instances, set: Setter, iid: str, control: TurnControl, task: asyncio.Task[Any]
+) -> None:
+    # A turn cancelled in the same tick as it was queued never ran: end it here, or the
+    # instance would stay `executing` for good.
+    if control.started or not task.cancelled():
+        return
+    instances.emitter_for(set, iid)(turn_cancelled(control.turn_id, 0.0))
 
 
 def write_cancel(
@@ -186,13 +199,15 @@ async def run_turn(
     request = control.request
     started_at = datetime.now(UTC)
     started = time.perf_counter()
+    control.started = True
     state = instances.require(get, iid)
     recorder = instances.recorder(state, emit)
+    records = _Records(instances, recorder)
     parts: list[str] = []
     ttft_ms: float | None = None
     try:
-        if recorder is not None:
-            await recorder.begin(state, request)  # the run exists before the model is called
+        # The run exists before the model is called; a cancel meanwhile lets it finish.
+        await records.begin(state, request)
         async for event in stream_turn(provider, request, stream=instances.stream):
             emit(event)
             if isinstance(event, TurnDelta):
@@ -223,15 +238,13 @@ async def run_turn(
                 turn_id=request.turn_id, message=message, completion=completion
             )
             emit(completed)
-            await _shielded(
-                recorder, "completed", completed, _conversation(instances, get, iid, request)
-            )
+            await records.end("completed", completed, _conversation(instances, get, iid, request))
             _uncancel()
             return _result(
                 request, ExecutionStatus.SUCCESS, started_at, text, metrics=completion.metrics()
             )
         emit(turn_cancelled(request.turn_id, elapsed))
-        await _shielded(recorder, "cancelled", text, _conversation(instances, get, iid, request))
+        await records.end("cancelled", text, _conversation(instances, get, iid, request))
         if not control.cancel_requested:
             raise
         _uncancel()
@@ -239,9 +252,7 @@ async def run_turn(
     except Exception as exc:
         failed = turn_failed(request.turn_id, exc, (time.perf_counter() - started) * 1000.0)
         emit(failed)
-        await _shielded(
-            recorder, "failed", failed.error, _conversation(instances, get, iid, request)
-        )
+        await records.end("failed", failed.error, _conversation(instances, get, iid, request))
         return _result(
             request, ExecutionStatus.ERROR, started_at, "".join(parts), error=failed.error
         )
@@ -250,10 +261,35 @@ async def run_turn(
             set(instances.turn_control(iid), None)
 
 
-async def _shielded(recorder: TurnRecorder | None, method: str, *args: Any) -> None:
-    """Write a turn's end even if the turn's task is cancelled again meanwhile."""
-    if recorder is not None:
-        await asyncio.shield(getattr(recorder, method)(*args))
+class _Records:
+    """A turn's writes to the run store, each finished even if the turn is cancelled.
+
+    Each write runs as an engine task (so `drain` waits for it) and the turn awaits it
+    shielded: a cancel while a row is written never leaves the row half-done, and the
+    turn's end is written only once its beginning has been.
+    """
+
+    def __init__(self, instances: Instances, recorder: TurnRecorder | None) -> None:
+        self._instances = instances
+        self._recorder = recorder
+        self._begun: asyncio.Task[None] | None = None
+
+    async def begin(self, state: InstanceState, request: TurnRequest) -> None:
+        if self._recorder is not None:
+            self._begun = self._instances.spawn(self._recorder.begin(state, request))
+            await asyncio.shield(self._begun)
+
+    async def end(self, method: str, *args: Any) -> None:
+        if self._recorder is not None:
+            await asyncio.shield(self._instances.spawn(self._end(method, *args)))
+
+    async def _end(self, method: str, *args: Any) -> None:
+        if self._begun is not None:
+            try:
+                await self._begun
+            except Exception:
+                return  # nothing was begun that could be ended (the failure was logged)
+        await getattr(self._recorder, method)(*args)
 
 
 def _uncancel() -> None:

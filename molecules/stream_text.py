@@ -1,4 +1,8 @@
-"""StreamText: the text of a streaming reply, appended in O(1) and joined only when read."""
+"""StreamText: streamed text, appended in O(1) and joined only when read.
+
+The one text-log type of the reactive layer: a conversation turn's reply and a run
+node's stream both hold one (`TextLog` is its older name in `molecules.run`).
+"""
 
 from __future__ import annotations
 
@@ -48,6 +52,20 @@ class StreamText:
     def chunks(self) -> int:
         """How many pieces were appended."""
         return self._count
+
+    @property
+    def count(self) -> int:
+        """How many pieces were appended (as `chunks`)."""
+        return self._count
+
+    @property
+    def last(self) -> str | None:
+        """The newest piece, or None when there is none."""
+        return self._parts[self._count - 1] if self._count else None
+
+    def since(self, index: int) -> str:
+        """The text of the pieces from number `index` on (a client's missing delta)."""
+        return "".join(self._parts[index : self._count])
 
     def __len__(self) -> int:
         return self._length
