@@ -2,7 +2,7 @@
 
 A conversation is one run. Its first turn creates the run (before the model is called);
 every turn adds a task (never rewriting an earlier one) whose streamed text is written in
-the background at least every `flush_interval` seconds (`ReplyWriter`). Between turns the
+the background at least every `flush_interval` seconds (`PartialTextWriter`). Between turns the
 run is `pending` (waiting for the next message), during a turn `running`; it gets its
 final status when the conversation ends (cleared, instance removed, `end_run`). A run
 that ended (or was marked interrupted after a crash) is never reopened: continuing it
@@ -19,11 +19,17 @@ from typing import Any
 import attrs
 
 from molecules.engine.events import InstanceEvent, RunLinked, TaskLinked
-from molecules.engine.reply_writer import ReplyWriter
 from molecules.engine.state import InstanceState, Totals, TurnOutcome
 from runnable.chat.execution import TurnCompleted, TurnRequest
 from runnable.messages import ChatMessage
-from runnable.tracking import REDACTED, RunNotFound, RunRecord, RunStatus, RunStore
+from runnable.tracking import (
+    REDACTED,
+    PartialTextWriter,
+    RunNotFound,
+    RunRecord,
+    RunStatus,
+    RunStore,
+)
 from runnable.types import ErrorInfo
 
 logger = logging.getLogger(__name__)
@@ -54,7 +60,7 @@ class TurnRecorder:
         self.flush_interval = flush_interval
         self.run_id: str | None = None
         self.task_id: str | None = None
-        self._writer: ReplyWriter | None = None
+        self._writer: PartialTextWriter | None = None
 
     async def begin(self, state: InstanceState, request: TurnRequest) -> None:
         """Make sure the run exists and is running, and add this turn's task."""
@@ -90,10 +96,10 @@ class TurnRecorder:
         )
         self.task_id = task.id
         self.emit(TaskLinked(request.turn_id, task.id))
-        self._writer = ReplyWriter(self.store, task.id, interval=self.flush_interval)
+        self._writer = PartialTextWriter(self.store, task.id, interval=self.flush_interval)
 
     def delta(self, text: str, elapsed_ms: float | None = None) -> None:
-        """Buffer streamed text; a background writer saves it (see `ReplyWriter`)."""
+        """Buffer streamed text; a background writer saves it (see `PartialTextWriter`)."""
         if self._writer is not None:
             self._writer.add(text, elapsed_ms)
 

@@ -8,7 +8,6 @@ from runnable.tracking.errors import (
     TrackingBackendError,
     TrackingError,
 )
-from runnable.tracking.flusher import PartialFlusher
 from runnable.tracking.models import (
     TERMINAL_STATUSES,
     Interrupted,
@@ -18,6 +17,7 @@ from runnable.tracking.models import (
     TaskUsage,
     TrackedVariable,
 )
+from runnable.tracking.partial_text import PartialFlusher, PartialTextWriter
 from runnable.tracking.recorder import RunRecorder, task_id_for
 from runnable.tracking.store import DEFAULT_PATH, RunStore
 from runnable.tracking.tables import TRACKING_METADATA, ai_runs, ai_tasks
@@ -31,6 +31,7 @@ __all__ = [
     "Interrupted",
     "InvalidTrackingValue",
     "PartialFlusher",
+    "PartialTextWriter",
     "RunNotFound",
     "RunRecord",
     "RunRecorder",

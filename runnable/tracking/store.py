@@ -22,13 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from runnable.sources.database import SqlBacked, SqlDatabase, SqlTarget
 from runnable.sources.sqltypes import utc_now
 from runnable.tracking.errors import RunNotFound, TaskNotFound, TrackingBackendError
-from runnable.tracking.flusher import PartialFlusher
 from runnable.tracking.models import (
     Interrupted,
     RunRecord,
     RunStatus,
     TaskRecord,
 )
+from runnable.tracking.partial_text import PartialFlusher
 from runnable.tracking.payloads import (
     column_values,
     new_row,

@@ -1,12 +1,11 @@
-"""ReplyWriter: streamed text reaches the task in the background, never blocking the stream."""
+"""PartialTextWriter: streamed text reaches the task in the background, never blocking."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 
-from molecules.engine.reply_writer import ReplyWriter
-from runnable.tracking import RunStore
+from runnable.tracking import PartialTextWriter, RunStore
 
 
 async def new_task(run_store: RunStore) -> str:
@@ -30,7 +29,7 @@ async def wait_for_text(run_store: RunStore, task_id: str, text: str) -> float:
 
 async def test_the_first_chunk_is_written_at_once_with_its_ttft(run_store: RunStore) -> None:
     task_id = await new_task(run_store)
-    writer = ReplyWriter(run_store, task_id, interval=10)
+    writer = PartialTextWriter(run_store, task_id, interval=10)
     writer.add("Hel", ttft_ms=42.0)
     assert await wait_for_text(run_store, task_id, "Hel") < 2
     task = await run_store.get_task(task_id)
@@ -40,7 +39,7 @@ async def test_the_first_chunk_is_written_at_once_with_its_ttft(run_store: RunSt
 
 async def test_chunks_in_one_interval_are_one_write(run_store: RunStore) -> None:
     task_id = await new_task(run_store)
-    writer = ReplyWriter(run_store, task_id, interval=0.2)
+    writer = PartialTextWriter(run_store, task_id, interval=0.2)
     writer.add("a")
     await wait_for_text(run_store, task_id, "a")
     for piece in "bcdef":
@@ -52,7 +51,7 @@ async def test_chunks_in_one_interval_are_one_write(run_store: RunStore) -> None
 
 async def test_adding_never_waits_for_the_database(run_store: RunStore) -> None:
     task_id = await new_task(run_store)
-    writer = ReplyWriter(run_store, task_id, interval=0.05)
+    writer = PartialTextWriter(run_store, task_id, interval=0.05)
     started = time.perf_counter()
     for i in range(2000):
         writer.add(f"{i} ")
@@ -63,7 +62,7 @@ async def test_adding_never_waits_for_the_database(run_store: RunStore) -> None:
 
 async def test_closing_writes_what_is_left_at_once(run_store: RunStore) -> None:
     task_id = await new_task(run_store)
-    writer = ReplyWriter(run_store, task_id, interval=3600)
+    writer = PartialTextWriter(run_store, task_id, interval=3600)
     writer.add("first ")
     await wait_for_text(run_store, task_id, "first ")
     writer.add("last")
