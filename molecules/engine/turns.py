@@ -35,10 +35,11 @@ from runnable.chat.execution import (
     stream_turn,
     turn_cancelled,
     turn_failed,
+    turn_result,
 )
 from runnable.errors import MessageError, MissingVariablesError
 from runnable.messages import ChatMessage
-from runnable.types import ErrorInfo, ExecutionMetrics, ExecutionResult, ExecutionStatus
+from runnable.types import ExecutionResult, ExecutionStatus
 from runnable.variables import computed_variables
 
 
@@ -166,26 +167,6 @@ def _conversation(
     return tuple(fallback.messages) if state is None else state.messages
 
 
-def _result(
-    request: TurnRequest,
-    status: ExecutionStatus,
-    started_at: datetime,
-    output: str,
-    *,
-    metrics: ExecutionMetrics | None = None,
-    error: ErrorInfo | None = None,
-) -> ExecutionResult:
-    return ExecutionResult(
-        execution_id=request.turn_id,
-        status=status,
-        started_at=started_at,
-        completed_at=datetime.now(UTC),
-        output=output,
-        error=error,
-        metrics=metrics or ExecutionMetrics(),
-    )
-
-
 async def run_turn(
     instances: Instances,
     get: Getter,
@@ -218,7 +199,7 @@ async def run_turn(
             elif isinstance(event, TurnCompleted):
                 if recorder is not None:
                     await recorder.completed(event, _conversation(instances, get, iid, request))
-                return _result(
+                return turn_result(
                     request,
                     ExecutionStatus.SUCCESS,
                     started_at,
@@ -240,7 +221,7 @@ async def run_turn(
             emit(completed)
             await records.end("completed", completed, _conversation(instances, get, iid, request))
             _uncancel()
-            return _result(
+            return turn_result(
                 request, ExecutionStatus.SUCCESS, started_at, text, metrics=completion.metrics()
             )
         emit(turn_cancelled(request.turn_id, elapsed))
@@ -248,12 +229,12 @@ async def run_turn(
         if not control.cancel_requested:
             raise
         _uncancel()
-        return _result(request, ExecutionStatus.CANCELLED, started_at, text)
+        return turn_result(request, ExecutionStatus.CANCELLED, started_at, text)
     except Exception as exc:
         failed = turn_failed(request.turn_id, exc, (time.perf_counter() - started) * 1000.0)
         emit(failed)
         await records.end("failed", failed.error, _conversation(instances, get, iid, request))
-        return _result(
+        return turn_result(
             request, ExecutionStatus.ERROR, started_at, "".join(parts), error=failed.error
         )
     finally:

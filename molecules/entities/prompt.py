@@ -12,15 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict
 
 from molecules.core.atom import Getter
 from molecules.source_molecule import SourceMolecule
+from runnable.chat.request import PromptSpec
 from runnable.errors import TemplateError
-from runnable.messages import ChatMessage, TextPart
+from runnable.messages import TextPart
 from runnable.ports import format_key_as_name, output_ports_from_schema, schema_from_ports
 from runnable.sources import Source
-from runnable.templates import TemplateFormat, extract_variables
+from runnable.templates import extract_variables
 from runnable.types import RunnableData, RunnablePort, RunnableSchemas
 
 __all__ = [
@@ -42,22 +43,17 @@ P = TypeVar("P", bound="PromptData")
 _TEXT_OUTPUT = RunnablePort(key="output", name="Output", type="string", required=True)
 
 
-class PromptData(BaseModel):
-    """A prompt: messages (templates), model settings, variable defaults, template format.
+class PromptData(PromptSpec):
+    """A stored prompt: the `PromptSpec` an execution needs, with its id and version.
 
     Fields the project does not know (a source's own columns) are kept as they are.
     """
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", frozen=False)
 
     id: str
-    name: str | None = None
     version: int | str | None = None
     slug: str | None = None
-    messages: list[ChatMessage] = Field(default_factory=list)
-    settings: dict[str, Any] = Field(default_factory=dict)
-    variable_defaults: dict[str, Any] = Field(default_factory=dict)
-    template_format: TemplateFormat = "curly"
 
 
 def _texts(prompt: PromptData) -> list[str]:

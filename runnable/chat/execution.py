@@ -51,7 +51,7 @@ from runnable.chat.request import (
 from runnable.errors import ProviderError, RunnableError
 from runnable.messages import ChatMessage, Content, Resource, to_provider_messages
 from runnable.outcome import current_reporter
-from runnable.types import ExecutionResult, ExecutionStatus
+from runnable.types import ErrorInfo, ExecutionMetrics, ExecutionResult, ExecutionStatus
 from runnable.variables import DEFAULT_ORDER, Clock
 
 __all__ = [
@@ -78,6 +78,7 @@ __all__ = [
     "stream_turn",
     "turn_cancelled",
     "turn_failed",
+    "turn_result",
 ]
 
 
@@ -234,14 +235,36 @@ async def execute_prompt(
             completion = event.completion
     if completion is None:  # pragma: no cover - stream_turn raises before this
         raise RunnableError("the turn ended without a completion")
+    return turn_result(
+        request,
+        ExecutionStatus.SUCCESS,
+        started_at,
+        completion.text,
+        metrics=completion.metrics(),
+        structured_output=_structured(completion.text, request.settings),
+    )
+
+
+def turn_result(
+    request: TurnRequest,
+    status: ExecutionStatus,
+    started_at: datetime,
+    output: str,
+    *,
+    metrics: ExecutionMetrics | None = None,
+    error: ErrorInfo | None = None,
+    structured_output: Any = None,
+) -> ExecutionResult:
+    """The `ExecutionResult` of one turn (a prompt execution or a conversation turn)."""
     return ExecutionResult(
         execution_id=request.turn_id,
-        status=ExecutionStatus.SUCCESS,
+        status=status,
         started_at=started_at,
         completed_at=datetime.now(UTC),
-        output=completion.text,
-        structured_output=_structured(completion.text, request.settings),
-        metrics=completion.metrics(),
+        output=output,
+        structured_output=structured_output,
+        error=error,
+        metrics=metrics or ExecutionMetrics(),
     )
 
 
