@@ -36,6 +36,7 @@ from runnable.runner.events import (
     StepCompleted,
     StepStarted,
 )
+from runnable.runner.results import NodeResult
 from runnable.types import ErrorInfo, ExecutionMetrics, ExecutionStatus
 
 __all__ = [
@@ -169,27 +170,22 @@ def _reduce_node(state: RunState, event: Event, node: NodeRunState) -> RunState:
     if isinstance(event, NodeRetrying):
         changed = attrs.evolve(node, status=_RUNNING, attempts=event.attempt + 1)
         return _with_node(state, changed)
-    if isinstance(event, NodeCompleted):
+    if isinstance(event, NodeCompleted | NodeFailed):
+        # A terminal event means what the runner's own `NodeResult` says it means.
+        result = NodeResult.from_event(event)
         changed = attrs.evolve(
             node,
-            status=ExecutionStatus.SUCCESS,
-            output=event.output,
-            metrics=event.metrics,
-            latency_ms=event.latency_ms,
-            attempts=event.attempts,
-            cached=event.cached,
+            status=result.status,
+            output=result.output if result.status is ExecutionStatus.SUCCESS else node.output,
+            error=result.error,
+            metrics=result.metrics if result.metrics is not None else node.metrics,
+            latency_ms=result.latency_ms,
+            attempts=result.attempts,
+            cached=result.cached,
         )
-        metrics = state.metrics if event.cached else _add_metrics(state.metrics, event.metrics)
+        add = isinstance(event, NodeCompleted) and not event.cached
+        metrics = _add_metrics(state.metrics, event.metrics) if add else state.metrics
         return _with_node(state, changed, metrics=metrics)
-    if isinstance(event, NodeFailed):
-        changed = attrs.evolve(
-            node,
-            status=ExecutionStatus.ERROR,
-            error=event.error,
-            latency_ms=event.latency_ms,
-            attempts=event.attempts,
-        )
-        return _with_node(state, changed)
     if isinstance(event, NodeSkipped):
         changed = attrs.evolve(node, status=ExecutionStatus.SKIPPED, skipped_because=event.because)
         return _with_node(state, changed)
