@@ -90,6 +90,7 @@ class TurnRecorder:
             run_id,
             node_id=f"turn-{state.turns_started}",
             name=f"turn {state.turns_started}",
+            runnable_ref=state.prompt_ref,
             inputs={"user_input": request.user_input, "resources": resources},
             variables=request.variables,
             request=request.record(),
@@ -115,7 +116,7 @@ class TurnRecorder:
 
     async def failed(self, error: ErrorInfo, conversation: Sequence[ChatMessage]) -> None:
         """End the task with its error."""
-        await self._end(RunStatus.ERROR, conversation, error=error.message)
+        await self._end(RunStatus.ERROR, conversation, error=error)
 
     async def cancelled(self, partial: str, conversation: Sequence[ChatMessage]) -> None:
         """End the task as cancelled, keeping what was streamed."""

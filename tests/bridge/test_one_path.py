@@ -139,11 +139,19 @@ async def test_each_path_records_its_runnable_inputs_settings_and_request(
     await bridge.execute("prompt:p1", {"name": "Ada"}, store=store)
     stream = bridge.stream("prompt:p1", {"name": "Ada"}, store=store)
     _ = [chunk async for chunk in stream]
+    assert bridge.conversations is not None
+    iid = await store.set(
+        bridge.conversations.actions.start_prompt_instance,
+        "prompt:p1",
+        {"variables": {"name": "Ada"}},
+    )
+    await store.set(bridge.conversations.actions.execute_message, iid, "")
+    await bridge.conversations.drain()
     assert bridge.recorder is not None
     await bridge.recorder.drain()
     runs = await run_store.list_runs(runnable_ref="prompt:p1")
-    assert len(runs) == 2
-    assert await run_store.count_runs(runnable_ref="prompt:p1") == 2
+    assert len(runs) == 3  # execute, stream, and the conversation
+    assert await run_store.count_runs(runnable_ref="prompt:p1") == 3
     for record in runs:
         assert record.inputs == {"name": "Ada"}
         assert record.settings["model"] == "gpt-4o-mini"
