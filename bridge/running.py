@@ -176,7 +176,7 @@ class BridgeRunner:
         run_id = run_id or uuid.uuid4().hex
         recorder = self.recorder
         if recorder is not None:
-            recorder.expect(run_id, ref=ref, inputs=inputs, node_refs={node.id: ref})
+            recorder.expect(run_id, ref=ref, inputs=inputs, node_refs={node.id: ref}, name=str(ref))
         return run_graph(
             Chain(nodes=[node]),
             self.node_executor(t, runnable, escaped),

@@ -100,7 +100,8 @@ class RunRecorder:
         self.errors: list[BaseException] = []
         self._parents: dict[str, str] = {}  # a dataset row's run id -> the dataset run id
         self._totals: dict[str, _DatasetTotals] = {}
-        self._single: set[str] = set()  # one-node runs: their node's request is the run's
+        self._single: set[str] = set()
+        self._names: dict[str, str] = {}  # one-node runs: their node's request is the run's
         self._tasks: set[str] = set()  # tasks written: a node may fail before it starts
 
     def on_event(self, event: Event) -> None:
@@ -119,8 +120,11 @@ class RunRecorder:
         inputs: Mapping[str, Any] | None = None,
         rows: Sequence[Mapping[str, Any]] | None = None,
         node_refs: Mapping[str, object] | None = None,
+        name: str | None = None,
     ) -> None:
-        """Say what run `run_id` runs before it starts: its runnable, inputs or rows."""
+        """Say what run `run_id` runs before it starts: its runnable, inputs, rows, name."""
+        if name is not None:
+            self._names[run_id] = name
         if ref is not None:
             self.refs[run_id] = str(ref)
         if inputs is not None:
@@ -180,6 +184,7 @@ class RunRecorder:
         self.node_refs.pop(run_id, None)
         self._parents.pop(run_id, None)
         self._single.discard(run_id)
+        self._names.pop(run_id, None)
         prefix = task_id_for(run_id, "")
         self._tasks = {t for t in self._tasks if not t.startswith(prefix)}
 
@@ -232,7 +237,7 @@ class RunRecorder:
     async def _write(self, event: Event) -> None:
         store = self._store
         if isinstance(event, RunStarted):
-            name = self._name or event.kind
+            name = self._names.pop(event.run_id, None) or self._name or event.kind
             if event.row is not None:
                 name = f"{name} row {event.row}"
             if event.kind == "dataset":
