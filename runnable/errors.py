@@ -8,7 +8,8 @@ RunnableError
 ├── InvalidRefError                 a runnable ref that is not "kind:id"
 ├── TemplateError                   a template that cannot be parsed or rendered
 │   ├── UnsupportedTemplateFormatError
-│   └── MissingTemplateVariablesError   strict render without some variables
+│   ├── MissingTemplateVariablesError   strict render without some variables
+│   └── TemplateLimitError          a template past a resource limit (names the limit)
 ├── SchemaError                     a schema that is not a JSON schema
 ├── InputValidationError            inputs that do not satisfy their ports
 ├── OpenAPIError                    an OpenAPI document that cannot be read
@@ -73,6 +74,7 @@ __all__ = [
     "ServiceDefinitionError",
     "ServiceRequestError",
     "TemplateError",
+    "TemplateLimitError",
     "UnknownEvaluatorError",
     "UnsupportedTemplateFormatError",
     "VariablesError",
@@ -118,6 +120,19 @@ class MissingTemplateVariablesError(TemplateError):
     def __init__(self, missing: Sequence[str], *, format: str | None = None) -> None:
         self.missing = list(missing)
         super().__init__("missing variables: " + ", ".join(self.missing), format=format)
+
+
+class TemplateLimitError(TemplateError):
+    """A template that goes past one of the limits of `runnable.templates.TemplateLimits`.
+
+    `limit` is the name of the limit (`max_output_chars`, `max_nesting`...).
+    """
+
+    def __init__(
+        self, limit: str, message: str, *, format: str | None = None, line: int | None = None
+    ) -> None:
+        self.limit = limit
+        super().__init__(f"limit {limit} exceeded: {message}", format=format, line=line)
 
 
 class SchemaError(RunnableError, ValueError):

@@ -20,7 +20,7 @@ from runnable.errors import TemplateError
 from runnable.messages import ChatMessage, TextPart
 from runnable.ports import format_key_as_name, output_ports_from_schema, schema_from_ports
 from runnable.sources import Source
-from runnable.templates import TemplateFormat, extract_variables
+from runnable.templates import TemplateFormat, check_template, extract_variables
 from runnable.types import RunnableData, RunnablePort, RunnableSchemas
 
 __all__ = [
@@ -72,13 +72,14 @@ def _texts(prompt: PromptData) -> list[str]:
 
 
 def prompt_variables(prompt: PromptData) -> list[str]:
-    """The variables of the prompt's messages, in order; a malformed message is skipped."""
+    """The variables of the prompt's messages, in order.
+
+    Extraction is lenient: a half-typed message (`Hello {{name}}, about {{to`) keeps the
+    variables it has; what is wrong with it is `prompt_template_errors`' business.
+    """
     names: dict[str, None] = {}
     for text in _texts(prompt):
-        try:
-            names.update(dict.fromkeys(extract_variables(text, prompt.template_format)))
-        except TemplateError:
-            continue  # reported by prompt_template_errors; a half-typed template is normal
+        names.update(dict.fromkeys(extract_variables(text, prompt.template_format)))
     return list(names)
 
 
@@ -87,7 +88,7 @@ def prompt_template_errors(prompt: PromptData) -> list[str]:
     errors = []
     for index, text in enumerate(_texts(prompt)):
         try:
-            extract_variables(text, prompt.template_format)
+            check_template(text, prompt.template_format)
         except TemplateError as exc:
             errors.append(f"message text {index}: {exc}")
     return errors

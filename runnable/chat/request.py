@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from runnable.errors import MessageError
 from runnable.messages import ChatMessage, Content, Resource, TextPart, build_turn_messages
 from runnable.redaction import is_secret_key
-from runnable.templates import TemplateFormat, extract_variables
+from runnable.templates import TemplateFormat, check_template, extract_variables
 from runnable.variables import (
     DEFAULT_ORDER,
     Clock,
@@ -95,6 +95,7 @@ def prompt_variables(prompt: PromptSpec | Mapping[str, Any]) -> list[str]:
     names: dict[str, None] = {}
     for message in spec.messages:
         for text in _texts(message.content):
+            check_template(text, spec.template_format)
             names.update(dict.fromkeys(extract_variables(text, spec.template_format)))
     return list(names)
 
