@@ -33,7 +33,8 @@ RunnableError
 │   └── EvaluatorInputError         inputs that lack what the evaluator compares
 ├── ServiceDefinitionError          a function that cannot be served by `create_service`
 ├── RetryableError                  raised by an executor: this failure is worth a retry
-└── DeadlineExceededError           a whole call ran past its deadline (also a TimeoutError)
+├── DeadlineExceededError           a whole call ran past its deadline (also a TimeoutError)
+└── RequestBodyError                an HTTP body refused before use (status: 400, 413, 415)
 
 InputValidationError
 └── ServiceRequestError             a request to a served function with bad inputs/config
@@ -68,6 +69,7 @@ __all__ = [
     "ProviderStatusError",
     "ProviderStreamError",
     "ProviderTimeoutError",
+    "RequestBodyError",
     "RetryableError",
     "RunnableError",
     "SchemaError",
@@ -316,3 +318,15 @@ class DeadlineExceededError(RunnableError, TimeoutError):
     def __init__(self, what: str, deadline: float) -> None:
         self.deadline = deadline
         super().__init__(f"{what} did not finish within its deadline of {deadline:g} s")
+
+
+class RequestBodyError(RunnableError, ValueError):
+    """An HTTP request body refused before anything reads it; `status` is the HTTP status.
+
+    400: not UTF-8, not JSON, a number that is not finite, a lone surrogate, nesting too
+    deep; 413: too large; 415: not `application/json`.
+    """
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        super().__init__(message)
