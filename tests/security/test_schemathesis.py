@@ -90,7 +90,10 @@ class Tone(BaseModel):
     shout: bool = False
 
 
-def greet(name: str, times: int = 1, ag_config: Tone = Tone()) -> str:
+DEFAULT_TONE = Tone()
+
+
+def greet(name: str, times: int = 1, ag_config: Tone = DEFAULT_TONE) -> str:
     """Greet someone, a few times at most."""
     text = f"{ag_config.prefix} {name}"
     return (text.upper() if ag_config.shout else text) * max(0, min(times, 3))
