@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from molecules.core.atom import Getter
 from molecules.source_molecule import SourceMolecule
 from runnable.errors import TemplateError
+from runnable.json_values import non_finite_path
 from runnable.messages import ChatMessage, TextPart
 from runnable.ports import format_key_as_name, output_ports_from_schema, schema_from_ports
 from runnable.sources import Source
@@ -58,6 +59,15 @@ class PromptData(BaseModel):
     settings: dict[str, Any] = Field(default_factory=dict)
     variable_defaults: dict[str, Any] = Field(default_factory=dict)
     template_format: TemplateFormat = "curly"
+
+    @field_validator("settings", "variable_defaults")
+    @classmethod
+    def _finite(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        # JSON cannot hold NaN or infinity: kept, they would come back as null.
+        where = non_finite_path(value, str(info.field_name))
+        if where is not None:
+            raise ValueError(f"{where} is not a finite number")
+        return value
 
 
 def _texts(prompt: PromptData) -> list[str]:

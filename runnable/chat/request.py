@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from runnable.errors import MessageError
 from runnable.messages import ChatMessage, Content, Resource, TextPart, build_turn_messages
-from runnable.redaction import is_secret_key
+from runnable.redaction import is_secret_key, redact_values, secret_values
 from runnable.templates import TemplateFormat, check_template, extract_variables
 from runnable.variables import (
     DEFAULT_ORDER,
@@ -145,12 +145,21 @@ class TurnRequest(BaseModel):
     settings: dict[str, Any] = Field(default_factory=dict)
     variables: dict[str, ResolvedVariable] = Field(default_factory=dict)
 
+    def secrets(self) -> list[str]:
+        """The values of the secret-named variables (`api_key`, `*_token`...), longest first."""
+        return secret_values({name: v.value for name, v in self.variables.items()})
+
     def record(self) -> dict[str, Any]:
-        """The request as run tracking stores it (messages with their resources)."""
+        """The request as run tracking stores it (messages with their resources).
+
+        The rendered value of every secret-named variable is blanked out of the messages:
+        the provider got it, the record does not keep it.
+        """
+        messages = [m.model_dump(mode="json", exclude_none=True) for m in self.messages]
         return {
             "model": self.model,
             "settings": self.settings,
-            "messages": [m.model_dump(mode="json", exclude_none=True) for m in self.messages],
+            "messages": redact_values(messages, self.secrets()),
         }
 
 
