@@ -66,7 +66,7 @@ async def test_nan_in_a_prompt_draft_is_refused_and_the_draft_is_unchanged() -> 
     with pytest.raises(ValidationError, match=r"variable_defaults.x is not a finite number"):
         store.set(molecule.update, "p1", {"variable_defaults": {"x": float("nan")}})
     assert store.get(molecule.is_dirty("p1")) is False
-    with pytest.raises(ValidationError, match="settings.temperature is not a finite number"):
+    with pytest.raises(ValidationError, match=r"settings\.temperature is not a finite number"):
         store.set(molecule.update, "p1", {"settings": {"temperature": float("inf")}})
 
 
