@@ -42,8 +42,9 @@ class TemplateLimits:
     """Largest integer a `**` may produce, in bits."""
     max_seconds: float = 2.0
     """Wall time of one render."""
-    max_jinja2_chars: int = 100_000
-    """Longest jinja2 template (its parser costs microseconds a character)."""
+    max_jinja2_chars: int = 20_000
+    """Longest jinja2 template: jinja2's lexer and parser cost ~15 µs a character, so
+    this bounds reading one (on a server's event loop) to a few hundred milliseconds."""
 
 
 LIMITS = TemplateLimits()

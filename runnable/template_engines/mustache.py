@@ -37,19 +37,23 @@ _REST_OF_LINE_BLANK = re.compile(r"[ \t\r\f\v]*(?:\n|\Z)")
 _LAST_LINE_BLANK = re.compile(r"[ \t\r\f\v]*\Z")
 
 
-def _scan(text: str) -> Iterator[tuple[str, str]]:
+def _scan(text: str, out: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
     """chevron-blue's token stream (standalone lines trimmed as the spec says), by index.
+
+    Tokens go into `out` as they are read, so after an error it holds those before it.
 
     chevron-blue's own tokenizer copies the rest of the text at every tag (quadratic);
     this one moves an index, so its time is linear in the text.
     """
+    tokens = [] if out is None else out
+    append = tokens.append
     pos, line, standalone = 0, 1, True
     opened: list[tuple[str, int]] = []
     left, right = "{{", "}}"
     while pos < len(text):
         start = text.find(left, pos)
         if start < 0:
-            yield ("literal", text[pos:])
+            append(("literal", text[pos:]))
             break
         literal = text[pos:start]
         newline = literal.rfind("\n")
@@ -95,17 +99,19 @@ def _scan(text: str) -> Iterator[tuple[str, str]]:
                     line=line + 1,
                 )
             opened.pop()
-        alone = _REST_OF_LINE_BLANK.match(text, pos)
-        standalone = standalone and kind not in ("variable", "no escape") and bool(alone)
-        if standalone and alone is not None:
+        alone = None
+        if standalone and kind not in ("variable", "no escape"):
+            alone = _REST_OF_LINE_BLANK.match(text, pos)
+        standalone = alone is not None
+        if alone is not None:
             if alone.group().endswith("\n"):
                 pos = alone.end()
             if kind != "partial":
                 literal = literal.rstrip(" ")
         if literal:
-            yield ("literal", literal)
+            append(("literal", literal))
         if kind != "comment":
-            yield (kind, key)
+            append((kind, key))
     if opened:
         key, at = opened[-1]
         raise TemplateError(
@@ -113,14 +119,14 @@ def _scan(text: str) -> Iterator[tuple[str, str]]:
             format="mustache",
             line=at,
         )
+    return tokens
 
 
 def _tokens(text: str) -> tuple[list[tuple[str, str]], TemplateError | None]:
     """The tokens up to the first error, and that error."""
     found: list[tuple[str, str]] = []
     try:
-        for token in _scan(text):
-            found.append(token)
+        _scan(text, found)
     except TemplateError as exc:
         return found, exc
     return found, None

@@ -182,7 +182,7 @@ def test_the_linear_mustache_tokenizer_reads_what_chevron_blue_reads(text: str) 
     if text.endswith("{{") or (expected and expected[-1] == ("literal", "")):
         return
     try:
-        found = list(_scan(text))
+        found = _scan(text)
     except TemplateError:
         found = None
     assert found == expected
