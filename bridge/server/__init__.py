@@ -21,7 +21,8 @@ GET    /openapi.json                       the OpenAPI document of these routes
 malformed ref or body (not JSON, NaN, a lone surrogate, nesting past 64), bad inputs
 (with `errors` by input) or a refused draft, 404 for a runnable no kind has, 413 for a
 body over 1 MB, 415 for one that is not JSON, 501 for a kind that cannot do what was
-asked, 502 when a service it calls failed. Values are JSON (`model_dump(mode="json")`) with secret-named keys redacted.
+asked, 502 when a service it calls failed. Values are JSON (`model_dump(mode="json")`)
+with secret-named keys redacted.
 
 The starlette, sse-starlette and uvicorn packages come with the `server` extra; this
 module imports them only when `create_app` is called.
