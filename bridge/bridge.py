@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from bridge.chains import run_chain, run_chain_dataset
+from bridge.errors import InvalidInputsError
 from bridge.registry import KindRegistry
 from bridge.running import BridgeRunner, RunStream
 from bridge.selectors import STANDARD_SELECTORS, BridgeSelectors, RunnableKind, SelectorAtoms
@@ -121,6 +122,7 @@ class RunnableBridge:
 
         A streaming kind's chunks also go to `on_chunk` as they arrive.
         """
+        _check_inputs(ref, inputs)
         return await self._runner.execute(ref, inputs, store=store, kind=kind, on_chunk=on_chunk)
 
     def stream(
@@ -133,6 +135,7 @@ class RunnableBridge:
     ) -> RunStream:
         """Run `ref` and yield its text chunks as they arrive (the whole output at once for a
         non-streaming kind); the stream's `result` is the ExecutionResult once it ends."""
+        _check_inputs(ref, inputs)
         return self._runner.stream(ref, inputs, store=store, kind=kind)
 
     async def run_chain(
@@ -161,3 +164,11 @@ class RunnableBridge:
 def create_runnable_bridge(runnables: Mapping[str, RunnableType]) -> RunnableBridge:
     """A bridge over the given kinds (name -> RunnableType); more may be registered later."""
     return RunnableBridge(runnables)
+
+
+def _check_inputs(ref: Any, inputs: Any) -> None:
+    """Refuse inputs that are not a mapping of names to values, naming what was given."""
+    if inputs is None or isinstance(inputs, Mapping):
+        return
+    problem = f"inputs must be a mapping of input names to values, not {type(inputs).__name__}"
+    raise InvalidInputsError(str(ref), {"inputs": [f"{problem} ({inputs!r:.60})"]})

@@ -10,7 +10,15 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from runnable.errors import ChainCycleError, ChainError
 from runnable.mapping import (
@@ -111,10 +119,15 @@ class Chain(BaseModel):
         **data: Any,
     ) -> None:
         if nodes is not None:
-            data["nodes"] = [_as_node(n) for n in nodes]
+            data["nodes"] = [_as_node(n) for n in _listed("nodes", nodes)]
         if connections is not None:
-            data["connections"] = [_as_connection(c) for c in connections]
+            data["connections"] = [_as_connection(c) for c in _listed("connections", connections)]
         super().__init__(**data)
+
+    @field_validator("nodes", "connections", mode="before")
+    @classmethod
+    def _a_list(cls, value: Any, info: ValidationInfo) -> Any:
+        return _listed(str(info.field_name), value, error=ValueError)
 
     @field_validator("nodes", mode="before")
     @classmethod
@@ -169,6 +182,13 @@ class Chain(BaseModel):
     def upstream_of(self, node_id: str) -> list[str]:
         """Every node from which `node_id` is reachable (not itself unless on a cycle)."""
         return _reachable(node_id, [(c.target, c.source) for c in self.connections])
+
+
+def _listed(field: str, value: Any, error: type[Exception] = ChainError) -> Any:
+    """`value`, refused when it is a string or a mapping: iterating it would invent nodes."""
+    if isinstance(value, str | bytes | Mapping):
+        raise error(f"{field} must be a list, not a {type(value).__name__} ({value!r:.40})")
+    return value
 
 
 def _as_node(value: NodeLike) -> Node:

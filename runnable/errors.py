@@ -8,7 +8,8 @@ RunnableError
 ├── InvalidRefError                 a runnable ref that is not "kind:id"
 ├── TemplateError                   a template that cannot be parsed or rendered
 │   ├── UnsupportedTemplateFormatError
-│   └── MissingTemplateVariablesError   strict render without some variables
+│   ├── MissingTemplateVariablesError   strict render without some variables
+│   └── TemplateLimitError          a template past a resource limit (names the limit)
 ├── SchemaError                     a schema that is not a JSON schema
 ├── InputValidationError            inputs that do not satisfy their ports
 ├── OpenAPIError                    an OpenAPI document that cannot be read
@@ -32,7 +33,8 @@ RunnableError
 │   └── EvaluatorInputError         inputs that lack what the evaluator compares
 ├── ServiceDefinitionError          a function that cannot be served by `create_service`
 ├── RetryableError                  raised by an executor: this failure is worth a retry
-└── DeadlineExceededError           a whole call ran past its deadline (also a TimeoutError)
+├── DeadlineExceededError           a whole call ran past its deadline (also a TimeoutError)
+└── RequestBodyError                an HTTP body refused before use (status: 400, 413, 415)
 
 InputValidationError
 └── ServiceRequestError             a request to a served function with bad inputs/config
@@ -67,12 +69,14 @@ __all__ = [
     "ProviderStatusError",
     "ProviderStreamError",
     "ProviderTimeoutError",
+    "RequestBodyError",
     "RetryableError",
     "RunnableError",
     "SchemaError",
     "ServiceDefinitionError",
     "ServiceRequestError",
     "TemplateError",
+    "TemplateLimitError",
     "UnknownEvaluatorError",
     "UnsupportedTemplateFormatError",
     "VariablesError",
@@ -118,6 +122,19 @@ class MissingTemplateVariablesError(TemplateError):
     def __init__(self, missing: Sequence[str], *, format: str | None = None) -> None:
         self.missing = list(missing)
         super().__init__("missing variables: " + ", ".join(self.missing), format=format)
+
+
+class TemplateLimitError(TemplateError):
+    """A template that goes past one of the limits of `runnable.templates.TemplateLimits`.
+
+    `limit` is the name of the limit (`max_output_chars`, `max_nesting`...).
+    """
+
+    def __init__(
+        self, limit: str, message: str, *, format: str | None = None, line: int | None = None
+    ) -> None:
+        self.limit = limit
+        super().__init__(f"limit {limit} exceeded: {message}", format=format, line=line)
 
 
 class SchemaError(RunnableError, ValueError):
@@ -301,3 +318,15 @@ class DeadlineExceededError(RunnableError, TimeoutError):
     def __init__(self, what: str, deadline: float) -> None:
         self.deadline = deadline
         super().__init__(f"{what} did not finish within its deadline of {deadline:g} s")
+
+
+class RequestBodyError(RunnableError, ValueError):
+    """An HTTP request body refused before anything reads it; `status` is the HTTP status.
+
+    400: not UTF-8, not JSON, a number that is not finite, a lone surrogate, nesting too
+    deep; 413: too large; 415: not `application/json`.
+    """
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        super().__init__(message)

@@ -1,8 +1,15 @@
-"""Secret redaction: run records, events, logs and error messages never carry an API key."""
+"""Secret redaction: run records, events, logs and error messages never carry an API key.
+
+The one place that decides what a secret looks like: secret-named keys (`is_secret_key`),
+credential shapes in text (`redact_text`: bearer tokens, provider key shapes, passwords
+in URLs, `key=value` pairs), and a logging filter that applies them to log records.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -101,6 +108,37 @@ def redact_text(text: str) -> str:
     return _KEY_VALUE.sub(lambda match: f"{match.group(1)}{REDACTED}", text)
 
 
+MIN_SECRET_VALUE_CHARS = 4
+"""Shorter values of secret-named variables are not searched for in text (too common)."""
+
+
+def secret_values(variables: Mapping[str, Any]) -> list[str]:
+    """The values of secret-named variables, as text, longest first (for `redact_values`)."""
+    found = {
+        text
+        for name, value in variables.items()
+        if is_secret_key(name)
+        and value is not None
+        and len(text := value if isinstance(value, str) else str(value)) >= MIN_SECRET_VALUE_CHARS
+    }
+    return sorted(found, key=len, reverse=True)
+
+
+def redact_values(value: Any, secrets: Sequence[str]) -> Any:
+    """A copy of a JSON-like value with each of `secrets` blanked out of every string in it."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {key: redact_values(item, secrets) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_values(item, secrets) for item in value]
+    return value
+
+
 def _unknown_to_json(value: Any) -> Any:
     if attrs.has(type(value)):
         return attrs.asdict(value, recurse=False)
@@ -111,3 +149,29 @@ def _unknown_to_json(value: Any) -> Any:
 def to_record_json(value: Any) -> Any:
     """Convert a payload (models, dataclasses, attrs, datetimes...) to redacted JSON data."""
     return redact_secrets(to_jsonable_python(value, fallback=_unknown_to_json))
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that blanks credentials out of each record's message (`redact_text`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message with credentials redacted; never drops a record."""
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is the logging module's to report
+            return True
+        redacted = redact_text(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def install_log_redaction(*names: str) -> None:
+    """Redact credentials in every record of the named loggers (idempotent)."""
+    for name in names:
+        found = logging.getLogger(name)
+        if _FILTER not in found.filters:
+            found.addFilter(_FILTER)

@@ -13,12 +13,16 @@ POST   /runnables/{ref}/save | /discard    write the draft through the source | 
 POST   /runnables/{ref}/execute            {"inputs": {...}} -> ExecutionResult JSON
 POST   /runnables/{ref}/stream             {"inputs": {...}} -> SSE: chunk..., done | error
 POST   /chains/run                         {"chain", "testcase"} -> SSE of the run's events
+GET    /openapi.json                       the OpenAPI document of these routes
 ```
 
-`{ref}` is "kind:id" or a bare id. Errors are `{"detail": "..."}`: 400 for a malformed
-ref or body, bad inputs (with `errors` by input) or a refused draft, 404 for a runnable
-no kind has, 501 for a kind that cannot do what was asked, 502 when a service it calls
-failed. Values are JSON (`model_dump(mode="json")`) with secret-named keys redacted.
+`{ref}` is "kind:id" or a bare id. Bodies are checked whole before anything is applied
+(`bridge.server.json.read_json_body`). Errors are `{"detail": "..."}`: 400 for a
+malformed ref or body (not JSON, NaN, a lone surrogate, nesting past 64), bad inputs
+(with `errors` by input) or a refused draft, 404 for a runnable no kind has, 413 for a
+body over 1 MB, 415 for one that is not JSON, 501 for a kind that cannot do what was
+asked, 502 when a service it calls failed. Values are JSON (`model_dump(mode="json")`)
+with secret-named keys redacted.
 
 The starlette, sse-starlette and uvicorn packages come with the `server` extra; this
 module imports them only when `create_app` is called.

@@ -9,7 +9,6 @@ kind's actions or runs it. Errors become `{"detail": ...}` with the status
 from __future__ import annotations
 
 import inspect
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -24,7 +23,14 @@ from starlette.routing import Route
 
 from bridge.bridge import RunnableBridge
 from bridge.selectors import STANDARD_SELECTORS
-from bridge.server.json import ApiError, describe_validation_error, error_body, to_json_data
+from bridge.server.json import (
+    ApiError,
+    describe_validation_error,
+    error_body,
+    read_json_body,
+    to_json_data,
+)
+from bridge.server.openapi import openapi_document
 from bridge.server.streams import chunk_events, run_events, watch_events
 from molecules import Atom, Store
 from runnable.chain import Chain
@@ -40,6 +46,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 # selector name is taken by the standard RunnableData.
 ENTITY = "entity"
 _HIDDEN_KIND_SELECTORS = frozenset({"data", "runnable"})
+_REF_TEMPLATE = "#/components/schemas/{model}"
 
 
 class ExecuteRequest(BaseModel):
@@ -77,6 +84,10 @@ class BridgeApi:
         self.ping = ping
         self.chain_options = dict(chain_options or {})
         self.cancel_timeout = cancel_timeout
+        self.document = openapi_document(
+            ExecuteRequest.model_json_schema(ref_template=_REF_TEMPLATE),
+            ChainRunRequest.model_json_schema(ref_template=_REF_TEMPLATE),
+        )
 
     def app(self) -> Starlette:
         """The Starlette application with every route."""
@@ -89,6 +100,7 @@ class BridgeApi:
             Route("/runnables/{ref}/execute", self._guard(self.execute), methods=["POST"]),
             Route("/runnables/{ref}/stream", self._guard(self.stream), methods=["POST"]),
             Route("/chains/run", self._guard(self.run_chain), methods=["POST"]),
+            Route("/openapi.json", self._guard(self.openapi), methods=["GET"]),
         ]
         return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
 
@@ -126,16 +138,6 @@ class BridgeApi:
         ref = await self.bridge.resolve(ref, store=self.store)
         await self.bridge.load(ref, store=self.store)
         return ref
-
-    @staticmethod
-    async def _body(request: Request, *, default: Any = None) -> Any:
-        raw = await request.body()
-        if not raw.strip():
-            return default
-        try:
-            return json.loads(raw)
-        except ValueError as exc:
-            raise ApiError(400, f"the request body is not JSON: {exc}") from None
 
     def _atom(self, ref: RunnableRef, name: str) -> Atom[Any]:
         assert ref.kind is not None
@@ -182,8 +184,8 @@ class BridgeApi:
 
     async def patch_runnable(self, request: Request) -> Response:
         """`PATCH /runnables/{ref}`: merge the body's changes into the draft."""
+        changes = await read_json_body(request)
         ref = await self._load(request)
-        changes = await self._body(request)
         if not isinstance(changes, dict):
             raise ApiError(
                 400,
@@ -197,6 +199,7 @@ class BridgeApi:
 
     async def save(self, request: Request) -> Response:
         """`POST /runnables/{ref}/save`: write the draft through the kind's source."""
+        await read_json_body(request)  # no body is needed; a hostile one is still refused
         ref = await self._load(request)
         saved = self.store.set(self._action(ref, "save"), ref.id)
         if inspect.isawaitable(saved):
@@ -205,6 +208,7 @@ class BridgeApi:
 
     async def discard(self, request: Request) -> Response:
         """`POST /runnables/{ref}/discard`: drop the draft."""
+        await read_json_body(request)
         ref = await self._load(request)
         self.store.set(self._action(ref, "discard"), ref.id)
         return JSONResponse(await self.snapshot(ref))
@@ -230,8 +234,8 @@ class BridgeApi:
     # -- running -----------------------------------------------------------------------
 
     async def _run_request(self, request: Request) -> tuple[RunnableRef, ExecuteRequest]:
+        body = ExecuteRequest.model_validate(await read_json_body(request, default={}))
         ref = await self._load(request)
-        body = ExecuteRequest.model_validate(await self._body(request, default={}))
         return ref, body
 
     async def execute(self, request: Request) -> Response:
@@ -260,9 +264,13 @@ class BridgeApi:
         events = chunk_events(chunks, first, failure, cancel_timeout=self.cancel_timeout)
         return EventSourceResponse(events, ping=self.ping)
 
+    async def openapi(self, request: Request) -> Response:
+        """`GET /openapi.json`: the OpenAPI document of these routes."""
+        return JSONResponse(self.document)
+
     async def run_chain(self, request: Request) -> Response:
         """`POST /chains/run`: SSE of the run's events, ending with `run_completed`."""
-        body = ChainRunRequest.model_validate(await self._body(request, default={}))
+        body = ChainRunRequest.model_validate(await read_json_body(request, default={}))
         options = dict(self.chain_options)
         if body.max_concurrency is not None:
             options["max_concurrency"] = body.max_concurrency

@@ -1,15 +1,17 @@
-"""What the bridge's server sends: values as redacted JSON, errors as a status and a detail.
+"""What the bridge's server reads and sends: bodies checked whole, values as redacted JSON,
+errors as a status and a detail.
 
-Nothing here imports the web framework, so the rules are plain functions: every value
+Every route reads its body through `read_json_body` (size, content type, finite numbers,
+valid text, bounded nesting: refused with a 4xx before anything is applied). Every value
 goes through `to_json_data` (pydantic models as `model_dump(mode="json")`, secrets under
-secret-named keys replaced), and every error through `error_status` (which HTTP status,
+secret-named keys replaced), and every error through `error_body` (which HTTP status,
 and a message with credentials blanked out).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from pydantic import ValidationError
@@ -22,9 +24,19 @@ from bridge.errors import (
     UnknownRunnableType,
 )
 from molecules import EntityNotFoundError, MoleculesError, QueryState, SaveNotSupportedError
-from runnable.errors import HttpRunnableError, InputValidationError, ProviderError, RunnableError
+from runnable.errors import (
+    HttpRunnableError,
+    InputValidationError,
+    ProviderError,
+    RequestBodyError,
+    RunnableError,
+)
+from runnable.http.request_body import MAX_BODY_BYTES, MAX_JSON_DEPTH, read_json
 from runnable.redaction import redact_text, to_record_json
 from runnable.sources.errors import SourceBackendError
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
 
 __all__ = [
     "ApiError",
@@ -33,6 +45,7 @@ __all__ = [
     "error_body",
     "error_text",
     "json_text",
+    "read_json_body",
     "to_json_data",
 ]
 
@@ -52,6 +65,25 @@ class ApiError(Exception):
         self.status = status
         self.detail = detail
         super().__init__(detail)
+
+
+async def read_json_body(
+    request: Request,
+    *,
+    default: Any = None,
+    max_bytes: int = MAX_BODY_BYTES,
+    max_depth: int = MAX_JSON_DEPTH,
+) -> Any:
+    """The request's JSON body (`default` when empty), or an `ApiError` 4xx naming the fault.
+
+    413 past `max_bytes`, 415 for a content type that is not JSON, 400 for text that is
+    not UTF-8 or not JSON, a number that is not finite, a lone surrogate, or nesting past
+    `max_depth`. Read before anything is applied, so a refused request changes nothing.
+    """
+    try:
+        return await read_json(request, default=default, max_bytes=max_bytes, max_depth=max_depth)
+    except RequestBodyError as exc:
+        raise ApiError(exc.status, str(exc)) from None
 
 
 def to_json_data(value: Any) -> Any:
@@ -98,7 +130,7 @@ _REFUSED = (ValidationError, AmbiguousRunnableId, RunnableError, MoleculesError)
 def error_body(exc: BaseException) -> ErrorBody:
     """The status and `{"detail": ...}` body of an error (500 for one that is not ours)."""
     detail = error_text(exc)
-    if isinstance(exc, ApiError):
+    if isinstance(exc, ApiError | RequestBodyError):
         return ErrorBody(exc.status, {"detail": detail})
     if isinstance(exc, InputValidationError):  # InvalidInputsError among them
         errors = {name: [redact_text(p) for p in found] for name, found in exc.errors.items()}

@@ -12,16 +12,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, ValidationInfo, field_validator
 
 from molecules.core.atom import Getter
 from molecules.source_molecule import SourceMolecule
 from runnable.chat.request import PromptSpec
+from runnable.chat.request import prompt_variables as spec_variables
 from runnable.errors import TemplateError
+from runnable.json_values import non_finite_path
 from runnable.messages import TextPart
 from runnable.ports import format_key_as_name, output_ports_from_schema, schema_from_ports
 from runnable.sources import Source
-from runnable.templates import extract_variables
+from runnable.templates import check_template
 from runnable.types import RunnableData, RunnablePort, RunnableSchemas
 
 __all__ = [
@@ -55,6 +57,15 @@ class PromptData(PromptSpec):
     version: int | str | None = None
     slug: str | None = None
 
+    @field_validator("settings", "variable_defaults")
+    @classmethod
+    def _finite(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        # JSON cannot hold NaN or infinity: kept, they would come back as null.
+        where = non_finite_path(value, str(info.field_name))
+        if where is not None:
+            raise ValueError(f"{where} is not a finite number")
+        return value
+
 
 def _texts(prompt: PromptData) -> list[str]:
     texts: list[str] = []
@@ -68,14 +79,12 @@ def _texts(prompt: PromptData) -> list[str]:
 
 
 def prompt_variables(prompt: PromptData) -> list[str]:
-    """The variables of the prompt's messages, in order; a malformed message is skipped."""
-    names: dict[str, None] = {}
-    for text in _texts(prompt):
-        try:
-            names.update(dict.fromkeys(extract_variables(text, prompt.template_format)))
-        except TemplateError:
-            continue  # reported by prompt_template_errors; a half-typed template is normal
-    return list(names)
+    """The variables of the prompt's messages, in order.
+
+    Extraction is lenient: a half-typed message (`Hello {{name}}, about {{to`) keeps the
+    variables it has; what is wrong with it is `prompt_template_errors`' business.
+    """
+    return spec_variables(prompt, strict=False)
 
 
 def prompt_template_errors(prompt: PromptData) -> list[str]:
@@ -83,7 +92,7 @@ def prompt_template_errors(prompt: PromptData) -> list[str]:
     errors = []
     for index, text in enumerate(_texts(prompt)):
         try:
-            extract_variables(text, prompt.template_format)
+            check_template(text, prompt.template_format)
         except TemplateError as exc:
             errors.append(f"message text {index}: {exc}")
     return errors

@@ -99,14 +99,35 @@ def error_message(response: httpx.Response) -> tuple[str, str | None]:
     return json.dumps(payload)[:300], None
 
 
+def _token_count(usage: Mapping[str, Any], key: str) -> int:
+    value = usage.get(key)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 2**53:
+        raise ValueError(f"usage.{key} is not a token count: {value!r:.40}")
+    return int(value)
+
+
 def parse_usage(raw: Any) -> TokenUsage | None:
-    """Token usage from a `usage` object, or None when there is none."""
-    if not isinstance(raw, Mapping):
+    """Token usage from a `usage` object, or None when there is none.
+
+    Raises ValueError for a `usage` that is not an object or counts that are not counts.
+    """
+    if raw is None:
         return None
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"usage is not an object: {raw!r:.80}")
     return TokenUsage(
-        tokens_in=int(raw.get("prompt_tokens") or 0),
-        tokens_out=int(raw.get("completion_tokens") or 0),
+        tokens_in=_token_count(raw, "prompt_tokens"),
+        tokens_out=_token_count(raw, "completion_tokens"),
     )
+
+
+def _optional_text(owner: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = owner.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{where}{key} is not text: {value!r:.80}")
+    return value
 
 
 @attrs.frozen(slots=True)
@@ -120,11 +141,13 @@ class ParsedAnswer:
 
 
 def parse_answer(payload: Any) -> ParsedAnswer:
-    """Read a `chat.completion` object; ValueError when it has no choices."""
+    """Read a `chat.completion` object; ValueError when it has no choices or is malformed."""
     choices = payload.get("choices") if isinstance(payload, Mapping) else None
-    if not choices or not isinstance(choices[0], Mapping):
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], Mapping):
         raise ValueError(f"answer without choices: {json.dumps(payload)[:200]}")
     message = choices[0].get("message") or {}
+    if not isinstance(message, Mapping):
+        raise ValueError(f"answer whose message is not an object: {message!r:.80}")
     content = message.get("content")
     if isinstance(content, list):
         # Some compatible servers answer with content parts.
@@ -133,8 +156,8 @@ def parse_answer(payload: Any) -> ParsedAnswer:
         )
     return ParsedAnswer(
         text=content if isinstance(content, str) else "",
-        model=payload.get("model"),
-        finish_reason=choices[0].get("finish_reason"),
+        model=_optional_text(payload, "model", ""),
+        finish_reason=_optional_text(choices[0], "finish_reason", "choices[0]."),
         usage=parse_usage(payload.get("usage")),
     )
 
@@ -180,15 +203,32 @@ class StreamState:
             error = chunk["error"]
             text = error.get("message") if isinstance(error, Mapping) else error
             raise ProviderStreamError(f"the provider reported an error mid-stream: {text}")
-        self.model = chunk.get("model") or self.model
+        try:
+            return self._take(chunk)
+        except ValueError as exc:
+            raise ProviderStreamError(f"malformed chunk in the stream: {exc}") from None
+
+    def _take(self, chunk: Mapping[str, Any]) -> str | None:
+        """Apply one chunk; ValueError names the first field that has the wrong shape."""
+        self.model = _optional_text(chunk, "model", "") or self.model
         self.usage = parse_usage(chunk.get("usage")) or self.usage
+        choices = chunk.get("choices")
+        if choices is None:
+            choices = []
+        if not isinstance(choices, list):
+            raise ValueError(f"choices is not a list: {choices!r:.80}")
         new_text: str | None = None
-        for choice in chunk.get("choices") or ():
-            if not isinstance(choice, Mapping) or choice.get("index", 0) != 0:
+        for choice in choices:
+            if not isinstance(choice, Mapping):
+                raise ValueError(f"a choice is not an object: {choice!r:.80}")
+            if choice.get("index", 0) != 0:
                 continue
-            content = (choice.get("delta") or {}).get("content")
-            if isinstance(content, str) and content:
+            delta = choice.get("delta") or {}
+            if not isinstance(delta, Mapping):
+                raise ValueError(f"delta is not an object: {delta!r:.80}")
+            content = _optional_text(delta, "content", "delta.")
+            if content:
                 self.parts.append(content)
                 new_text = content if new_text is None else new_text + content
-            self.finish_reason = choice.get("finish_reason") or self.finish_reason
+            self.finish_reason = _optional_text(choice, "finish_reason", "") or self.finish_reason
         return new_text

@@ -46,11 +46,14 @@ from runnable.errors import (
     ProviderStreamError,
     ProviderTimeoutError,
 )
+from runnable.redaction import install_log_redaction, redact_text
 from runnable.retry import RetryPolicy, is_retryable_status, parse_retry_after
 
 __all__ = ["ChatProvider", "MessageLike"]
 
 logger = logging.getLogger(__name__)
+# httpx logs every request's URL: whatever client sends one, no credential shows there.
+install_log_redaction("httpx", "httpcore", __name__)
 
 _REDACTED = "[redacted]"
 
@@ -84,9 +87,21 @@ class ChatProvider:
         stream_usage: bool = True,
         deadline: float | None = None,
     ) -> None:
-        url = httpx.URL(base_url)
+        try:
+            url = httpx.URL(base_url)
+        except (httpx.InvalidURL, TypeError):
+            url = httpx.URL()
         if url.scheme not in ("http", "https") or not url.host:
-            raise ProviderInputError(f"base_url must be an http(s) URL, got {base_url!r}")
+            raise ProviderInputError(
+                f"base_url must be an http(s) URL, got {redact_text(str(base_url))!r}"
+            )
+        # Credentials in the URL become Basic auth sent with each request (as httpx would
+        # do), and leave the URL: it shows in reprs, errors and httpx's own request log.
+        self._url_auth: httpx.BasicAuth | None = None
+        self._url_password = url.password
+        if url.userinfo:
+            self._url_auth = httpx.BasicAuth(url.username, url.password)
+            base_url = str(url.copy_with(userinfo=b""))
         self.base_url = base_url.rstrip("/")
         self.model = model
         if isinstance(api_key, str):
@@ -257,7 +272,7 @@ class ChatProvider:
             retry_after: float | None = None
             error: ProviderError
             try:
-                response = await client.send(request, stream=True)
+                response = await client.send(request, stream=True, auth=self._url_auth)
             except httpx.TimeoutException as exc:
                 # Only a request that never reached the server is safe to repeat here.
                 retryable = isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
@@ -348,7 +363,9 @@ class ChatProvider:
             secret = self._api_key.get_secret_value()
             if secret:
                 text = text.replace(secret, _REDACTED)
-        return text
+        if self._url_password:
+            text = text.replace(self._url_password, _REDACTED)
+        return redact_text(text)
 
     def _completion(
         self,

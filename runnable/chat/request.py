@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from runnable.errors import MessageError
 from runnable.messages import ChatMessage, Content, Resource, TextPart, build_turn_messages
-from runnable.redaction import is_secret_key
-from runnable.templates import TemplateFormat, extract_variables
+from runnable.redaction import is_secret_key, redact_values, secret_values
+from runnable.templates import TemplateFormat, check_template, extract_variables
 from runnable.variables import (
     DEFAULT_ORDER,
     Clock,
@@ -86,15 +86,19 @@ def _texts(content: Content | None) -> list[str]:
     return [part.text for part in content if isinstance(part, TextPart)]
 
 
-def prompt_variables(prompt: PromptSpec | Mapping[str, Any]) -> list[str]:
+def prompt_variables(prompt: PromptSpec | Mapping[str, Any], *, strict: bool = True) -> list[str]:
     """The template variables of the prompt's messages, in order of first appearance.
 
-    A malformed template raises `TemplateError` naming its format and position.
+    Strict (before a run), a malformed template raises `TemplateError` naming its format
+    and position; lenient (`strict=False`, while a user types), a half-typed message
+    keeps the variables it has.
     """
     spec = PromptSpec.of(prompt)
     names: dict[str, None] = {}
     for message in spec.messages:
         for text in _texts(message.content):
+            if strict:
+                check_template(text, spec.template_format)
             names.update(dict.fromkeys(extract_variables(text, spec.template_format)))
     return list(names)
 
@@ -144,12 +148,21 @@ class TurnRequest(BaseModel):
     settings: dict[str, Any] = Field(default_factory=dict)
     variables: dict[str, ResolvedVariable] = Field(default_factory=dict)
 
+    def secrets(self) -> list[str]:
+        """The values of the secret-named variables (`api_key`, `*_token`...), longest first."""
+        return secret_values({name: v.value for name, v in self.variables.items()})
+
     def record(self) -> dict[str, Any]:
-        """The request as run tracking stores it (messages with their resources)."""
+        """The request as run tracking stores it (messages with their resources).
+
+        The rendered value of every secret-named variable is blanked out of the messages:
+        the provider got it, the record does not keep it.
+        """
+        messages = [m.model_dump(mode="json", exclude_none=True) for m in self.messages]
         return {
             "model": self.model,
             "settings": self.settings,
-            "messages": [m.model_dump(mode="json", exclude_none=True) for m in self.messages],
+            "messages": redact_values(messages, self.secrets()),
         }
 
 

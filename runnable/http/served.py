@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 from anyio import to_thread
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict, PydanticUserError, TypeAdapter, ValidationError
 
 from runnable.errors import ServiceDefinitionError, ServiceRequestError
 
@@ -43,6 +43,14 @@ class ServedParameter:
     def required(self) -> bool:
         """True when the parameter has no default."""
         return self.default is _NO_DEFAULT
+
+
+def _input_adapter(annotation: Any) -> TypeAdapter[Any]:
+    """A validator that refuses NaN and infinities (`"nan"` is a float to pydantic)."""
+    try:
+        return TypeAdapter(annotation, config=ConfigDict(allow_inf_nan=False))
+    except PydanticUserError:  # models, dataclasses and TypedDicts carry their own config
+        return TypeAdapter(annotation)
 
 
 def _errors(exc: ValidationError, prefix: Sequence[str | int]) -> list[dict[str, Any]]:
@@ -95,7 +103,7 @@ class ServedFunction:
                 )
             annotation = hints.get(param.name, Any)
             try:
-                adapter: TypeAdapter[Any] = TypeAdapter(annotation)
+                adapter: TypeAdapter[Any] = _input_adapter(annotation)
             except Exception as exc:  # pydantic raises several types for unusable hints
                 raise ServiceDefinitionError(
                     f"{label}: parameter {param.name!r} has a type pydantic cannot validate: {exc}"

@@ -9,8 +9,13 @@ app = create_service({"hello": greet})      # /hello/run...
 ```
 
 Requests are `{"inputs": {...}}` (and `"ag_config": {...}` for `/test`); answers are
-`{"data": output, "trace_id": "..."}`; bad inputs get HTTP 422 with a FastAPI-style
-`detail` naming each bad input. The OpenAPI documents have the shape of Agenta app
+`{"data": output, "trace_id": "..."}`. Bodies are read through
+`runnable.http.request_body` (bounded size and nesting, finite numbers, valid text);
+bad inputs or bodies get HTTP 422 with a FastAPI-style `detail` naming each problem,
+413 for a body too large, 415 for one that is not JSON, 404/405 as JSON too; a function
+that fails (or returns what JSON cannot hold, such as NaN) gets 500 with
+`{"detail": {"message", "type"}}`, secrets blanked out. The OpenAPI document lists
+every one of these answers. The OpenAPI documents have the shape of Agenta app
 services, so an app revision can point at one of these services. Needs the `server`
 extra (Starlette), imported when `create_service` is called.
 """
@@ -28,8 +33,10 @@ from pydantic import TypeAdapter
 from pydantic.json_schema import JsonSchemaMode
 from pydantic_core import PydanticSerializationError
 
-from runnable.errors import ServiceDefinitionError, ServiceRequestError
+from runnable.errors import RequestBodyError, ServiceDefinitionError, ServiceRequestError
+from runnable.http.request_body import read_json
 from runnable.http.served import CONFIG_PARAMETER, ServedFunction
+from runnable.redaction import redact_text
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -45,6 +52,18 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _REF_TEMPLATE = "#/components/schemas/{model}"
 
 _VALIDATION_ERROR_REF = "#/components/schemas/HTTPValidationError"
+_FAILURE_REF = "#/components/schemas/FunctionFailure"
+_FAILURE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "detail": {
+            "type": "object",
+            "properties": {"message": {"type": "string"}, "type": {"type": "string"}},
+            "required": ["message", "type"],
+        }
+    },
+    "required": ["detail"],
+}
 _VALIDATION_ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -126,6 +145,10 @@ def _config_schema(function: ServedFunction, schemas: Mapping[Any, Any]) -> dict
     return {"title": "Ag Config", **schema}
 
 
+def _error_response(description: str, ref: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": ref}}}}
+
+
 def _operation(
     function: ServedFunction, mode: str, operation_id: str, schemas: Mapping[Any, Any]
 ) -> dict[str, Any]:
@@ -162,10 +185,12 @@ def _operation(
                     "description": "The function's output",
                     "content": {"application/json": {"schema": response}},
                 },
-                "422": {
-                    "description": "Validation Error",
-                    "content": {"application/json": {"schema": {"$ref": _VALIDATION_ERROR_REF}}},
-                },
+                "413": _error_response("The body is too large", _VALIDATION_ERROR_REF),
+                "415": _error_response("The body is not application/json", _VALIDATION_ERROR_REF),
+                "422": _error_response("Validation Error", _VALIDATION_ERROR_REF),
+                "500": _error_response(
+                    "The function failed, or its output is not JSON", _FAILURE_REF
+                ),
             },
         }
     }
@@ -197,15 +222,33 @@ def openapi_document(
         "info": {"title": title, "version": version},
         "paths": paths,
     }
-    components = {**definitions.get("$defs", {}), "HTTPValidationError": _VALIDATION_ERROR_SCHEMA}
+    components = {
+        **definitions.get("$defs", {}),
+        "HTTPValidationError": _VALIDATION_ERROR_SCHEMA,
+        "FunctionFailure": _FAILURE_SCHEMA,
+    }
     document["components"] = {"schemas": components}
     return document
 
 
-def _invalid(detail: list[dict[str, Any]]) -> Response:
+def _invalid(detail: list[dict[str, Any]], status: int = 422) -> Response:
     from starlette.responses import JSONResponse
 
-    return JSONResponse({"detail": detail}, status_code=422)
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+def _refused(exc: RequestBodyError) -> Response:
+    # FastAPI's status for a body that is not JSON is 422; size and type keep their own.
+    status = 422 if exc.status == 400 else exc.status
+    kind = {413: "body_too_large", 415: "content_type"}.get(exc.status, "json_invalid")
+    return _invalid([{"loc": ["body"], "msg": str(exc), "type": kind}], status)
+
+
+def _failure(message: str, kind: str) -> Response:
+    from starlette.responses import JSONResponse
+
+    detail = {"message": redact_text(message), "type": kind}
+    return JSONResponse({"detail": detail}, status_code=500)
 
 
 def _endpoint(function: ServedFunction, mode: str) -> Callable[[Request], Any]:
@@ -213,11 +256,9 @@ def _endpoint(function: ServedFunction, mode: str) -> Callable[[Request], Any]:
 
     async def endpoint(request: Request) -> Response:
         try:
-            body = await request.json()
-        except ValueError:
-            return _invalid(
-                [{"loc": ["body"], "msg": "Body is not valid JSON", "type": "json_invalid"}]
-            )
+            body = await read_json(request)
+        except RequestBodyError as exc:
+            return _refused(exc)
         if not isinstance(body, dict):
             return _invalid(
                 [{"loc": ["body"], "msg": "Input should be an object", "type": "dict_type"}]
@@ -228,12 +269,23 @@ def _endpoint(function: ServedFunction, mode: str) -> Callable[[Request], Any]:
         except ServiceRequestError as exc:
             return _invalid(exc.detail)
         except Exception as exc:
-            logger.exception("served function %s failed", function.name)
-            detail = {"message": str(exc) or type(exc).__name__, "type": type(exc).__name__}
-            return JSONResponse({"detail": detail}, status_code=500)
-        return JSONResponse({"data": output, "trace_id": uuid4().hex})
+            logger.error("served function %s failed: %s", function.name, redact_text(str(exc)))
+            logger.debug("traceback of the failure above", exc_info=exc)
+            return _failure(str(exc) or type(exc).__name__, type(exc).__name__)
+        try:
+            return JSONResponse({"data": output, "trace_id": uuid4().hex})
+        except ValueError as exc:  # NaN, infinities, lone surrogates: not JSON
+            return _failure(f"the output of {function.name} is not JSON: {exc}", "OutputNotJSON")
 
     return endpoint
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    from starlette.exceptions import HTTPException
+    from starlette.responses import JSONResponse
+
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
 def _routes(document: dict[str, Any], functions: Sequence[ServedFunction]) -> list[BaseRoute]:
@@ -252,6 +304,12 @@ def _routes(document: dict[str, Any], functions: Sequence[ServedFunction]) -> li
     return routes
 
 
+def _handlers() -> dict[Any, Any]:
+    from starlette.exceptions import HTTPException
+
+    return {HTTPException: _http_error}
+
+
 def create_service(
     *functions: Callable[..., Any] | Mapping[str, Callable[..., Any]],
     title: str = "runnable service",
@@ -267,6 +325,7 @@ def create_service(
             "create_service needs Starlette: pip install 'runnable-bridge[server]'"
         ) from None
     served, prefixed = _collect(functions)
+    handlers = _handlers()
 
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -275,7 +334,7 @@ def create_service(
     if not prefixed:
         document = openapi_document([("", served[0])], title=title, version=version)
         routes += _routes(document, served)
-        return Starlette(routes=routes)
+        return Starlette(routes=routes, exception_handlers=handlers)
     whole = openapi_document([(f"/{f.name}", f) for f in served], title=title, version=version)
     routes += _routes(whole, [])
     for function in served:
@@ -283,4 +342,4 @@ def create_service(
         # so an app revision's uri can be `base/name`.
         own = openapi_document([("", function)], title=f"{title}: {function.name}", version=version)
         routes.append(Mount(f"/{function.name}", routes=_routes(own, [function])))
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, exception_handlers=handlers)

@@ -12,7 +12,7 @@ from runnable.errors import (
     TemplateError,
     UnsupportedTemplateFormatError,
 )
-from runnable.templates import FORMATS, extract_variables, render
+from runnable.templates import FORMATS, check_template, extract_variables, render
 
 # --- extraction ----------------------------------------------------------------------------
 
@@ -74,7 +74,7 @@ def test_a_malformed_template_names_its_format_and_position(
     text: str, format: str, where: str
 ) -> None:
     with pytest.raises(TemplateError, match=f"{format} template at {where}") as info:
-        extract_variables(text, format)
+        check_template(text, format)
     assert isinstance(info.value, RunnableError | ValueError)
     assert info.value.line is not None
 
@@ -90,12 +90,12 @@ def test_rendering_a_malformed_template_fails_naming_the_format(text: str, forma
 
 def test_fstring_positional_fields_are_refused() -> None:
     with pytest.raises(TemplateError, match="positional field"):
-        extract_variables("{} and {0}", "fstring")
+        check_template("{} and {0}", "fstring")
 
 
 def test_mustache_partials_are_refused() -> None:
     with pytest.raises(TemplateError, match="partial"):
-        extract_variables("{{> /etc/passwd}}", "mustache")
+        check_template("{{> /etc/passwd}}", "mustache")
 
 
 # --- rendering -----------------------------------------------------------------------------

@@ -1,0 +1,143 @@
+"""Template variable extraction on adversarial text: linear time, side by side with the
+patterns and tokenizer it replaced.
+
+    python benchmarks/templates.py           # 100 KB texts, best of 5, a markdown report
+    python benchmarks/templates.py --quick   # 10 KB texts, best of 2 (a smoke run)
+
+Each text is built to hurt a scanner: an unclosed `{{` followed by spaces (the old
+`curly` pattern backtracked cubically on it), runs of opening braces, tags that never
+close, and ordinary tags packed end to end. Every format extracts every text (jinja2
+its first `max_jinja2_chars`: past that limit it refuses the template at once). The
+old curly pattern and chevron-blue's tokenizer run on the same texts at sizes they can
+finish, to show the growth the linear scanners removed. Timing is wall clock, best of
+the repetitions, with the garbage collector off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import platform
+import re
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from chevron_blue.tokenizer import tokenize  # type: ignore[import-untyped]
+
+from runnable.template_engines import jinja
+from runnable.templates import FORMATS, LIMITS, extract_variables
+
+TARGET_MS = 50.0
+OLD_CURLY = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+
+
+def adversarial(size: int) -> dict[str, str]:
+    """Texts of `size` characters built to make a scanner backtrack or rescan."""
+
+    def fill(unit: str, head: str = "") -> str:
+        return (head + unit * (size // len(unit) + 1))[:size]
+
+    return {
+        "unclosed {{ then spaces": fill(" ", "{{"),
+        "{{ a  repeated, never closed": fill("{{ a "),
+        "opening braces only": fill("{"),
+        "{{ a } repeated (half-closed)": fill("{{ a }"),
+        "{{#a}} sections, never closed": fill("{{#a}}"),
+        "{% if %} blocks, never closed": fill("{% if a %}"),
+        "ordinary tags end to end": fill("{{ a }} "),
+    }
+
+
+def best_ms(work: Callable[[], object], repeat: int) -> float:
+    """The fastest of `repeat` runs of `work`, in milliseconds."""
+    gc.disable()
+    try:
+        best = float("inf")
+        for _ in range(repeat):
+            started = time.perf_counter()
+            work()
+            best = min(best, time.perf_counter() - started)
+        return best * 1000
+    finally:
+        gc.enable()
+
+
+def extract_uncached(text: str, format: str) -> list[str]:
+    """Extraction as a first read of the text does it (jinja2 caches what it parsed)."""
+    jinja._read.cache_clear()
+    return extract_variables(text, format)
+
+
+def extraction_table(size: int, repeat: int) -> tuple[list[str], dict[str, float]]:
+    """Markdown rows: each text x each format; and the slowest time of each format.
+
+    jinja2 reads the first `max_jinja2_chars` of each text: longer, it refuses at once.
+    """
+    jinja2_size = min(size, LIMITS.max_jinja2_chars)
+    names = [f"jinja2 ({jinja2_size:,} chars)" if f == "jinja2" else f for f in FORMATS]
+    rows = ["| text | " + " | ".join(names) + " |", "|---|" + "---:|" * len(FORMATS)]
+    slowest = dict.fromkeys(FORMATS, 0.0)
+    for name, text in adversarial(size).items():
+        cells = []
+        for format in FORMATS:
+            sample = text[:jinja2_size] if format == "jinja2" else text
+            ms = best_ms(lambda t=sample, f=format: extract_uncached(t, f), repeat)
+            slowest[format] = max(slowest[format], ms)
+            cells.append(f"{ms:.2f}")
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return rows, slowest
+
+
+def curly_growth(sizes: list[int]) -> list[str]:
+    """Markdown rows: the old curly pattern against the new one on an unclosed `{{`."""
+    rows = ["| size | old curly pattern | curly now | ratio |", "|---:|---:|---:|---:|"]
+    for size in sizes:
+        text = "{{" + " " * (size - 2)
+        old = best_ms(lambda t=text: list(OLD_CURLY.finditer(t)), 1)  # cubic: one run
+        new = best_ms(lambda t=text: extract_variables(t, "curly"), 5)
+        rows.append(f"| {size:,} | {old:.2f} | {new:.3f} | {old / max(new, 1e-6):,.0f}x |")
+    return rows
+
+
+def mustache_growth(sizes: list[int], repeat: int) -> list[str]:
+    """Markdown rows: chevron-blue's tokenizer against the linear one on packed tags."""
+    rows = [
+        "| size | chevron-blue tokenizer | mustache now | ratio |",
+        "|---:|---:|---:|---:|",
+    ]
+    for size in sizes:
+        text = ("{{ a }} " * (size // 8 + 1))[:size]
+        chevron = best_ms(lambda t=text: list(tokenize(t)), repeat)
+        now = best_ms(lambda t=text: extract_variables(t, "mustache"), repeat)
+        rows.append(f"| {size:,} | {chevron:.2f} | {now:.2f} | {chevron / max(now, 1e-6):.1f}x |")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print a markdown report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10 KB texts, best of 2")
+    args = parser.parse_args(argv)
+    size, repeat = (10_000, 2) if args.quick else (100_000, 5)
+    curly_sizes = [200, 400] if args.quick else [200, 400, 800, 1_600]
+    mustache_sizes = [10_000, 20_000] if args.quick else [25_000, 100_000, 400_000, 1_000_000]
+    print(f"# Template extraction on adversarial text ({size:,} characters)\n")
+    print(f"Python {platform.python_version()} on {platform.machine()}; ms, best of {repeat}.\n")
+    rows, slowest = extraction_table(size, repeat)
+    print("\n".join(rows))
+    for format, ms in slowest.items():
+        verdict = "under" if ms < TARGET_MS else "OVER"
+        print(f"\n{format}: slowest {ms:.2f} ms ({verdict} the {TARGET_MS:.0f} ms target)", end="")
+    print("\n\n## The old curly pattern (cubic) against the new one\n")
+    print("\n".join(curly_growth(curly_sizes)))
+    print("\n## chevron-blue's tokenizer (quadratic) against the linear one\n")
+    print("\n".join(mustache_growth(mustache_sizes, 1 if not args.quick else repeat)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

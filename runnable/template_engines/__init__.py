@@ -1,0 +1,6 @@
+"""The template engines behind `runnable.templates`, one module each, and their limits.
+
+`limits` holds `TemplateLimits` and the per-render budget every engine spends from;
+`curly`, `fstring`, `jinja` and `mustache` each offer `variables` (lenient: never raises
+on half-typed text), `check` (raises `TemplateError` naming what is wrong) and `render`.
+"""
