@@ -82,6 +82,7 @@ if TYPE_CHECKING:
         run_molecule,
     )
     from molecules.source_molecule import SourceMolecule, create_source_molecule
+    from runnable.errors import ConflictError
 
 # Where each public name lives: name -> module (and the name there, when it differs).
 _EXPORTS: dict[str, tuple[str, str]] = {
@@ -97,6 +98,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "AtomFamily": ("molecules.core.family", "AtomFamily"),
     "BrokerResolver": ("molecules.engine", "BrokerResolver"),
     "BuiltinData": ("molecules.entities", "BuiltinData"),
+    "ConflictError": ("runnable.errors", "ConflictError"),
     "ConversationEngine": ("molecules.engine", "ConversationEngine"),
     "EngineError": ("molecules.engine", "EngineError"),
     "EntityLoadError": ("molecules.errors", "EntityLoadError"),
@@ -178,6 +180,7 @@ __all__ = [
     "AtomFamily",
     "BrokerResolver",
     "BuiltinData",
+    "ConflictError",
     "ConversationEngine",
     "EngineError",
     "EntityLoadError",

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from runnable.errors import (
         ChainCycleError,
         ChainError,
+        ConflictError,
         EvaluatorError,
         HttpRunnableError,
         InputValidationError,
@@ -188,6 +189,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "Chain": ("runnable.chain", "Chain"),
     "ChainCycleError": ("runnable.errors", "ChainCycleError"),
     "ChainError": ("runnable.errors", "ChainError"),
+    "ConflictError": ("runnable.errors", "ConflictError"),
     "ChainInputError": ("runnable.runner", "ChainInputError"),
     "ChatCompletion": ("runnable.chat.completion", "ChatCompletion"),
     "ChatDelta": ("runnable.chat.completion", "ChatDelta"),
@@ -335,6 +337,7 @@ __all__ = [
     "ChatMessage",
     "ChatProvider",
     "Chunk",
+    "ConflictError",
     "Connection",
     "ContentPart",
     "DatasetResult",
