@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from molecules.changes import follow_changes
     from molecules.comparison import canonical_json, normalize, normalized_equal
     from molecules.core.atom import Atom, Getter, Setter, atom, default_eq, derived
     from molecules.core.errors import (
@@ -152,6 +153,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "create_source_molecule": ("molecules.source_molecule", "create_source_molecule"),
     "default_eq": ("molecules.core.atom", "default_eq"),
     "derived": ("molecules.core.atom", "derived"),
+    "follow_changes": ("molecules.changes", "follow_changes"),
     "entity_id": ("molecules.molecule", "entity_id"),
     "evaluator_revision_molecule": ("molecules.entities", "evaluator_revision_molecule"),
     "fold_run": ("molecules.run", "fold_run"),
@@ -237,6 +239,7 @@ __all__ = [
     "entity_id",
     "evaluator_revision_molecule",
     "fold_run",
+    "follow_changes",
     "loadable",
     "normalize",
     "normalized_equal",

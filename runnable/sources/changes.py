@@ -46,6 +46,11 @@ OnChange = Callable[[EntityChange], object]
 class ChangeFeed(Protocol):
     """A source whose writes, from any process, reach `listen`'s callback."""
 
+    @property
+    def announces_changes(self) -> bool:
+        """True when `listen` works here (SqlSource: on PostgreSQL only)."""
+        ...
+
     def listen(self, on_change: OnChange) -> AbstractAsyncContextManager[None]:
         """While entered, call `on_change` for every committed write to this source."""
         ...

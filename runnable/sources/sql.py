@@ -170,6 +170,11 @@ class SqlSource(SqlBacked):
                 await self._announce(conn, EntityChange(entity_id, None))
             await conn.commit()
 
+    @property
+    def announces_changes(self) -> bool:
+        """True on PostgreSQL, where writes are announced and `listen` works."""
+        return self._db.engine.dialect.name == "postgresql"
+
     @asynccontextmanager
     async def listen(self, on_change: OnChange) -> AsyncIterator[None]:
         """While entered, call `on_change(EntityChange)` for every write committed to this table.
