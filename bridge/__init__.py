@@ -26,6 +26,7 @@ from bridge.selectors import STANDARD_SELECTORS, BridgeSelectors, RunnableKind
 from bridge.server import create_app  # imports starlette only when called (`server` extra)
 from bridge.types import Executor, RunnableType
 from runnable.errors import ConflictError
+from runnable.runner.ray_backend import RayBackend
 from runnable.types import ExecutionResult, RunnableData, RunnablePort, RunnableRef
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "ExecutorNotAvailable",
     "InvalidInputsError",
     "InvalidRunnableTypeError",
+    "RayBackend",
     "RunnableBridge",
     "RunnableData",
     "RunnableExecutionError",
