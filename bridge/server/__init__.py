@@ -17,8 +17,12 @@ POST   /chains/run                         {"chain", "testcase"} -> SSE of the r
 
 `{ref}` is "kind:id" or a bare id. Errors are `{"detail": "..."}`: 400 for a malformed
 ref or body, bad inputs (with `errors` by input) or a refused draft, 404 for a runnable
-no kind has, 501 for a kind that cannot do what was asked, 502 when a service it calls
-failed. Values are JSON (`model_dump(mode="json")`) with secret-named keys redacted.
+no kind has, 409 for a save made on an older version than the stored one (with
+`entity_id`, `expected_version` and `current_version`; nothing written, the draft kept),
+501 for a kind that cannot do what was asked, 502 when a service it calls failed.
+Values are JSON (`model_dump(mode="json")`) with secret-named keys redacted. On
+PostgreSQL sources the app follows their change feed while it runs (its lifespan), so
+a save through another worker reaches this one's watchers.
 
 The starlette, sse-starlette and uvicorn packages come with the `server` extra; this
 module imports them only when `create_app` is called.
