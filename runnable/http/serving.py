@@ -7,14 +7,18 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 _STARTUP_TIMEOUT = 10.0
 
 
 @contextmanager
 def serve_in_thread(
-    app: Any, *, host: str = "127.0.0.1", port: int = 0, lifespan: str = "off"
+    app: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    lifespan: Literal["auto", "on", "off"] = "off",
 ) -> Iterator[str]:
     """Serve `app` with uvicorn until the block ends; yields its base URL.
 
