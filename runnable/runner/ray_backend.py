@@ -23,125 +23,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any
 from uuid import uuid4
 
-import attrs
-
-from runnable.chain import Chain, Node
+from runnable.chain import Chain
 from runnable.runner.channel import EventCallback, EventChannel
-from runnable.runner.context import NodeContext
-from runnable.runner.dataset import DatasetResult, RowResult, run_dataset
+from runnable.runner.dataset import DatasetResult, RowResult
 from runnable.runner.errors import RunOptionsError
 from runnable.runner.events import Event, RunCompleted, RunStarted
 from runnable.runner.graph import Execute
 from runnable.runner.plan import PortsLike
+from runnable.runner.ray_actors import DatasetJob, DatasetWorker, SharedRateLimit
 from runnable.types import ErrorInfo, ExecutionStatus
 
-__all__ = ["RayBackend", "RayDatasetRun", "SharedRateLimit"]
-
-
-class SharedRateLimit:
-    """A turnstile for `per_second` calls, shared by every actor (itself run as a Ray actor).
-
-    `reserve()` books the next free slot and answers how long the caller must wait for
-    it, so callers in any process are spaced `1 / per_second` apart.
-    """
-
-    def __init__(self, per_second: float) -> None:
-        self._interval = 1.0 / per_second
-        self._next = 0.0
-
-    def reserve(self) -> float:
-        """Book the next slot; the seconds to wait before using it."""
-        now = time.monotonic()
-        at = max(now, self._next)
-        self._next = at + self._interval
-        return at - now
-
-
-@attrs.frozen(slots=True)
-class _Job:
-    """What an actor needs to run chunks of one dataset run (sent once per chunk)."""
-
-    run_id: str
-    chain: Chain
-    execute: Execute
-    options: Mapping[str, Any]
-    events: bool
-    limiter: Any = None
-
-
-_END = object()
-
-
-class _LimitedExecute:
-    """`execute`, each call first waiting for its turn at the shared limiter."""
-
-    def __init__(self, execute: Execute, limiter: Any) -> None:
-        self._execute = execute
-        self._limiter = limiter
-
-    async def __call__(self, node: Node, inputs: dict[str, Any], ctx: NodeContext) -> Any:
-        wait: float = await self._limiter.reserve.remote()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        output = self._execute(node, inputs, ctx)
-        if hasattr(output, "__await__"):
-            output = await output
-        return output  # a stream of chunks stays a stream
-
-
-class DatasetWorker:
-    """The actor: runs chunks of rows with the asyncio runner (see the module docstring)."""
-
-    def ping(self) -> bool:
-        """True once the actor is up."""
-        return True
-
-    async def run_chunk(
-        self, job: _Job, indices: Sequence[int], rows: Sequence[Mapping[str, Any]]
-    ) -> AsyncIterator[list[Any]]:
-        """Run `rows` (numbered `indices`); yield batches of events and RowResults."""
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-
-        def on_event(event: Event) -> None:
-            if event.run_id != job.run_id:  # the dataset's own start and end: the driver's
-                queue.put_nowait(event)
-
-        execute = job.execute
-        if job.limiter is not None:
-            execute = _LimitedExecute(execute, job.limiter)
-        run = run_dataset(
-            job.chain,
-            rows,
-            execute,
-            row_concurrency=len(rows),
-            run_id=job.run_id,
-            indices=indices,
-            on_row=queue.put_nowait,
-            on_event=on_event if job.events else None,
-            **dict(job.options),
-        )
-        task = asyncio.ensure_future(run.wait())
-        task.add_done_callback(lambda _: queue.put_nowait(_END))
-        try:
-            while True:
-                batch = [await queue.get()]
-                while not queue.empty():
-                    batch.append(queue.get_nowait())
-                done = batch[-1] is _END
-                if done:
-                    batch.pop()
-                if batch:
-                    yield batch
-                if done:
-                    break
-            await task  # a failure of the runner itself surfaces at the driver
-        finally:
-            if not task.done():
-                run.cancel()
+__all__ = ["RayBackend", "RayDatasetRun"]
 
 
 class RayBackend:
@@ -350,7 +246,9 @@ class RayDatasetRun:
         limiter: Any = None
         if self._rate is not None and todo:
             limiter = ray.remote(num_cpus=0)(SharedRateLimit).remote(self._rate)
-        job = _Job(self.run_id, self.chain, self._execute, self._options, self._events, limiter)
+        job = DatasetJob(
+            self.run_id, self.chain, self._execute, self._options, self._events, limiter
+        )
         try:
             job_ref = ray.put(job)
         except Exception as exc:

@@ -22,6 +22,7 @@ from molecules import Store
 from runnable.chain import Chain, Node
 from runnable.http.service import create_service
 from runnable.http.serving import serve_in_thread
+from runnable.runner import RunOptionsError
 from runnable.sources import InMemorySource
 from runnable.tracking import RunRecorder, RunStatus, RunStore
 from runnable.types import ExecutionStatus
@@ -179,3 +180,24 @@ async def test_the_shared_rate_limit_holds_across_two_actors(
     times = sorted(counting.times)
     rate = (len(times) - 1) / (times[-1] - times[0])
     assert rate == pytest.approx(25, rel=0.10)
+
+
+async def test_an_executor_that_cannot_pickle_is_refused_before_any_row(
+    service: tuple[str, CountingService], backend: RayBackend
+) -> None:
+    url, counting = service
+    counting.reset(latency=0.0)
+    lock = threading.Lock()  # a lock cannot travel to another process
+
+    async def locked(runnable: Any, inputs: Any) -> int:
+        with lock:
+            return 0
+
+    bridge = create_default_bridge(
+        {"app_revision": InMemorySource({"double": {"uri": url}})},
+        executors={"app_revision": locked},
+    )
+    run = await bridge.run_dataset(CHAIN, rows_of(3), store=Store(), backend=backend)
+    with pytest.raises(RunOptionsError, match="cannot be sent to Ray actors"):
+        await run.wait()
+    assert counting.calls == Counter()
