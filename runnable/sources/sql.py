@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, delete, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runnable.errors import ConflictError
@@ -193,18 +194,33 @@ class SqlSource(SqlBacked):
             except Exception:
                 _log.exception("a change listener of %s failed", self._label)
 
-        async with self._connection() as conn:
-            if conn.dialect.name != "postgresql":
-                raise SourceBackendError(
-                    self._label, None, f"a change feed needs PostgreSQL, not {conn.dialect.name}"
-                )
+        if not self.announces_changes:
+            dialect = self._db.engine.dialect.name
+            raise SourceBackendError(
+                self._label, None, f"a change feed needs PostgreSQL, not {dialect}"
+            )
+
+        def lost(_conn: object) -> None:
+            _log.warning("the change feed of %s lost its connection", self._label)
+
+        conn: AsyncConnection | None = None
+        try:
+            conn = await (await self._db.ready()).connect()
             raw: Any = (await conn.get_raw_connection()).driver_connection
             await raw.add_listener(CHANGE_CHANNEL, deliver)
-            try:
-                yield
-            finally:
-                if not raw.is_closed():
-                    await raw.remove_listener(CHANGE_CHANNEL, deliver)
+            raw.add_termination_listener(lost)
+        except (SQLAlchemyError, OSError) as exc:
+            if conn is not None:
+                await conn.close()
+            raise SourceBackendError(self._label, None, self._db.describe(exc)) from exc
+        # Failures of the caller's own code while listening pass through as they are.
+        try:
+            yield
+        finally:
+            if not raw.is_closed():
+                raw.remove_termination_listener(lost)
+                await raw.remove_listener(CHANGE_CHANNEL, deliver)
+            await conn.close()
 
     async def _version_in(self, conn: AsyncConnection, entity_id: str) -> int | None:
         stmt = select(self.table.c.version).where(self.table.c.id == entity_id)
