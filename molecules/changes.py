@@ -8,6 +8,8 @@ async with follow_changes(store, prompts):   # prompts: a SourceMolecule over Sq
 Only entities the store has loaded are fetched again, drafts are kept (a draft that no
 longer changes anything is dropped), `is_dirty` follows, and subscribers hear the new
 data. A store that already holds the announced version (its own save) fetches nothing.
+When the feed comes back after losing its connection, every entity the store has loaded
+is fetched again (announcements made meanwhile were lost).
 """
 
 from __future__ import annotations
@@ -41,8 +43,17 @@ async def follow_changes(store: Store, *molecules: SourceMolecule[Any]) -> Async
         for molecule in molecules:
             feed = molecule.source
             assert isinstance(feed, ChangeFeed)
-            await stack.enter_async_context(feed.listen(_refresher(store, molecule)))
+            await stack.enter_async_context(
+                feed.listen(_refresher(store, molecule), on_gap=_resync(store, molecule))
+            )
         yield
+
+
+def _resync(store: Store, molecule: SourceMolecule[Any]) -> Any:
+    def on_gap() -> None:
+        store.set(molecule.refresh_loaded)
+
+    return on_gap
 
 
 def _refresher(store: Store, molecule: SourceMolecule[Any]) -> Any:

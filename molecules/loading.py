@@ -14,7 +14,9 @@ awaited `load` raises it.
 Versions: a fetch may return a `runnable.sources.Versioned` (document and version);
 `server_version(id)` is then the version of the server data (None when unknown), and
 `server_changed(id, version)` (a change announced by the source, from any process)
-refreshes an entity the store has loaded unless it already holds that version.
+refreshes an entity the store has loaded unless it already holds that version;
+`refresh_loaded()` refreshes every entity the store has loaded (after the feed lost
+some announcements).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def _start_from_read(store: Store, start: Atom[Any], key: str) -> None:
 class LoadingMolecule(MoleculeBase[T]):
     """Selectors `query`, `server_data`, `server_version`; actions `load`, `refresh`...
 
-    ... `set_server_data` and `server_changed`.
+    ... `set_server_data`, `server_changed` and `refresh_loaded`.
     """
 
     def __init__(self, name: str, fetch: Fetch, **options: Any) -> None:
@@ -65,6 +67,7 @@ class LoadingMolecule(MoleculeBase[T]):
             "server_version", lambda get, key: get(self._version(key))
         )
         self.server_changed = self.action("server_changed", self._write_server_changed)
+        self.refresh_loaded = self.action("refresh_loaded", self._write_refresh_loaded)
         self._start: Atom[None] = derived(write=self._write_start, name=f"{name}._start")
         self._settle: Atom[None] = derived(write=self._write_settle, name=f"{name}._settle")
 
@@ -284,6 +287,11 @@ class LoadingMolecule(MoleculeBase[T]):
             set(self._inflight(key), None)  # a fetch still in flight would bring older data
         self._write_settle(get, set, key, None, outcome, version)
         return outcome
+
+    def _write_refresh_loaded(self, get: Getter, set: Setter) -> None:
+        """Refresh, in the background, every entity this store has loaded (after a gap)."""
+        for key in list(self._state.keys()):
+            self._write_server_changed(get, set, key, None)
 
     def _write_server_changed(self, get: Getter, set: Setter, key: Any, version: Any) -> None:
         """Refresh `key` in the background if this store holds it at another version."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -23,6 +23,7 @@ from runnable.sources.base import (
 from runnable.sources.changes import (
     CHANGE_CHANNEL,
     EntityChange,
+    FeedConnection,
     OnChange,
     change_payload,
     read_change,
@@ -177,12 +178,21 @@ class SqlSource(SqlBacked):
         return self._db.engine.dialect.name == "postgresql"
 
     @asynccontextmanager
-    async def listen(self, on_change: OnChange) -> AsyncIterator[None]:
+    async def listen(
+        self, on_change: OnChange, *, on_gap: Callable[[], object] | None = None
+    ) -> AsyncIterator[None]:
         """While entered, call `on_change(EntityChange)` for every write committed to this table.
 
         PostgreSQL only (LISTEN on one connection held meanwhile, in this event loop);
         other databases raise SourceBackendError. Writes from this process are heard too.
+        A lost connection is opened again; `on_gap()` is then called, since writes made
+        meanwhile were not heard.
         """
+        if not self.announces_changes:
+            dialect = self._db.engine.dialect.name
+            raise SourceBackendError(
+                self._label, None, f"a change feed needs PostgreSQL, not {dialect}"
+            )
         schema, table = self._db.schema, self.table.name
 
         def deliver(_conn: object, _pid: int, _channel: str, payload: str) -> None:
@@ -194,33 +204,19 @@ class SqlSource(SqlBacked):
             except Exception:
                 _log.exception("a change listener of %s failed", self._label)
 
-        if not self.announces_changes:
-            dialect = self._db.engine.dialect.name
-            raise SourceBackendError(
-                self._label, None, f"a change feed needs PostgreSQL, not {dialect}"
-            )
+        async def connect() -> AsyncConnection:
+            return await (await self._db.ready()).connect()
 
-        def lost(_conn: object) -> None:
-            _log.warning("the change feed of %s lost its connection", self._label)
-
-        conn: AsyncConnection | None = None
+        feed = FeedConnection(connect, deliver, self._label, on_gap=on_gap)
         try:
-            conn = await (await self._db.ready()).connect()
-            raw: Any = (await conn.get_raw_connection()).driver_connection
-            await raw.add_listener(CHANGE_CHANNEL, deliver)
-            raw.add_termination_listener(lost)
+            await feed.open()
         except (SQLAlchemyError, OSError) as exc:
-            if conn is not None:
-                await conn.close()
             raise SourceBackendError(self._label, None, self._db.describe(exc)) from exc
         # Failures of the caller's own code while listening pass through as they are.
         try:
             yield
         finally:
-            if not raw.is_closed():
-                raw.remove_termination_listener(lost)
-                await raw.remove_listener(CHANGE_CHANNEL, deliver)
-            await conn.close()
+            await feed.close()
 
     async def _version_in(self, conn: AsyncConnection, entity_id: str) -> int | None:
         stmt = select(self.table.c.version).where(self.table.c.id == entity_id)

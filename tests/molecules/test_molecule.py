@@ -621,4 +621,5 @@ def test_a_molecule_lists_its_selectors_and_actions() -> None:
         "save",
         "set_server_data",
         "server_changed",
+        "refresh_loaded",
     }

@@ -173,3 +173,18 @@ async def test_following_sqlite_is_refused_naming_postgresql(tmp_path: Any) -> N
                 pass
     finally:
         await source.close()
+
+
+async def test_refreshing_what_is_loaded_fetches_only_the_entities_this_store_holds() -> None:
+    source = CountingSource({"p1": PROMPT, "p2": PROMPT})
+    m = create_source_molecule("prompt", source)
+    other = Store()
+    await other.set(m.load, "p2")  # loaded elsewhere: not this store's business
+    store = Store()
+    await store.set(m.load, "p1")
+    await source.save("p1", {**PROMPT, "message": "missed"}, version=1)
+    fetched = source.fetches
+    store.set(m.refresh_loaded)
+    await store.set(m.load, "p1")
+    assert source.fetches == fetched + 1
+    assert store.get(m.data("p1")) == {"id": "p1", **PROMPT, "message": "missed"}

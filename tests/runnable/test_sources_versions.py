@@ -167,3 +167,42 @@ async def test_listening_on_sqlite_is_refused_naming_postgresql(
                 pass
     finally:
         await source.close()
+
+
+async def test_a_feed_that_loses_its_connection_comes_back_and_reports_the_gap(
+    postgresql_database: Database,
+) -> None:
+    import asyncpg
+
+    from runnable.sources.changes import FeedConnection, read_change
+    from tests.db_fixtures import POSTGRES_URL
+
+    source = SqlSource(postgresql_database.url, "prompts", schema=postgresql_database.schema)
+    heard: list[Any] = []
+    gap = asyncio.Event()
+
+    def deliver(_conn: object, _pid: int, _channel: str, payload: str) -> None:
+        heard.append(read_change(payload, postgresql_database.schema, "prompts"))
+
+    await source.init()
+    feed = FeedConnection(source.engine.connect, deliver, "test feed", on_gap=gap.set, retry=0.1)
+    try:
+        await feed.open()
+        pid = feed.server_pid
+        assert pid is not None
+        admin = await asyncpg.connect(POSTGRES_URL.replace("+asyncpg", ""))
+        try:
+            await admin.execute("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await admin.close()
+        await asyncio.wait_for(gap.wait(), 5)
+        assert feed.server_pid not in (None, pid)
+        await source.save("p1", {"name": "after the gap"})
+        for _ in range(100):
+            if heard:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await feed.close()
+        await source.close()
+    assert [(c.id, c.version) for c in heard] == [("p1", 1)]
