@@ -183,6 +183,7 @@ class RayDatasetRun:
                 if row is not None and row.ok:
                     self._results[row.index] = row
         self._task: asyncio.Task[DatasetResult] | None = None
+        self._streams: set[Any] = set()
         self._cancelling = False
 
     @property
@@ -221,12 +222,17 @@ class RayDatasetRun:
         return await self._channel.next(self.cancel)
 
     def cancel(self) -> None:
-        """Send no more chunks; rows not started yet end cancelled."""
+        """Cancel the chunks in actors and send no more; rows not finished end cancelled."""
+        if self._cancelling:
+            return
         self._cancelling = True
+        if self._streams:
+            import ray
+
+            for stream in list(self._streams):
+                ray.cancel(stream)
 
     async def _drive(self) -> DatasetResult:
-        import ray
-
         started = time.perf_counter()
         self._channel.emit(
             RunStarted.fast(
@@ -238,46 +244,74 @@ class RayDatasetRun:
                 at=time.time(),
             )
         )
+        try:
+            await self._run_chunks()
+        except BaseException as exc:
+            # The run ends here too: a reader of the events is not left waiting.
+            self._channel.emit(
+                RunCompleted.fast(
+                    run_id=self.run_id,
+                    status=ExecutionStatus.ERROR,
+                    error=ErrorInfo(message=f"{type(exc).__name__}: {exc}"),
+                    latency_ms=(time.perf_counter() - started) * 1000,
+                    at=time.time(),
+                )
+            )
+            self._channel.close()
+            raise
+        return self._finish(started)
+
+    async def _run_chunks(self) -> None:
+        import ray
+
         todo = [i for i, row in enumerate(self._results) if row is None]
-        actors = await self.backend._ready() if todo else []
-        per_actor = max(1, self._cap // max(len(actors), 1))
+        if not todo:
+            return
+        actors = await self.backend._ready()
+        per_actor = max(1, self._cap // len(actors))
         size = min(self.backend.chunk_size, per_actor)
         chunks = deque(todo[i : i + size] for i in range(0, len(todo), size))
         limiter: Any = None
-        if self._rate is not None and todo:
+        if self._rate is not None:
             limiter = ray.remote(num_cpus=0)(SharedRateLimit).remote(self._rate)
-        job = DatasetJob(
-            self.run_id, self.chain, self._execute, self._options, self._events, limiter
-        )
         try:
-            job_ref = ray.put(job)
-        except Exception as exc:
-            raise RunOptionsError(f"the executor cannot be sent to Ray actors: {exc}") from exc
+            job = DatasetJob(
+                self.run_id, self.chain, self._execute, self._options, self._events, limiter
+            )
+            try:
+                job_ref = ray.put(job)
+            except Exception as exc:
+                raise RunOptionsError(f"the executor cannot be sent to Ray actors: {exc}") from exc
 
-        async def feed(actor: Any) -> None:
-            while chunks and not self._cancelling:
-                chunk = chunks.popleft()
-                rows = [self.rows[i] for i in chunk]
-                stream = actor.run_chunk.options(num_returns="streaming").remote(
-                    job_ref, chunk, rows
-                )
-                try:
-                    async for batch_ref in stream:
-                        self._take(await batch_ref)
-                except ray.exceptions.RayActorError:
-                    self.backend._died(actor)  # its rows in flight stay missing
-                    return
+            async def feed(actor: Any) -> None:
+                while chunks and not self._cancelling:
+                    chunk = chunks.popleft()
+                    rows = [self.rows[i] for i in chunk]
+                    stream = actor.run_chunk.options(num_returns="streaming").remote(
+                        job_ref, chunk, rows
+                    )
+                    self._streams.add(stream)
+                    try:
+                        async for batch_ref in stream:
+                            self._take(await batch_ref)
+                    except ray.exceptions.TaskCancelledError:
+                        chunks.append(chunk)  # marked cancelled below
+                        return
+                    except ray.exceptions.RayActorError:
+                        self.backend._died(actor)  # its rows in flight stay missing
+                        return
+                    finally:
+                        self._streams.discard(stream)
 
-        slots = max(1, per_actor // size)
-        try:
+            slots = max(1, per_actor // size)
             await asyncio.gather(*(feed(actor) for actor in actors for _ in range(slots)))
         finally:
             if limiter is not None:
                 ray.kill(limiter)
         if self._cancelling:  # chunks left after every actor died stay missing instead
             for index in (i for chunk in chunks for i in chunk):
-                self._results[index] = RowResult(index, ExecutionStatus.CANCELLED)
-        return self._finish(started)
+                if self._results[index] is None:
+                    self._results[index] = RowResult(index, ExecutionStatus.CANCELLED)
 
     def _take(self, batch: list[Any]) -> None:
         for item in batch:

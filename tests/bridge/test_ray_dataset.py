@@ -22,7 +22,7 @@ from molecules import Store
 from runnable.chain import Chain, Node
 from runnable.http.service import create_service
 from runnable.http.serving import serve_in_thread
-from runnable.runner import RunOptionsError
+from runnable.runner import RunCompleted, RunOptionsError, RunStarted
 from runnable.sources import InMemorySource
 from runnable.tracking import RunRecorder, RunStatus, RunStore
 from runnable.types import ExecutionStatus
@@ -201,3 +201,34 @@ async def test_an_executor_that_cannot_pickle_is_refused_before_any_row(
     with pytest.raises(RunOptionsError, match="cannot be sent to Ray actors"):
         await run.wait()
     assert counting.calls == Counter()
+
+
+async def test_cancelling_a_run_on_ray_stops_its_chunks_and_marks_the_rest_cancelled(
+    bridge: RunnableBridge, backend: RayBackend, service: tuple[str, CountingService]
+) -> None:
+    counting = service[1]
+    counting.reset(latency=0.05)
+    run = await bridge.run_dataset(CHAIN, rows_of(80), store=Store(), backend=backend)
+    waiting = asyncio.ensure_future(run.wait())
+    while sum(counting.calls.values()) < 10:
+        await asyncio.sleep(0.01)
+    run.cancel()
+    result = await asyncio.wait_for(waiting, 10)
+    assert result.status is ExecutionStatus.CANCELLED
+    statuses = Counter(row.status if row else None for row in result.rows)
+    assert statuses[ExecutionStatus.CANCELLED] >= 40
+    calls = sum(counting.calls.values())
+    await asyncio.sleep(0.2)
+    assert sum(counting.calls.values()) == calls  # nothing runs on after the cancel
+
+
+async def test_a_run_on_ray_is_an_iterator_of_its_events_like_a_local_run(
+    bridge: RunnableBridge, backend: RayBackend, counting: CountingService
+) -> None:
+    run = await bridge.run_dataset(CHAIN, rows_of(6), store=Store(), backend=backend)
+    events = [event async for event in run]
+    assert isinstance(events[0], RunStarted) and events[0].run_id == run.run_id
+    assert isinstance(events[-1], RunCompleted) and events[-1].run_id == run.run_id
+    assert events[-1].status is ExecutionStatus.SUCCESS
+    rows = [e.row for e in events if isinstance(e, RunStarted) and e.parent_run_id == run.run_id]
+    assert sorted(rows) == list(range(6))
