@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from runnable import ConflictError
 from runnable.http.serving import serve_in_thread
@@ -206,3 +208,38 @@ async def test_a_feed_that_loses_its_connection_comes_back_and_reports_the_gap(
         await feed.close()
         await source.close()
     assert [(c.id, c.version) for c in heard] == [("p1", 1)]
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    saves=st.lists(
+        st.tuples(st.one_of(st.none(), st.integers(min_value=1, max_value=6)), st.integers()),
+        min_size=1,
+        max_size=8,
+    )
+)
+async def test_only_saves_on_the_current_version_or_none_are_written(
+    source: VersionedSource, saves: list[tuple[int | None, int]]
+) -> None:
+    entity_id = f"e{uuid.uuid4().hex}"
+    current: int | None = None
+    document: dict[str, Any] | None = None
+    for expected, value in saves:
+        accepted = expected is None or expected == current
+        try:
+            new_version = await source.save(entity_id, {"value": value}, version=expected)
+        except ConflictError as exc:
+            assert not accepted
+            assert exc.current_version == current
+        else:
+            assert accepted
+            current = (current or 0) + 1
+            assert new_version == current
+            document = {"id": entity_id, "value": value}
+    found = await source.get_versioned(entity_id)
+    if document is None:
+        assert found is None
+    else:
+        assert found == Versioned(document, current)
