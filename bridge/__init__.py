@@ -1,6 +1,7 @@
 """bridge: one selector API and one way to run, over every kind of runnable."""
 
 from bridge.bridge import RunnableBridge, create_runnable_bridge
+from bridge.changes import follow_bridge_changes
 from bridge.defaults import (
     BUILTIN_KINDS,
     action_runnable_type,
@@ -24,6 +25,8 @@ from bridge.errors import (
 from bridge.selectors import STANDARD_SELECTORS, BridgeSelectors, RunnableKind
 from bridge.server import create_app  # imports starlette only when called (`server` extra)
 from bridge.types import Executor, RunnableType
+from runnable.errors import ConflictError
+from runnable.runner.ray_backend import RayBackend
 from runnable.types import ExecutionResult, RunnableData, RunnablePort, RunnableRef
 
 __all__ = [
@@ -32,11 +35,13 @@ __all__ = [
     "AmbiguousRunnableId",
     "BridgeError",
     "BridgeSelectors",
+    "ConflictError",
     "ExecutionResult",
     "Executor",
     "ExecutorNotAvailable",
     "InvalidInputsError",
     "InvalidRunnableTypeError",
+    "RayBackend",
     "RunnableBridge",
     "RunnableData",
     "RunnableExecutionError",
@@ -53,6 +58,7 @@ __all__ = [
     "create_default_bridge",
     "create_runnable_bridge",
     "evaluator_revision_runnable_type",
+    "follow_bridge_changes",
     "prompt_runnable_type",
     "runnable_bridge",
 ]

@@ -20,6 +20,7 @@ from molecules import Atom, Store
 from molecules.engine import ConversationEngine
 from runnable.chain import Chain
 from runnable.runner import DatasetRun, GraphRun
+from runnable.runner.ray_backend import RayDatasetRun
 from runnable.tracking import RunRecorder
 from runnable.types import ExecutionResult, RunnableData, RunnableRef
 
@@ -156,7 +157,7 @@ class RunnableBridge:
         *,
         store: Store,
         **options: Any,
-    ) -> DatasetRun:
+    ) -> DatasetRun | RayDatasetRun:
         """Run a chain once per row (see `bridge.chains.run_chain_dataset`)."""
         return await run_chain_dataset(self._runner, chain, rows, store=store, **options)
 

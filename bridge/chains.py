@@ -14,11 +14,13 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from bridge.resolved import resolve_nodes
 from bridge.running import BridgeRunner, both_callbacks
 from molecules import Store
 from runnable.chain import Chain, Node
 from runnable.runner import DatasetRun, GraphRun, NodeContext, NodePorts, run_dataset, run_graph
 from runnable.runner.channel import EventCallback
+from runnable.runner.ray_backend import RayDatasetRun
 from runnable.runner.scheduler import Execute
 from runnable.tracking import RunRecorder
 from runnable.types import RunnableData
@@ -132,14 +134,30 @@ async def run_chain_dataset(
     on_event: EventCallback | None = None,
     node_deadline: float | None = None,
     **options: Any,
-) -> DatasetRun:
-    """Run `chain` once per row (each row is the testcase); see `run_dataset` for options."""
+) -> DatasetRun | RayDatasetRun:
+    """Run `chain` once per row (each row is the testcase); see `run_dataset` for options.
+
+    `backend=RayBackend(...)` runs the rows on Ray actors (a `RayDatasetRun`, awaited
+    and iterated the same way); the recorder then writes each row as it comes back.
+    """
+    backend = options.pop("backend", None)
     loaded = await load_chain(runner, chain, store=store, node_deadline=node_deadline)
     rows = list(rows)
     recorder = _recorder(runner, recorder)
     if recorder is not None:
         run_id = options.setdefault("run_id", uuid.uuid4().hex)
         recorder.expect(run_id, rows=rows, node_refs=loaded.node_refs())
+    if backend is not None:
+        execute = await resolve_nodes(runner, loaded.chain, store=store, deadline=node_deadline)
+        ray_run: RayDatasetRun = backend.run(
+            loaded.chain,
+            rows,
+            execute,
+            ports=loaded.ports,
+            on_event=both_callbacks(recorder.on_event if recorder else None, on_event),
+            **options,
+        )
+        return ray_run
     return run_dataset(
         loaded.chain,
         rows,

@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from molecules.changes import follow_changes
     from molecules.comparison import canonical_json, normalize, normalized_equal
     from molecules.core.atom import Atom, Getter, Setter, atom, default_eq, derived
     from molecules.core.errors import (
@@ -82,6 +83,7 @@ if TYPE_CHECKING:
         run_molecule,
     )
     from molecules.source_molecule import SourceMolecule, create_source_molecule
+    from runnable.errors import ConflictError
 
 # Where each public name lives: name -> module (and the name there, when it differs).
 _EXPORTS: dict[str, tuple[str, str]] = {
@@ -97,6 +99,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "AtomFamily": ("molecules.core.family", "AtomFamily"),
     "BrokerResolver": ("molecules.engine", "BrokerResolver"),
     "BuiltinData": ("molecules.entities", "BuiltinData"),
+    "ConflictError": ("runnable.errors", "ConflictError"),
     "ConversationEngine": ("molecules.engine", "ConversationEngine"),
     "EngineError": ("molecules.engine", "EngineError"),
     "EntityLoadError": ("molecules.errors", "EntityLoadError"),
@@ -150,6 +153,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "create_source_molecule": ("molecules.source_molecule", "create_source_molecule"),
     "default_eq": ("molecules.core.atom", "default_eq"),
     "derived": ("molecules.core.atom", "derived"),
+    "follow_changes": ("molecules.changes", "follow_changes"),
     "entity_id": ("molecules.molecule", "entity_id"),
     "evaluator_revision_molecule": ("molecules.entities", "evaluator_revision_molecule"),
     "fold_run": ("molecules.run", "fold_run"),
@@ -178,6 +182,7 @@ __all__ = [
     "AtomFamily",
     "BrokerResolver",
     "BuiltinData",
+    "ConflictError",
     "ConversationEngine",
     "EngineError",
     "EntityLoadError",
@@ -234,6 +239,7 @@ __all__ = [
     "entity_id",
     "evaluator_revision_molecule",
     "fold_run",
+    "follow_changes",
     "loadable",
     "normalize",
     "normalized_equal",

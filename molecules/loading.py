@@ -10,6 +10,13 @@ the old data staying visible meanwhile. Outside a loop an async fetch waits for 
 awaited `load`; a plain fetch runs at once. A
 missing entity is a query in status "error" holding an `EntityNotFoundError`; only an
 awaited `load` raises it.
+
+Versions: a fetch may return a `runnable.sources.Versioned` (document and version);
+`server_version(id)` is then the version of the server data (None when unknown), and
+`server_changed(id, version)` (a change announced by the source, from any process)
+refreshes an entity the store has loaded unless it already holds that version;
+`refresh_loaded()` refreshes every entity the store has loaded (after the feed lost
+some announcements).
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from molecules.base import Fetch, MoleculeBase
-from molecules.core.atom import Atom, Getter, Setter, derived
+from molecules.core.atom import Atom, Getter, Setter, atom, derived
 from molecules.core.errors import ListenerError, MoleculesError
 from molecules.core.node import ReadContext
 from molecules.core.store import Store
@@ -29,6 +36,7 @@ from molecules.errors import EntityLoadError, EntityNotFoundError
 from molecules.ids import Family, entity_id, id_family
 from molecules.query import QueryState, running_loop
 from molecules.ready import ready
+from runnable.sources.base import Versioned
 
 __all__ = ["LoadingMolecule"]
 
@@ -42,7 +50,10 @@ def _start_from_read(store: Store, start: Atom[Any], key: str) -> None:
 
 
 class LoadingMolecule(MoleculeBase[T]):
-    """Selectors `query`, `server_data`; actions `load`, `refresh`, `set_server_data`."""
+    """Selectors `query`, `server_data`, `server_version`; actions `load`, `refresh`...
+
+    ... `set_server_data`, `server_changed` and `refresh_loaded`.
+    """
 
     def __init__(self, name: str, fetch: Fetch, **options: Any) -> None:
         super().__init__(name, fetch, **options)
@@ -51,6 +62,12 @@ class LoadingMolecule(MoleculeBase[T]):
         self.load = self.action("load", self._write_load)
         self.refresh = self.action("refresh", self._write_refresh)
         self.set_server_data = self.action("set_server_data", self._write_server_data)
+        self._version = id_family(lambda _: atom(None))
+        self.server_version = self.selector(
+            "server_version", lambda get, key: get(self._version(key))
+        )
+        self.server_changed = self.action("server_changed", self._write_server_changed)
+        self.refresh_loaded = self.action("refresh_loaded", self._write_refresh_loaded)
         self._start: Atom[None] = derived(write=self._write_start, name=f"{name}._start")
         self._settle: Atom[None] = derived(write=self._write_settle, name=f"{name}._settle")
 
@@ -149,7 +166,8 @@ class LoadingMolecule(MoleculeBase[T]):
             self._write_settle(get, set, key, None, self._failure(key, exc, prev))
             return None
         if not inspect.isawaitable(result):
-            self._write_settle(get, set, key, None, self._outcome(key, result, prev))
+            raw, version = _split_version(result)
+            self._write_settle(get, set, key, None, self._outcome(key, raw, prev), version)
             return None
         if loop is None:
             if inspect.iscoroutine(result):
@@ -167,8 +185,9 @@ class LoadingMolecule(MoleculeBase[T]):
         self, key: str, pending: Awaitable[Any] | None, set: Setter, prev: QueryState[T]
     ) -> None:
         me = asyncio.current_task()
+        version = None
         try:
-            raw = await (self._fetch(key) if pending is None else pending)
+            raw, version = _split_version(await (self._fetch(key) if pending is None else pending))
         except asyncio.CancelledError:
             # Not back to idle: an idle query read would start the fetch again at once.
             stopped = EntityLoadError(self.name, key, "the fetch was cancelled")
@@ -179,11 +198,18 @@ class LoadingMolecule(MoleculeBase[T]):
             outcome = self._failure(key, exc, prev)
         else:
             outcome = self._outcome(key, raw, prev)
-        self._settle_quietly(set, key, me, outcome)
+        self._settle_quietly(set, key, me, outcome, version)
 
-    def _settle_quietly(self, set: Setter, key: str, token: object, outcome: QueryState[T]) -> None:
+    def _settle_quietly(
+        self,
+        set: Setter,
+        key: str,
+        token: object,
+        outcome: QueryState[T],
+        version: int | None = None,
+    ) -> None:
         try:
-            set(self._settle, key, token, outcome)
+            set(self._settle, key, token, outcome, version)
         except ListenerError:
             # The state is committed; the listeners' own failures have nobody else to go to.
             _log.exception("listeners failed after %s %r loaded", self.name, key)
@@ -208,13 +234,21 @@ class LoadingMolecule(MoleculeBase[T]):
         return QueryState("error", prev.data, error, prev.fetched_at)
 
     def _write_settle(
-        self, get: Getter, set: Setter, key: str, token: object, outcome: QueryState[T]
+        self,
+        get: Getter,
+        set: Setter,
+        key: str,
+        token: object,
+        outcome: QueryState[T],
+        version: int | None = None,
     ) -> None:
         flight = self._peek(get, self._inflight, key)
         if token is not None and flight is not token:
             return  # a newer fetch (or a save) superseded this one
         if flight is not None:
             set(self._inflight(key), None)
+        if outcome.status == "success" or outcome.data is None:
+            set(self._version(key), version)  # the version of the data now held (or none)
         set(self._state(key), outcome)
         if outcome.status == "success":
             self._after_load(get, set, key)
@@ -243,9 +277,41 @@ class LoadingMolecule(MoleculeBase[T]):
         return outcome.data
 
     def receive(self, get: Getter, set: Setter, key: str, raw: Any) -> QueryState[T]:
-        """Inside a write: take `raw` as the entity's fetched data (None: not found)."""
+        """Inside a write: take `raw` (or a `Versioned`) as the entity's fetched data.
+
+        None means not found.
+        """
+        raw, version = _split_version(raw)
         outcome = self._outcome(key, raw, get(self._state(key)))
         if key in self._inflight:
             set(self._inflight(key), None)  # a fetch still in flight would bring older data
-        self._write_settle(get, set, key, None, outcome)
+        self._write_settle(get, set, key, None, outcome, version)
         return outcome
+
+    def _write_refresh_loaded(self, get: Getter, set: Setter) -> None:
+        """Refresh, in the background, every entity this store has loaded (after a gap)."""
+        for key in list(self._state.keys()):
+            self._write_server_changed(get, set, key, None)
+
+    def _write_server_changed(self, get: Getter, set: Setter, key: Any, version: Any) -> None:
+        """Refresh `key` in the background if this store holds it at another version."""
+        key = entity_id(key)
+        if key not in self._state or self._new_now(get, key):
+            return  # never loaded anywhere, or local only: nothing to bring up to date
+        state: QueryState[T] = get(self._state(key))
+        if state.status == "idle":
+            return
+        held = self._peek(get, self._version, key)
+        if version is not None and held == version and state.status != "loading":
+            return  # already at that version (this store's own save, heard back)
+        loop = running_loop()
+        if loop is None and self._fetch_is_async:
+            return  # nothing can run the fetch here
+        self._begin_fetch(get, set, key, loop)
+
+
+def _split_version(raw: Any) -> tuple[Any, int | None]:
+    """A fetch result as (raw data, version): a `Versioned` carries one, plain data none."""
+    if isinstance(raw, Versioned):
+        return raw.data, raw.version
+    return raw, None

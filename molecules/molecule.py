@@ -10,6 +10,11 @@ again, so derived fields are derived on both sides. A draft equal to the server 
 under the normalised comparison (see `molecules.comparison`) is dropped. `save` writes
 the merged data through the molecule's `save` and clears the draft; saving a
 soft-deleted entity removes it through `remove`.
+
+Versions: when the server data came with a version (`server_version(id)`), `save` passes
+it on as `save(id, data, version=n)`, so a source refuses a save made on an older version
+with `ConflictError` (the draft stays; `refresh`, then `save` again, writes over the
+newer version on purpose). The version `save` returns becomes the new server version.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from molecules.ids import entity_id, id_family
 from molecules.loading import LoadingMolecule
 from molecules.query import QueryState, running_loop
 from molecules.ready import ready
+from runnable.sources.base import Versioned
 
 __all__ = ["Molecule", "QueryState", "create_molecule", "entity_id"]
 
@@ -164,7 +170,7 @@ class Molecule(LoadingMolecule[T]):
                 raise SaveNotSupportedError(
                     self.name, key, "is deleted, but the molecule has no remove function"
                 )
-            fn, args = self._remove, (key,)
+            fn, args, kwargs = self._remove, (key,), {}
             finish: tuple[Any, ...] = (key, None, None, True)
         else:
             draft = self._peek(get, self._draft, key)
@@ -176,6 +182,8 @@ class Molecule(LoadingMolecule[T]):
             if entity is None:
                 raise EntityNotLoadedError(self.name, key, "nothing to save")
             fn, args = self._save, (key, as_document(entity))
+            held = None if self._new_now(get, key) else self._peek(get, self._version, key)
+            kwargs = {} if held is None else {"version": held}
             finish = (key, draft, entity, False)
         loop = running_loop()
         if loop is None and is_async(fn):
@@ -186,9 +194,9 @@ class Molecule(LoadingMolecule[T]):
 
             return later()
         removed = finish[3]
-        result = fn(*args)
+        result = fn(*args, **kwargs)
         if not inspect.isawaitable(result):
-            set(self._saved, *finish)
+            set(self._saved, *finish, _saved_version(result))
             return ready(lambda: None if removed else self._result(get, key))
         if loop is None:
             raise SaveNotSupportedError(
@@ -201,11 +209,11 @@ class Molecule(LoadingMolecule[T]):
         self, pending: Awaitable[Any], set: Setter, finish: tuple[Any, ...]
     ) -> BaseException | None:
         try:
-            await pending
+            result = await pending
         except Exception as exc:
             return exc  # handed to the awaiting caller, never left unretrieved
         try:
-            set(self._saved, *finish)
+            set(self._saved, *finish, _saved_version(result))
         except ListenerError:
             _log.exception("listeners failed after %s %r was saved", self.name, finish[0])
         return None
@@ -219,10 +227,18 @@ class Molecule(LoadingMolecule[T]):
         return None if removed else self._result(get, key)
 
     def _write_saved(
-        self, get: Getter, set: Setter, key: str, snapshot: Any, entity: Any, removed: bool
+        self,
+        get: Getter,
+        set: Setter,
+        key: str,
+        snapshot: Any,
+        entity: Any,
+        removed: bool,
+        version: int | None,
     ) -> None:
         if key in self._inflight:
             set(self._inflight(key), None)  # a fetch started before the save is stale now
+        set(self._version(key), None if removed else version)
         if removed:
             gone = EntityNotFoundError(self.name, key, self.where)
             set(self._state(key), QueryState("error", None, gone))
@@ -237,6 +253,13 @@ class Molecule(LoadingMolecule[T]):
         else:
             self._after_load(get, set, key)  # edits made while the save ran stay
         self._hooks.call("on_save", key, entity)
+
+
+def _saved_version(result: Any) -> int | None:
+    """The version a save returned (an int, or a `Versioned`), or None."""
+    if isinstance(result, Versioned):
+        return result.version
+    return result if type(result) is int else None
 
 
 def create_molecule(

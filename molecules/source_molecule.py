@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from molecules.core.atom import Atom, Getter, Setter, derived
 from molecules.molecule import Molecule
-from runnable.sources import InMemorySource, Source
+from runnable.sources import InMemorySource, Source, Versioned, VersionedSource
 
 __all__ = ["SourceMolecule", "create_source_molecule", "describe_source", "source_options"]
 
@@ -29,7 +29,8 @@ def source_options(source: Source) -> dict[str, Any]:
         )
     delete = getattr(source, "delete", None)
     return {
-        "fetch": source.get,
+        # A versioned fetch gives the molecule the version its saves are checked against.
+        "fetch": source.get_versioned if isinstance(source, VersionedSource) else source.get,
         "save": source.save,
         "remove": delete if callable(delete) else None,
         "where": describe_source(source),
@@ -53,18 +54,20 @@ class SourceMolecule(Molecule[T]):
 
     def _write_load_all(self, get: Getter, set: Setter) -> Coroutine[Any, Any, list[str]]:
         async def load_all() -> list[str]:
-            documents = await self.source.list()
+            source = self.source
+            documents: Sequence[Any] = await (
+                source.list_versioned() if isinstance(source, VersionedSource) else source.list()
+            )
             ids: list[str] = set(self._receive_all, documents)
             return ids
 
         return load_all()
 
-    def _write_receive_all(
-        self, get: Getter, set: Setter, documents: Sequence[dict[str, Any]]
-    ) -> list[str]:
+    def _write_receive_all(self, get: Getter, set: Setter, documents: Sequence[Any]) -> list[str]:
         ids = []
         for document in documents:
-            key = document.get("id")
+            data = document.data if isinstance(document, Versioned) else document
+            key = data.get("id")
             if isinstance(key, str) and key:
                 self.receive(get, set, key, document)
                 ids.append(key)

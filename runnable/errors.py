@@ -13,6 +13,7 @@ RunnableError
 ├── SchemaError                     a schema that is not a JSON schema
 ├── InputValidationError            inputs that do not satisfy their ports
 ├── OpenAPIError                    an OpenAPI document that cannot be read
+├── ConflictError                   a save made on an older version than the one stored
 ├── ChainError
 │   ├── ChainCycleError             a chain whose connections form a cycle
 │   └── MappingPathError            an input-mapping path that is malformed or unknown
@@ -50,6 +51,7 @@ from typing import Any
 __all__ = [
     "ChainCycleError",
     "ChainError",
+    "ConflictError",
     "DeadlineExceededError",
     "EvaluatorError",
     "EvaluatorInputError",
@@ -154,6 +156,40 @@ class InputValidationError(RunnableError, ValueError):
 
 class OpenAPIError(RunnableError, ValueError):
     """An OpenAPI document that cannot be read as a runnable's interface."""
+
+
+class ConflictError(RunnableError):
+    """A save made on an older version of an entity than the stored one; nothing was written.
+
+    `current_version` is None when the entity no longer exists. Reload the entity (a
+    store keeps the draft) and save again to write over the newer version on purpose.
+    """
+
+    def __init__(
+        self, source: str, entity_id: str, expected_version: int, current_version: int | None
+    ) -> None:
+        self.source = source
+        self.entity_id = entity_id
+        self.expected_version = expected_version
+        self.current_version = current_version
+        now = (
+            "it no longer exists"
+            if current_version is None
+            else f"it is at version {current_version} now"
+        )
+        super().__init__(
+            f"{source}, entity {entity_id!r}: saved on version {expected_version}, but {now}; "
+            "reload it and save again"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The conflict as JSON data (an HTTP 409 body): the entity and both versions."""
+        return {
+            "detail": str(self),
+            "entity_id": self.entity_id,
+            "expected_version": self.expected_version,
+            "current_version": self.current_version,
+        }
 
 
 class ChainError(RunnableError):

@@ -19,10 +19,14 @@ GET    /openapi.json                       the OpenAPI document of these routes
 `{ref}` is "kind:id" or a bare id. Bodies are checked whole before anything is applied
 (`bridge.server.json.read_json_body`). Errors are `{"detail": "..."}`: 400 for a
 malformed ref or body (not JSON, NaN, a lone surrogate, nesting past 64), bad inputs
-(with `errors` by input) or a refused draft, 404 for a runnable no kind has, 413 for a
+(with `errors` by input) or a refused draft, 404 for a runnable no kind has, 409 for a
+save made on an older version than the stored one (with `entity_id`,
+`expected_version` and `current_version`; nothing written, the draft kept), 413 for a
 body over 1 MB, 415 for one that is not JSON, 501 for a kind that cannot do what was
 asked, 502 when a service it calls failed. Values are JSON (`model_dump(mode="json")`)
-with secret-named keys redacted.
+with secret-named keys redacted. On PostgreSQL sources the app follows their change
+feed while it runs (its lifespan), so a save through another worker reaches this one's
+watchers.
 
 The starlette, sse-starlette and uvicorn packages come with the `server` extra; this
 module imports them only when `create_app` is called.

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -22,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bridge.bridge import RunnableBridge
+from bridge.changes import follow_bridge_changes
 from bridge.selectors import STANDARD_SELECTORS
 from bridge.server.json import (
     ApiError,
@@ -102,7 +104,19 @@ class BridgeApi:
             Route("/chains/run", self._guard(self.run_chain), methods=["POST"]),
             Route("/openapi.json", self._guard(self.openapi), methods=["GET"]),
         ]
-        return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+        return Starlette(
+            routes=routes,
+            exception_handlers={HTTPException: _http_error},
+            lifespan=self._lifespan,
+        )
+
+    @asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        # Another worker's save (PostgreSQL sources) refreshes this store and its watchers.
+        async with follow_bridge_changes(self.bridge, self.store) as kinds:
+            if kinds:
+                _log.info("following changes of %s", ", ".join(kinds))
+            yield
 
     # -- plumbing ----------------------------------------------------------------------
 

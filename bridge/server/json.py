@@ -25,6 +25,7 @@ from bridge.errors import (
 )
 from molecules import EntityNotFoundError, MoleculesError, QueryState, SaveNotSupportedError
 from runnable.errors import (
+    ConflictError,
     HttpRunnableError,
     InputValidationError,
     ProviderError,
@@ -135,6 +136,9 @@ def error_body(exc: BaseException) -> ErrorBody:
     if isinstance(exc, InputValidationError):  # InvalidInputsError among them
         errors = {name: [redact_text(p) for p in found] for name, found in exc.errors.items()}
         return ErrorBody(400, {"detail": detail, "errors": errors})
+    if isinstance(exc, ConflictError):
+        # The entity and both versions: a UI offers to reload, or to save over on purpose.
+        return ErrorBody(409, {**exc.to_dict(), "detail": detail})
     if isinstance(exc, _NOT_FOUND):
         return ErrorBody(404, {"detail": detail})
     if isinstance(exc, _NOT_IMPLEMENTED):

@@ -7,14 +7,22 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 _STARTUP_TIMEOUT = 10.0
 
 
 @contextmanager
-def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+def serve_in_thread(
+    app: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    lifespan: Literal["auto", "on", "off"] = "off",
+) -> Iterator[str]:
     """Serve `app` with uvicorn until the block ends; yields its base URL.
+
+    `lifespan="on"` runs the app's startup and shutdown (off by default).
 
     Port 0 binds a free port: the socket is bound here, so no other process can take the
     port between choosing and listening. Needs the `server` extra (uvicorn).
@@ -29,7 +37,7 @@ def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0) -> Iter
     sock.bind((host, port))
     bound = sock.getsockname()[1]
     config = uvicorn.Config(
-        app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1, access_log=False
+        app, log_level="warning", lifespan=lifespan, timeout_graceful_shutdown=1, access_log=False
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(

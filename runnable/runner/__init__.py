@@ -42,6 +42,7 @@ from runnable.runner.flow import (
 )
 from runnable.runner.graph import Execute, GraphRun, run_graph
 from runnable.runner.plan import GraphPlan, NodePlan, NodePorts, PortsLike, plan_graph
+from runnable.runner.ray_backend import RayBackend, RayDatasetRun
 from runnable.runner.results import NodeResult
 from runnable.runner.retry import RetryLike, is_retryable_error, retry_policy_for
 
@@ -73,6 +74,8 @@ __all__ = [
     "NodeSkipped",
     "NodeStarted",
     "PortsLike",
+    "RayBackend",
+    "RayDatasetRun",
     "RerunError",
     "RetryLike",
     "RowResult",

@@ -102,6 +102,8 @@ class DatasetRun:
         graph_options: dict[str, Any],
         ports: PortsLike,
         node_inputs: Mapping[str, Mapping[str, Any]] | None,
+        indices: Sequence[int] | None = None,
+        on_row: Callable[[RowResult], object] | None = None,
     ) -> None:
         if row_concurrency < 1:
             raise RunOptionsError(f"row_concurrency must be at least 1, got {row_concurrency}")
@@ -114,6 +116,10 @@ class DatasetRun:
         self._graph_options = graph_options
         self._ports = ports
         self._node_inputs = node_inputs
+        if indices is not None and len(indices) != len(rows):
+            raise RunOptionsError(f"{len(indices)} row numbers given for {len(rows)} rows")
+        self._numbers = list(range(len(rows))) if indices is None else list(indices)
+        self._on_row = on_row
         self._plans: dict[frozenset[str], GraphPlan | RunnerError] = {}
         self._results: list[RowResult | None] = [None] * len(rows)
         if resume is not None:
@@ -169,7 +175,7 @@ class DatasetRun:
             return
         self._cancelling = True
         for index in self._todo:
-            self._results[index] = RowResult(index, ExecutionStatus.CANCELLED)
+            self._results[index] = RowResult(self._numbers[index], ExecutionStatus.CANCELLED)
         self._todo.clear()
         for run in list(self._running.values()):
             run.cancel()
@@ -244,7 +250,7 @@ class DatasetRun:
             self._execute,
             testcase=row,
             parent_run=self.run_id,
-            row=index,
+            row=self._numbers[index],
             on_event=self._channel.emit,
             **self._graph_options,
         )
@@ -258,9 +264,22 @@ class DatasetRun:
         if status is ExecutionStatus.ERROR:
             failures = [r.error for r in run.results.values() if r.error is not None]
             completed = failures[0] if failures else None
-        self._results[index] = RowResult(
-            index, status, run.run_id, run.results, _row_output(plan, run), completed
+        self._finish_row(
+            index,
+            RowResult(
+                self._numbers[index],
+                status,
+                run.run_id,
+                run.results,
+                _row_output(plan, run),
+                completed,
+            ),
         )
+
+    def _finish_row(self, index: int, result: RowResult) -> None:
+        self._results[index] = result
+        if self._on_row is not None:
+            self._on_row(result)
 
     def _refuse(self, index: int, problem: Exception) -> None:
         """A row that cannot even start: its own run begins and ends in error, no call made."""
@@ -268,9 +287,10 @@ class DatasetRun:
         error = error_info(problem)
         now = time.time()
         emit = self._channel.emit
-        emit(RunStarted.fast(run_id=run_id, parent_run_id=self.run_id, row=index, at=now))
+        number = self._numbers[index]
+        emit(RunStarted.fast(run_id=run_id, parent_run_id=self.run_id, row=number, at=now))
         emit(RunCompleted.fast(run_id=run_id, status=ExecutionStatus.ERROR, error=error, at=now))
-        self._results[index] = RowResult(index, ExecutionStatus.ERROR, run_id, error=error)
+        self._finish_row(index, RowResult(number, ExecutionStatus.ERROR, run_id, error=error))
 
     def _status(self) -> ExecutionStatus:
         rows = self._results
@@ -317,11 +337,16 @@ def run_dataset(
     resume: DatasetResult | None = None,
     run_id: str | None = None,
     on_event: EventCallback | None = None,
+    indices: Sequence[int] | None = None,
+    on_row: Callable[[RowResult], object] | None = None,
 ) -> DatasetRun:
     """Run `chain` once per row (the row is the testcase); not started until awaited/iterated.
 
     `resume` (an earlier `DatasetResult` over the same rows) keeps the rows that
     succeeded and runs only the rows that failed, were cancelled, or are missing.
+    `indices` numbers the rows when they are a part of a larger dataset (a chunk run
+    elsewhere): events and `RowResult.index` carry these numbers. `on_row(RowResult)` is
+    called as each row finishes.
     """
     if not isinstance(chain, Chain):
         chain = Chain.model_validate(chain)
@@ -343,4 +368,6 @@ def run_dataset(
         graph_options=options,
         ports=ports,
         node_inputs=node_inputs,
+        indices=indices,
+        on_row=on_row,
     )

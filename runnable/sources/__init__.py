@@ -1,6 +1,7 @@
 """Entity sources: where entity molecules load and save their data."""
 
-from runnable.sources.base import DeletableSource, EntityData, Source
+from runnable.sources.base import DeletableSource, EntityData, Source, Versioned, VersionedSource
+from runnable.sources.changes import ChangeFeed, EntityChange
 from runnable.sources.errors import InvalidEntityError, SourceBackendError, SourceError
 from runnable.sources.http import HttpSource
 from runnable.sources.memory import InMemorySource
@@ -11,7 +12,9 @@ __all__ = [
     "ENTITY_METADATA",
     "ENTITY_TABLES",
     "SCOPE_TABLES",
+    "ChangeFeed",
     "DeletableSource",
+    "EntityChange",
     "EntityData",
     "HttpSource",
     "InMemorySource",
@@ -22,5 +25,7 @@ __all__ = [
     "SourceBackendError",
     "SourceError",
     "SqlSource",
+    "Versioned",
+    "VersionedSource",
     "entity_table",
 ]

@@ -1,4 +1,12 @@
-"""The `Source` contract: where entity molecules load and save their data."""
+"""The `Source` contract: where entity molecules load and save their data.
+
+Every entity a source stores has a version: 1 when created, one more on each save. The
+version travels beside the document (`Versioned`), never inside it, so a field of the
+entity's own (a prompt's `version`) is never confused with it. `save(id, data,
+version=n)` writes only if the stored version is still `n`, else raises
+`runnable.ConflictError` and writes nothing; `save` without a version writes whatever is
+stored (a new entity, or an overwrite on purpose).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +14,25 @@ import json
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
+import attrs
 from pydantic import BaseModel
 
+from runnable.errors import ConflictError
 from runnable.sources.errors import InvalidEntityError
 
 EntityData = dict[str, Any]
+
+
+@attrs.frozen(slots=True)
+class Versioned:
+    """An entity's document and the version it was read at.
+
+    The version is None when the backend keeps none (an HTTP server that sends no
+    numeric ETag): saves of such an entity are not checked.
+    """
+
+    data: EntityData
+    version: int | None
 
 
 @runtime_checkable
@@ -21,7 +43,7 @@ class Source(Protocol):
         """Return the entity's data (a JSON object carrying its `id`), or None."""
         ...
 
-    async def save(self, id: str, data: Mapping[str, Any]) -> None:
+    async def save(self, id: str, data: Mapping[str, Any]) -> object:
         """Create or replace the entity `id` with `data`."""
         ...
 
@@ -37,6 +59,43 @@ class DeletableSource(Source, Protocol):
     async def delete(self, id: str) -> None:
         """Remove the entity `id` if it exists."""
         ...
+
+
+@runtime_checkable
+class VersionedSource(DeletableSource, Protocol):
+    """A source that versions its entities and refuses a save made on an older version."""
+
+    async def get_versioned(self, id: str) -> Versioned | None:
+        """Return the entity's document and version, or None."""
+        ...
+
+    async def list_versioned(self) -> list[Versioned]:
+        """Return every entity with its version, oldest first."""
+        ...
+
+    async def save(
+        self, id: str, data: Mapping[str, Any], *, version: int | None = None
+    ) -> int | None:
+        """Write the entity if it is still at `version` (None: any); return the new version.
+
+        Raises `runnable.ConflictError` (nothing written) when the stored version differs.
+        """
+        ...
+
+
+def check_version(source: str, entity_id: str, expected: int | None, current: int | None) -> None:
+    """Raise ConflictError unless a save on `expected` may replace version `current`."""
+    if expected is not None and expected != current:
+        raise ConflictError(source, entity_id, expected, current)
+
+
+def check_expected_version(source: str, entity_id: str, version: object) -> int | None:
+    """Return `version` when it is None or a positive int, else raise InvalidEntityError."""
+    if version is None or (type(version) is int and version >= 1):
+        return version
+    raise InvalidEntityError(
+        source, entity_id, f"a version must be a positive int or None, got {version!r}"
+    )
 
 
 def check_entity_id(source: str, id: object) -> str:

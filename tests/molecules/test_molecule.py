@@ -603,6 +603,7 @@ def test_a_molecule_lists_its_selectors_and_actions() -> None:
     assert set(m.selectors) == {
         "query",
         "server_data",
+        "server_version",
         "draft",
         "data",
         "is_dirty",
@@ -619,4 +620,6 @@ def test_a_molecule_lists_its_selectors_and_actions() -> None:
         "restore",
         "save",
         "set_server_data",
+        "server_changed",
+        "refresh_loaded",
     }

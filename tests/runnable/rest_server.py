@@ -1,4 +1,8 @@
-"""A small JSON REST server on 127.0.0.1 (uvicorn in a thread) for the HTTP source tests."""
+"""A small JSON REST server on 127.0.0.1 (uvicorn in a thread) for the HTTP source tests.
+
+Entities are versioned the HTTP way: GET and PUT answer an ETag `"<version>"`, and a PUT
+with `If-Match` naming another version answers 412 with the current ETag.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,15 @@ from starlette.routing import Route
 
 
 class EntityServerState:
-    """What the server holds: collections of documents and the headers it last received."""
+    """What the server holds: collections of (document, version) and the last headers."""
 
     def __init__(self) -> None:
-        self.collections: dict[str, dict[str, Any]] = {}
+        self.collections: dict[str, dict[str, tuple[Any, int]]] = {}
         self.last_headers: dict[str, str] = {}
+
+
+def _etag(version: int) -> dict[str, str]:
+    return {"etag": f'"{version}"'}
 
 
 def entity_app(state: EntityServerState) -> Starlette:
@@ -23,26 +31,32 @@ def entity_app(state: EntityServerState) -> Starlette:
 
     async def collection(request: Request) -> Response:
         state.last_headers = dict(request.headers)
-        items = list(state.collections.get(request.path_params["name"], {}).values())
+        items = [doc for doc, _ in state.collections.get(request.path_params["name"], {}).values()]
         return JSONResponse(items)
 
     async def wrapped(request: Request) -> Response:
-        items = list(state.collections.get(request.path_params["name"], {}).values())
+        items = [doc for doc, _ in state.collections.get(request.path_params["name"], {}).values()]
         return JSONResponse({"items": items})
 
     async def entity(request: Request) -> Response:
         state.last_headers = dict(request.headers)
         docs = state.collections.setdefault(request.path_params["name"], {})
         entity_id = request.path_params["id"]
+        stored = docs.get(entity_id)
         if request.method == "PUT":
-            docs[entity_id] = await request.json()
-            return Response(status_code=204)
-        if entity_id not in docs:
+            if_match = request.headers.get("if-match")
+            if if_match is not None and (stored is None or if_match != f'"{stored[1]}"'):
+                headers = {} if stored is None else _etag(stored[1])
+                return JSONResponse({"detail": "version moved"}, 412, headers=headers)
+            version = 1 if stored is None else stored[1] + 1
+            docs[entity_id] = (await request.json(), version)
+            return Response(status_code=204, headers=_etag(version))
+        if stored is None:
             return JSONResponse({"detail": "not found"}, status_code=404)
         if request.method == "DELETE":
             del docs[entity_id]
             return Response(status_code=204)
-        return JSONResponse(docs[entity_id])
+        return JSONResponse(stored[0], headers=_etag(stored[1]))
 
     async def broken(request: Request) -> Response:
         return PlainTextResponse("database exploded", status_code=500)

@@ -82,7 +82,7 @@ async def test_a_reply_that_is_not_json_raises_a_source_error(base_url: str) -> 
 async def test_a_collection_wrapped_in_items_is_listed(
     base_url: str, state: EntityServerState
 ) -> None:
-    state.collections["wrapped-things"] = {"a": {"id": "a", "name": "A"}}
+    state.collections["wrapped-things"] = {"a": ({"id": "a", "name": "A"}, 1)}
     async with HttpSource(f"{base_url}/wrapped/wrapped-things") as source:
         assert await source.list() == [{"id": "a", "name": "A"}]
 
