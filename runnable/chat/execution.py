@@ -14,6 +14,7 @@ keeps state: the reactive layer folds the events into atoms. The names of
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import (
@@ -310,21 +311,27 @@ async def stream_request(
 
 def prompt_executor(
     provider: ChatProviderLike,
-    *,
-    defaults: Callable[[Any], Mapping[str, Any]] | None = None,
 ) -> Callable[[Any, Mapping[str, Any]], AsyncIterator[ChatStreamEvent]]:
     """The executor of the bridge's prompt kinds: runs the prompt streaming.
 
     `execute(runnable, inputs)` renders the prompt in `runnable.configuration` (or a
-    prompt given as is) with `inputs` as the user layer, over `defaults(runnable)` (an
-    action's hardcoded values, say), and yields the provider's `ChatDelta`s and its
+    prompt given as is) with `inputs` as the user layer, and yields the provider's `ChatDelta`s and its
     final `ChatDone`: every path gets the chunks, the tokens and the cost.
     """
 
     async def execute(runnable: Any, inputs: Mapping[str, Any]) -> AsyncIterator[ChatStreamEvent]:
-        values = {**(defaults(runnable) if defaults is not None else {}), **inputs}
-        request = _prompt_request(
-            _prompt_of(runnable), values, None, DEFAULT_ORDER, None, (), None, (), None
+        # Rendering is bounded but may take a while (a big jinja2 template): off the loop.
+        request = await asyncio.to_thread(
+            _prompt_request,
+            _prompt_of(runnable),
+            inputs,
+            None,
+            DEFAULT_ORDER,
+            None,
+            (),
+            None,
+            (),
+            None,
         )
         async for event in stream_request(provider, request):
             yield event
