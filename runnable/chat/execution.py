@@ -315,8 +315,8 @@ def prompt_executor(
     """The executor of the bridge's prompt kinds: runs the prompt streaming.
 
     `execute(runnable, inputs)` renders the prompt in `runnable.configuration` (or a
-    prompt given as is) with `inputs` as the user layer, and yields the provider's `ChatDelta`s and its
-    final `ChatDone`: every path gets the chunks, the tokens and the cost.
+    prompt given as is) with `inputs` as the user layer, and yields the provider's
+    `ChatDelta`s and its final `ChatDone`: every path gets the chunks, tokens and cost.
     """
 
     async def execute(runnable: Any, inputs: Mapping[str, Any]) -> AsyncIterator[ChatStreamEvent]:
