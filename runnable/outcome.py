@@ -156,10 +156,13 @@ async def consume_stream(
 def measured(
     reported: ExecutionMetrics | None, first_chunk: float | None, started: float, latency: float
 ) -> ExecutionMetrics | None:
-    """The metrics of an execution: what it reported, with latency and TTFT filled in.
+    """The metrics of an execution: what it reported, timed by the runner.
 
-    None for one that reported nothing and streamed nothing (its latency is on the
-    completion event): building metrics for every plain node would cost more than it.
+    One clock times a node: `latency_ms` is always the runner's (from the call to the
+    end), and `ttft_ms` the runner's first chunk when it saw one (else what the executor
+    reported). None for an execution that reported nothing and streamed nothing (its
+    latency is on the completion event): building metrics for every plain node would
+    cost more than it.
     """
     if reported is None and first_chunk is None:
         return None
@@ -167,8 +170,5 @@ def measured(
     if reported is None:
         return ExecutionMetrics(latency_ms=latency, ttft_ms=ttft)
     return reported.model_copy(
-        update={
-            "latency_ms": reported.latency_ms if reported.latency_ms is not None else latency,
-            "ttft_ms": reported.ttft_ms if reported.ttft_ms is not None else ttft,
-        }
+        update={"latency_ms": latency, "ttft_ms": ttft if ttft is not None else reported.ttft_ms}
     )

@@ -179,7 +179,11 @@ async def test_the_shared_rate_limit_holds_across_two_actors(
     assert result.status is ExecutionStatus.SUCCESS
     times = sorted(counting.times)
     rate = (len(times) - 1) / (times[-1] - times[0])
-    assert rate == pytest.approx(25, rel=0.10)
+    # The limit holds: never more than 10% over it, overall or in any one-second window
+    # (a loaded machine may run slower than the limit; that is not a breach).
+    assert 5 < rate <= 25 * 1.10
+    in_a_second = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert in_a_second <= 25 * 1.10 + 1
 
 
 async def test_an_executor_that_cannot_pickle_is_refused_before_any_row(
