@@ -1,38 +1,49 @@
 """App revisions: an app served over HTTP, known by its `uri` and run with its `ag_config`.
 
-The app's interface comes from its OpenAPI document, fetched with httpx from
-`uri + "/openapi.json"` (once per URL and store, shared by every revision on that URL).
-`execution_mode` picks the endpoint: "direct" runs `/test` (the caller sends the
-config), "deployed" runs `/run`. `invocation_url` is computed from the uri, the route
-path and the mode, never stored.
+The app's interface comes from its OpenAPI document, fetched with httpx from the
+service's root, `runtime_prefix(uri) + "/openapi.json"` (once per URL and store, shared by
+every revision on that URL); a `route_path` picks the endpoints under it. An app served
+by the current Agenta SDK has no document (or one listing `/invoke`): its interface comes
+from `POST .../inspect` instead, and it runs through `/invoke`.
+`execution_mode` picks the endpoint: "direct" runs `/test` (or `/invoke` with the config
+as `parameters`: the caller sends the config), "deployed" runs `/run` (or `/invoke`
+without it). `invocation_url` is computed from the uri, the route path, the mode and the
+interface, never stored.
+
+Input ports are the endpoint's inputs plus the template variables of the `ag_config`
+prompts that the endpoint does not declare; with no interface, the variables alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+import contextlib
+from collections.abc import Coroutine, Mapping
 from typing import Any, get_args
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from molecules.core.atom import Atom, Getter, Setter, atom, derived
-from molecules.errors import EntityLoadError, MoleculeError
+from molecules.errors import EntityLoadError, EntityNotFoundError, MoleculeError
 from molecules.ids import id_family
 from molecules.molecule import Molecule, create_molecule, entity_id
 from molecules.query import IDLE, QueryState
 from molecules.source_molecule import SourceMolecule
-from runnable.errors import OpenAPIError, SchemaError
+from runnable.chat.request import prompt_variables
+from runnable.errors import OpenAPIError, RunnableError, SchemaError
 from runnable.openapi import (
     ENDPOINT_NAMES,
     ExecutionMode,
     OpenAPIEndpoint,
     OpenAPIInterface,
     invocation_url,
+    parse_inspect,
     parse_openapi,
 )
+from runnable.ports import input_ports_from_variables
 from runnable.redaction import redact_text
 from runnable.sources import Source
-from runnable.types import RunnableData, RunnablePort, RunnableSchemas
+from runnable.types import HttpRequestFormat, RunnableData, RunnablePort, RunnableSchemas
 
 __all__ = [
     "EXECUTION_MODES",
@@ -40,6 +51,8 @@ __all__ = [
     "AppRevisionMolecule",
     "app_revision_molecule",
     "app_revision_to_runnable",
+    "config_variables",
+    "endpoint_url",
     "runtime_prefix",
     "service_url",
 ]
@@ -81,10 +94,57 @@ def service_url(revision: AppRevisionData) -> str | None:
     return f"{prefix}/{route}" if route else prefix
 
 
+def endpoint_url(revision: AppRevisionData, endpoint: OpenAPIEndpoint) -> str | None:
+    """The URL of an endpoint the app's document (or /inspect) lists.
+
+    A path under the uri's own path is absolute (a runtime prefix the app knows about);
+    any other path is relative to the runtime prefix (a proxy strips it).
+    """
+    root = runtime_prefix(revision.uri)
+    if root is None:
+        return None
+    url = httpx.URL(root)
+    base_path = url.path.rstrip("/")
+    if base_path and endpoint.path.startswith(base_path + "/"):
+        return str(url.copy_with(path=endpoint.path))
+    return root + endpoint.path
+
+
+def config_variables(ag_config: Mapping[str, Any] | None) -> list[str]:
+    """The template variables of the prompts in an `ag_config`, in order of appearance.
+
+    A prompt is any top-level value with a `messages` list; one whose templates cannot be
+    read adds nothing.
+    """
+    names: dict[str, None] = {}
+    for value in (ag_config or {}).values():
+        if isinstance(value, Mapping) and isinstance(value.get("messages"), list):
+            try:
+                names.update(dict.fromkeys(prompt_variables(value)))
+            except (RunnableError, ValueError):
+                continue
+    return list(names)
+
+
+def _input_ports(
+    endpoint: OpenAPIEndpoint | None, ag_config: Mapping[str, Any] | None
+) -> list[RunnablePort]:
+    declared = _ports(endpoint.input_ports) if endpoint is not None else []
+    known = {p.key for p in declared}
+    if endpoint is not None and endpoint.messages_schema is not None:
+        known.add("messages")
+    extra = [v for v in config_variables(ag_config) if v not in known]
+    return declared + input_ports_from_variables(extra)
+
+
 def app_revision_to_runnable(
     revision: AppRevisionData, mode: str = "direct", endpoint: OpenAPIEndpoint | None = None
 ) -> RunnableData:
-    """The revision as the bridge sees it; `endpoint` (from OpenAPI) gives the schemas."""
+    """The revision as the bridge sees it; `endpoint` (from the interface) gives the schemas."""
+    if endpoint is None:
+        url, request = invocation_url(service_url(revision), mode), None
+    else:
+        url, request = endpoint_url(revision, endpoint), endpoint.request(mode)
     return RunnableData(
         id=revision.id,
         kind="app_revision",
@@ -92,8 +152,9 @@ def app_revision_to_runnable(
         version=revision.version,
         slug=revision.slug,
         configuration=dict(revision.ag_config),
-        invocation_url=invocation_url(service_url(revision), mode),
+        invocation_url=url,
         schemas=endpoint.schemas if endpoint is not None else RunnableSchemas(),
+        request=request,
     )
 
 
@@ -132,12 +193,49 @@ class _OpenAPIFetcher:
         return document
 
 
+class _InspectFetcher:
+    """POST `url` (an app's `/inspect`) and return its JSON answer (None on 404 or 405)."""
+
+    def __init__(self, client: httpx.AsyncClient | None, timeout: float) -> None:
+        self.client = client
+        self.timeout = timeout
+
+    async def __call__(self, url: str) -> dict[str, Any] | None:
+        shown = redact_text(url)
+        try:
+            if self.client is not None:
+                response = await self.client.post(url, json={}, timeout=self.timeout)
+            else:
+                async with httpx.AsyncClient(timeout=self.timeout) as client:
+                    response = await client.post(url, json={})
+        except httpx.HTTPError as exc:
+            why = "connection refused" if isinstance(exc, httpx.ConnectError) else str(exc)
+            raise EntityLoadError(
+                "inspect",
+                shown,
+                redact_text(f"the app is unreachable ({type(exc).__name__}: {why})"),
+            ) from None
+        if response.status_code in (404, 405):
+            return None
+        if not response.is_success:
+            raise EntityLoadError("inspect", shown, f"the app answered HTTP {response.status_code}")
+        try:
+            answer = response.json()
+        except ValueError:
+            raise EntityLoadError("inspect", shown, "the app's answer is not JSON") from None
+        if not isinstance(answer, dict):
+            raise EntityLoadError("inspect", shown, "the /inspect answer is not a JSON object")
+        return answer
+
+
 class AppRevisionMolecule(SourceMolecule[AppRevisionData]):
     """App revisions over a source, with their OpenAPI-derived selectors.
 
     Extra selectors: `runtime_prefix`, `route_path`, `service_url`, `execution_mode`
     (writable: `store.set(m.execution_mode(id), "deployed")`), `invocation_url`,
-    `openapi` (a QueryState of the parsed interface; reading it fetches the document),
+    `request` (the body format the endpoint takes, an `HttpRequestFormat`),
+    `openapi` (a QueryState of the parsed interface; reading it fetches the document,
+    then `/inspect` when there is none or it lists `/invoke`),
     `endpoint`, `input_ports`, `output_ports`, `schemas`, `is_chat`, `configuration`.
     Actions: `load_openapi(id)` (awaitable; returns the interface), `refresh_openapi(id)`.
     """
@@ -155,6 +253,9 @@ class AppRevisionMolecule(SourceMolecule[AppRevisionData]):
         self.documents: Molecule[dict[str, Any]] = create_molecule(
             "openapi", _OpenAPIFetcher(http_client, openapi_timeout), where="the app"
         )
+        self.inspections: Molecule[dict[str, Any]] = create_molecule(
+            "inspect", _InspectFetcher(http_client, openapi_timeout), where="the app"
+        )
         self._mode = id_family(lambda _: atom("direct"))
 
         self.runtime_prefix = self.selector(
@@ -171,12 +272,8 @@ class AppRevisionMolecule(SourceMolecule[AppRevisionData]):
         )
         self.execution_mode = id_family(self._make_mode)
         self._selectors["execution_mode"] = self.execution_mode
-        self.invocation_url = self.selector(
-            "invocation_url",
-            lambda get, key: invocation_url(
-                get(self.service_url(key)), get(self.execution_mode(key))
-            ),
-        )
+        self.invocation_url = self.selector("invocation_url", self._read_invocation_url)
+        self.request = self.selector("request", self._read_request)
         self.openapi = self.selector("openapi", self._read_openapi)
         self.endpoint = self.selector("endpoint", self._read_endpoint)
         self.input_ports = self.selector("input_ports", self._read_input_ports)
@@ -217,23 +314,57 @@ class AppRevisionMolecule(SourceMolecule[AppRevisionData]):
         return derived(lambda get: get(mode), write, name=f"{self.name}.execution_mode({key})")
 
     def _document_url(self, get: Getter, key: str) -> str | None:
+        revision = self._of(get, key)
+        root = runtime_prefix(revision.uri) if revision is not None else None
+        return None if root is None else f"{root}/openapi.json"
+
+    def _inspect_url(self, get: Getter, key: str) -> str | None:
         url = get(self.service_url(key))
-        return None if url is None else f"{url}/openapi.json"
+        return None if url is None else f"{url}/inspect"
 
     def _read_openapi(self, get: Getter, key: str) -> QueryState[OpenAPIInterface]:
         url = self._document_url(get, key)
-        if url is None:
-            revision = self._of(get, key)
+        revision = self._of(get, key)
+        if url is None or revision is None:
             if revision is None:
                 return IDLE
             return QueryState("error", None, MoleculeError(self.name, key, "has no uri"))
         state: QueryState[dict[str, Any]] = get(self.documents.query(url))
+        missing = isinstance(state.error, EntityNotFoundError) and state.data is None
+        if state.data is None and not missing:
+            return QueryState(state.status, None, state.error, state.fetched_at)
+        interface = None
+        if state.data is not None:
+            try:
+                interface = _parse_for_route(state.data, revision)
+            except OpenAPIError as exc:
+                error = MoleculeError(self.name, key, f"the app's OpenAPI document: {exc}")
+                return QueryState("error", None, error, state.fetched_at)
+            if "invoke" not in interface.endpoints:
+                return QueryState(state.status, interface, state.error, state.fetched_at)
+        return self._read_inspect(get, key, url)
+
+    def _read_inspect(
+        self, get: Getter, key: str, document_url: str
+    ) -> QueryState[OpenAPIInterface]:
+        url = self._inspect_url(get, key)
+        assert url is not None
+        state: QueryState[dict[str, Any]] = get(self.inspections.query(url))
+        if isinstance(state.error, EntityNotFoundError) and state.data is None:
+            shown = redact_text(f"{document_url} and {url}")
+            error = MoleculeError(
+                self.name, key, f"not found: no OpenAPI document or /inspect at {shown}"
+            )
+            return QueryState("error", None, error, state.fetched_at)
         if state.data is None:
             return QueryState(state.status, None, state.error, state.fetched_at)
+        revision = self._of(get, key)
         try:
-            interface = parse_openapi(state.data)
+            base = httpx.URL(url).path[: -len("/inspect")]
+            root_path = httpx.URL(runtime_prefix(revision.uri) if revision else "").path
+            interface = parse_inspect(state.data, base[len(root_path.rstrip("/")) :])
         except OpenAPIError as exc:
-            error = MoleculeError(self.name, key, f"the app's OpenAPI document: {exc}")
+            error = MoleculeError(self.name, key, f"the app's /inspect answer: {exc}")
             return QueryState("error", None, error, state.fetched_at)
         return QueryState(state.status, interface, state.error, state.fetched_at)
 
@@ -244,33 +375,83 @@ class AppRevisionMolecule(SourceMolecule[AppRevisionData]):
         found: OpenAPIEndpoint | None = interface.endpoint(get(self.execution_mode(key)))
         return found
 
-    def _read_input_ports(self, get: Getter, key: str) -> list[RunnablePort]:
+    def _read_invocation_url(self, get: Getter, key: str) -> str | None:
+        revision = self._of(get, key)
+        if revision is None:
+            return None
         endpoint = get(self.endpoint(key))
-        return [] if endpoint is None else _ports(endpoint.input_ports)
+        if endpoint is not None:
+            return endpoint_url(revision, endpoint)
+        return invocation_url(service_url(revision), get(self.execution_mode(key)))
+
+    def _read_request(self, get: Getter, key: str) -> HttpRequestFormat | None:
+        endpoint = get(self.endpoint(key))
+        return None if endpoint is None else endpoint.request(get(self.execution_mode(key)))
+
+    def _read_input_ports(self, get: Getter, key: str) -> list[RunnablePort]:
+        revision = self._of(get, key)
+        if revision is None:
+            return []
+        return _input_ports(get(self.endpoint(key)), revision.ag_config)
 
     def _write_load_openapi(
         self, get: Getter, set: Setter, key: Any
     ) -> Coroutine[Any, Any, OpenAPIInterface]:
-        return self._openapi_after(get, set, entity_id(key), self.documents.load)
+        return self._openapi_after(get, set, entity_id(key), refresh=False)
 
     def _write_refresh_openapi(
         self, get: Getter, set: Setter, key: Any
     ) -> Coroutine[Any, Any, OpenAPIInterface]:
-        return self._openapi_after(get, set, entity_id(key), self.documents.refresh)
+        return self._openapi_after(get, set, entity_id(key), refresh=True)
 
     async def _openapi_after(
-        self, get: Getter, set: Setter, key: str, action: Atom[Any]
+        self, get: Getter, set: Setter, key: str, refresh: bool
     ) -> OpenAPIInterface:
         await set(self.load, key)
         url = self._document_url(get, key)
-        if url is None:
+        inspect_url = self._inspect_url(get, key)
+        if url is None or inspect_url is None:
             raise MoleculeError(self.name, key, "has no uri, so it has no OpenAPI document")
-        await set(action, url)
+        # A missing document is not the end: the app may answer /inspect instead.
+        with contextlib.suppress(EntityNotFoundError):
+            await set(self.documents.refresh if refresh else self.documents.load, url)
+        document = get(self.documents.query(url)).data
+        revision = self._of(get, key)
+        if document is None or (revision and "invoke" in _interface_or_empty(document, revision)):
+            with contextlib.suppress(EntityNotFoundError):
+                inspections = self.inspections
+                await set(inspections.refresh if refresh else inspections.load, inspect_url)
         state: QueryState[OpenAPIInterface] = get(self.openapi(key))
         if state.error is not None:
             raise state.error
         assert state.data is not None
         return state.data
+
+
+def _parse_for_route(document: dict[str, Any], revision: AppRevisionData) -> OpenAPIInterface:
+    """The document's endpoints for the revision's route (auto-detected without one).
+
+    A route's endpoints may sit at `/route/...`, or around the uri's own path
+    (`/prefix/route/...`, or `/route/prefix/...` as the 0.9x SDK writes them).
+    """
+    route = (revision.route_path or "").strip("/")
+    if not route:
+        return parse_openapi(document)
+    prefix = httpx.URL(runtime_prefix(revision.uri) or "").path.strip("/")
+    candidates = [route] + ([f"{prefix}/{route}", f"{route}/{prefix}"] if prefix else [])
+    interface = parse_openapi(document, route_prefix=candidates[0])
+    for candidate in candidates[1:]:
+        if interface.endpoints:
+            break
+        interface = parse_openapi(document, route_prefix=candidate)
+    return interface
+
+
+def _interface_or_empty(document: dict[str, Any], revision: AppRevisionData) -> dict[str, Any]:
+    try:
+        return dict(_parse_for_route(document, revision).endpoints)
+    except OpenAPIError:
+        return {}
 
 
 def _ports(read: Any) -> list[RunnablePort]:

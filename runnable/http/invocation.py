@@ -339,7 +339,5 @@ def _error_trace(payload: Any) -> TraceInfo | None:
     for holder in (payload, payload.get("detail")):
         if isinstance(holder, Mapping) and holder.get("trace_id"):
             span = holder.get("span_id")
-            return TraceInfo(
-                trace_id=str(holder["trace_id"]), span_id=str(span) if span else None
-            )
+            return TraceInfo(trace_id=str(holder["trace_id"]), span_id=str(span) if span else None)
     return None
