@@ -21,6 +21,7 @@ from bridge.errors import (
     UnknownRunnableId,
     UnknownRunnableType,
 )
+from bridge.handle import RunnableHandle, use_runnable
 from bridge.selectors import STANDARD_SELECTORS, BridgeSelectors, RunnableKind
 from bridge.server import create_app  # imports starlette only when called (`server` extra)
 from bridge.types import Executor, RunnableType
@@ -40,6 +41,7 @@ __all__ = [
     "RunnableBridge",
     "RunnableData",
     "RunnableExecutionError",
+    "RunnableHandle",
     "RunnableKind",
     "RunnableNotFoundError",
     "RunnablePort",
@@ -55,4 +57,5 @@ __all__ = [
     "evaluator_revision_runnable_type",
     "prompt_runnable_type",
     "runnable_bridge",
+    "use_runnable",
 ]

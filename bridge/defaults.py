@@ -203,6 +203,7 @@ def app_revision_runnable_type(
         invocation_url=getattr(molecule, "invocation_url", None),
         schemas=getattr(molecule, "schemas", None),
         configuration=getattr(molecule, "configuration", None),
+        request=getattr(molecule, "request", None),
         execute=execute or http_executor(http_client),
         prepare=prepare,
         entity_type=AppRevisionData,

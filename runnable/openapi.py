@@ -262,7 +262,7 @@ def parse_inspect(answer: Mapping[str, Any], base_path: str = "") -> OpenAPIInte
         request_format="invoke",
         inputs_schema=inputs,
         config_schema=_mapping(resolved.get("parameters"), "inspect: schemas.parameters"),
-        messages_schema=messages if isinstance(messages, Mapping) else None,
+        messages_schema=dict(messages) if isinstance(messages, Mapping) else None,
         output_schema=_mapping(resolved.get("outputs"), "inspect: schemas.outputs"),
     )
     prefix = path[: -len("/invoke")]

@@ -358,11 +358,8 @@ class AppRevisionMolecule(SourceMolecule[AppRevisionData]):
             return QueryState("error", None, error, state.fetched_at)
         if state.data is None:
             return QueryState(state.status, None, state.error, state.fetched_at)
-        revision = self._of(get, key)
         try:
-            base = httpx.URL(url).path[: -len("/inspect")]
-            root_path = httpx.URL(runtime_prefix(revision.uri) if revision else "").path
-            interface = parse_inspect(state.data, base[len(root_path.rstrip("/")) :])
+            interface = parse_inspect(state.data, get(self.route_path(key)))
         except OpenAPIError as exc:
             error = MoleculeError(self.name, key, f"the app's /inspect answer: {exc}")
             return QueryState("error", None, error, state.fetched_at)
