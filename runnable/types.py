@@ -114,12 +114,15 @@ class HttpRequestFormat(BaseModel):
 
     `body`: "inputs" (`{"inputs": ...}`), "fields" (the inputs as top-level fields) or
     "invoke" (`{"data": {"inputs", "parameters"}}`); see `runnable.http.invocation`.
+    `references` name the deployed config a service should fetch itself, when the config
+    does not go (`{"application": {"slug": ...}, "environment": {"slug": ...}}`).
     """
 
     model_config = ConfigDict(frozen=True)
 
     body: Literal["inputs", "fields", "invoke"] = "inputs"
     with_config: bool = True
+    references: dict[str, dict[str, Any]] | None = None
 
 
 class RunnableData(BaseModel):

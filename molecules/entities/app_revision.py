@@ -61,7 +61,12 @@ EXECUTION_MODES: tuple[str, ...] = get_args(ExecutionMode)
 
 
 class AppRevisionData(BaseModel):
-    """One revision of an app: where it is served and the config it runs with."""
+    """One revision of an app: where it is served and the config it runs with.
+
+    `references` name its deployed config (`{"application": {"slug": "capital"},
+    "environment": {"slug": "production"}}`): a deployed run sends them instead of the
+    config, and the app fetches the config they name.
+    """
 
     model_config = ConfigDict(extra="allow")
 
@@ -72,6 +77,7 @@ class AppRevisionData(BaseModel):
     uri: str | None = None
     route_path: str | None = None
     ag_config: dict[str, Any] = Field(default_factory=dict)
+    references: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 def runtime_prefix(uri: str | None) -> str | None:
@@ -137,6 +143,13 @@ def _input_ports(
     return declared + input_ports_from_variables(extra)
 
 
+def _request(endpoint: OpenAPIEndpoint, mode: str, revision: AppRevisionData) -> HttpRequestFormat:
+    request = endpoint.request(mode)
+    if request.with_config or not revision.references:
+        return request
+    return request.model_copy(update={"references": revision.references})
+
+
 def app_revision_to_runnable(
     revision: AppRevisionData, mode: str = "direct", endpoint: OpenAPIEndpoint | None = None
 ) -> RunnableData:
@@ -144,7 +157,7 @@ def app_revision_to_runnable(
     if endpoint is None:
         url, request = invocation_url(service_url(revision), mode), None
     else:
-        url, request = endpoint_url(revision, endpoint), endpoint.request(mode)
+        url, request = endpoint_url(revision, endpoint), _request(endpoint, mode, revision)
     return RunnableData(
         id=revision.id,
         kind="app_revision",
@@ -383,7 +396,10 @@ class AppRevisionMolecule(SourceMolecule[AppRevisionData]):
 
     def _read_request(self, get: Getter, key: str) -> HttpRequestFormat | None:
         endpoint = get(self.endpoint(key))
-        return None if endpoint is None else endpoint.request(get(self.execution_mode(key)))
+        revision = self._of(get, key)
+        if endpoint is None or revision is None:
+            return None
+        return _request(endpoint, get(self.execution_mode(key)), revision)
 
     def _read_input_ports(self, get: Getter, key: str) -> list[RunnablePort]:
         revision = self._of(get, key)

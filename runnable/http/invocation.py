@@ -24,6 +24,7 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel
@@ -42,7 +43,13 @@ from runnable.types import (
     TraceInfo,
 )
 
-__all__ = ["HttpRunnableResult", "execute_http_runnable", "invoke_http_runnable"]
+__all__ = [
+    "HttpRunnableResult",
+    "execute_http_runnable",
+    "invoke_http_runnable",
+    "reference_baggage",
+    "request_body",
+]
 
 _DEFAULT_TIMEOUT = 60.0
 
@@ -178,17 +185,36 @@ def request_body(
     inputs: Mapping[str, Any],
     ag_config: Mapping[str, Any] | None = None,
     request_format: RequestFormat = "inputs",
+    references: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The JSON body that carries `inputs` (and `ag_config`) in `request_format`."""
+    """The JSON body that carries `inputs` (and `ag_config`) in `request_format`.
+
+    `references` travel in the body only for "invoke"; the other formats send them as
+    baggage (`reference_baggage`).
+    """
     if request_format == "invoke":
         data: dict[str, Any] = {"inputs": dict(inputs)}
         if ag_config is not None:
             data["parameters"] = dict(ag_config)
-        return {"data": data}
+        body: dict[str, Any] = {"data": data}
+        if references:
+            body["references"] = {k: dict(v) for k, v in references.items()}
+        return body
     payload = dict(inputs) if request_format == "fields" else {"inputs": dict(inputs)}
     if ag_config is not None:
         payload[CONFIG_PARAMETER] = dict(ag_config)
     return payload
+
+
+def reference_baggage(references: Mapping[str, Mapping[str, Any]]) -> str:
+    """W3C baggage naming the references (`ag.refs.application.slug=...`), as 0.9x SDKs read."""
+    entries = [
+        f"ag.refs.{kind}.{field}={quote(str(value), safe='')}"
+        for kind, reference in references.items()
+        for field, value in reference.items()
+        if value is not None
+    ]
+    return ",".join(entries)
 
 
 def _read_output(body: Any) -> Any:
@@ -213,6 +239,7 @@ async def invoke_http_runnable(
     *,
     ag_config: Mapping[str, Any] | None = None,
     request_format: RequestFormat = "inputs",
+    references: Mapping[str, Mapping[str, Any]] | None = None,
     client: httpx.AsyncClient | None = None,
     timeout: float | httpx.Timeout = _DEFAULT_TIMEOUT,
     headers: Mapping[str, str] | None = None,
@@ -223,7 +250,9 @@ async def invoke_http_runnable(
     (an HTTP one, or a `status.code` of 400 or more in the answer).
     Cancelling the awaiting task closes the request.
     """
-    payload = request_body(inputs, ag_config, request_format)
+    payload = request_body(inputs, ag_config, request_format, references)
+    if references and request_format != "invoke":
+        headers = {**(headers or {}), "baggage": reference_baggage(references)}
     try:
         # Models, dates and UUIDs in inputs travel as their JSON forms.
         payload = to_jsonable_python(payload)
@@ -297,6 +326,7 @@ async def execute_http_runnable(
             inputs,
             ag_config=runnable.configuration if request.with_config else None,
             request_format=request.body,
+            references=None if request.with_config else request.references,
             client=client,
             timeout=timeout,
             headers=headers,
