@@ -10,7 +10,7 @@ import pytest
 
 from runnable.http.serving import serve_in_thread
 from tests.interop.platform import platform_app
-from tests.interop.sdk import CURRENT_SDK, LEGACY_SDK, closed_port, ensure_sdks, serve_sdk_app
+from tests.interop.sdk import CURRENT_SDK, LEGACY_SDK, closed_port, ensure_sdks, serve_sdk_apps
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -42,19 +42,26 @@ def platform_url(platform_requests: list[dict[str, Any]]) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def legacy_app(sdk_venvs: dict[str, Path], platform_url: str) -> Iterator[str]:
-    """tests/interop/apps/legacy_capital.py served by SDK 0.95.x."""
-    with serve_sdk_app(sdk_venvs[LEGACY_SDK], "legacy_capital.py", platform_url) as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-def current_app(sdk_venvs: dict[str, Path]) -> Iterator[str]:
-    """tests/interop/apps/current_capital.py served by the current SDK, no platform at all."""
+def sdk_apps(sdk_venvs: dict[str, Path], platform_url: str) -> Iterator[dict[str, str]]:
+    """Both test apps served, by SDK version: the legacy one with the platform stand-in,
+    the current one with no platform at all (a port nobody answers on)."""
     with (
         closed_port() as port,
-        serve_sdk_app(
-            sdk_venvs[CURRENT_SDK], "current_capital.py", f"http://127.0.0.1:{port}"
-        ) as url,
+        serve_sdk_apps(
+            (sdk_venvs[LEGACY_SDK], "legacy_capital.py", platform_url),
+            (sdk_venvs[CURRENT_SDK], "current_capital.py", f"http://127.0.0.1:{port}"),
+        ) as (legacy, current),
     ):
-        yield url
+        yield {LEGACY_SDK: legacy, CURRENT_SDK: current}
+
+
+@pytest.fixture
+def legacy_app(sdk_apps: dict[str, str]) -> str:
+    """tests/interop/apps/legacy_capital.py served by SDK 0.95.x."""
+    return sdk_apps[LEGACY_SDK]
+
+
+@pytest.fixture
+def current_app(sdk_apps: dict[str, str]) -> str:
+    """tests/interop/apps/current_capital.py served by the current SDK."""
+    return sdk_apps[CURRENT_SDK]

@@ -2,9 +2,9 @@
 
 `ensure_sdk(version)` creates `.interop/agenta-<version>/` in the project (gitignored) and
 installs `agenta==<version>` and uvicorn from PyPI into it, once: a finished install leaves
-a marker file and later runs reuse it. `serve_sdk_app(venv, app_file)` runs that app with
-uvicorn on 127.0.0.1, offline: the SDK's host is local (a port where nothing listens, or
-the stand-in of tests/interop/platform.py) and its auth middleware is off.
+a marker file and later runs reuse it. `serve_sdk_apps((venv, app_file, host_url), ...)`
+runs apps with uvicorn on 127.0.0.1, offline: the SDK's host is local (a port where
+nothing listens, or the stand-in of tests/interop/platform.py), its auth middleware off.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -92,12 +92,23 @@ def sdk_environment(host_url: str) -> dict[str, str]:
 
 
 @contextmanager
-def serve_sdk_app(venv: Path, app_file: str, host_url: str) -> Iterator[str]:
-    """Serve `apps/<app_file>`'s `app` with the venv's uvicorn; yields its base URL.
+def serve_sdk_apps(*apps: tuple[Path, str, str]) -> Iterator[list[str]]:
+    """Serve each `(venv, app_file, host_url)` with the venv's uvicorn; yields their URLs.
 
-    `host_url` is where the SDK believes the Agenta platform is. The app's output goes to
-    `.interop/<app>.log`.
+    The apps start side by side (importing an SDK takes seconds). `host_url` is where that
+    SDK believes the Agenta platform is. Each app's output goes to `.interop/<app>.log`.
     """
+    with ExitStack() as stack:
+        started = [stack.enter_context(_started(*app)) for app in apps]
+        for url, process, log_path in started:
+            _wait_until_up(url, process, log_path)
+        yield [url for url, _, _ in started]
+
+
+@contextmanager
+def _started(
+    venv: Path, app_file: str, host_url: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -124,10 +135,8 @@ def serve_sdk_app(venv: Path, app_file: str, host_url: str) -> Iterator[str]:
             stderr=subprocess.STDOUT,
             pass_fds=(sock.fileno(),),
         )
-        url = f"http://127.0.0.1:{port}"
         try:
-            _wait_until_up(url, process, log_path)
-            yield url
+            yield f"http://127.0.0.1:{port}", process, log_path
         finally:
             process.terminate()
             try:
