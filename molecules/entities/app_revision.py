@@ -17,30 +17,36 @@ prompts that the endpoint does not declare; with no interface, the variables alo
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine
 from typing import Any, get_args
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from molecules.core.atom import Atom, Getter, Setter, atom, derived
-from molecules.errors import EntityLoadError, EntityNotFoundError, MoleculeError
+from molecules.entities.app_interface import (
+    JsonFetcher,
+    config_variables,
+    endpoint_ports,
+    endpoint_url,
+    endpoints_for_route,
+    interface_input_ports,
+    parse_for_route,
+    runtime_prefix,
+)
+from molecules.errors import EntityNotFoundError, MoleculeError
 from molecules.ids import id_family
 from molecules.molecule import Molecule, create_molecule, entity_id
 from molecules.query import IDLE, QueryState
 from molecules.source_molecule import SourceMolecule
-from runnable.chat.request import prompt_variables
-from runnable.errors import OpenAPIError, RunnableError, SchemaError
+from runnable.errors import OpenAPIError
 from runnable.openapi import (
-    ENDPOINT_NAMES,
     ExecutionMode,
     OpenAPIEndpoint,
     OpenAPIInterface,
     invocation_url,
     parse_inspect,
-    parse_openapi,
 )
-from runnable.ports import input_ports_from_variables
 from runnable.redaction import redact_text
 from runnable.sources import Source
 from runnable.types import HttpRequestFormat, RunnableData, RunnablePort, RunnableSchemas
@@ -80,17 +86,6 @@ class AppRevisionData(BaseModel):
     references: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
-def runtime_prefix(uri: str | None) -> str | None:
-    """The service's base URL: the uri without a trailing slash or endpoint (`/test`...)."""
-    if not uri or not uri.strip():
-        return None
-    base = uri.strip().rstrip("/")
-    for name in sorted(ENDPOINT_NAMES, key=len, reverse=True):
-        if base.endswith("/" + name):
-            return base[: -len(name) - 1]
-    return base
-
-
 def service_url(revision: AppRevisionData) -> str | None:
     """Where the app's routes live: the runtime prefix, then the route path if any."""
     prefix = runtime_prefix(revision.uri)
@@ -98,49 +93,6 @@ def service_url(revision: AppRevisionData) -> str | None:
         return None
     route = (revision.route_path or "").strip("/")
     return f"{prefix}/{route}" if route else prefix
-
-
-def endpoint_url(revision: AppRevisionData, endpoint: OpenAPIEndpoint) -> str | None:
-    """The URL of an endpoint the app's document (or /inspect) lists.
-
-    A path under the uri's own path is absolute (a runtime prefix the app knows about);
-    any other path is relative to the runtime prefix (a proxy strips it).
-    """
-    root = runtime_prefix(revision.uri)
-    if root is None:
-        return None
-    url = httpx.URL(root)
-    base_path = url.path.rstrip("/")
-    if base_path and endpoint.path.startswith(base_path + "/"):
-        return str(url.copy_with(path=endpoint.path))
-    return root + endpoint.path
-
-
-def config_variables(ag_config: Mapping[str, Any] | None) -> list[str]:
-    """The template variables of the prompts in an `ag_config`, in order of appearance.
-
-    A prompt is any top-level value with a `messages` list; one whose templates cannot be
-    read adds nothing.
-    """
-    names: dict[str, None] = {}
-    for value in (ag_config or {}).values():
-        if isinstance(value, Mapping) and isinstance(value.get("messages"), list):
-            try:
-                names.update(dict.fromkeys(prompt_variables(value)))
-            except (RunnableError, ValueError):
-                continue
-    return list(names)
-
-
-def _input_ports(
-    endpoint: OpenAPIEndpoint | None, ag_config: Mapping[str, Any] | None
-) -> list[RunnablePort]:
-    declared = _ports(endpoint.input_ports) if endpoint is not None else []
-    known = {p.key for p in declared}
-    if endpoint is not None and endpoint.messages_schema is not None:
-        known.add("messages")
-    extra = [v for v in config_variables(ag_config) if v not in known]
-    return declared + input_ports_from_variables(extra)
 
 
 def _request(endpoint: OpenAPIEndpoint, mode: str, revision: AppRevisionData) -> HttpRequestFormat:
@@ -157,7 +109,7 @@ def app_revision_to_runnable(
     if endpoint is None:
         url, request = invocation_url(service_url(revision), mode), None
     else:
-        url, request = endpoint_url(revision, endpoint), _request(endpoint, mode, revision)
+        url, request = endpoint_url(revision.uri, endpoint), _request(endpoint, mode, revision)
     return RunnableData(
         id=revision.id,
         kind="app_revision",
@@ -169,76 +121,6 @@ def app_revision_to_runnable(
         schemas=endpoint.schemas if endpoint is not None else RunnableSchemas(),
         request=request,
     )
-
-
-class _OpenAPIFetcher:
-    """GET `url` and return the JSON document (None on 404); errors say what happened."""
-
-    def __init__(self, client: httpx.AsyncClient | None, timeout: float) -> None:
-        self.client = client
-        self.timeout = timeout
-
-    async def __call__(self, url: str) -> dict[str, Any] | None:
-        shown = redact_text(url)  # a uri may carry user:password; errors never do
-        try:
-            if self.client is not None:
-                response = await self.client.get(url, timeout=self.timeout)
-            else:
-                async with httpx.AsyncClient(timeout=self.timeout) as client:
-                    response = await client.get(url)
-        except httpx.HTTPError as exc:
-            why = "connection refused" if isinstance(exc, httpx.ConnectError) else str(exc)
-            raise EntityLoadError(
-                "openapi",
-                shown,
-                redact_text(f"the app is unreachable ({type(exc).__name__}: {why})"),
-            ) from None
-        if response.status_code == 404:
-            return None
-        if not response.is_success:
-            raise EntityLoadError("openapi", shown, f"the app answered HTTP {response.status_code}")
-        try:
-            document = response.json()
-        except ValueError:
-            raise EntityLoadError("openapi", shown, "the app's answer is not JSON") from None
-        if not isinstance(document, dict):
-            raise EntityLoadError("openapi", url, "the OpenAPI document is not a JSON object")
-        return document
-
-
-class _InspectFetcher:
-    """POST `url` (an app's `/inspect`) and return its JSON answer (None on 404 or 405)."""
-
-    def __init__(self, client: httpx.AsyncClient | None, timeout: float) -> None:
-        self.client = client
-        self.timeout = timeout
-
-    async def __call__(self, url: str) -> dict[str, Any] | None:
-        shown = redact_text(url)
-        try:
-            if self.client is not None:
-                response = await self.client.post(url, json={}, timeout=self.timeout)
-            else:
-                async with httpx.AsyncClient(timeout=self.timeout) as client:
-                    response = await client.post(url, json={})
-        except httpx.HTTPError as exc:
-            why = "connection refused" if isinstance(exc, httpx.ConnectError) else str(exc)
-            raise EntityLoadError(
-                "inspect",
-                shown,
-                redact_text(f"the app is unreachable ({type(exc).__name__}: {why})"),
-            ) from None
-        if response.status_code in (404, 405):
-            return None
-        if not response.is_success:
-            raise EntityLoadError("inspect", shown, f"the app answered HTTP {response.status_code}")
-        try:
-            answer = response.json()
-        except ValueError:
-            raise EntityLoadError("inspect", shown, "the app's answer is not JSON") from None
-        if not isinstance(answer, dict):
-            raise EntityLoadError("inspect", shown, "the /inspect answer is not a JSON object")
-        return answer
 
 
 class AppRevisionMolecule(SourceMolecule[AppRevisionData]):
@@ -264,10 +146,10 @@ class AppRevisionMolecule(SourceMolecule[AppRevisionData]):
         transform = AppRevisionData.model_validate
         super().__init__("app_revision", source, transform=transform, **options)
         self.documents: Molecule[dict[str, Any]] = create_molecule(
-            "openapi", _OpenAPIFetcher(http_client, openapi_timeout), where="the app"
+            "openapi", JsonFetcher("GET", "openapi", http_client, openapi_timeout), where="the app"
         )
         self.inspections: Molecule[dict[str, Any]] = create_molecule(
-            "inspect", _InspectFetcher(http_client, openapi_timeout), where="the app"
+            "inspect", JsonFetcher("POST", "inspect", http_client, openapi_timeout), where="the app"
         )
         self._mode = id_family(lambda _: atom("direct"))
 
@@ -292,7 +174,9 @@ class AppRevisionMolecule(SourceMolecule[AppRevisionData]):
         self.input_ports = self.selector("input_ports", self._read_input_ports)
         self.output_ports = self.selector(
             "output_ports",
-            lambda get, key: _ports(e.output_ports) if (e := get(self.endpoint(key))) else [],
+            lambda get, key: (
+                endpoint_ports(e.output_ports) if (e := get(self.endpoint(key))) else []
+            ),
         )
         self.schemas = self.selector(
             "schemas",
@@ -349,7 +233,7 @@ class AppRevisionMolecule(SourceMolecule[AppRevisionData]):
         interface = None
         if state.data is not None:
             try:
-                interface = _parse_for_route(state.data, revision)
+                interface = parse_for_route(state.data, revision.uri, revision.route_path)
             except OpenAPIError as exc:
                 error = MoleculeError(self.name, key, f"the app's OpenAPI document: {exc}")
                 return QueryState("error", None, error, state.fetched_at)
@@ -391,7 +275,7 @@ class AppRevisionMolecule(SourceMolecule[AppRevisionData]):
             return None
         endpoint = get(self.endpoint(key))
         if endpoint is not None:
-            return endpoint_url(revision, endpoint)
+            return endpoint_url(revision.uri, endpoint)
         return invocation_url(service_url(revision), get(self.execution_mode(key)))
 
     def _read_request(self, get: Getter, key: str) -> HttpRequestFormat | None:
@@ -405,7 +289,7 @@ class AppRevisionMolecule(SourceMolecule[AppRevisionData]):
         revision = self._of(get, key)
         if revision is None:
             return []
-        return _input_ports(get(self.endpoint(key)), revision.ag_config)
+        return interface_input_ports(get(self.endpoint(key)), revision.ag_config)
 
     def _write_load_openapi(
         self, get: Getter, set: Setter, key: Any
@@ -430,7 +314,10 @@ class AppRevisionMolecule(SourceMolecule[AppRevisionData]):
             await set(self.documents.refresh if refresh else self.documents.load, url)
         document = get(self.documents.query(url)).data
         revision = self._of(get, key)
-        if document is None or (revision and "invoke" in _interface_or_empty(document, revision)):
+        if document is None or (
+            revision
+            and "invoke" in endpoints_for_route(document, revision.uri, revision.route_path)
+        ):
             with contextlib.suppress(EntityNotFoundError):
                 inspections = self.inspections
                 await set(inspections.refresh if refresh else inspections.load, inspect_url)
@@ -439,41 +326,6 @@ class AppRevisionMolecule(SourceMolecule[AppRevisionData]):
             raise state.error
         assert state.data is not None
         return state.data
-
-
-def _parse_for_route(document: dict[str, Any], revision: AppRevisionData) -> OpenAPIInterface:
-    """The document's endpoints for the revision's route (auto-detected without one).
-
-    A route's endpoints may sit at `/route/...`, or around the uri's own path
-    (`/prefix/route/...`, or `/route/prefix/...` as the 0.9x SDK writes them).
-    """
-    route = (revision.route_path or "").strip("/")
-    if not route:
-        return parse_openapi(document)
-    prefix = httpx.URL(runtime_prefix(revision.uri) or "").path.strip("/")
-    candidates = [route] + ([f"{prefix}/{route}", f"{route}/{prefix}"] if prefix else [])
-    interface = parse_openapi(document, route_prefix=candidates[0])
-    for candidate in candidates[1:]:
-        if interface.endpoints:
-            break
-        interface = parse_openapi(document, route_prefix=candidate)
-    return interface
-
-
-def _interface_or_empty(document: dict[str, Any], revision: AppRevisionData) -> dict[str, Any]:
-    try:
-        return dict(_parse_for_route(document, revision).endpoints)
-    except OpenAPIError:
-        return {}
-
-
-def _ports(read: Any) -> list[RunnablePort]:
-    """Ports from an endpoint; a schema the ports cannot be read from gives none."""
-    try:
-        ports: list[RunnablePort] = read()
-    except SchemaError:
-        return []
-    return ports
 
 
 def app_revision_molecule(

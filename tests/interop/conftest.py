@@ -28,20 +28,20 @@ def sdk_venvs() -> dict[str, Path]:
     return ensure_sdks(LEGACY_SDK, CURRENT_SDK)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def platform_requests() -> list[dict[str, Any]]:
     """The config requests the legacy app made to the platform stand-in."""
     return []
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def platform_url(platform_requests: list[dict[str, Any]]) -> Iterator[str]:
     """The platform stand-in the legacy app fetches deployed configs from."""
     with serve_in_thread(platform_app(platform_requests)) as url:
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def sdk_apps(sdk_venvs: dict[str, Path], platform_url: str) -> Iterator[dict[str, str]]:
     """Both test apps served, by SDK version: the legacy one with the platform stand-in,
     the current one with no platform at all (a port nobody answers on)."""

@@ -31,6 +31,8 @@ CURRENT_SDK = "0.125.1"
 """The current SDK: `/invoke` and `/inspect`, no document."""
 
 _STARTUP_SECONDS = 90.0
+# No bytecode at install: the apps compile only what they import, on their first start.
+_PIP_INSTALL = ("install", "-q", "--no-compile", "--disable-pip-version-check")
 
 
 class SDKInstallError(RuntimeError):
@@ -52,7 +54,7 @@ def ensure_sdk(version: str) -> Path:
     with log.open("w") as out:
         steps = [
             [sys.executable, "-m", "venv", "--clear", str(venv)],
-            [str(_python(venv)), "-m", "pip", "install", "-q", f"agenta=={version}", "uvicorn"],
+            [str(_python(venv)), "-m", "pip", *_PIP_INSTALL, f"agenta=={version}", "uvicorn"],
         ]
         for step in steps:
             done = subprocess.run(step, stdout=out, stderr=subprocess.STDOUT, timeout=900)
