@@ -356,10 +356,15 @@ async def execute_http_runnable(
 
 
 def _failure_code(payload: Any) -> str | None:
-    """The service's stable name for the failure (`status.failure_code`), if it gave one."""
+    """The service's code for the failure: `status.failure_code` (a slug), else `status.code`."""
     status = payload.get("status") if isinstance(payload, Mapping) else None
-    code = status.get("failure_code") if isinstance(status, Mapping) else None
-    return code if isinstance(code, str) and code else None
+    if not isinstance(status, Mapping):
+        return None
+    for key in ("failure_code", "code"):
+        code = status.get(key)
+        if isinstance(code, str | int) and not isinstance(code, bool) and code != "":
+            return str(code)
+    return None
 
 
 def _error_trace(payload: Any) -> TraceInfo | None:

@@ -172,3 +172,10 @@ def test_error_info_keeps_its_code_through_json() -> None:
     info = ErrorInfo.model_validate({"message": "boom", "code": "quota_exceeded"})
     assert info.code == "quota_exceeded"
     assert ErrorInfo.model_validate_json(info.model_dump_json()).code == "quota_exceeded"
+
+
+async def test_without_a_failure_slug_the_code_is_the_status_code(service: str) -> None:
+    request = HttpRequestFormat(body="invoke")
+    result = await execute_http_runnable(runnable(f"{service}/refusing/invoke", request), {})
+    assert result.error is not None
+    assert (result.error.code, result.error.status_code) == ("424", 424)
