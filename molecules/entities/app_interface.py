@@ -29,6 +29,7 @@ __all__ = [
     "endpoint_url",
     "endpoints_for_route",
     "interface_input_ports",
+    "needs_inspect",
     "parse_for_route",
     "runtime_prefix",
 ]
@@ -90,6 +91,11 @@ def endpoints_for_route(
         return dict(parse_for_route(document, uri, route_path).endpoints)
     except OpenAPIError:
         return {}
+
+
+def needs_inspect(endpoints: Mapping[str, OpenAPIEndpoint]) -> bool:
+    """True when a document's endpoints do not describe the app: none, or only `/invoke`."""
+    return not endpoints or "invoke" in endpoints
 
 
 def config_variables(ag_config: Mapping[str, Any] | None) -> list[str]:

@@ -3,8 +3,9 @@
 The app's interface comes from its OpenAPI document, fetched with httpx from the
 service's root, `runtime_prefix(uri) + "/openapi.json"` (once per URL and store, shared by
 every revision on that URL); a `route_path` picks the endpoints under it. An app served
-by the current Agenta SDK has no document (or one listing `/invoke`): its interface comes
-from `POST .../inspect` instead, and it runs through `/invoke`.
+by the current Agenta SDK has no document (or one listing `/invoke`, or none of the
+route's endpoints): its interface comes from `POST .../inspect` instead, and it runs
+through `/invoke`.
 `execution_mode` picks the endpoint: "direct" runs `/test` (or `/invoke` with the config
 as `parameters`: the caller sends the config), "deployed" runs `/run` (or `/invoke`
 without it). `invocation_url` is computed from the uri, the route path, the mode and the
@@ -31,6 +32,7 @@ from molecules.entities.app_interface import (
     endpoint_url,
     endpoints_for_route,
     interface_input_ports,
+    needs_inspect,
     parse_for_route,
     runtime_prefix,
 )
@@ -237,7 +239,7 @@ class AppRevisionMolecule(SourceMolecule[AppRevisionData]):
             except OpenAPIError as exc:
                 error = MoleculeError(self.name, key, f"the app's OpenAPI document: {exc}")
                 return QueryState("error", None, error, state.fetched_at)
-            if "invoke" not in interface.endpoints:
+            if not needs_inspect(interface.endpoints):
                 return QueryState(state.status, interface, state.error, state.fetched_at)
         return self._read_inspect(get, key, url)
 
@@ -248,10 +250,8 @@ class AppRevisionMolecule(SourceMolecule[AppRevisionData]):
         assert url is not None
         state: QueryState[dict[str, Any]] = get(self.inspections.query(url))
         if isinstance(state.error, EntityNotFoundError) and state.data is None:
-            shown = redact_text(f"{document_url} and {url}")
-            error = MoleculeError(
-                self.name, key, f"not found: no OpenAPI document or /inspect at {shown}"
-            )
+            shown = redact_text(f"neither {document_url} nor {url}")
+            error = MoleculeError(self.name, key, f"not found: {shown} describes the app")
             return QueryState("error", None, error, state.fetched_at)
         if state.data is None:
             return QueryState(state.status, None, state.error, state.fetched_at)
@@ -316,7 +316,7 @@ class AppRevisionMolecule(SourceMolecule[AppRevisionData]):
         revision = self._of(get, key)
         if document is None or (
             revision
-            and "invoke" in endpoints_for_route(document, revision.uri, revision.route_path)
+            and needs_inspect(endpoints_for_route(document, revision.uri, revision.route_path))
         ):
             with contextlib.suppress(EntityNotFoundError):
                 inspections = self.inspections

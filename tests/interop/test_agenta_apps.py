@@ -7,9 +7,11 @@ HTTP, through the default bridge.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
+import httpx
 import pytest
 
 from bridge import InvalidInputsError, RunnableBridge, create_default_bridge, use_runnable
@@ -147,3 +149,19 @@ async def test_an_app_without_schemas_takes_its_prompts_template_variables(
     assert [p.key for p in ports] == ["name"]
     result = await bridge.execute("app_revision:greet", {"name": "Ada"}, store=store)
     assert result.output == {"text": "Bonjour Ada"}
+
+
+async def test_an_app_whose_document_lists_invoke_is_read_through_inspect(
+    current_app: str,
+) -> None:
+    # The current SDK's document (OpenAPI switched on) uses `#/$defs/...` refs.
+    async with httpx.AsyncClient() as client:
+        document = (await client.get(f"{current_app}/documented/openapi.json")).json()
+    assert "#/$defs/" in json.dumps(document)
+    bridge = bridge_over(capital={"uri": f"{current_app}/documented"})
+    store = Store()
+    await bridge.load(REF, store=store)
+    assert [p.key for p in store.get(bridge.selectors.input_ports(REF))] == ["country", "style"]
+    assert store.get(bridge.selectors.invocation_url(REF)) == f"{current_app}/documented/invoke"
+    result = await bridge.execute(REF, {"country": "Mali"}, store=store)
+    assert result.output == "The capital of Mali (plain)", result.error
