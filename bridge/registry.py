@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from bridge.errors import InvalidRunnableTypeError, UnknownRunnableType
 from bridge.types import RefLike, RunnableType
 from runnable.types import RunnableRef
 
-__all__ = ["KindRegistry", "check_kind"]
+__all__ = ["KindRegistry", "check_kind", "kind_name"]
 
 _CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
@@ -48,10 +48,7 @@ class KindRegistry:
 
     def canonical(self, kind: str) -> str:
         """The registered name `kind` stands for: itself, or the snake_case of a camelCase alias."""
-        if kind in self._types:
-            return kind
-        snake = _CAMEL_HUMP.sub("_", kind).lower()
-        return snake if snake in self._types else kind
+        return kind_name(kind, self._types)
 
     def type(self, kind: str) -> RunnableType:
         """The RunnableType of `kind` (or its camelCase alias); `UnknownRunnableType` if none."""
@@ -97,6 +94,14 @@ class KindRegistry:
         raise InvalidRunnableTypeError(
             f"cannot tell the kind of a {type(entity).__name__}; pass kind=..."
         )
+
+
+def kind_name(kind: str, known: Collection[str]) -> str:
+    """`kind` if it is known, else the known snake_case name its camelCase spells, else `kind`."""
+    if kind in known:
+        return kind
+    snake = _CAMEL_HUMP.sub("_", kind).lower()
+    return snake if snake in known else kind
 
 
 def check_kind(kind: Any, runnable_type: Any) -> None:

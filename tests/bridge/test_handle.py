@@ -77,3 +77,9 @@ async def test_a_handle_by_alias_runs_the_kind() -> None:
     handle = use_runnable("evaluatorRevision:ex", Store(), bridge=bridge)
     assert handle.ref == RunnableRef("evaluator_revision", "ex")
     assert (await handle.execute(INPUTS)).status == ExecutionStatus.SUCCESS
+
+
+async def test_the_default_bridge_takes_sources_under_camel_case_kinds() -> None:
+    bridge = create_default_bridge({"evaluatorRevision": InMemorySource(EVALUATORS)})
+    result = await bridge.execute("evaluator_revision:ex", INPUTS)
+    assert result.status == ExecutionStatus.SUCCESS
