@@ -22,6 +22,7 @@ from bridge.errors import (
     UnknownRunnableId,
     UnknownRunnableType,
 )
+from bridge.handle import RunnableHandle, use_runnable
 from bridge.selectors import STANDARD_SELECTORS, BridgeSelectors, RunnableKind
 from bridge.server import create_app  # imports starlette only when called (`server` extra)
 from bridge.types import Executor, RunnableType
@@ -45,6 +46,7 @@ __all__ = [
     "RunnableBridge",
     "RunnableData",
     "RunnableExecutionError",
+    "RunnableHandle",
     "RunnableKind",
     "RunnableNotFoundError",
     "RunnablePort",
@@ -61,4 +63,5 @@ __all__ = [
     "follow_bridge_changes",
     "prompt_runnable_type",
     "runnable_bridge",
+    "use_runnable",
 ]

@@ -76,7 +76,7 @@ class RunnableBridge:
 
     def runnable(self, kind: str) -> RunnableKind:
         """One kind's own selectors (its molecule's and extras) and actions."""
-        return RunnableKind(self._atoms, kind, self.type(kind))
+        return RunnableKind(self._atoms, self._registry.canonical(kind), self.type(kind))
 
     def kind_of(self, entity: Any) -> str:
         """The kind whose `entity_type` `entity` is (the most specific one)."""

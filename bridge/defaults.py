@@ -20,6 +20,7 @@ import httpx
 
 from bridge.bridge import RunnableBridge
 from bridge.errors import ExecutorNotAvailable
+from bridge.registry import kind_name
 from bridge.types import Executor, RunnableType
 from molecules import (
     ActionData,
@@ -203,6 +204,7 @@ def app_revision_runnable_type(
         invocation_url=getattr(molecule, "invocation_url", None),
         schemas=getattr(molecule, "schemas", None),
         configuration=getattr(molecule, "configuration", None),
+        request=getattr(molecule, "request", None),
         execute=execute or http_executor(http_client),
         prepare=prepare,
         entity_type=AppRevisionData,
@@ -267,9 +269,9 @@ def create_default_bridge(
     action sources (and `provider`, `run_store`, `brokers`, `scoped_sources`): prompts run
     as multi-turn conversations whose every turn is recorded.
     """
-    given_sources = dict(sources or {})
-    molecules = dict(molecules or {})
-    executors = dict(executors or {})
+    given_sources = {kind_name(k, BUILTIN_KINDS): v for k, v in (sources or {}).items()}
+    molecules = {kind_name(k, BUILTIN_KINDS): v for k, v in (molecules or {}).items()}
+    executors = {kind_name(k, BUILTIN_KINDS): v for k, v in (executors or {}).items()}
     if provider is not None:
         executors.setdefault("prompt", prompt_executor(provider))
         executors.setdefault("builtin", prompt_executor(provider))

@@ -2,19 +2,24 @@
 
 A ref is a `RunnableRef`, a "kind:id" text, or a bare id. The registry checks kinds as
 they are registered and parses refs against them; it holds no atoms and runs nothing.
+A kind may also be named in camelCase (`appRevision` for `app_revision`, as Agenta's own
+code and configs spell them): the registry reads it as the registered name.
 """
 
 from __future__ import annotations
 
+import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from bridge.errors import InvalidRunnableTypeError, UnknownRunnableType
 from bridge.types import RefLike, RunnableType
 from runnable.types import RunnableRef
 
-__all__ = ["KindRegistry", "check_kind"]
+__all__ = ["KindRegistry", "check_kind", "kind_name"]
+
+_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 class KindRegistry:
@@ -39,11 +44,15 @@ class KindRegistry:
             return list(self._types.items())
 
     def __contains__(self, kind: object) -> bool:
-        return kind in self._types
+        return isinstance(kind, str) and self.canonical(kind) in self._types
+
+    def canonical(self, kind: str) -> str:
+        """The registered name `kind` stands for: itself, or the snake_case of a camelCase alias."""
+        return kind_name(kind, self._types)
 
     def type(self, kind: str) -> RunnableType:
-        """The RunnableType of `kind`; `UnknownRunnableType` if there is none."""
-        found = self._types.get(kind)
+        """The RunnableType of `kind` (or its camelCase alias); `UnknownRunnableType` if none."""
+        found = self._types.get(self.canonical(kind))
         if found is None:
             raise UnknownRunnableType(kind, list(self._types))
         return found
@@ -65,6 +74,9 @@ class KindRegistry:
         parsed = RunnableRef.parse(dict(ref) if isinstance(ref, Mapping) else ref)
         if parsed.kind is not None:
             self.type(parsed.kind)
+            kind = self.canonical(parsed.kind)
+            if kind != parsed.kind:
+                return RunnableRef(kind, parsed.id)
         return parsed
 
     def kind_of(self, entity: Any) -> str:
@@ -82,6 +94,14 @@ class KindRegistry:
         raise InvalidRunnableTypeError(
             f"cannot tell the kind of a {type(entity).__name__}; pass kind=..."
         )
+
+
+def kind_name(kind: str, known: Collection[str]) -> str:
+    """`kind` if it is known, else the known snake_case name its camelCase spells, else `kind`."""
+    if kind in known:
+        return kind
+    snake = _CAMEL_HUMP.sub("_", kind).lower()
+    return snake if snake in known else kind
 
 
 def check_kind(kind: Any, runnable_type: Any) -> None:

@@ -93,7 +93,7 @@ class BridgeRunner:
     def adopt(self, kind: str, entity: Any, *, store: Store) -> RunnableRef:
         """Put an entity held in hand into `store` as a new local entity of `kind`."""
         new_id: str = store.set(self.registry.type(kind).molecule.create, entity)
-        return RunnableRef(kind, new_id)
+        return RunnableRef(self.registry.canonical(kind), new_id)
 
     async def prepare(
         self, target: Any, inputs: Mapping[str, Any] | None, store: Store | None, kind: str | None

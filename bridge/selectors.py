@@ -79,6 +79,7 @@ class SelectorAtoms:
     def kind_atom(self, name: str, kind: str, key: str) -> Atom[Any]:
         """The atom of selector `name` for the entity `key` of `kind`."""
         runnable_type = self._registry.type(kind)
+        kind = self._registry.canonical(kind)
         molecule = runnable_type.molecule
         if name == "query":
             found: Atom[Any] = molecule.query(key)
@@ -117,6 +118,7 @@ class SelectorAtoms:
                     ("invocation_url", t.invocation_url),
                     ("schemas", t.schemas),
                     ("configuration", t.configuration),
+                    ("request", t.request),
                 )
                 if family is not None
             }

@@ -58,7 +58,7 @@ class RunnableType:
     `to_runnable(entity)` gives the `RunnableData`; `get_input_ports(entity)` and
     `get_output_ports(entity)` its ports. A kind whose molecule already has reactive
     selectors for these passes them as `input_ports`, `output_ports`, `invocation_url`,
-    `schemas` or `configuration` (families keyed by id); they win over the functions.
+    `schemas`, `configuration` or `request` (families keyed by id); they win over the functions.
     `execute(runnable, inputs)` runs it: a plain or async function returning the output
     (or an `ExecutionResult`), or an async generator of chunks. `prepare(store, id)` is
     awaited before a run (to load a prompt an action points at, an app's OpenAPI...).
@@ -93,6 +93,9 @@ class RunnableType:
         default=None, kw_only=True, validator=_optional_callable
     )
     configuration: SelectorFamily | None = attrs.field(
+        default=None, kw_only=True, validator=_optional_callable
+    )
+    request: SelectorFamily | None = attrs.field(
         default=None, kw_only=True, validator=_optional_callable
     )
     prepare: Prepare | None = attrs.field(default=None, kw_only=True, validator=_optional_callable)

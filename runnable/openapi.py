@@ -1,16 +1,23 @@
-"""The interface of an app revision, read from its OpenAPI document.
+"""The interface of an app revision, read from its OpenAPI document or its `/inspect`.
 
-An app serves `/test` (direct: the caller sends `ag_config`), `/run` (deployed), and the
-older `/generate` and `/generate_deployed`, possibly under a route prefix
-(`/my-app/test`). For each endpoint the JSON request body gives:
+An app served by the Agenta SDK up to 0.9x serves `/test` (direct: the caller sends
+`ag_config`), `/run` (deployed), and the older `/generate` and `/generate_deployed`,
+possibly under a route prefix (`/my-app/test`). For each endpoint the JSON request body
+gives:
 
-- the inputs schema: the body's `inputs` property, else the top-level properties minus
-  `ag_config`, `messages` and ids (`id`, `ids`, `*_id`, `*_ids`);
+- the inputs schema: the body's `inputs` property (the request then is
+  `{"inputs": {...}}`), else the top-level properties minus `ag_config`, `messages` and
+  ids (`id`, `ids`, `*_id`, `*_ids`), which then travel as top-level fields;
 - the config schema: the `ag_config` property;
 - the chat schema: the `messages` property (an app is a chat app only when it has one);
 - the output schema: the JSON response's `data` property, else the whole response.
 
-Every `$ref` is resolved against the document.
+Every `$ref` is resolved against the document (an embedded model's `#/$defs/...` against
+its own definitions).
+
+The current SDK serves `POST /invoke` (`{"data": {"inputs", "parameters"}}`) and
+`POST /inspect`, whose answer holds the revision's `schemas` (`inputs`, `parameters`,
+`outputs`) and default `parameters`: `parse_inspect` reads it.
 """
 
 from collections.abc import Mapping
@@ -20,23 +27,28 @@ from pydantic import BaseModel, Field
 
 from runnable.errors import OpenAPIError, SchemaError
 from runnable.ports import input_ports_from_schema, output_ports_from_schema, resolve_refs
-from runnable.types import RunnablePort, RunnableSchemas
+from runnable.types import HttpRequestFormat, RunnablePort, RunnableSchemas
 
 __all__ = [
     "ENDPOINT_NAMES",
     "ExecutionMode",
     "OpenAPIEndpoint",
     "OpenAPIInterface",
+    "RequestFormat",
     "invocation_url",
+    "parse_inspect",
     "parse_openapi",
 ]
 
 ExecutionMode = Literal["direct", "deployed"]
-ENDPOINT_NAMES = ("test", "run", "generate", "generate_deployed")
-# Each mode's endpoint, newest first.
+RequestFormat = Literal["inputs", "fields", "invoke"]
+"""The request body: `{"inputs": ...}`, the inputs as top-level fields, or `{"data": ...}`."""
+_DIRECT_ENDPOINTS = ("test", "generate")
+ENDPOINT_NAMES = ("test", "run", "generate", "generate_deployed", "invoke")
+# Each mode's endpoint, newest first; /invoke serves both (only direct sends parameters).
 _MODE_ENDPOINTS: dict[str, tuple[str, ...]] = {
-    "direct": ("test", "generate"),
-    "deployed": ("run", "generate_deployed"),
+    "direct": ("test", "generate", "invoke"),
+    "deployed": ("run", "generate_deployed", "invoke"),
 }
 _RESERVED = ("ag_config", "messages")
 
@@ -71,6 +83,7 @@ class OpenAPIEndpoint(BaseModel):
 
     name: str
     path: str
+    request_format: RequestFormat = "inputs"
     inputs_schema: dict[str, Any] | None = None
     config_schema: dict[str, Any] | None = None
     messages_schema: dict[str, Any] | None = None
@@ -80,6 +93,11 @@ class OpenAPIEndpoint(BaseModel):
     def is_chat(self) -> bool:
         """True only when the endpoint takes a `messages` schema."""
         return self.messages_schema is not None
+
+    def request(self, mode: str = "direct") -> HttpRequestFormat:
+        """How to call this endpoint in `mode`: the body, and the config only when direct."""
+        direct = self.name in _DIRECT_ENDPOINTS or (self.name == "invoke" and mode == "direct")
+        return HttpRequestFormat(body=self.request_format, with_config=direct)
 
     @property
     def schemas(self) -> RunnableSchemas:
@@ -105,6 +123,7 @@ class OpenAPIInterface(BaseModel):
 
     route_prefix: str = ""
     endpoints: dict[str, OpenAPIEndpoint] = Field(default_factory=dict)
+    default_config: dict[str, Any] | None = None
 
     def endpoint(self, mode: str = "direct") -> OpenAPIEndpoint | None:
         """The endpoint serving `mode` ("direct" or "deployed"), newest style first."""
@@ -145,9 +164,14 @@ def _endpoint(name: str, path: str, operation: Mapping[str, Any]) -> OpenAPIEndp
     properties = body.get("properties") or {}
     if not isinstance(properties, Mapping):
         raise OpenAPIError(f"{where}: request body properties must be an object")
+    request_format: RequestFormat = "inputs"
+    if name == "invoke":
+        # The document only says "a workflow request"; /inspect gives the real schemas.
+        return OpenAPIEndpoint(name=name, path=path, request_format="invoke")
     if "inputs" in properties:
         inputs = properties["inputs"]
     else:
+        request_format = "fields"
         kept = {k: v for k, v in properties.items() if k not in _RESERVED and not _is_id(k)}
         required = [r for r in body.get("required") or () if r in kept]
         inputs = {"type": "object", "properties": kept, "required": required} if body else None
@@ -160,6 +184,7 @@ def _endpoint(name: str, path: str, operation: Mapping[str, Any]) -> OpenAPIEndp
     return OpenAPIEndpoint(
         name=name,
         path=path,
+        request_format=request_format if body else "inputs",
         inputs_schema=inputs,
         config_schema=properties.get("ag_config"),
         messages_schema=properties.get("messages"),
@@ -196,3 +221,53 @@ def parse_openapi(document: Mapping[str, Any], route_prefix: str | None = None) 
         name: _endpoint(name, path, post) for head, name, path, post in found if head == prefix
     }
     return OpenAPIInterface(route_prefix=prefix, endpoints=endpoints)
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise OpenAPIError(f"{where} must be an object, not {type(value).__name__}")
+    return dict(value)
+
+
+def parse_inspect(answer: Mapping[str, Any], base_path: str = "") -> OpenAPIInterface:
+    """Read an app's `/inspect` answer (current SDK) as an interface with one `invoke` endpoint.
+
+    `revision.data.schemas` gives the inputs (a `messages` property is the chat schema),
+    parameters and outputs; `revision.data.parameters` the app's default config.
+    `base_path` is the path the app's routes live under (`/invoke` is appended).
+    """
+    if not isinstance(answer, Mapping):
+        raise OpenAPIError("an /inspect answer must be a JSON object")
+    revision = _mapping(answer.get("revision"), "inspect: revision") or {}
+    data = _mapping(revision.get("data"), "inspect: revision.data") or {}
+    schemas = _mapping(data.get("schemas"), "inspect: revision.data.schemas") or {}
+    try:
+        resolved = resolve_refs(schemas)
+    except SchemaError as exc:
+        raise OpenAPIError(f"inspect schemas: {exc}") from exc
+    inputs = _mapping(resolved.get("inputs"), "inspect: schemas.inputs")
+    messages = None
+    if inputs is not None and isinstance(inputs.get("properties"), Mapping):
+        properties = dict(inputs["properties"])
+        messages = properties.pop("messages", None)
+        if messages is not None:
+            required = [r for r in inputs.get("required") or () if r != "messages"]
+            inputs = {**inputs, "properties": properties, "required": required}
+    path = "/" + "/".join(p for p in (base_path.strip("/"), "invoke") if p)
+    endpoint = OpenAPIEndpoint(
+        name="invoke",
+        path=path,
+        request_format="invoke",
+        inputs_schema=inputs,
+        config_schema=_mapping(resolved.get("parameters"), "inspect: schemas.parameters"),
+        messages_schema=dict(messages) if isinstance(messages, Mapping) else None,
+        output_schema=_mapping(resolved.get("outputs"), "inspect: schemas.outputs"),
+    )
+    prefix = path[: -len("/invoke")]
+    return OpenAPIInterface(
+        route_prefix=prefix,
+        endpoints={"invoke": endpoint},
+        default_config=_mapping(data.get("parameters"), "inspect: revision.data.parameters"),
+    )

@@ -33,6 +33,7 @@ __all__ = [
 
 JSON_TYPES = ("string", "number", "integer", "boolean", "object", "array", "null")
 _ROOT_URI = "urn:runnable:schema"
+_MISSING: Any = object()
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
 
@@ -82,34 +83,59 @@ def _resolver(root: Mapping[str, Any]) -> Any:
     return Registry().with_resource(_ROOT_URI, resource).resolver(base_uri=_ROOT_URI)
 
 
+_LOCAL_DEFS = ("#/$defs/", "#/definitions/")
+
+
 def resolve_refs(schema: Any, root: Mapping[str, Any] | None = None) -> Any:
     """`schema` with every local `$ref` replaced by its target (looked up in `root`).
 
-    Siblings of a `$ref` are kept and override the target's keys. A `$ref` that points
-    back into itself (a recursive schema) is left as it is; one that cannot be found
-    raises `SchemaError`.
+    A `#/$defs/...` (or `#/definitions/...`) ref is looked up first in the nearest
+    enclosing schema that has such definitions (an embedded model's own `$defs`, as
+    FastAPI leaves them in an OpenAPI document), then in `root`. Siblings of a `$ref` are
+    kept and override the target's keys. A `$ref` that points back into itself (a
+    recursive schema) is left as it is; one that cannot be found raises `SchemaError`
+    naming the ref and where it is, never the document.
     """
-    resolver = _resolver(root if root is not None else schema if isinstance(schema, dict) else {})
+    top = root if root is not None else schema if isinstance(schema, dict) else {}
+    resolvers: dict[int, Any] = {}
 
-    def inline(node: Any, seen: tuple[str, ...]) -> Any:
+    def lookup(ref: str, scopes: tuple[Mapping[str, Any], ...]) -> Any:
+        candidates = [*reversed(scopes), top] if ref.startswith(_LOCAL_DEFS) else [top]
+        for scope in candidates:
+            resolver = resolvers.get(id(scope))
+            if resolver is None:
+                resolver = resolvers[id(scope)] = _resolver(scope)
+            try:
+                return resolver.lookup(ref).contents
+            except Unresolvable:
+                continue
+        return _MISSING
+
+    def inline(node: Any, seen: tuple[str, ...], path: tuple[str, ...], scopes: Any) -> Any:
         if isinstance(node, list):
-            return [inline(item, seen) for item in node]
+            return [inline(item, seen, (*path, str(i)), scopes) for i, item in enumerate(node)]
         if not isinstance(node, dict):
             return node
+        if any(isinstance(node.get(k), Mapping) for k in ("$defs", "definitions")):
+            scopes = (*scopes, node)
         ref = node.get("$ref")
         if isinstance(ref, str):
             if ref in seen:
                 return node
-            try:
-                target = resolver.lookup(ref).contents
-            except Unresolvable as exc:
-                raise SchemaError(f"cannot resolve $ref {ref!r}: {exc}") from exc
+            target = lookup(ref, scopes)
+            if target is _MISSING:
+                where = "/" + "/".join(path) if path else "(root)"
+                raise SchemaError(f"cannot resolve $ref {ref[:200]!r} at {where[:200]}: no target")
             siblings = {k: v for k, v in node.items() if k != "$ref"}
             merged = {**target, **siblings} if isinstance(target, dict) else target
-            return inline(merged, (*seen, ref))
-        return {k: inline(v, seen) for k, v in node.items()}
+            return inline(merged, (*seen, ref), path, scopes)
+        return {k: inline(v, seen, (*path, _pointer_part(k)), scopes) for k, v in node.items()}
 
-    return inline(schema, ())
+    return inline(schema, (), (), ())
+
+
+def _pointer_part(key: Any) -> str:
+    return str(key).replace("~", "~0").replace("/", "~1")
 
 
 def _port_type(schema: Mapping[str, Any]) -> str:

@@ -9,7 +9,7 @@ import json
 import warnings
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -30,6 +30,7 @@ __all__ = [
     "ExecutionMetrics",
     "ExecutionResult",
     "ExecutionStatus",
+    "HttpRequestFormat",
     "RunnableData",
     "RunnablePort",
     "RunnableRef",
@@ -108,8 +109,28 @@ class RunnableSchemas(BaseModel):
     messages: dict[str, Any] | None = None
 
 
+class HttpRequestFormat(BaseModel):
+    """How an HTTP runnable takes a request: the body's shape, and whether its config goes.
+
+    `body`: "inputs" (`{"inputs": ...}`), "fields" (the inputs as top-level fields) or
+    "invoke" (`{"data": {"inputs", "parameters"}}`); see `runnable.http.invocation`.
+    `references` name the deployed config a service should fetch itself, when the config
+    does not go (`{"application": {"slug": ...}, "environment": {"slug": ...}}`).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    body: Literal["inputs", "fields", "invoke"] = "inputs"
+    with_config: bool = True
+    references: dict[str, dict[str, Any]] | None = None
+
+
 class RunnableData(BaseModel):
-    """One runnable as the bridge sees it, whatever its kind."""
+    """One runnable as the bridge sees it, whatever its kind.
+
+    `request` (HTTP runnables) says how the service takes a request; None means the
+    seed's default: `{"inputs": ...}`, with the config on a `/test` route.
+    """
 
     id: str
     kind: str
@@ -119,6 +140,7 @@ class RunnableData(BaseModel):
     configuration: dict[str, Any] = Field(default_factory=dict)
     invocation_url: str | None = None
     schemas: RunnableSchemas = Field(default_factory=RunnableSchemas)
+    request: HttpRequestFormat | None = None
 
     def __init__(
         self,

@@ -1,11 +1,20 @@
 """Call a runnable served over HTTP (an app revision or an HTTP evaluator).
 
-The request is `POST url {"inputs": {...}}`, plus `"ag_config": {...}` when a config is
-given (the `/test` route of an Agenta-style service). The output is the answer's `data`
-field, or the whole answer when it has none; `trace_id` names the trace. Failures raise
-`HttpRunnableError` with a message a person can act on: the service's own error detail
-when it sent one, "service unreachable at URL (HTTP n)" when a proxy or server answered
-with an HTML page, the timeout when there was no answer in time.
+The request body has one of three formats (`RequestFormat`), as the app's own interface
+says:
+
+- "inputs": `{"inputs": {...}}`, plus `"ag_config": {...}` when a config is given (the
+  `/test` route of an Agenta-style service);
+- "fields": the inputs as top-level fields, plus `ag_config` (the Agenta SDK up to 0.9x);
+- "invoke": `{"data": {"inputs": {...}, "parameters": {...}}}` (the current SDK's
+  `/invoke`; parameters only when a config is given).
+
+The output is the answer's `data.outputs` (current SDK), else its `data` field, else the
+whole answer; `trace_id` (or the `x-ag-trace-id` header) names the trace. Failures raise
+`HttpRunnableError` with a message a person can act on: the service's own explanation
+when it sent one (`status.message`, `detail.message`, validation errors...), "service
+unreachable at URL (HTTP n)" when a proxy or server answered with an HTML page, the
+timeout when there was no answer in time.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel
@@ -24,16 +34,24 @@ from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from runnable.errors import HttpRunnableError
 from runnable.http.served import CONFIG_PARAMETER
+from runnable.openapi import RequestFormat
 from runnable.types import (
     ErrorInfo,
     ExecutionMetrics,
     ExecutionResult,
     ExecutionStatus,
+    HttpRequestFormat,
     RunnableData,
     TraceInfo,
 )
 
-__all__ = ["HttpRunnableResult", "execute_http_runnable", "invoke_http_runnable"]
+__all__ = [
+    "HttpRunnableResult",
+    "execute_http_runnable",
+    "invoke_http_runnable",
+    "reference_baggage",
+    "request_body",
+]
 
 _DEFAULT_TIMEOUT = 60.0
 
@@ -92,6 +110,9 @@ def _detail_text(payload: Any) -> str | None:
         return _format_validation_errors(payload) or None
     if not isinstance(payload, Mapping):
         return None
+    status = payload.get("status")
+    if isinstance(status, Mapping) and isinstance(status.get("message"), str):
+        return str(status["message"]) or None
     for key in ("detail", "error"):
         if key in payload:
             inner = payload[key]
@@ -112,7 +133,7 @@ def _is_html(response: httpx.Response) -> bool:
 
 
 def _error_for_status(response: httpx.Response, url: str) -> HttpRunnableError:
-    status = response.status_code
+    status = response.status_code if response.status_code >= 400 else 500
     shown = _display_url(url)
     if _is_html(response):
         return HttpRunnableError(
@@ -125,6 +146,7 @@ def _error_for_status(response: httpx.Response, url: str) -> HttpRunnableError:
         payload: Any = response.json()
     except ValueError:
         payload = response.text.strip()
+    status = _status_error(payload) or status
     detail = _detail_text(payload) or (payload[:300] if isinstance(payload, str) else None)
     explanation = detail or response.reason_phrase or "no details"
     return HttpRunnableError(
@@ -167,23 +189,78 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+def request_body(
+    inputs: Mapping[str, Any],
+    ag_config: Mapping[str, Any] | None = None,
+    request_format: RequestFormat = "inputs",
+    references: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The JSON body that carries `inputs` (and `ag_config`) in `request_format`.
+
+    `references` travel in the body only for "invoke"; the other formats send them as
+    baggage (`reference_baggage`).
+    """
+    if request_format == "invoke":
+        data: dict[str, Any] = {"inputs": dict(inputs)}
+        if ag_config is not None:
+            data["parameters"] = dict(ag_config)
+        body: dict[str, Any] = {"data": data}
+        if references:
+            body["references"] = {k: dict(v) for k, v in references.items()}
+        return body
+    payload = dict(inputs) if request_format == "fields" else {"inputs": dict(inputs)}
+    if ag_config is not None:
+        payload[CONFIG_PARAMETER] = dict(ag_config)
+    return payload
+
+
+def reference_baggage(references: Mapping[str, Mapping[str, Any]]) -> str:
+    """W3C baggage naming the references (`ag.refs.application.slug=...`), as 0.9x SDKs read."""
+    entries = [
+        f"ag.refs.{kind}.{field}={quote(str(value), safe='')}"
+        for kind, reference in references.items()
+        for field, value in reference.items()
+        if value is not None
+    ]
+    return ",".join(entries)
+
+
+def _read_output(body: Any) -> Any:
+    if not isinstance(body, Mapping):
+        return body
+    data = body.get("data", body)
+    if isinstance(data, Mapping) and "outputs" in data and "status" in body:
+        return data["outputs"]
+    return data
+
+
+def _status_error(body: Any) -> int | None:
+    """The error code of an answer whose `status` says it failed (HTTP 200 or not)."""
+    status = body.get("status") if isinstance(body, Mapping) else None
+    code = status.get("code") if isinstance(status, Mapping) else None
+    return code if isinstance(code, int) and code >= 400 else None
+
+
 async def invoke_http_runnable(
     url: str,
     inputs: Mapping[str, Any],
     *,
     ag_config: Mapping[str, Any] | None = None,
+    request_format: RequestFormat = "inputs",
+    references: Mapping[str, Mapping[str, Any]] | None = None,
     client: httpx.AsyncClient | None = None,
     timeout: float | httpx.Timeout = _DEFAULT_TIMEOUT,
     headers: Mapping[str, str] | None = None,
 ) -> HttpRunnableResult:
-    """POST `inputs` (and `ag_config`, if given) to `url` and read the answer.
+    """POST `inputs` (and `ag_config`, if given) to `url` in `request_format`; read the answer.
 
-    Raises `HttpRunnableError` on a timeout, an unreachable service or an error status.
+    Raises `HttpRunnableError` on a timeout, an unreachable service or an error status
+    (an HTTP one, or a `status.code` of 400 or more in the answer).
     Cancelling the awaiting task closes the request.
     """
-    payload: dict[str, Any] = {"inputs": dict(inputs)}
-    if ag_config is not None:
-        payload[CONFIG_PARAMETER] = dict(ag_config)
+    payload = request_body(inputs, ag_config, request_format, references)
+    if references and request_format != "invoke":
+        headers = {**(headers or {}), "baggage": reference_baggage(references)}
     try:
         # Models, dates and UUIDs in inputs travel as their JSON forms.
         payload = to_jsonable_python(payload)
@@ -205,11 +282,14 @@ async def invoke_http_runnable(
         body: Any = response.json()
     except ValueError:
         body = response.text
-    output = body.get("data", body) if isinstance(body, Mapping) else body
+    if _status_error(body) is not None:
+        raise _error_for_status(response, url)
     trace_id = body.get("trace_id") if isinstance(body, Mapping) else None
     span_id = body.get("span_id") if isinstance(body, Mapping) else None
+    trace_id = trace_id or response.headers.get("x-ag-trace-id")
+    span_id = span_id or response.headers.get("x-ag-span-id")
     return HttpRunnableResult(
-        output=output,
+        output=_read_output(body),
         trace_id=str(trace_id) if trace_id is not None else None,
         span_id=str(span_id) if span_id is not None else None,
         status_code=response.status_code,
@@ -228,8 +308,10 @@ async def execute_http_runnable(
 ) -> ExecutionResult:
     """Run an HTTP runnable and report it as an `ExecutionResult` (errors included, not raised).
 
-    The runnable's `configuration` goes along as `ag_config` when its invocation URL is a
-    `/test` route. Cancellation is not an outcome: it propagates to the caller.
+    `runnable.request` says the body's format and whether the `configuration` goes along
+    (as `ag_config`, or `parameters` for `/invoke`); without it the body is
+    `{"inputs": ...}` and the configuration goes to a `/test` route only.
+    Cancellation is not an outcome: it propagates to the caller.
     """
     started_at = datetime.now(UTC)
     if not runnable.invocation_url:
@@ -242,13 +324,17 @@ async def execute_http_runnable(
                 type="HttpRunnableError",
             ),
         )
-    is_test_route = runnable.invocation_url.rstrip("/").endswith("/test")
-    config = runnable.configuration if is_test_route else None
+    request = runnable.request
+    if request is None:
+        is_test_route = runnable.invocation_url.rstrip("/").endswith("/test")
+        request = HttpRequestFormat(body="inputs", with_config=is_test_route)
     try:
         result = await invoke_http_runnable(
             runnable.invocation_url,
             inputs,
-            ag_config=config,
+            ag_config=runnable.configuration if request.with_config else None,
+            request_format=request.body,
+            references=None if request.with_config else request.references,
             client=client,
             timeout=timeout,
             headers=headers,
@@ -261,9 +347,11 @@ async def execute_http_runnable(
             error=ErrorInfo(
                 message=exc.message,
                 type=type(exc).__name__,
+                code=_failure_code(exc.detail),
                 status_code=exc.status_code,
                 details=exc.detail,
             ),
+            trace=_error_trace(exc.detail),
         )
     return ExecutionResult(
         status=ExecutionStatus.SUCCESS,
@@ -273,3 +361,26 @@ async def execute_http_runnable(
         trace=result.trace,
         metrics=result.metrics,
     )
+
+
+def _failure_code(payload: Any) -> str | None:
+    """The service's code for the failure: `status.failure_code` (a slug), else `status.code`."""
+    status = payload.get("status") if isinstance(payload, Mapping) else None
+    if not isinstance(status, Mapping):
+        return None
+    for key in ("failure_code", "code"):
+        code = status.get(key)
+        if isinstance(code, str | int) and not isinstance(code, bool) and code != "":
+            return str(code)
+    return None
+
+
+def _error_trace(payload: Any) -> TraceInfo | None:
+    """The trace of a failed call, from the error body (top level or inside `detail`)."""
+    if not isinstance(payload, Mapping):
+        return None
+    for holder in (payload, payload.get("detail")):
+        if isinstance(holder, Mapping) and holder.get("trace_id"):
+            span = holder.get("span_id")
+            return TraceInfo(trace_id=str(holder["trace_id"]), span_id=str(span) if span else None)
+    return None

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from runnable.errors import OpenAPIError
-from runnable.openapi import OpenAPIInterface, invocation_url, parse_openapi
+from runnable.openapi import OpenAPIInterface, invocation_url, parse_inspect, parse_openapi
 
 
 def _operation(body_ref: str, response: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -192,3 +192,102 @@ def test_invocation_url(uri: str | None, mode: str, url: str | None) -> None:
 def test_invocation_url_refuses_an_unknown_mode() -> None:
     with pytest.raises(OpenAPIError, match="'staging'"):
         invocation_url("http://h/app", "staging")
+
+
+LEGACY_SDK_STYLE: dict[str, Any] = {
+    "paths": {
+        "/capital/test": {
+            "post": {
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "ag_config": {"type": "object"},
+                                    "country": {"title": "Country"},
+                                },
+                                "required": ["country"],
+                            }
+                        }
+                    }
+                }
+            }
+        },
+        "/capital/run": {"post": {}},
+    }
+}
+
+
+def test_inputs_that_are_top_level_body_fields_are_sent_as_fields() -> None:
+    interface = parse_openapi(LEGACY_SDK_STYLE, route_prefix="capital")
+    test = interface.endpoints["test"]
+    assert test.request_format == "fields"
+    assert [p.key for p in test.input_ports()] == ["country"]
+    assert test.request("direct").with_config is True
+
+
+def test_a_deployed_endpoint_takes_no_config() -> None:
+    run = parse_openapi(LEGACY_SDK_STYLE).endpoints["run"]
+    assert run.request("deployed").with_config is False
+
+
+def test_a_document_listing_invoke_is_read_as_the_current_sdks() -> None:
+    document = {"paths": {"/invoke": {"post": {}}, "/inspect": {"post": {}}}}
+    interface = parse_openapi(document)
+    assert list(interface.endpoints) == ["invoke"]
+    assert interface.endpoint("direct") is interface.endpoint("deployed")
+    invoke = interface.endpoints["invoke"]
+    assert invoke.request("direct").body == "invoke"
+    assert invoke.request("direct").with_config is True
+    assert invoke.request("deployed").with_config is False
+
+
+INSPECT_ANSWER: dict[str, Any] = {
+    "revision": {
+        "data": {
+            "uri": "user:custom:app.capital:latest",
+            "schemas": {
+                "inputs": {
+                    "type": "object",
+                    "properties": {
+                        "country": {"$ref": "#/$defs/Country"},
+                        "messages": {"type": "array"},
+                    },
+                    "required": ["country", "messages"],
+                    "$defs": {"Country": {"type": "string"}},
+                },
+                "parameters": {"type": "object", "properties": {"greeting": {"type": "string"}}},
+                "outputs": {"type": "string"},
+            },
+            "parameters": {"greeting": "Hello"},
+        }
+    }
+}
+
+
+def test_an_inspect_answer_gives_one_invoke_endpoint_with_its_schemas() -> None:
+    interface = parse_inspect(INSPECT_ANSWER, "capital")
+    invoke = interface.endpoints["invoke"]
+    assert invoke.path == "/capital/invoke"
+    assert [(p.key, p.type, p.required) for p in invoke.input_ports()] == [
+        ("country", "string", True)
+    ]
+    assert invoke.is_chat
+    assert invoke.schemas.parameters == {
+        "type": "object",
+        "properties": {"greeting": {"type": "string"}},
+    }
+    assert [p.type for p in invoke.output_ports()] == ["string"]
+    assert interface.default_config == {"greeting": "Hello"}
+
+
+def test_an_inspect_answer_without_schemas_declares_no_inputs() -> None:
+    invoke = parse_inspect({"revision": {"data": {"uri": "x"}}}).endpoints["invoke"]
+    assert invoke.path == "/invoke"
+    assert invoke.input_ports() == []
+
+
+def test_an_inspect_answer_with_a_non_object_schema_is_an_openapi_error() -> None:
+    with pytest.raises(OpenAPIError, match=r"schemas\.inputs"):
+        parse_inspect({"revision": {"data": {"schemas": {"inputs": ["no"]}}}})

@@ -190,3 +190,32 @@ def test_a_typed_port_without_schema_checks_its_type() -> None:
     validate_inputs(ports, {"count": 3, "user": {"name": "Ada"}})  # string ports: presence only
     with pytest.raises(InputValidationError, match="count"):
         validate_inputs(ports, {"count": "three"})
+
+
+def test_an_embedded_models_defs_ref_resolves_against_its_own_definitions() -> None:
+    # FastAPI leaves a pydantic model's `$defs` inside the document, refs relative to it.
+    document = {
+        "paths": {
+            "/invoke": {
+                "schema": {
+                    "$defs": {"Status": {"type": "object", "title": "Status"}},
+                    "properties": {"status": {"$ref": "#/$defs/Status"}},
+                }
+            }
+        }
+    }
+    resolved = resolve_refs(document)
+    assert resolved["paths"]["/invoke"]["schema"]["properties"]["status"]["title"] == "Status"
+
+
+def test_an_unresolvable_ref_in_a_big_document_names_the_ref_and_its_place_only() -> None:
+    document = {
+        "paths": {"/run": {"schema": {"properties": {"x": {"$ref": "#/$defs/Gone"}}}}},
+        "padding": "y" * 10_000,
+    }
+    with pytest.raises(SchemaError) as caught:
+        resolve_refs(document)
+    message = str(caught.value)
+    assert "'#/$defs/Gone'" in message
+    assert "/paths/~1run/schema/properties/x" in message
+    assert len(message) < 200

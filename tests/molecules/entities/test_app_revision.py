@@ -8,12 +8,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from molecules import AppRevisionData, MoleculeError, Store, app_revision_molecule
 from molecules.entities import AppRevisionMolecule, runtime_prefix
 from runnable.http.serving import serve_in_thread
 from runnable.openapi import OpenAPIInterface
 from runnable.sources import InMemorySource
+from runnable.types import HttpRequestFormat
 from tests.molecules.entities.services import (
     Counting,
     chat_service,
@@ -222,3 +227,120 @@ async def test_configuration_is_the_ag_config_and_follows_the_draft() -> None:
 )
 def test_runtime_prefix_drops_a_trailing_endpoint(uri: str | None, prefix: str | None) -> None:
     assert runtime_prefix(uri) == prefix
+
+
+# -- both Agenta SDK generations (shapes checked against the real SDKs in tests/interop) --
+
+LEGACY_DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "paths": {
+        "/capital/test": {
+            "post": {
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "ag_config": {"type": "object"},
+                                    "country": {"title": "Country"},
+                                },
+                                "required": ["country"],
+                            }
+                        }
+                    }
+                }
+            }
+        },
+        "/capital/run": {"post": {}},
+    },
+}
+
+INSPECT_ANSWER: dict[str, Any] = {
+    "revision": {
+        "data": {
+            "schemas": {
+                "inputs": {"type": "object", "properties": {"country": {"type": "string"}}}
+            },
+            "parameters": {"greeting": "Hello"},
+        }
+    }
+}
+
+
+@pytest.fixture(scope="module")
+def sdk_apps() -> Iterator[str]:
+    """The legacy SDK's root document (a `/capital` route); `/current` answers /inspect."""
+
+    async def document(_: Request) -> Response:
+        return JSONResponse(LEGACY_DOCUMENT)
+
+    async def inspect(_: Request) -> Response:
+        return JSONResponse(INSPECT_ANSWER)
+
+    app = Starlette(
+        routes=[
+            Route("/openapi.json", document),
+            Route("/current/inspect", inspect, methods=["POST"]),
+            Route("/current/greet/inspect", inspect, methods=["POST"]),
+        ]
+    )
+    with serve_in_thread(app) as url:
+        yield url
+
+
+async def test_a_route_path_is_read_from_the_root_document(sdk_apps: str) -> None:
+    m = molecule(rev={"uri": sdk_apps, "route_path": "capital"})
+    store = Store()
+    await store.set(m.load_openapi, "rev")
+    assert [p.key for p in store.get(m.input_ports("rev"))] == ["country"]
+    assert store.get(m.invocation_url("rev")) == f"{sdk_apps}/capital/test"
+    assert store.get(m.request("rev")) == HttpRequestFormat(body="fields", with_config=True)
+
+
+async def test_an_app_without_a_document_is_inspected_and_invoked(sdk_apps: str) -> None:
+    m = molecule(rev={"uri": f"{sdk_apps}/current", "route_path": "greet"})
+    store = Store()
+    interface = await store.set(m.load_openapi, "rev")
+    assert interface.default_config == {"greeting": "Hello"}
+    assert [p.key for p in store.get(m.input_ports("rev"))] == ["country"]
+    assert store.get(m.invocation_url("rev")) == f"{sdk_apps}/current/greet/invoke"
+    store.set(m.execution_mode("rev"), "deployed")
+    assert store.get(m.invocation_url("rev")) == f"{sdk_apps}/current/greet/invoke"
+    assert store.get(m.request("rev")) == HttpRequestFormat(body="invoke", with_config=False)
+
+
+async def test_a_deployed_request_carries_the_revisions_references(sdk_apps: str) -> None:
+    references = {"application": {"slug": "capital"}}
+    m = molecule(rev={"uri": sdk_apps, "route_path": "capital", "references": references})
+    store = Store()
+    await store.set(m.load_openapi, "rev")
+    assert store.get(m.request("rev")).references is None  # direct: the config goes instead
+    store.set(m.execution_mode("rev"), "deployed")
+    assert store.get(m.request("rev")).references == references
+
+
+async def test_the_prompts_template_variables_add_the_ports_the_app_does_not_declare(
+    sdk_apps: str,
+) -> None:
+    prompt = {"messages": [{"role": "user", "content": "{{country}}, {{ tone }} please"}]}
+    m = molecule(rev={"uri": f"{sdk_apps}/current", "ag_config": {"prompt": prompt}})
+    store = Store()
+    await store.set(m.load_openapi, "rev")
+    ports = store.get(m.input_ports("rev"))
+    assert [(p.key, p.required) for p in ports] == [("country", False), ("tone", True)]
+
+
+async def test_with_no_interface_the_ports_are_the_template_variables() -> None:
+    prompt = {"template_format": "fstring", "messages": [{"role": "user", "content": "{a} {b}"}]}
+    m = molecule(rev={"uri": "http://127.0.0.1:9", "ag_config": {"prompt": prompt}})
+    store = Store()
+    await store.set(m.load, "rev")
+    assert [p.key for p in store.get(m.input_ports("rev"))] == ["a", "b"]
+
+
+async def test_an_app_with_neither_document_nor_inspect_is_not_found(sdk_apps: str) -> None:
+    m = molecule(rev={"uri": f"{sdk_apps}/elsewhere"})
+    store = Store()
+    with pytest.raises(MoleculeError, match=r"not found: neither .*openapi.json nor .*/inspect"):
+        await store.set(m.load_openapi, "rev")

@@ -1,0 +1,1 @@
+"""Interop: the library against apps served by the real Agenta SDK (pytest -m interop)."""
