@@ -27,9 +27,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from benchmarks.reactive_adapters import ADAPTERS, Unsupported
+from benchmarks.reactive_adapters import ADAPTERS
 from benchmarks.reactive_cases import Case
 from benchmarks.reactive_floor import FLOORS
+from benchmarks.reactive_framework import Unsupported
 from benchmarks.reactive_shapes import Iteration, Outcome
 
 FLOOR = "floor"
