@@ -5,16 +5,14 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+import weakref
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import attrs
 
 from molecules.core.atom import Atom, default_eq
-
-if TYPE_CHECKING:
-    from molecules.core.store import Store
 
 CLEAN = sys.maxsize  # a mounted node that no write has touched since it was verified
 STALE = -1
@@ -63,7 +61,8 @@ class ReadContext:
     `loadable` when an awaited future settles).
     """
 
-    store: Store
+    # The `Store` (not named here: node.py sits below store.py, imports run one way).
+    store: Any
     atom: Atom[Any]
 
 
@@ -125,6 +124,29 @@ class Node:
         if extra is None:
             extra = self.extra = Extra()
         return extra
+
+
+def node_of(a: Atom[Any], tok: Token) -> Node:
+    """The node of `a` in the store whose token is `tok`, made on first use."""
+    if a._tok is tok:
+        node: Node = a._node
+        return node
+    # Two stores may meet the same atom at once, each under its own lock.
+    with CLAIM_LOCK:
+        if a._tok is None:
+            node = Node(a)
+            a._node = node
+            a._tok = tok
+            return node
+        if a._tok is tok:
+            return a._node  # type: ignore[no-any-return]
+        more = getattr(a, "_more", None)
+        if more is None:
+            more = a._more = weakref.WeakKeyDictionary()
+        found: Node | None = more.get(tok)
+        if found is None:
+            found = more[tok] = Node(a)
+        return found
 
 
 def raise_error(n: Node) -> NoReturn:
