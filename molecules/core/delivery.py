@@ -7,13 +7,13 @@ running in that thread, so a chain of writes from listeners settles in a flat lo
 
 from __future__ import annotations
 
-import threading
+from _thread import get_ident
 
 from molecules.core.errors import ListenerError
 from molecules.core.node import Aftermath, Listener
 
 
-def deliver(after: Aftermath, local: threading.local) -> None:
+def deliver(after: Aftermath, queues: dict[int, list[Listener]]) -> None:
     """Run cleanups, then listeners; raise `ListenerError` with everything that failed."""
     calls, cleanups, errors = after
     if cleanups:
@@ -24,28 +24,22 @@ def deliver(after: Aftermath, local: threading.local) -> None:
             except Exception as exc:
                 errors.append(exc)
     if calls:
-        _dispatch(calls, errors, local)
-    elif errors:
+        # `queues`: the delivery running in each thread (per thread, as listeners of
+        # two threads may run at once, outside the lock).
+        thread = get_ident()
+        queue = queues.get(thread)
+        if queue is not None:
+            queue += calls  # a listener wrote: the outer loop delivers these
+        else:
+            queues[thread] = queue = calls
+            try:
+                for rec in queue:  # grows while listeners write
+                    if rec.active:
+                        try:
+                            rec.fn()
+                        except Exception as exc:
+                            errors = [*errors, exc]
+            finally:
+                del queues[thread]
+    if errors:
         raise ListenerError(errors)
-
-
-def _dispatch(calls: list[Listener], errors: list[Exception], local: threading.local) -> None:
-    queue: list[Listener] | None = getattr(local, "queue", None)
-    if queue is not None:
-        queue += calls  # a listener wrote: the outer loop delivers these
-        if errors:
-            raise ListenerError(errors)
-        return
-    local.queue = queue = calls
-    failed: list[Exception] = []
-    try:
-        for rec in queue:  # grows while listeners write
-            if rec.active:
-                try:
-                    rec.fn()
-                except Exception as exc:
-                    failed.append(exc)
-    finally:
-        local.queue = None
-    if errors or failed:
-        raise ListenerError([*errors, *failed])

@@ -89,7 +89,7 @@ class StoreCore:
         self._pending: list[Node] = []
         self._mounts = Mounts()
         self._mounted = self._mounts.mounted
-        self._local = threading.local()
+        self._queues: dict[int, list[Listener]] = {}  # deliveries running, by thread
         self._collect: Any = _NOT_READING
         # One getter per store, cheaper than a closure per recompute.
         self._get = self._make_getter()
@@ -145,20 +145,35 @@ class StoreCore:
             with self._lock:
                 self._writes += 1
                 try:
-                    if a.read is None and len(args) == 1 and a.write is None:
-                        self._write_value(a, args[0])
+                    if a.write is None and a.read is None and len(args) == 1:
+                        # A primitive: the common write, inlined.
+                        n = a._node if a._tok is self._tok else node_of(a, self._tok)
+                        old = n.value
+                        value = args[0]
+                        if old is value:
+                            return None
+                        if a.eq is None:
+                            try:  # `default_eq`, inlined
+                                if old == value:
+                                    return None
+                            except Exception:
+                                pass  # a comparison that raises counts as a change
+                        elif same(a.eq, old, value):
+                            return None
+                        n.value = value
+                        n.version += 1
+                        self._epoch += 1
+                        if n.mounted:
+                            self._mark_from(n)
                         return None
                     return self._write(a, args)
                 finally:
                     self._writes -= 1
-                    if self._writes == 0 and (
-                        self._pending or self._mounts.on_mount or self._mounts.cleanups
-                    ):
-                        after = self._finish()
+                    after = self._finish() if self._writes == 0 else None
         finally:
             # Even when the write raised, what it committed is delivered.
             if after is not None:
-                self._after(after)
+                deliver(after, self._queues)
 
     def _write(self, a: Atom[Any], args: tuple[Any, ...]) -> Any:
         if a.write is not None:
@@ -168,16 +183,6 @@ class StoreCore:
         raise NotWritableError(
             f"{a!r} is a primitive atom: set it with exactly one value, got {len(args)}"
         )
-
-    def _write_value(self, a: Atom[Any], value: Any) -> None:
-        n = a._node if a._tok is self._tok else node_of(a, self._tok)
-        old = n.value
-        if old is not value and not same(a.eq, old, value):
-            n.value = value
-            n.version += 1
-            self._epoch += 1
-            if n.mounted:
-                self._mark_from(n, include_self=True)
 
     def refresh(self, a: Atom[Any]) -> None:
         """Make a derived atom read again (on next use, or now if mounted)."""
@@ -189,7 +194,7 @@ class StoreCore:
         n.fresh = STALE
         self._epoch += 1
         if n.mounted:
-            self._mark_from(n, include_self=True)
+            self._mark_from(n)
 
     def _commit(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(*args)` under the lock as one write; deliver what it leaves after."""
@@ -206,14 +211,14 @@ class StoreCore:
             if after is not None:
                 self._after(after)
 
-    def _mark_from(self, src: Node, *, include_self: bool) -> None:
+    def _mark_from(self, src: Node) -> None:
+        """Mark `src` and everything mounted downstream stale; queue those with listeners."""
         pending = self._pending
-        if include_self:
-            if src.listeners is not None and not src.queued:
-                src.queued = True
-                pending.append(src)
-            if src.atom.read is not None:
-                src.fresh = STALE
+        if src.listeners is not None and not src.queued:
+            src.queued = True
+            pending.append(src)
+        if src.atom.read is not None:
+            src.fresh = STALE
         if not src.dependents:
             return
         stack = list(src.dependents)
@@ -254,10 +259,8 @@ class StoreCore:
         epoch = self._epoch
         deps = n.deps
         if deps is not None and not n.dirty:
-            i = 0
-            size = len(deps)
-            while i < size:
-                d = deps[i]
+            pairs = iter(deps)
+            for d, version in zip(pairs, pairs, strict=False):
                 if d.fresh < epoch:
                     if self._nesting >= MAX_NESTING:
                         raise Deferred(d)
@@ -266,9 +269,8 @@ class StoreCore:
                         self._refresh(d)
                     finally:
                         self._nesting -= 1
-                if d.version != deps[i + 1]:
+                if d.version != version:
                     break  # a dependency changed: recompute
-                i += 2
             else:
                 n.fresh = CLEAN if n.mounted else epoch
                 return
@@ -278,15 +280,12 @@ class StoreCore:
     def _compute(self, n: Node) -> None:
         a = n.atom
         deps: list[Any] = []
-        error: BaseException | None = None
-        value: Any = NO_VALUE
         saved = self._collect
+        self._collect = deps
         try:
             if a.mode == 0:
-                self._collect = deps
                 value = a.read(self._get)  # type: ignore[misc]
             elif a.mode == 1:
-                self._collect = deps
                 value = a.read(self._get, ReadContext(self, a))  # type: ignore[misc]
             else:
                 value = self._start_async_read(n, deps)
@@ -300,37 +299,14 @@ class StoreCore:
             if self._nesting > self._floor:
                 # Reads deeper than the frame budget guessed: retry from the outer loop.
                 raise Deferred(n) from None
-            error = exc
+            self._failed(n, deps, exc)
+            return
         except Exception as exc:
-            error = exc
+            self._failed(n, deps, exc)
+            return
         finally:
             self._collect = saved
-        n.dirty = False
-        old_deps = n.deps
-        n.deps = deps
-        if n.mounted:
-            if a.mode == 2:
-                if old_deps:
-                    # The new run reads after `await`s: the old edges stay until it settles.
-                    extra = n.more()
-                    extra.kept = list(dict.fromkeys([*extra.kept, *old_deps[::2]]))
-            elif (
-                not old_deps
-                or not deps
-                or old_deps[0] is not deps[0]
-                or len(old_deps) != len(deps)
-                or (len(deps) > 2 and old_deps[::2] != deps[::2])
-            ):
-                self._mounts.rewire(n, old_deps[::2] if old_deps else [], deps[::2], self._epoch)
-        if error is not None:
-            if error is not n.error:
-                n.error = error
-                # Kept so that each re-raise starts from it: raising the same object
-                # again would otherwise grow its traceback on every read.
-                n.more().tb = error.__traceback__
-                n.value = NO_VALUE
-                n.version += 1
-            return
+        self._track(n, deps)
         old = n.value
         if n.error is not None or old is NO_VALUE:
             n.error = None
@@ -346,6 +322,37 @@ class StoreCore:
             return
         n.value = value
         n.version += 1
+
+    def _failed(self, n: Node, deps: list[Any], error: BaseException) -> None:
+        self._track(n, deps)
+        if error is not n.error:
+            n.error = error
+            # Kept so that each re-raise starts from it: raising the same object again
+            # would otherwise grow its traceback on every read.
+            n.more().tb = error.__traceback__
+            n.value = NO_VALUE
+            n.version += 1
+
+    def _track(self, n: Node, deps: list[Any]) -> None:
+        """Record what the run read; a mounted node's edges follow."""
+        n.dirty = False
+        old_deps = n.deps
+        n.deps = deps
+        if not n.mounted:
+            return
+        if n.atom.mode == 2:
+            if old_deps:
+                # The new run reads after `await`s: the old edges stay until it settles.
+                extra = n.more()
+                extra.kept = list(dict.fromkeys([*extra.kept, *old_deps[::2]]))
+        elif (
+            not old_deps
+            or not deps
+            or old_deps[0] is not deps[0]
+            or len(old_deps) != len(deps)
+            or (len(deps) > 2 and old_deps[::2] != deps[::2])
+        ):
+            self._mounts.rewire(n, old_deps[::2] if old_deps else [], deps[::2], self._epoch)
 
     # -- async reads: tracking across `await` -----------------------------------------
 
@@ -395,7 +402,7 @@ class StoreCore:
         """Settle a committed write: on_mount callbacks, then which listeners to call.
 
         Runs under the lock; what must run outside it (listeners, cleanups) and the errors
-        of on_mount callbacks are returned for `_after`.
+        of on_mount callbacks are returned for `deliver`.
         """
         mounts = self._mounts
         if not self._pending and not mounts.on_mount and not mounts.cleanups:
@@ -413,9 +420,10 @@ class StoreCore:
                         except Exception as exc:
                             errors = [*errors, exc]
                     continue
-                if not self._pending:
+                pending = self._pending
+                if not pending:
                     break
-                pending, self._pending = self._pending, []
+                self._pending = []
                 for i, n in enumerate(pending):
                     n.queued = False
                     if n.listeners is None:
@@ -428,25 +436,33 @@ class StoreCore:
                         except BaseException:
                             self._pending[:0] = pending[i + 1 :]  # still queued: next flush
                             raise
-                    seen = n.notified
-                    if n.error is not None:
+                    if n.error is None:
+                        seen, current = n.notified, n.value
+                        if current is seen:
+                            continue
+                        if type(seen) is not ErrorSeen:
+                            eq = n.atom.eq
+                            if eq is None:
+                                try:  # `default_eq`, inlined
+                                    if seen == current:
+                                        continue
+                                except Exception:
+                                    pass
+                            elif same(eq, seen, current):
+                                continue
+                        n.notified = current
+                    else:
+                        seen = n.notified
                         if type(seen) is ErrorSeen and seen.error is n.error:
                             continue
                         n.notified = ErrorSeen(n.error)
-                    else:
-                        current = n.value
-                        if current is seen or (
-                            type(seen) is not ErrorSeen and same(n.atom.eq, seen, current)
-                        ):
-                            continue
-                        n.notified = current
                     calls += n.listeners
         finally:
             self._writes -= 1
         cleanups = mounts.cleanups
         if cleanups:
             mounts.cleanups = []
-        return Aftermath(calls, cleanups, errors)
+        return calls, cleanups, errors
 
     def _run_on_mount(self, n: Node) -> None:
         a = n.atom
@@ -460,4 +476,5 @@ class StoreCore:
         n.more().cleanup = cleanup if callable(cleanup) else None
 
     def _after(self, after: Aftermath) -> None:
-        deliver(after, self._local)
+        """Outside the lock: run what a settled write left (delivery.py)."""
+        deliver(after, self._queues)

@@ -8,7 +8,7 @@ import threading
 import weakref
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, NamedTuple, NoReturn
+from typing import Any, NoReturn
 
 import attrs
 
@@ -165,9 +165,6 @@ class ErrorSeen:
         self.error = error
 
 
-class Aftermath(NamedTuple):
-    """What a settled write leaves to do outside the lock (a tuple: one per write)."""
-
-    calls: list[Listener]
-    cleanups: list[Callable[[], Any]]
-    errors: list[Exception]
+# What a settled write leaves to do outside the lock: (listeners to call, cleanups to run,
+# errors of on_mount callbacks). A plain tuple: one is made per write.
+Aftermath = tuple[list[Listener], list[Callable[[], Any]], list[Exception]]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from molecules.core.atom import Atom
 from molecules.core.errors import ListenerError
 from molecules.core.internals import StoreCore
-from molecules.core.node import Aftermath, ErrorSeen, Listener, Node, node_of
+from molecules.core.node import ErrorSeen, Listener, Node, node_of
 
 if TYPE_CHECKING:
     from reactivex import Observable
@@ -68,10 +68,10 @@ class Store(StoreCore):
                 mounts = self._mounts
                 cleanups, mounts.cleanups = mounts.cleanups, []
             if cleanups:
-                self._after(Aftermath([], cleanups, []))
+                self._after(([], cleanups, []))
 
         if after is not None:
-            mount_failed = bool(after.errors)  # on_mount errors; listeners' come later
+            mount_failed = bool(after[2])  # on_mount errors; listeners' come later
             try:
                 self._after(after)
             except ListenerError:
