@@ -127,7 +127,12 @@ class StoreCore:
                     store._refresh(d)
                 finally:
                     store._nesting -= READ_FRAMES
-            if not collect or collect[-2] is not d:  # a repeated read is recorded once
+            # A read repeated right after itself (or after one other) is recorded once.
+            if len(collect) < 4:
+                if not collect or collect[-2] is not d:
+                    collect.append(d)
+                    collect.append(d.version)
+            elif collect[-2] is not d and collect[-4] is not d:
                 collect.append(d)
                 collect.append(d.version)
             if d.error is not None:
@@ -259,8 +264,10 @@ class StoreCore:
         epoch = self._epoch
         deps = n.deps
         if deps is not None and not n.dirty:
-            pairs = iter(deps)
-            for d, version in zip(pairs, pairs, strict=False):
+            i = 0
+            size = len(deps)
+            while i < size:
+                d = deps[i]
                 if d.fresh < epoch:
                     if self._nesting >= MAX_NESTING:
                         raise Deferred(d)
@@ -269,8 +276,9 @@ class StoreCore:
                         self._refresh(d)
                     finally:
                         self._nesting -= 1
-                if d.version != version:
+                if d.version != deps[i + 1]:
                     break  # a dependency changed: recompute
+                i += 2
             else:
                 n.fresh = CLEAN if n.mounted else epoch
                 return
@@ -306,7 +314,18 @@ class StoreCore:
             return
         finally:
             self._collect = saved
-        self._track(n, deps)
+        n.dirty = False
+        old_deps = n.deps
+        n.deps = deps
+        if n.mounted and (
+            a.mode == 2
+            or not old_deps
+            or not deps
+            or old_deps[0] is not deps[0]
+            or len(old_deps) != len(deps)
+            or (len(deps) > 2 and old_deps[::2] != deps[::2])
+        ):
+            self._retrack(n, old_deps)  # the edges follow what this run read
         old = n.value
         if n.error is not None or old is NO_VALUE:
             n.error = None
@@ -324,7 +343,11 @@ class StoreCore:
         n.version += 1
 
     def _failed(self, n: Node, deps: list[Any], error: BaseException) -> None:
-        self._track(n, deps)
+        n.dirty = False
+        old_deps = n.deps
+        n.deps = deps
+        if n.mounted:
+            self._retrack(n, old_deps)
         if error is not n.error:
             n.error = error
             # Kept so that each re-raise starts from it: raising the same object again
@@ -333,25 +356,16 @@ class StoreCore:
             n.value = NO_VALUE
             n.version += 1
 
-    def _track(self, n: Node, deps: list[Any]) -> None:
-        """Record what the run read; a mounted node's edges follow."""
-        n.dirty = False
-        old_deps = n.deps
-        n.deps = deps
-        if not n.mounted:
-            return
+    def _retrack(self, n: Node, old_deps: list[Any] | None) -> None:
+        """Mounted `n` read `n.deps` this run, `old_deps` the last: move its edges."""
         if n.atom.mode == 2:
             if old_deps:
                 # The new run reads after `await`s: the old edges stay until it settles.
                 extra = n.more()
                 extra.kept = list(dict.fromkeys([*extra.kept, *old_deps[::2]]))
-        elif (
-            not old_deps
-            or not deps
-            or old_deps[0] is not deps[0]
-            or len(old_deps) != len(deps)
-            or (len(deps) > 2 and old_deps[::2] != deps[::2])
-        ):
+        else:
+            deps = n.deps
+            assert deps is not None
             self._mounts.rewire(n, old_deps[::2] if old_deps else [], deps[::2], self._epoch)
 
     # -- async reads: tracking across `await` -----------------------------------------
@@ -462,6 +476,8 @@ class StoreCore:
         cleanups = mounts.cleanups
         if cleanups:
             mounts.cleanups = []
+        elif not calls and not errors:
+            return None  # the write changed nothing anyone listens to
         return calls, cleanups, errors
 
     def _run_on_mount(self, n: Node) -> None:
