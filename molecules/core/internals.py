@@ -82,6 +82,7 @@ class StoreCore:
     def __init__(self) -> None:
         self._tok = Token()
         self._lock = threading.RLock()
+        self._acquire, self._release = self._lock.acquire, self._lock.release
         self._epoch = 0
         self._writes = 0  # depth of writes, batches and subscriptions in progress
         self._nesting = 0
@@ -98,7 +99,9 @@ class StoreCore:
 
     def get(self, a: Atom[T]) -> T:
         """The current value of `a` (an awaitable for an atom whose read is async)."""
-        with self._lock:
+        # acquire/release rather than `with`: half the cost on the hottest path.
+        self._acquire()
+        try:
             n = a._node if a._tok is self._tok else node_of(a, self._tok)
             if n.fresh < self._epoch:
                 self._ensure(n)
@@ -106,6 +109,8 @@ class StoreCore:
                 raise_error(n)
             value: T = n.value
             return value
+        finally:
+            self._release()
 
     def _make_getter(self) -> Callable[[Atom[Any]], Any]:
         tok = self._tok
@@ -147,7 +152,8 @@ class StoreCore:
         """Write `a` (a primitive takes one value); returns what the write function returns."""
         after = None
         try:
-            with self._lock:
+            self._acquire()
+            try:
                 self._writes += 1
                 try:
                     if a.write is None and a.read is None and len(args) == 1:
@@ -175,6 +181,8 @@ class StoreCore:
                 finally:
                     self._writes -= 1
                     after = self._finish() if self._writes == 0 else None
+            finally:
+                self._release()
         finally:
             # Even when the write raised, what it committed is delivered.
             if after is not None:
