@@ -15,11 +15,11 @@
   taken is never computed. Mounted nodes stay `CLEAN` until marked; unmounted nodes are
   verified lazily (`fresh` holds the epoch at which they were last checked).
 * Mounting: a node with a listener is mounted, and so is everything it reads; each
-  mounted dependency knows its mounted dependents (the edges the push follows).
-  `_mount`, `_unmount` and `_rewire` keep the edges as reads change.
+  mounted dependency knows its mounted dependents, the edges the push follows
+  (mounting.py keeps them as reads change).
 * Flush: when the outermost write ends, `_finish` runs the `on_mount` callbacks and
   refreshes each queued node, collecting the listeners whose value really changed; they
-  run after the lock is released (`_after`), in a per-thread queue that also absorbs
+  run after the lock is released (delivery.py), in a per-thread queue that also absorbs
   writes made by listeners.
 * No graph depth exhausts Python's recursion limit: refreshes (and reads nested inside a
   read) recurse only up to `MAX_NESTING` frames; deeper, the inner work unwinds
@@ -45,17 +45,18 @@ from molecules.core.node import (
     CLEAN,
     MAX_NESTING,
     NO_VALUE,
+    NOT_READING,
     READ_FRAMES,
     STALE,
     Aftermath,
     Deferred,
-    ErrorSeen,
     Extra,
     Listener,
     Node,
     ReadContext,
     Token,
     node_of,
+    notify_due,
     raise_error,
     same,
 )
@@ -63,16 +64,6 @@ from molecules.core.node import (
 T = TypeVar("T")
 
 
-class _NotReading:
-    """`_collect` outside any read: a `get` kept past its read records nothing."""
-
-    __slots__ = ()
-
-    def append(self, _: Any) -> None:
-        """Record nothing."""
-
-
-_NOT_READING: Any = _NotReading()
 _NONE: list[Any] = []  # shared and never appended to: no cleanups or errors this time
 
 
@@ -91,7 +82,7 @@ class StoreCore:
         self._mounts = Mounts()
         self._mounted = self._mounts.mounted
         self._queues: dict[int, list[Listener]] = {}  # deliveries running, by thread
-        self._collect: Any = _NOT_READING
+        self._collect: Any = NOT_READING
         # One getter per store, cheaper than a closure per recompute.
         self._get = self._make_getter()
 
@@ -119,7 +110,7 @@ class StoreCore:
 
         def get(b: Atom[Any]) -> Any:
             collect = store._collect
-            if collect is _NOT_READING or not owned():
+            if collect is NOT_READING or not owned():
                 # A `get` kept past its read, or called from another thread: a plain read.
                 return store.get(b)
             d = b._node if b._tok is tok else node_of(b, tok)
@@ -161,15 +152,7 @@ class StoreCore:
                         n = a._node if a._tok is self._tok else node_of(a, self._tok)
                         old = n.value
                         value = args[0]
-                        if old is value:
-                            return None
-                        if a.eq is None:
-                            try:  # `default_eq`, inlined
-                                if old == value:
-                                    return None
-                            except Exception:
-                                pass  # a comparison that raises counts as a change
-                        elif same(a.eq, old, value):
+                        if old is value or same(a.eq, old, value):
                             return None
                         n.value = value
                         n.version += 1
@@ -196,11 +179,6 @@ class StoreCore:
         raise NotWritableError(
             f"{a!r} is a primitive atom: set it with exactly one value, got {len(args)}"
         )
-
-    def refresh(self, a: Atom[Any]) -> None:
-        """Make a derived atom read again (on next use, or now if mounted)."""
-        if a.read is not None:
-            self._commit(self._invalidate, node_of(a, self._tok))
 
     def _invalidate(self, n: Node) -> None:
         n.dirty = True  # recompute even if no dependency changed
@@ -333,7 +311,7 @@ class StoreCore:
             or len(old_deps) != len(deps)
             or (len(deps) > 2 and old_deps[::2] != deps[::2])
         ):
-            self._retrack(n, old_deps)  # the edges follow what this run read
+            self._mounts.retrack(n, old_deps, self._epoch)  # the edges follow what this run read
         old = n.value
         if n.error is not None or old is NO_VALUE:
             n.error = None
@@ -355,7 +333,7 @@ class StoreCore:
         old_deps = n.deps
         n.deps = deps
         if n.mounted:
-            self._retrack(n, old_deps)
+            self._mounts.retrack(n, old_deps, self._epoch)
         if error is not n.error:
             n.error = error
             # Kept so that each re-raise starts from it: raising the same object again
@@ -364,36 +342,21 @@ class StoreCore:
             n.value = NO_VALUE
             n.version += 1
 
-    def _retrack(self, n: Node, old_deps: list[Any] | None) -> None:
-        """Mounted `n` read `n.deps` this run, `old_deps` the last: move its edges."""
-        if n.atom.mode == 2:
-            if old_deps:
-                # The new run reads after `await`s: the old edges stay until it settles.
-                extra = n.more()
-                extra.kept = list(dict.fromkeys([*extra.kept, *old_deps[::2]]))
-        else:
-            deps = n.deps
-            assert deps is not None
-            self._mounts.rewire(n, old_deps[::2] if old_deps else [], deps[::2], self._epoch)
-
     # -- async reads: tracking across `await` -----------------------------------------
 
     def _start_async_read(self, n: Node, deps: list[Any]) -> Any:
         a = n.atom
         run = n.more().run + 1  # counted only once the run really starts
-        aget = self._async_getter(n, deps, run)
-        coro = a.read(aget, ReadContext(self, a)) if a.wants_ctx else a.read(aget)  # type: ignore[misc]
-        return start_async(n, coro, run, self._abandoned, self._settled)
 
-    def _async_getter(self, n: Node, deps: list[Any], run: int) -> Callable[[Atom[Any]], Any]:
-        def get(a: Atom[Any]) -> Any:
+        def get(b: Atom[Any]) -> Any:
             # Edges made here may mount atoms: it settles like a write.
-            d: Node = self._commit(self._read_late, n, node_of(a, self._tok), deps, run)
+            d: Node = self._commit(self._read_late, n, node_of(b, self._tok), deps, run)
             if d.error is not None:
                 raise_error(d)
             return d.value
 
-        return get
+        coro = a.read(get, ReadContext(self, a)) if a.wants_ctx else a.read(get)  # type: ignore[misc]
+        return start_async(n, coro, run, self._abandoned, self._settled)
 
     def _read_late(self, n: Node, d: Node, deps: list[Any], run: int) -> Node:
         """A read after an `await` still counts as a dependency of run `run` of `n`."""
@@ -411,12 +374,7 @@ class StoreCore:
     def _settled(self, n: Node, extra: Extra) -> None:
         """A run finished: drop the edges of the earlier run that this one did not read."""
         if extra.kept:
-            self._commit(self._drop_kept, n, extra)
-
-    def _drop_kept(self, n: Node, extra: Extra) -> None:
-        kept, extra.kept = extra.kept, []
-        if n.mounted:
-            self._mounts.rewire(n, kept, n.deps[::2] if n.deps else [], self._epoch)
+            self._commit(self._mounts.drop_kept, n, extra, self._epoch)
 
     # -- flush: after the outermost write, on_mount callbacks then listeners -----------
 
@@ -438,7 +396,7 @@ class StoreCore:
                     n = mounts.on_mount.pop(0)
                     if n.mounted and (n.extra is None or n.extra.cleanup is None):
                         try:
-                            self._run_on_mount(n)
+                            self._mounts.run_on_mount(n, self.set)
                         except Exception as exc:
                             errors = [*errors, exc]
                     continue
@@ -458,27 +416,8 @@ class StoreCore:
                         except BaseException:
                             self._pending[:0] = pending[i + 1 :]  # still queued: next flush
                             raise
-                    if n.error is None:
-                        seen, current = n.notified, n.value
-                        if current is seen:
-                            continue
-                        if type(seen) is not ErrorSeen:
-                            eq = n.atom.eq
-                            if eq is None:
-                                try:  # `default_eq`, inlined
-                                    if seen == current:
-                                        continue
-                                except Exception:
-                                    pass
-                            elif same(eq, seen, current):
-                                continue
-                        n.notified = current
-                    else:
-                        seen = n.notified
-                        if type(seen) is ErrorSeen and seen.error is n.error:
-                            continue
-                        n.notified = ErrorSeen(n.error)
-                    calls += n.listeners
+                    if notify_due(n):
+                        calls += n.listeners
         finally:
             self._writes -= 1
         cleanups = mounts.cleanups
@@ -487,17 +426,6 @@ class StoreCore:
         elif not calls and not errors:
             return None  # the write changed nothing anyone listens to
         return calls, cleanups, errors
-
-    def _run_on_mount(self, n: Node) -> None:
-        a = n.atom
-        on_mount = a.on_mount
-        assert on_mount is not None
-
-        def set_self(*args: Any) -> Any:
-            return self.set(a, *args)
-
-        cleanup = on_mount(set_self)
-        n.more().cleanup = cleanup if callable(cleanup) else None
 
     def _after(self, after: Aftermath) -> None:
         """Outside the lock: run what a settled write left (delivery.py)."""

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from molecules.core.atom import Atom
-from molecules.core.node import CLEAN, Node
+from molecules.core.node import CLEAN, Extra, Node
 
 
 class Mounts:
@@ -104,3 +104,33 @@ class Mounts:
                     d.dependents = None
                     if d.listeners is None and d.mounted:
                         self.unmount(d, epoch)
+
+    def run_on_mount(self, n: Node, set: Callable[..., Any]) -> None:
+        """Call the atom's `on_mount(set_self)`, keeping the cleanup it returns."""
+        a = n.atom
+        on_mount = a.on_mount
+        assert on_mount is not None
+
+        def set_self(*args: Any) -> Any:
+            return set(a, *args)
+
+        cleanup = on_mount(set_self)
+        n.more().cleanup = cleanup if callable(cleanup) else None
+
+    def retrack(self, n: Node, old_deps: list[Any] | None, epoch: int) -> None:
+        """Mounted `n` read `n.deps` this run and `old_deps` the last: move its edges."""
+        if n.atom.mode == 2:
+            if old_deps:
+                # The new run reads after `await`s: the old edges stay until it settles.
+                extra = n.more()
+                extra.kept = list(dict.fromkeys([*extra.kept, *old_deps[::2]]))
+        else:
+            deps = n.deps
+            assert deps is not None
+            self.rewire(n, old_deps[::2] if old_deps else [], deps[::2], epoch)
+
+    def drop_kept(self, n: Node, extra: Extra, epoch: int) -> None:
+        """An async run settled: drop the earlier run's edges that this one did not read."""
+        kept, extra.kept = extra.kept, []
+        if n.mounted:
+            self.rewire(n, kept, n.deps[::2] if n.deps else [], epoch)

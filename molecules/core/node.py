@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 import attrs
 
-from molecules.core.atom import Atom, default_eq
+from molecules.core.atom import Atom
 
 CLEAN = sys.maxsize  # a mounted node that no write has touched since it was verified
 STALE = -1
@@ -23,13 +23,30 @@ CLAIM_LOCK = threading.Lock()
 
 
 def same(eq: Any, old: Any, new: Any) -> bool:
-    """The atom's equality (`eq`, else `default_eq`); a comparison that raises differs."""
+    """The atom's equality (`eq`, else identity then `==`); a comparison that raises differs."""
     if eq is None:
-        return default_eq(old, new)
+        if old is new:
+            return True
+        try:
+            return bool(old == new)
+        except Exception:
+            return False
     try:
         return bool(eq(old, new))
     except Exception:
         return False
+
+
+class NotReading:
+    """What the store collects into outside any read: a `get` kept past its read."""
+
+    __slots__ = ()
+
+    def append(self, _: Any) -> None:
+        """Record nothing."""
+
+
+NOT_READING: Any = NotReading()
 
 
 class Token:
@@ -163,6 +180,21 @@ class ErrorSeen:
 
     def __init__(self, error: BaseException) -> None:
         self.error = error
+
+
+def notify_due(n: Node) -> bool:
+    """True when `n`'s listeners last heard something else than its value (or error) now."""
+    seen = n.notified
+    if n.error is None:
+        current = n.value
+        if current is seen or (type(seen) is not ErrorSeen and same(n.atom.eq, seen, current)):
+            return False
+        n.notified = current
+    else:
+        if type(seen) is ErrorSeen and seen.error is n.error:
+            return False
+        n.notified = ErrorSeen(n.error)
+    return True
 
 
 # What a settled write leaves to do outside the lock: (listeners to call, cleanups to run,

@@ -80,6 +80,11 @@ class Store(StoreCore):
                 raise
         return unsubscribe
 
+    def refresh(self, a: Atom[Any]) -> None:
+        """Make a derived atom read again (on next use, or now if mounted)."""
+        if a.read is not None:
+            self._commit(self._invalidate, node_of(a, self._tok))
+
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Group writes: listeners are notified once, after the block, with settled values."""
