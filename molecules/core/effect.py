@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from molecules.core.atom import Atom, Getter, Setter, atom, derived
+from molecules.core.atom import Atom, Getter, Setter, atom, derived, is_coroutine_function
 from molecules.core.node import ReadContext
 
 EffectFn = Callable[[Getter, Setter], Callable[[], Any] | None]
@@ -41,6 +41,11 @@ def effect(fn: EffectFn, *, name: str | None = None) -> Atom[None]:
     the atom's: `store.get(eff)` raises it, and a listener that calls `store.get(eff)`
     turns it into `ListenerError` for the write that caused it.
     """
+    if is_coroutine_function(fn):
+        raise TypeError(
+            "effect() takes a plain function: run async work from it as a task, or read an "
+            "async derived atom"
+        )
     label = name or getattr(fn, "__name__", "effect")
 
     def on_mount(set_self: Callable[..., Any]) -> Callable[[], None]:

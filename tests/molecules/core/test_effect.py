@@ -130,3 +130,11 @@ def test_effect_that_raises_reaches_a_listener_that_reads_it() -> None:
         store.set(n, 2)
     assert isinstance(raised.value.errors[0], ValueError)
     assert store.get(n) == 2  # the write itself stays committed
+
+
+def test_an_async_effect_function_is_refused() -> None:
+    async def fx(get: Getter, set: Setter) -> None:
+        pass
+
+    with pytest.raises(TypeError, match="plain function"):
+        effect(fx)  # type: ignore[arg-type]
