@@ -337,4 +337,6 @@ def render_machine(info: dict[str, Any]) -> str:
     if "load_average" in info:
         before, after = info["load_average"]
         text += f" Load average {before} before, {after} after; {info['rounds']} round(s)."
+        if "clock" in info:
+            text += f" Timed with {info['clock']}."
     return text + "\n"

@@ -124,11 +124,10 @@ class StoreCore:
                 finally:
                     store._nesting -= READ_FRAMES
             # A read repeated right after itself (or after one other) is recorded once.
-            if len(collect) < 4:
-                if not collect or collect[-2] is not d:
-                    collect.append(d)
-                    collect.append(d.version)
-            elif collect[-2] is not d and collect[-4] is not d:
+            if not collect:
+                collect.append(d)
+                collect.append(d.version)
+            elif collect[-2] is not d and (len(collect) < 4 or collect[-4] is not d):
                 collect.append(d)
                 collect.append(d.version)
             if d.error is not None:
