@@ -5,7 +5,7 @@
   `version` grows each time its value changes.
 * Dependency tracking: a read function gets the store's one `get`, which appends each
   node it reads to `_collect`, the list of the read in progress (reads nest, so
-  `_compute` saves and restores it).
+  `_refresh` saves and restores it).
 * Invalidation is a push: a write to a primitive bumps its version and the store's
   `epoch`, then marks every mounted dependent stale (`fresh = STALE`) and queues the
   stale nodes that have listeners (`_mark_from`). Nothing recomputes during the push.
@@ -124,10 +124,7 @@ class StoreCore:
                 finally:
                     store._nesting -= READ_FRAMES
             # A read repeated right after itself (or after one other) is recorded once.
-            if not collect:
-                collect.append(d)
-                collect.append(d.version)
-            elif collect[-2] is not d and (len(collect) < 4 or collect[-4] is not d):
+            if not collect or (collect[-2] is not d and (len(collect) < 4 or collect[-4] is not d)):
                 collect.append(d)
                 collect.append(d.version)
             if d.error is not None:
@@ -246,6 +243,7 @@ class StoreCore:
             self._floor = floor
 
     def _refresh(self, n: Node) -> None:
+        """Bring `n` up to date: check its dependencies in order; recompute if one changed."""
         epoch = self._epoch
         deps = n.deps
         if deps is not None and not n.dirty:
@@ -267,12 +265,9 @@ class StoreCore:
             else:
                 n.fresh = CLEAN if n.mounted else epoch
                 return
-        self._compute(n)
-        n.fresh = CLEAN if n.mounted else epoch
-
-    def _compute(self, n: Node) -> None:
+        # Recompute (inlined here: one call less per node on the hottest path).
         a = n.atom
-        deps: list[Any] = []
+        deps = []
         saved = self._collect
         self._collect = deps
         try:
@@ -292,14 +287,15 @@ class StoreCore:
             if self._nesting > self._floor:
                 # Reads deeper than the frame budget guessed: retry from the outer loop.
                 raise Deferred(n) from None
-            self._failed(n, deps, exc)
+            self._failed(n, deps, exc, epoch)
             return
         except Exception as exc:
-            self._failed(n, deps, exc)
+            self._failed(n, deps, exc, epoch)
             return
         finally:
             self._collect = saved
         n.dirty = False
+        n.fresh = CLEAN if n.mounted else epoch
         old_deps = n.deps
         n.deps = deps
         if n.mounted and (
@@ -310,7 +306,7 @@ class StoreCore:
             or len(old_deps) != len(deps)
             or (len(deps) > 2 and old_deps[::2] != deps[::2])
         ):
-            self._mounts.retrack(n, old_deps, self._epoch)  # the edges follow what this run read
+            self._mounts.retrack(n, old_deps, self._epoch)  # the edges follow this run's reads
         old = n.value
         if n.error is not None or old is NO_VALUE:
             n.error = None
@@ -327,8 +323,9 @@ class StoreCore:
         n.value = value
         n.version += 1
 
-    def _failed(self, n: Node, deps: list[Any], error: BaseException) -> None:
+    def _failed(self, n: Node, deps: list[Any], error: BaseException, epoch: int) -> None:
         n.dirty = False
+        n.fresh = CLEAN if n.mounted else epoch
         old_deps = n.deps
         n.deps = deps
         if n.mounted:

@@ -18,7 +18,7 @@ CLEAN = sys.maxsize  # a mounted node that no write has touched since it was ver
 STALE = -1
 NO_VALUE: Any = object()
 MAX_NESTING = 240  # Python frames (of the default limit of 1,000)
-READ_FRAMES = 5  # frames a read nested in a read costs: compute, read, get, nested, refresh
+READ_FRAMES = 5  # budgeted per read nested in a read (refresh, read, get: 3, and slack)
 CLAIM_LOCK = threading.Lock()
 
 
