@@ -29,6 +29,7 @@ from benchmarks.reactive_adapters import ADAPTERS, probe
 from benchmarks.reactive_cases import CASES, CASES_BY_KEY, Case
 from benchmarks.reactive_report import machine, render, render_machine, summarize
 from benchmarks.reactive_timing import (
+    CLOCK_VARIABLE,
     FLOOR,
     FULL,
     QUICK,
@@ -73,6 +74,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         metavar="N",
         help="passes over the whole table, best time kept (default 2, 1 with --quick)",
+    )
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="time with each run's CPU time instead of wall time (for a loaded machine)",
     )
     parser.add_argument("--worker", metavar="CASE:LIB", help=argparse.SUPPRESS)
     parser.add_argument(
@@ -156,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         key, library = args.worker.split(":")
         print(worker(CASES_BY_KEY[key], library, args.quick))
         return 0
+    if args.cpu:
+        os.environ[CLOCK_VARIABLE] = "cpu"  # workers inherit it
     only = _split(args.only)
     cases = [case for case in CASES if not only or case.key in only]
     wanted = _split(args.libs) or list(LIBRARIES)
@@ -178,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine(libraries)
     info["load_average"] = [round(load_before, 2), round(load_after, 2)]
     info["rounds"] = rounds
+    info["clock"] = "CPU time" if args.cpu else "wall time"
     print(render_machine(info))
     print(render(cases, libraries, table, summary))
     if args.json:

@@ -1,84 +1,34 @@
-"""One adapter per reactive library, all with the same small interface.
+"""One adapter per glitch-free reactive library, all with the same small interface.
 
-Every benchmark shape is written once against `Framework` (like the ReactiveFramework of
-js-reactivity-benchmark). A computed function receives `get` and reads its sources with
-`get(node)`; each adapter passes the cheapest `get` its library allows, and exposes `read`
-and `write` as C-level or bound callables where it can, so the adapter itself adds as
-little as possible to what is measured.
+Every benchmark shape is written once against `Framework` (`reactive_framework`). A
+computed function receives `get` and reads its sources with `get(node)`; each adapter
+passes the cheapest `get` its library allows, and exposes `read` and `write` as C-level or
+bound callables where it can, so the adapter itself adds as little as possible to what
+is measured.
 
 An effect observes ONE node (every shape here needs no more): `effect(node, fn)` calls
 `fn(value)` once at creation and again whenever the library decides the node changed.
-For this store that is `store.sub(node, listener)` with a listener that reads
-`store.get(node)`.
+This store is measured in two shapes:
+
+* `molecules`: `store.sub(node, listener)` with a listener that reads `store.get(node)`;
+* `molecules-fx`: the way a user writes an effect over what it reads: a derived atom
+  that reads the node, and `store.sub` on that derived atom with a listener that calls
+  `store.get` on it (one more atom per effect).
+
+`minimal` is `reactive_minimal`, a 100-line push-pull core without thread safety: the
+second floor, beside the hand-written plain-Python one.
 """
 
 from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Hashable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager
 from functools import partial
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
-Get = Callable[[Any], Any]
-ComputeFn = Callable[[Get], Any]
-EffectFn = Callable[[Any], object]
-
-
-class Unsupported(Exception):
-    """A shape this library cannot express; the table shows n/a."""
-
-
-class Framework(Protocol):
-    """The interface every shape is written against."""
-
-    name: ClassVar[str]
-    glitch_free: ClassVar[bool]
-    # "dynamic": re-tracks sources on every run; "family": keyed node families.
-    features: ClassVar[frozenset[str]]
-
-    @property
-    def read(self) -> Callable[[Any], Any]:
-        """Read a node's current value."""
-
-    @property
-    def write(self) -> Callable[[Any, Any], object]:
-        """Write a source node."""
-
-    def signal(self, value: Any) -> Any:
-        """A writable source node holding `value`."""
-
-    def computed(self, fn: ComputeFn) -> Any:
-        """A node whose value is `fn(get)`."""
-
-    def effect(self, node: Any, fn: EffectFn) -> None:
-        """Call `fn(value of node)` now and after each change of `node`."""
-
-    def batch(self) -> AbstractContextManager[object]:
-        """A block of writes after which effects run once."""
-
-    def family(self, factory: Callable[[Hashable], Any]) -> Callable[[Hashable], Any]:
-        """A keyed cache of nodes made by `factory`."""
-
-    def dispose(self) -> None:
-        """Stop every effect this adapter created."""
-
-
-def _track(fn: ComputeFn, read: Get) -> tuple[Any, list[Any]]:
-    """Run `fn` once, returning its value and the distinct nodes it read, in order."""
-    deps: list[Any] = []
-    seen: set[int] = set()
-
-    def get(node: Any) -> Any:
-        if id(node) not in seen:
-            seen.add(id(node))
-            deps.append(node)
-        return read(node)
-
-    value = fn(get)
-    if not deps:
-        raise Unsupported("a computed with no sources cannot be wired to push updates")
-    return value, deps
+from benchmarks.reactive_adapters_push import PsygnalAdapter, RxAdapter
+from benchmarks.reactive_framework import ComputeFn, EffectFn, Framework, Unsupported
 
 
 class MoleculesAdapter:
@@ -131,6 +81,63 @@ class MoleculesAdapter:
         for unsubscribe in self._unsubscribes:
             unsubscribe()
         self._unsubscribes.clear()
+
+
+class MoleculesEffectAdapter(MoleculesAdapter):
+    """The store as a user writes an effect: a derived atom over what the effect reads."""
+
+    name: ClassVar[str] = "molecules-fx"
+
+    def effect(self, node: Any, fn: EffectFn) -> None:
+        """A derived atom that reads `node`, subscribed with a listener that reads it."""
+        store = self._store
+        get = store.get
+        watched = self._derived(lambda read: read(node))
+
+        def listener() -> None:
+            fn(get(watched))
+
+        self._unsubscribes.append(store.sub(watched, listener))
+        fn(get(watched))
+
+
+class MinimalAdapter:
+    """`reactive_minimal`: the 100-line push-pull core (single-threaded, no mounting)."""
+
+    name: ClassVar[str] = "minimal"
+    glitch_free: ClassVar[bool] = True
+    features: ClassVar[frozenset[str]] = frozenset({"dynamic"})
+
+    def __init__(self) -> None:
+        from benchmarks.reactive_minimal import Computed, Core, Signal
+
+        self._core = core = Core()
+        self._signal, self._computed = Signal, Computed
+        self.read: Callable[[Any], Any] = core.read
+        self.write: Callable[[Any, Any], object] = core.write
+
+    def signal(self, value: Any) -> Any:
+        """A Signal."""
+        return self._signal(value)
+
+    def computed(self, fn: ComputeFn) -> Any:
+        """A Computed; it reads its sources with the core's `read`."""
+        return self._computed(fn)
+
+    def effect(self, node: Any, fn: EffectFn) -> None:
+        """An effect computed that reads the node."""
+        self._core.effect(lambda read: fn(read(node)))
+
+    def batch(self) -> AbstractContextManager[object]:
+        """The core itself is the batch context."""
+        return self._core  # type: ignore[return-value]
+
+    def family(self, factory: Callable[[Hashable], Any]) -> Callable[[Hashable], Any]:
+        """No families."""
+        raise Unsupported("the minimal core has no families")
+
+    def dispose(self) -> None:
+        """Nothing to release: the graph goes with the core."""
 
 
 class ReaktivAdapter:
@@ -242,140 +249,10 @@ class ObservAdapter:
         self._watchers.clear()
 
 
-class _Cell:
-    """A value and the psygnal signal that announces its changes."""
-
-    __slots__ = ("changed", "value")
-
-    def __init__(self, value: Any, changed: Any) -> None:
-        self.value = value
-        self.changed = changed
-
-
-class PsygnalAdapter:
-    """psygnal: one SignalInstance per node; computeds hand-wired as eager push handlers.
-
-    psygnal has no computed values: a computed's sources are found by running it once,
-    and each source's signal re-runs it. Dependencies are static, so shapes whose sources
-    change between runs are n/a. Eager push recomputes a diamond's join once per changed
-    input, so effects may see intermediate values (not glitch-free).
-    """
-
-    name: ClassVar[str] = "psygnal"
-    glitch_free: ClassVar[bool] = False
-    features: ClassVar[frozenset[str]] = frozenset()
-
-    def __init__(self) -> None:
-        import psygnal
-
-        self._signal_instance = psygnal.SignalInstance
-        self.read: Callable[[Any], Any] = operator.attrgetter("value")
-
-    def signal(self, value: Any) -> Any:
-        """A cell with its own SignalInstance."""
-        return _Cell(value, self._signal_instance())
-
-    def computed(self, fn: ComputeFn) -> Any:
-        """A cell recomputed by a handler connected to each source's signal."""
-        value, sources = _track(fn, self.read)
-        cell = _Cell(value, self._signal_instance())
-        read = self.read
-
-        def recompute() -> None:
-            new = fn(read)
-            old = cell.value
-            if new is not old and new != old:
-                cell.value = new
-                cell.changed.emit()
-
-        for source in sources:
-            source.changed.connect(recompute)
-        return cell
-
-    def effect(self, node: Any, fn: EffectFn) -> None:
-        """A handler on the node's signal."""
-        node.changed.connect(lambda: fn(node.value))
-        fn(node.value)
-
-    def write(self, cell: Any, value: Any) -> None:
-        """Store the value and emit when it changed."""
-        old = cell.value
-        if value is not old and value != old:
-            cell.value = value
-            cell.changed.emit()
-
-    def batch(self) -> AbstractContextManager[object]:
-        """No batching across signals: every write pushes at once."""
-        return nullcontext()
-
-    def family(self, factory: Callable[[Hashable], Any]) -> Callable[[Hashable], Any]:
-        """psygnal has no families."""
-        raise Unsupported("psygnal has no atom families")
-
-    def dispose(self) -> None:
-        """Nothing global to release: the cells go with the graph."""
-
-
-class RxAdapter:
-    """RxPY (reactivex 4): BehaviorSubjects wired naively with combine_latest and map.
-
-    A computed is `combine_latest(*sources).pipe(map(...))` feeding a BehaviorSubject that
-    holds its value; sources are found by running it once (static, so shapes whose sources
-    change between runs are n/a). Nothing dedupes a diamond: the join recomputes and emits
-    once per changed input, so effects run more often than in a glitch-free store.
-    """
-
-    name: ClassVar[str] = "rx"
-    glitch_free: ClassVar[bool] = False
-    features: ClassVar[frozenset[str]] = frozenset()
-
-    def __init__(self) -> None:
-        import reactivex
-        from reactivex import operators
-        from reactivex.subject import BehaviorSubject
-
-        self._rx = reactivex
-        self._map = operators.map
-        self._subject = BehaviorSubject
-        self.read: Callable[[Any], Any] = operator.attrgetter("value")
-        self.write: Callable[[Any, Any], object] = BehaviorSubject.on_next
-        self._subscriptions: list[Any] = []
-
-    def signal(self, value: Any) -> Any:
-        """A BehaviorSubject."""
-        return self._subject(value)
-
-    def computed(self, fn: ComputeFn) -> Any:
-        """A BehaviorSubject fed by combine_latest of the sources, mapped through fn."""
-        value, sources = _track(fn, self.read)
-        out = self._subject(value)
-        upstream = sources[0] if len(sources) == 1 else self._rx.combine_latest(*sources)
-        read = self.read
-        mapped = upstream.pipe(self._map(lambda _: fn(read)))
-        self._subscriptions.append(mapped.subscribe(on_next=out.on_next))
-        return out
-
-    def effect(self, node: Any, fn: EffectFn) -> None:
-        """A subscription (a BehaviorSubject replays its value at once)."""
-        self._subscriptions.append(node.subscribe(on_next=fn))
-
-    def batch(self) -> AbstractContextManager[object]:
-        """Rx has no batching: every write pushes at once."""
-        return nullcontext()
-
-    def family(self, factory: Callable[[Hashable], Any]) -> Callable[[Hashable], Any]:
-        """Rx has no families."""
-        raise Unsupported("reactivex has no atom families")
-
-    def dispose(self) -> None:
-        """Dispose every subscription."""
-        for subscription in self._subscriptions:
-            subscription.dispose()
-        self._subscriptions.clear()
-
-
 ADAPTERS: dict[str, type[Framework]] = {
     "molecules": MoleculesAdapter,
+    "molecules-fx": MoleculesEffectAdapter,
+    "minimal": MinimalAdapter,
     "reaktiv": ReaktivAdapter,
     "observ": ObservAdapter,
     "psygnal": PsygnalAdapter,
@@ -384,6 +261,8 @@ ADAPTERS: dict[str, type[Framework]] = {
 
 DISTRIBUTIONS = {
     "molecules": "runnable-bridge",
+    "molecules-fx": "runnable-bridge",
+    "minimal": "runnable-bridge",
     "reaktiv": "reaktiv",
     "observ": "observ",
     "psygnal": "psygnal",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from benchmarks.reactive_adapters import Framework
 from benchmarks.reactive_extra import (
     ROUND_TRIPS,
     cellx,
@@ -14,6 +13,7 @@ from benchmarks.reactive_extra import (
     family_lookup,
     round_trip,
 )
+from benchmarks.reactive_framework import Framework
 from benchmarks.reactive_kairo import (
     avoidable_propagation,
     broad_propagation,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from benchmarks.reactive_adapters import Framework
+from benchmarks.reactive_framework import Framework
 from benchmarks.reactive_shapes import Iteration, Outcome, add, difference, same
 
 CELLX_LAYERS = 1000

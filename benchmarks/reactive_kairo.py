@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.reactive_adapters import Framework
+from benchmarks.reactive_framework import Framework
 from benchmarks.reactive_shapes import Counter, Iteration, Outcome, busy, item, plus
 
 

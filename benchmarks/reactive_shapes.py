@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from benchmarks.reactive_adapters import ComputeFn
+from benchmarks.reactive_framework import ComputeFn
 
 
 class Outcome(NamedTuple):

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from molecules.changes import follow_changes
     from molecules.comparison import canonical_json, normalize, normalized_equal
     from molecules.core.atom import Atom, Getter, Setter, atom, default_eq, derived
+    from molecules.core.effect import effect
     from molecules.core.errors import (
         AsyncReadError,
         ListenerError,
@@ -154,6 +155,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "create_source_molecule": ("molecules.source_molecule", "create_source_molecule"),
     "default_eq": ("molecules.core.atom", "default_eq"),
     "derived": ("molecules.core.atom", "derived"),
+    "effect": ("molecules.core.effect", "effect"),
     "follow_changes": ("molecules.changes", "follow_changes"),
     "entity_id": ("molecules.molecule", "entity_id"),
     "evaluator_revision_molecule": ("molecules.entities", "evaluator_revision_molecule"),
@@ -237,6 +239,7 @@ __all__ = [
     "create_source_molecule",
     "default_eq",
     "derived",
+    "effect",
     "entity_id",
     "evaluator_revision_molecule",
     "fold_run",

@@ -1,6 +1,7 @@
 """The reactive core: atoms, the store, families, loadables and small utilities."""
 
 from molecules.core.atom import Atom, Getter, Setter, atom, default_eq, derived
+from molecules.core.effect import effect
 from molecules.core.errors import AsyncReadError, ListenerError, MoleculesError, NotWritableError
 from molecules.core.family import AtomFamily, FamilyEvent, atom_family
 from molecules.core.loadable import Loadable, loadable, unwrap
@@ -31,6 +32,7 @@ __all__ = [
     "atom_with_reset",
     "default_eq",
     "derived",
+    "effect",
     "loadable",
     "select_atom",
     "unwrap",

@@ -84,7 +84,7 @@ class Atom(Generic[T_co]):
         # How the store calls `read`: 0 read(get), 1 read(get, ctx), 2 async (one check).
         if read is None:
             self.mode = 0
-        elif _is_coroutine_function(read):
+        elif is_coroutine_function(read):
             self.mode = 2
         else:
             self.mode = 1 if _required_positional(read) >= 2 else 0
@@ -168,7 +168,8 @@ def _write_only_read(get: Getter) -> None:
 _new_atom = object.__new__
 
 
-def _is_coroutine_function(fn: Callable[..., Any]) -> bool:
+def is_coroutine_function(fn: Callable[..., Any]) -> bool:
+    """True for an `async def` function (or one marked as such), checked cheaply."""
     code = getattr(fn, "__code__", None)
     if code is not None and code.co_flags & inspect.CO_COROUTINE:
         return True

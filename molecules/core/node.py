@@ -5,33 +5,48 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+import weakref
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
+from typing import Any, NoReturn
 
 import attrs
 
-from molecules.core.atom import Atom, default_eq
-
-if TYPE_CHECKING:
-    from molecules.core.store import Store
+from molecules.core.atom import Atom
 
 CLEAN = sys.maxsize  # a mounted node that no write has touched since it was verified
 STALE = -1
 NO_VALUE: Any = object()
 MAX_NESTING = 240  # Python frames (of the default limit of 1,000)
-READ_FRAMES = 5  # frames a read nested in a read costs: compute, read, get, nested, refresh
+READ_FRAMES = 5  # budgeted per read nested in a read (refresh, read, get: 3, and slack)
 CLAIM_LOCK = threading.Lock()
 
 
 def same(eq: Any, old: Any, new: Any) -> bool:
-    """The atom's equality (`eq`, else `default_eq`); a comparison that raises differs."""
+    """The atom's equality (`eq`, else identity then `==`); a comparison that raises differs."""
     if eq is None:
-        return default_eq(old, new)
+        if old is new:
+            return True
+        try:
+            return bool(old == new)
+        except Exception:
+            return False
     try:
         return bool(eq(old, new))
     except Exception:
         return False
+
+
+class NotReading:
+    """What the store collects into outside any read: a `get` kept past its read."""
+
+    __slots__ = ()
+
+    def append(self, _: Any) -> None:
+        """Record nothing."""
+
+
+NOT_READING: Any = NotReading()
 
 
 class Token:
@@ -63,7 +78,8 @@ class ReadContext:
     `loadable` when an awaited future settles).
     """
 
-    store: Store
+    # The `Store` (not named here: node.py sits below store.py, imports run one way).
+    store: Any
     atom: Atom[Any]
 
 
@@ -127,6 +143,29 @@ class Node:
         return extra
 
 
+def node_of(a: Atom[Any], tok: Token) -> Node:
+    """The node of `a` in the store whose token is `tok`, made on first use."""
+    if a._tok is tok:
+        node: Node = a._node
+        return node
+    # Two stores may meet the same atom at once, each under its own lock.
+    with CLAIM_LOCK:
+        if a._tok is None:
+            node = Node(a)
+            a._node = node
+            a._tok = tok
+            return node
+        if a._tok is tok:
+            return a._node  # type: ignore[no-any-return]
+        more = getattr(a, "_more", None)
+        if more is None:
+            more = a._more = weakref.WeakKeyDictionary()
+        found: Node | None = more.get(tok)
+        if found is None:
+            found = more[tok] = Node(a)
+        return found
+
+
 def raise_error(n: Node) -> NoReturn:
     """Raise the node's error with the traceback it had when the read failed."""
     error = n.error
@@ -143,9 +182,21 @@ class ErrorSeen:
         self.error = error
 
 
-class Aftermath(NamedTuple):
-    """What a settled write leaves to do outside the lock (a tuple: one per write)."""
+def notify_due(n: Node) -> bool:
+    """True when `n`'s listeners last heard something else than its value (or error) now."""
+    seen = n.notified
+    if n.error is None:
+        current = n.value
+        if current is seen or (type(seen) is not ErrorSeen and same(n.atom.eq, seen, current)):
+            return False
+        n.notified = current
+    else:
+        if type(seen) is ErrorSeen and seen.error is n.error:
+            return False
+        n.notified = ErrorSeen(n.error)
+    return True
 
-    calls: list[Listener]
-    cleanups: list[Callable[[], Any]]
-    errors: list[Exception]
+
+# What a settled write leaves to do outside the lock: (listeners to call, cleanups to run,
+# errors of on_mount callbacks). A plain tuple: one is made per write.
+Aftermath = tuple[list[Listener], list[Callable[[], Any]], list[Exception]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
-from molecules.core.atom import Atom, Getter, Setter, atom, derived
+from molecules.core.atom import Atom, Getter, Setter, atom, derived, is_coroutine_function
 
 T = TypeVar("T")
 
@@ -37,8 +37,15 @@ def atom_with_reset(initial: T) -> Atom[T]:
 
 
 def atom_with_default(get_default: Callable[[Getter], T]) -> Atom[T]:
-    """A writable atom whose value is `get_default(get)` until written (and after RESET)."""
+    """A writable atom whose value is `get_default(get)` until written (and after RESET).
+
+    With an `async def` default, the default is an async derived read: `store.get` gives
+    one shared future, reads after an `await` are tracked, and a change of what it read
+    runs it again; writing a value replaces it, and RESET runs the default again.
+    """
     base: Atom[Any] = atom(_EMPTY)
+    if is_coroutine_function(get_default):
+        return _with_async_default(base, get_default)
 
     def read(get: Getter) -> T:
         value = get(base)
@@ -46,5 +53,29 @@ def atom_with_default(get_default: Callable[[Getter], T]) -> Atom[T]:
 
     def write(get: Getter, set: Setter, value: Any) -> None:
         set(base, _EMPTY if value is RESET else value)
+
+    return derived(read, write)
+
+
+def _with_async_default(base: Atom[Any], get_default: Callable[[Getter], Any]) -> Atom[Any]:
+    resets = atom(0)  # bumped by RESET, so the default runs again
+
+    async def default_read(get: Getter) -> Any:
+        get(resets)
+        return await get_default(get)
+
+    default = derived(default_read, name="default")
+
+    def read(get: Getter) -> Any:
+        value = get(base)
+        return get(default) if value is _EMPTY else value
+
+    def write(get: Getter, set: Setter, value: Any) -> None:
+        if value is RESET:
+            if get(base) is not _EMPTY:
+                set(resets, get(resets) + 1)
+            set(base, _EMPTY)
+        else:
+            set(base, value)
 
     return derived(read, write)
