@@ -5,7 +5,8 @@ Arguments after the instance id (`iid`), and what `store.set` returns:
 - `start_prompt_instance(prompt, options=None)`: prompt id, ref or object (None with
   `options.run_id`) -> Task of the instance id.
 - `start_prompt_action(action_id, options=None)` -> Task of an `ActionStart`.
-- `execute_message(iid, text=None)` (default: the current input) -> Task of an
+- `execute_message(iid, text=None)` (the current input, `text` appended after a blank
+  line; the input box is then empty) -> Task of an
   `ExecutionResult`.
 - `cancel(iid)`, `complete_execution(iid)` -> the turn's Task, or None.
 - `update_variable(iid, name, value)`, `update_variables(iid, values)`,

@@ -80,12 +80,19 @@ def prepare_turn(instances: Instances, state: InstanceState, user_input: str | N
         raise InstanceNotReadyError(iid, str(exc)) from exc
 
 
+def appended_input(current: str, text: str | None) -> str:
+    """What a message sends: the current input, then `text` after a blank line."""
+    if not text:
+        return current
+    return f"{current}\n\n{text}" if current else text
+
+
 def write_execute_message(
     instances: Instances, get: Getter, set: Setter, iid: str, text: str | None = None
 ) -> asyncio.Task[ExecutionResult]:
-    """Queue a turn with `text` (default: the current input) and start it."""
+    """Queue a turn with the current input, `text` appended to it, and start it."""
     state = instances.require(get, iid)
-    request = prepare_turn(instances, state, state.current_input if text is None else text)
+    request = prepare_turn(instances, state, appended_input(state.current_input, text))
     provider = instances.provider_for_settings(state.settings)
     control = TurnControl(request.turn_id, request)
     control.task = instances.spawn(run_turn(instances, get, set, iid, control, provider), name=iid)
@@ -98,9 +105,7 @@ def write_execute_message(
         for name, variable in request.variables.items()
         if variable.source == "computed"
     }
-    queued = TurnQueued(
-        request.turn_id, request.user_input, state.resources, computed, text is None
-    )
+    queued = TurnQueued(request.turn_id, request.user_input, state.resources, computed)
     instances.emit(get, set, iid, queued)
     return control.task
 
