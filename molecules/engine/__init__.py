@@ -47,6 +47,7 @@ from molecules.engine.events import (
     VariableExpanded,
     VariablesChanged,
 )
+from molecules.engine.handle import InstanceHandle, InstanceSelectorAtoms
 from molecules.engine.instances import EventListener, Instances, TurnControl
 from molecules.engine.prompt_action import ActionStart, ActionStartOptions
 from molecules.engine.reducers import reduce_instance, replay
@@ -99,9 +100,11 @@ __all__ = [
     "InstanceEvent",
     "InstanceExistsError",
     "InstanceFailed",
+    "InstanceHandle",
     "InstanceLoaded",
     "InstanceNotFound",
     "InstanceNotReadyError",
+    "InstanceSelectorAtoms",
     "InstanceSelectors",
     "InstanceState",
     "InstanceStats",

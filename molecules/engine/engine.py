@@ -34,11 +34,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from molecules.core.atom import Atom
+from molecules.core.store import Store
 from molecules.core.family import AtomFamily
 from molecules.engine.actions import EngineActions
 from molecules.engine.brokers import BrokerResolver
 from molecules.engine.entity_cache import EntityCache
 from molecules.engine.errors import EngineConfigError
+from molecules.engine.handle import InstanceHandle
 from molecules.engine.instances import EventListener, Instances, ProviderFactory, TurnControl
 from molecules.engine.scoped import DEFAULT_SCOPED_TTL, ScopedVariableCache, ScopeSource
 from molecules.engine.selectors import InstanceSelectors
@@ -108,6 +110,10 @@ class ConversationEngine:
             f"<ConversationEngine provider={instances.provider!r} "
             f"run_store={instances.run_store!r}>"
         )
+
+    def instance(self, instance_id: str, store: Store) -> InstanceHandle:
+        """One instance in `store` as a handle: its selectors and actions in one object."""
+        return InstanceHandle(self.selectors, self.actions, instance_id, store)
 
     @property
     def state(self) -> AtomFamily[str, Atom[InstanceState | None]]:
