@@ -34,8 +34,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from molecules.core.atom import Atom
-from molecules.core.store import Store
 from molecules.core.family import AtomFamily
+from molecules.core.store import Store
 from molecules.engine.actions import EngineActions
 from molecules.engine.brokers import BrokerResolver
 from molecules.engine.entity_cache import EntityCache

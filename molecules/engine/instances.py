@@ -44,6 +44,9 @@ class TurnControl:
     cancel_requested: bool = False
     complete_requested: bool = False
     started: bool = False  # the turn's task began running (a cancel before it must end it)
+    # What `complete_execution(iid, response_text, stats)` gave for the reply, if anything.
+    response_text: str | None = None
+    stats: Mapping[str, Any] | None = None
 
 
 def _run_in_write(get: Getter, set: Setter, write: Callable[..., Any], *args: Any) -> Any:
@@ -95,6 +98,8 @@ class Instances:
         self._listeners: list[EventListener] = []
         self._removed: list[Callable[[str], None]] = []
         self._background: set[asyncio.Task[Any]] = set()
+        # The last recording of a turn driven from outside, per instance: the next waits.
+        self.recordings: dict[str, asyncio.Task[Any]] = {}
 
     # Events
 
@@ -177,6 +182,10 @@ class Instances:
         """Add a new instance (lookups follow its events)."""
         set(self.state(state.id), state)
         set(self.instance_ids, (*get(self.instance_ids), state.id))
+        if state.prompt_id is not None:
+            self._reindex_prompt(get, set, state.id, None, state.prompt_id)
+        if state.run_id is not None:
+            self._reindex_run(get, set, state.id, None, state.run_id)
 
     def unregister(self, get: Getter, set: Setter, state: InstanceState) -> None:
         """Forget an instance: its atoms, and its place in the lookups."""

@@ -21,8 +21,8 @@ from molecules.engine import (
 from runnable.chat.completion import ChatDone
 from runnable.chat.provider import ChatProvider
 from runnable.retry import RetryPolicy
-from runnable.testing.openai_chat import reply
 from runnable.sources import InMemorySource
+from runnable.testing.openai_chat import reply
 from tests.molecules.engine.conftest import API_KEY, PROMPTS
 from tests.servers.fixtures import ChatServer
 
@@ -150,9 +150,7 @@ async def test_the_initial_message_is_the_first_input_and_explicit_text_joins_it
 async def test_a_provider_without_timings_still_adds_up_the_total_time(
     provider: ChatProvider, store: Store, chat_server: ChatServer
 ) -> None:
-    engine = ConversationEngine(
-        prompts=InMemorySource(PROMPTS), provider=UntimedProvider(provider)
-    )
+    engine = ConversationEngine(prompts=InMemorySource(PROMPTS), provider=UntimedProvider(provider))
     iid = await start(store, engine, "plain")
     chat_server.state.script(reply("One ", "two."))
     result = await store.set(engine.actions.execute_message, iid, "Count")
