@@ -24,6 +24,7 @@ Arguments after the instance id (`iid`), and what `store.set` returns:
   `set_auto_run(iid, flag)` -> None; `update_execution_config(iid, changes)` -> the config.
 - `set_show_variables(iid, show)`, `toggle_show_variables(iid)`,
   `set_expanded_variable(iid, name)`, `toggle_expanded_variable(iid, name)` -> new value.
+- `remove_expired_instances()` -> the ids of the instances it removed (see `instance_ttl`).
 - `load_scoped_variables(context)`, `refresh_scoped_variables(context)` -> Task of the
   values by scope.
 - `apply_event(iid, event)` -> the new state (a turn it ends that the engine was not
@@ -41,7 +42,7 @@ from functools import partial
 from typing import Any
 
 from molecules.core.atom import Atom, Getter, Setter, derived
-from molecules.engine import driving, editing, prompt_action, starting, turns
+from molecules.engine import driving, editing, expiry, prompt_action, starting, turns
 from molecules.engine.context import ScopeContext
 from molecules.engine.events import ScopedVariablesLoaded
 from molecules.engine.instances import Instances
@@ -97,6 +98,9 @@ class EngineActions:
         self.set_instance_status = action("set_instance_status", driving.write_set_instance_status)
         self.start_execution = action("start_execution", driving.write_start_execution)
         self.start_streaming = action("start_streaming", driving.write_start_streaming)
+        self.remove_expired_instances = action(
+            "remove_expired_instances", expiry.write_remove_expired
+        )
         self.load_scoped_variables = action("load_scoped_variables", _write_load_scoped)
         self.refresh_scoped_variables = action("refresh_scoped_variables", _write_refresh_scoped)
 

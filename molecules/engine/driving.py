@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any, get_args
 
 from molecules.core.atom import Getter, Setter
+from molecules.engine import expiry
 from molecules.engine.errors import InstanceBusyError, InstanceExistsError, InstanceNotReadyError
 from molecules.engine.events import StatusSet, TaskLinked, TurnQueued
 from molecules.engine.instances import Instances
@@ -85,6 +86,7 @@ def write_create_instance(
     if made.id in instances.state and get(instances.state(made.id)) is not None:
         raise InstanceExistsError(f"a prompt instance with id {made.id!r} already exists")
     instances.register(get, set, made)
+    expiry.watch(instances, get, set)
     return made.id
 
 

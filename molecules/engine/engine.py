@@ -62,7 +62,9 @@ class ConversationEngine:
     `brokers` resolves prompt-action brokers; `scoped_sources` ("user", "org", "project")
     give scoped variables, cached `scoped_ttl` seconds per context. `now` is the clock of
     the computed variables; `flush_interval` bounds how long streamed text waits before
-    it reaches the run store.
+    it reaches the run store. With `instance_ttl`, an instance that is not executing,
+    has no subscriber and has not changed for that many seconds (of `monotonic`) is
+    removed (`expiry.py`).
     """
 
     def __init__(
@@ -83,9 +85,12 @@ class ConversationEngine:
         order: Sequence[str] = DEFAULT_ORDER,
         flush_interval: float = 0.5,
         stream: bool = True,
+        instance_ttl: float | None = None,
     ) -> None:
         if flush_interval <= 0:
             raise EngineConfigError(f"flush_interval must be positive, got {flush_interval}")
+        if instance_ttl is not None and not instance_ttl > 0:
+            raise EngineConfigError(f"instance_ttl must be positive seconds, got {instance_ttl}")
         self.instances = Instances(
             entities=EntityCache(
                 {"prompt": prompts, "builtin": builtins, "action": actions}, molecules
@@ -99,6 +104,8 @@ class ConversationEngine:
             order=order,
             flush_interval=flush_interval,
             stream=stream,
+            instance_ttl=instance_ttl,
+            clock=monotonic,
         )
         self.selectors = InstanceSelectors(self.instances)
         self.instances.when_removed(self.selectors.forget)

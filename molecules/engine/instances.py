@@ -10,6 +10,7 @@ builds one `Instances` and wires the actions and selectors onto it.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -25,7 +26,7 @@ from molecules.engine.reducers import reduce_instance
 from molecules.engine.run_recorder import TurnRecorder
 from molecules.engine.scoped import ScopedVariableCache
 from molecules.engine.state import InstanceState, identical
-from runnable.chat.execution import ChatProviderLike, TurnRequest
+from runnable.chat.execution import ChatProviderLike, TurnDelta, TurnRequest
 from runnable.tracking import RunStore
 from runnable.variables import Clock
 
@@ -69,6 +70,8 @@ class Instances:
         order: Sequence[str],
         flush_interval: float,
         stream: bool,
+        instance_ttl: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.entities = entities
         self.scoped = scoped
@@ -80,6 +83,8 @@ class Instances:
         self.order = tuple(order)
         self.flush_interval = flush_interval
         self.stream = stream
+        self.instance_ttl = instance_ttl
+        self.clock = clock
         self.state: AtomFamily[str, Atom[InstanceState | None]] = atom_family(
             # Identity: a reducer returns the very same state when nothing changed.
             lambda iid: atom(None, eq=identical, name=f"instance({iid})")
@@ -92,6 +97,12 @@ class Instances:
         self.prompt_index: Atom[Mapping[str, tuple[str, ...]]] = atom(
             {}, name="instances.by_prompt"
         )
+        # When each instance last changed (by `clock`), kept only with an instance_ttl.
+        self.touched: AtomFamily[str, Atom[float]] = atom_family(
+            lambda iid: atom(0.0, name=f"instance.touched({iid})")
+        )
+        # The task removing expired instances, per store (keyed by its `set`).
+        self.reapers: dict[Any, asyncio.Task[Any]] = {}
         self.emitter: Atom[None] = derived(write=self._write_emit, name="instance.emit")
         self.writer: Atom[None] = derived(write=_run_in_write, name="instance.write")
         """`set(writer, write, *args)` runs `write(get, set, *args)` as one store write."""
@@ -133,6 +144,8 @@ class Instances:
                 self._reindex_run(get, set, iid, old.run_id, new.run_id)
             if new.prompt_id != old.prompt_id:
                 self._reindex_prompt(get, set, iid, old.prompt_id, new.prompt_id)
+        if self.instance_ttl is not None and not isinstance(event, TurnDelta):
+            set(self.touched(iid), self.clock())  # a streamed chunk only comes while busy
         for listener in self._listeners:
             listener(iid, event)
         return new
@@ -186,6 +199,8 @@ class Instances:
             self._reindex_prompt(get, set, state.id, None, state.prompt_id)
         if state.run_id is not None:
             self._reindex_run(get, set, state.id, None, state.run_id)
+        if self.instance_ttl is not None:
+            set(self.touched(state.id), self.clock())
 
     def unregister(self, get: Getter, set: Setter, state: InstanceState) -> None:
         """Forget an instance: its atoms, and its place in the lookups."""
@@ -198,6 +213,7 @@ class Instances:
         set(self.state(iid), None)
         self.state.remove(iid)
         self.turn_control.remove(iid)
+        self.touched.remove(iid)
         for forget in self._removed:
             forget(iid)
 
