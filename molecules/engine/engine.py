@@ -21,9 +21,14 @@ How the pieces fit:
   Synchronous ones return their result. Actions that do I/O make their synchronous
   change first (so the UI shows it at once, and a second `execute_message` is refused
   at once) and return an `asyncio.Task` that runs whether or not it is awaited.
-  Their write functions live in `starting.py`, `prompt_action.py`, `turns.py` and
-  `editing.py`; each takes the `Instances`.
+  Their write functions live in `starting.py`, `prompt_action.py`, `turns.py`,
+  `editing.py`, `driving.py` and `expiry.py`; each takes the `Instances`.
 * Selectors (`engine.selectors`) are families of derived atoms keyed by instance id.
+* Handles (`handle.py`): `engine.instance(iid, store)` gives one instance's selectors and
+  actions in one object (the Python `usePromptInstance`).
+* Turns driven from outside (`driving.py`, `outside.py`): `start_execution`,
+  `start_streaming`, `complete_execution`, `apply_event`; their end is recorded.
+* Expiry (`expiry.py`): with `instance_ttl`, instances left alone are removed.
 * Values live in the store: one engine serves many stores, each with its own instances.
 """
 
