@@ -60,7 +60,7 @@ class InstanceHandle:
         instance_id: str,
         store: Store,
     ) -> None:
-        if store.get(selectors.state(instance_id)) is None:
+        if not selectors.exists(store.get, instance_id):
             raise InstanceNotFound(instance_id)
         self.instance_id = instance_id
         self.store = store

@@ -221,6 +221,11 @@ class InstanceSelectors:
             )
         return found
 
+    def exists(self, get: Getter, iid: str) -> bool:
+        """True while instance `iid` exists in the store that `get` reads."""
+        state_of = self._instances.state
+        return iid in state_of and get(state_of(iid)) is not None
+
     def forget(self, iid: str) -> None:
         """Drop the selector atoms of a removed instance."""
         for made in self._families.values():

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bridge import RunnableBridge, create_default_bridge
+from bridge.errors import RunnableNotFoundError
 from molecules import Store
 from runnable.chat.provider import ChatProvider
 from runnable.retry import RetryPolicy
@@ -245,3 +246,13 @@ async def test_log_events_of_a_failure_are_errors_and_warnings(
     assert levels[("node_skipped", "s1a0")] == "warning"
     assert levels[("step_completed", "s0")] == "error"
     assert levels[("run_completed", None)] == "error"
+
+
+async def test_a_flow_whose_action_ref_has_no_kind_is_refused_saying_so(
+    provider: ChatProvider,
+) -> None:
+    bridge = create_default_bridge(
+        {"flow": InMemorySource({"bad": {"steps": [["greet"]]}})}, provider=provider
+    )
+    with pytest.raises(RunnableNotFoundError, match=r"needs its kind \('kind:id'\), got 'greet'"):
+        await bridge.run_flow("flow:bad", store=Store())
