@@ -29,12 +29,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from bridge.chains import LoadedChain, load_chain
-from bridge.running import BridgeRunner, both_callbacks
+from bridge.running import BridgeRunner
 from molecules import Store
 from molecules.entities.flow import FlowData
 from molecules.runs import RunRegistry
 from runnable.runner.channel import EventCallback
 from runnable.runner.errors import FlowError
+from runnable.runner.events import Event
 from runnable.runner.flow import Flow, FlowRun, run_action, run_flow, run_step
 from runnable.types import ExecutionStatus, RunnableRef
 
@@ -84,16 +85,14 @@ class BridgeFlows:
         **options: Any,
     ) -> FlowRun:
         """Run every step of flow `ref` in a new run (not started: await or iterate it)."""
-        resolved, data = await self.load(ref, store=store)
-        flow = data.to_flow()
-        loaded = await load_chain(
-            self.runner, flow.to_chain(), store=store, node_deadline=node_deadline
-        )
+        resolved, _, flow, loaded = await self._prepare(ref, store, node_deadline)
         run_id = uuid.uuid4().hex
-        callback = self._callbacks(store, resolved, flow, loaded, run_id, inputs, on_event, False)
-        return run_flow(
-            flow, loaded.execute, inputs=inputs, on_event=callback, run_id=run_id, **options
+        events = _Relay()
+        made = run_flow(
+            flow, loaded.execute, inputs=inputs, on_event=events, run_id=run_id, **options
         )
+        self._keep(events, store, resolved, flow, loaded, run_id, inputs, on_event, False)
+        return made
 
     async def run_step(
         self,
@@ -108,26 +107,23 @@ class BridgeFlows:
         **options: Any,
     ) -> FlowRun:
         """Run step `step_index` of flow `ref` (inside `run` when given)."""
-        resolved, data = await self.load(ref, store=store)
+        resolved, data, flow, loaded = await self._prepare(ref, store, node_deadline)
         step_id = data.action_id(step_index)
-        flow = data.to_flow()
-        loaded = await load_chain(
-            self.runner, flow.to_chain(), store=store, node_deadline=node_deadline
-        )
         run_id, previous, inputs = self._place(store, resolved, run, inputs)
-        callback = self._callbacks(
-            store, resolved, flow, loaded, run_id, inputs, on_event, run is not None
-        )
-        return run_step(
+        events = _Relay()
+        made = run_step(
             flow,
             step_id,
             loaded.execute,
             inputs=inputs,
             previous_results=previous,
-            on_event=callback,
+            on_event=events,
             run_id=run_id,
             **options,
         )
+        reopen = run is not None
+        self._keep(events, store, resolved, flow, loaded, run_id, inputs, on_event, reopen)
+        return made
 
     async def run_action(
         self,
@@ -143,26 +139,23 @@ class BridgeFlows:
         **options: Any,
     ) -> FlowRun:
         """Run action `action_index` of step `step_index` of flow `ref` (inside `run`)."""
-        resolved, data = await self.load(ref, store=store)
+        resolved, data, flow, loaded = await self._prepare(ref, store, node_deadline)
         action_id = data.action_id(step_index, action_index)
-        flow = data.to_flow()
-        loaded = await load_chain(
-            self.runner, flow.to_chain(), store=store, node_deadline=node_deadline
-        )
         run_id, previous, inputs = self._place(store, resolved, run, inputs)
-        callback = self._callbacks(
-            store, resolved, flow, loaded, run_id, inputs, on_event, run is not None
-        )
-        return run_action(
+        events = _Relay()
+        made = run_action(
             flow,
             action_id,
             loaded.execute,
             inputs=inputs,
             previous_results=previous,
-            on_event=callback,
+            on_event=events,
             run_id=run_id,
             **options,
         )
+        reopen = run is not None
+        self._keep(events, store, resolved, flow, loaded, run_id, inputs, on_event, reopen)
+        return made
 
     def _place(
         self,
@@ -190,8 +183,9 @@ class BridgeFlows:
             previous = {k: r for k, r in run.results.items() if r.ok}  # another store's run
         return run_id, previous, inputs if inputs is not None else self._inputs.get(run_id)
 
-    def _callbacks(
+    def _keep(
         self,
+        events: _Relay,
         store: Store,
         ref: RunnableRef,
         flow: Flow,
@@ -200,15 +194,28 @@ class BridgeFlows:
         inputs: Mapping[str, Any] | None,
         on_event: EventCallback | None,
         reopen: bool,
-    ) -> EventCallback | None:
-        """The run's event callback: the recorder, the kept run's state, the caller's."""
+    ) -> None:
+        """Once the run is planned (nothing kept for one refused earlier), send its events
+        to the recorder, to the kept run's state, and to the caller."""
         self._inputs[run_id] = inputs
         step_of = {action.id: step.id for step in flow.steps for action in step.actions}
-        kept = self.runs.listener(store, run_id, ref=ref, step_of=step_of)
         recorder = self.runner.recorder
         if recorder is not None:
             recorder.expect(
                 run_id, ref=ref, inputs=inputs, node_refs=loaded.node_refs(), reopen=reopen
             )
-        recording = recorder.on_event if recorder is not None else None
-        return both_callbacks(both_callbacks(recording, kept), on_event)
+            events.to.append(recorder.on_event)
+        events.to.append(self.runs.listener(store, run_id, ref=ref, step_of=step_of))
+        if on_event is not None:
+            events.to.append(on_event)
+
+
+class _Relay:
+    """An event callback that calls those added to `to` (added once the run is planned)."""
+
+    def __init__(self) -> None:
+        self.to: list[EventCallback] = []
+
+    def __call__(self, event: Event) -> None:
+        for callback in self.to:
+            callback(event)

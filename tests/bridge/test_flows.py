@@ -176,8 +176,10 @@ async def test_a_fresh_step_that_reads_an_earlier_step_says_what_is_missing(
     provider: ChatProvider,
 ) -> None:
     bridge = make_bridge(provider)
+    store = Store()
     with pytest.raises(RerunError, match="s0a0"):
-        await bridge.run_step("flow:review", 1, store=Store())
+        await bridge.run_step("flow:review", 1, store=store)
+    assert store.get(bridge.runs_for("flow:review")) == ()  # nothing kept of a refused run
 
 
 async def test_step_and_action_indexes_out_of_range_name_the_flow_size(
