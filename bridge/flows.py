@@ -51,7 +51,6 @@ class BridgeFlows:
     def __init__(self, runner: BridgeRunner) -> None:
         self.runner = runner
         self.runs = RunRegistry()
-        self._inputs: dict[str, Mapping[str, Any] | None] = {}
 
     async def load(self, ref: Any, *, store: Store) -> tuple[RunnableRef, FlowData]:
         """The flow `ref` names, as loaded in `store` (drafts included)."""
@@ -181,7 +180,7 @@ class BridgeFlows:
         }
         if state.status is ExecutionStatus.IDLE and isinstance(run, FlowRun):
             previous = {k: r for k, r in run.results.items() if r.ok}  # another store's run
-        return run_id, previous, inputs if inputs is not None else self._inputs.get(run_id)
+        return run_id, previous, inputs if inputs is not None else self.runs.inputs_of(run_id)
 
     def _keep(
         self,
@@ -197,7 +196,6 @@ class BridgeFlows:
     ) -> None:
         """Once the run is planned (nothing kept for one refused earlier), send its events
         to the recorder, to the kept run's state, and to the caller."""
-        self._inputs[run_id] = inputs
         step_of = {action.id: step.id for step in flow.steps for action in step.actions}
         recorder = self.runner.recorder
         if recorder is not None:
@@ -205,7 +203,8 @@ class BridgeFlows:
                 run_id, ref=ref, inputs=inputs, node_refs=loaded.node_refs(), reopen=reopen
             )
             events.to.append(recorder.on_event)
-        events.to.append(self.runs.listener(store, run_id, ref=ref, step_of=step_of))
+        kept = self.runs.listener(store, run_id, ref=ref, inputs=inputs, step_of=step_of)
+        events.to.append(kept)
         if on_event is not None:
             events.to.append(on_event)
 

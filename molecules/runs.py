@@ -18,6 +18,7 @@ its own values, like any atom.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import attrs
 
@@ -62,6 +63,7 @@ class RunRegistry:
     def __init__(self) -> None:
         self._runs: dict[str, RunMolecule] = {}
         self._refs: dict[str, str] = {}
+        self._inputs: dict[str, Mapping[str, Any] | None] = {}
         self._by_ref: AtomFamily[str, Atom[tuple[str, ...]]] = atom_family(
             lambda ref: atom((), name=f"runs_for({ref})")
         )
@@ -81,6 +83,10 @@ class RunRegistry:
         """The runnable a kept run ran ("flow:f1"), or None."""
         return self._refs.get(run_id)
 
+    def inputs_of(self, run_id: str) -> Mapping[str, Any] | None:
+        """The inputs a kept run was last given (None: none, or not kept)."""
+        return self._inputs.get(run_id)
+
     def runs_for(self, ref: object) -> Atom[tuple[str, ...]]:
         """The atom of the ids of `ref`'s runs in a store, oldest first."""
         return self._by_ref(_ref_text(ref))
@@ -89,6 +95,7 @@ class RunRegistry:
         """Stop keeping run `run_id` (stores keep the values they hold until dropped)."""
         self._runs.pop(run_id, None)
         self._refs.pop(run_id, None)
+        self._inputs.pop(run_id, None)
 
     def _write_add(self, get: Getter, set: Setter, ref: str, run_id: str) -> None:
         slot = self._by_ref(ref)
@@ -102,11 +109,14 @@ class RunRegistry:
         run_id: str,
         *,
         ref: object = None,
+        inputs: Mapping[str, Any] | None = None,
         step_of: Mapping[str, str] | None = None,
     ) -> Callable[[Event], None]:
         """A runner callback that folds run `run_id`'s events into `store` (the run is kept,
-        under `ref` when given); `step_of` maps node ids to steps for a re-run in place."""
+        under `ref` when given, with its `inputs`); `step_of` maps node ids to steps for a
+        re-run in place."""
         molecule = self(run_id)
+        self._inputs[run_id] = inputs
         if ref is not None:
             self._refs[run_id] = _ref_text(ref)
             store.set(self._add, _ref_text(ref), run_id)

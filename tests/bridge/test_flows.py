@@ -132,6 +132,8 @@ async def test_run_action_inside_an_earlier_run_overwrites_that_run(
     await bridge.recorder.drain()  # type: ignore[union-attr]
 
     assert again.run_id == first.run_id
+    # The run's inputs are used again: the prompt was rendered for Ada.
+    assert chat_server.state.requests[-1].body["messages"][-1]["content"] == "Greet Ada"
     kept = bridge.runs(first.run_id)
     assert store.get(kept.output("s0a0")) == "Hello again, Ada"
     assert store.get(kept.output("s0a1")) == "echo: Thank Ada"  # not re-run: kept
