@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from molecules import RunRegistry, Store, reopen_run
 from molecules.run import fold_run
 from runnable.runner import (
+    Event,
     NodeCompleted,
+    NodeFailed,
+    NodeSkipped,
     RunCompleted,
     RunStarted,
     StepCompleted,
     StepStarted,
 )
-from runnable.types import ExecutionStatus
+from runnable.types import ErrorInfo, ExecutionStatus
 
 OK = ExecutionStatus.SUCCESS
 FIRST = [
@@ -56,3 +62,41 @@ def test_the_registry_keeps_runs_by_id_and_by_ref() -> None:
     assert store.get(runs("r").output("b")) == 3 and store.get(runs("r").output("a")) == 1
     assert store.get(runs.runs_for("flow:f1")) == ("r",) and runs.ref_of("r") == "flow:f1"
     assert runs("r") is runs("r") and store.get(runs.runs_for("flow:other")) == ()
+
+
+NODE_IDS = ("a", "b", "c", "d")
+ENDS = st.sampled_from(["completed", "failed", "skipped"])
+
+
+def _history(ends: dict[str, str]) -> list[Event]:
+    events: list[Event] = [RunStarted(run_id="r", kind="flow", node_ids=NODE_IDS)]
+    for node, end in ends.items():
+        if end == "completed":
+            events.append(NodeCompleted(run_id="r", node_id=node, output=node.upper()))
+        elif end == "failed":
+            events.append(NodeFailed(run_id="r", node_id=node, error=ErrorInfo(message=node)))
+        else:
+            events.append(NodeSkipped(run_id="r", node_id=node))
+    events.append(RunCompleted(run_id="r", status=ExecutionStatus.ERROR))
+    return events
+
+
+@given(
+    ends=st.fixed_dictionaries({node: ENDS for node in NODE_IDS}),
+    again=st.sets(st.sampled_from(NODE_IDS), min_size=1),
+)
+def test_reopening_keeps_every_other_node_and_makes_the_chosen_ones_pending(
+    ends: dict[str, str], again: set[str]
+) -> None:
+    done = fold_run(_history(ends))
+    event = RunStarted(run_id="r", kind="flow", node_ids=NODE_IDS, rerun_of=tuple(sorted(again)))
+    reopened = reopen_run(done, event)
+    assert reopened.status is ExecutionStatus.RUNNING and reopened.node_ids == NODE_IDS
+    for node in NODE_IDS:
+        if node in again:
+            assert reopened.node(node).status is ExecutionStatus.PENDING
+        else:
+            assert reopened.node(node) == done.node(node)
+    # Ending the re-run nodes as before gives the first run's nodes back.
+    replayed = fold_run(_history({n: ends[n] for n in sorted(again)})[1:], reopened)
+    assert all(replayed.node(n).status is done.node(n).status for n in NODE_IDS)
