@@ -170,11 +170,12 @@ async def streaming(
     return {"seconds": elapsed, "events": events, "chunks": chunks, "turns": n}
 
 
-def folding(n: int, words: int) -> dict[str, float]:
-    """Phase 2: the same events straight into the store (no HTTP, no provider)."""
+def folding(n: int, words: int, instance_ttl: float | None = None) -> dict[str, float]:
+    """Phase 2: the same events straight into the store (no HTTP, no provider); with
+    `instance_ttl` the engine also notes when each instance last changed."""
 
     async def run() -> dict[str, float]:
-        engine = ConversationEngine()
+        engine = ConversationEngine(instance_ttl=instance_ttl)
         store = Store()
         ids = await start_all(engine, store, n)
         unsubs = [store.sub(engine.selectors.live_stats(i), lambda: None) for i in ids]
@@ -284,11 +285,16 @@ def report(n: int, words: int) -> str:
             f"{stream['events'] / stream['seconds']:,.0f} | "
             f"{stream['chunks'] / stream['seconds']:,.0f} | {n / stream['seconds']:,.0f} |"
         )
-        fold = folding(n, words)
-        lines.append(
-            f"| folding only (no HTTP) | {fold['seconds']:.2f} | "
-            f"{fold['events'] / fold['seconds']:,.0f} | | |"
-        )
+        # Alternating, best of three: the two rows differ only in the ttl bookkeeping.
+        folds: dict[float | None, list[dict[str, float]]] = {None: [], 3600.0: []}
+        for _ in range(3):
+            for ttl, runs in folds.items():
+                runs.append(folding(n, words, instance_ttl=ttl))
+        for label, ttl in (("folding only (no HTTP)", None), ("folding, instance_ttl set", 3600.0)):
+            fold = min(folds[ttl], key=lambda r: r["seconds"])
+            lines.append(
+                f"| {label} | {fold['seconds']:.2f} | {fold['events'] / fold['seconds']:,.0f} | | |"
+            )
         mem = asyncio.run(memory(base_url, n, words))
         lines += [
             "",

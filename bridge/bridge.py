@@ -2,7 +2,8 @@
 
 The face wires three rooms, each of which imports only the one before it:
 `registry` (kinds and refs) <- `selectors` (the selector atoms) <- `running` (load,
-execute, stream) <- `chains` (chains and datasets of bridge runnables).
+execute, stream) <- `chains` (chains and datasets of bridge runnables) <- `flows`
+(flows by ref, steps and actions re-run inside an earlier run, runs kept by id).
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ from typing import Any
 
 from bridge.chains import run_chain, run_chain_dataset
 from bridge.errors import InvalidInputsError
+from bridge.flows import BridgeFlows, RunLike
 from bridge.registry import KindRegistry
 from bridge.running import BridgeRunner, RunStream
 from bridge.selectors import STANDARD_SELECTORS, BridgeSelectors, RunnableKind, SelectorAtoms
 from bridge.types import RefLike, RunnableType
 from molecules import Atom, Store
 from molecules.engine import ConversationEngine
+from molecules.runs import RunRegistry
 from runnable.chain import Chain
-from runnable.runner import DatasetRun, GraphRun
+from runnable.runner import DatasetRun, FlowRun, GraphRun
 from runnable.runner.ray_backend import RayDatasetRun
 from runnable.tracking import RunRecorder
 from runnable.types import ExecutionResult, RunnableData, RunnableRef
@@ -36,6 +39,7 @@ class RunnableBridge:
         self._registry = KindRegistry(runnables)
         self._atoms = SelectorAtoms(self._registry)
         self._runner = BridgeRunner(self._registry, self._atoms)
+        self._flows = BridgeFlows(self._runner)
         self.selectors = BridgeSelectors(self._atoms)
 
     def __repr__(self) -> str:
@@ -160,6 +164,59 @@ class RunnableBridge:
     ) -> DatasetRun | RayDatasetRun:
         """Run a chain once per row (see `bridge.chains.run_chain_dataset`)."""
         return await run_chain_dataset(self._runner, chain, rows, store=store, **options)
+
+    # -- flows -------------------------------------------------------------------------
+
+    @property
+    def runs(self) -> RunRegistry:
+        """Flow runs kept by id: `bridge.runs(run_id)` is that run's `RunMolecule`."""
+        return self._flows.runs
+
+    def runs_for(self, ref: RefLike) -> Atom[tuple[str, ...]]:
+        """The atom of the ids of a flow's runs (in a store), oldest first."""
+        return self._flows.runs.runs_for(ref)
+
+    async def run_flow(
+        self,
+        ref: RefLike,
+        *,
+        store: Store,
+        inputs: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> FlowRun:
+        """Run every step of flow `ref` in a new run (see `bridge.flows`)."""
+        return await self._flows.run_flow(ref, store=store, inputs=inputs, **options)
+
+    async def run_step(
+        self,
+        ref: RefLike,
+        step_index: int,
+        run: RunLike | None = None,
+        *,
+        store: Store,
+        inputs: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> FlowRun:
+        """Run one step of flow `ref`: inside the earlier `run` when given, else anew."""
+        return await self._flows.run_step(
+            ref, step_index, run=run, store=store, inputs=inputs, **options
+        )
+
+    async def run_action(
+        self,
+        ref: RefLike,
+        step_index: int,
+        action_index: int,
+        run: RunLike | None = None,
+        *,
+        store: Store,
+        inputs: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> FlowRun:
+        """Run one action of flow `ref`: inside the earlier `run` when given, else anew."""
+        return await self._flows.run_action(
+            ref, step_index, action_index, run=run, store=store, inputs=inputs, **options
+        )
 
 
 def create_runnable_bridge(runnables: Mapping[str, RunnableType]) -> RunnableBridge:

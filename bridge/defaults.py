@@ -1,5 +1,5 @@
-"""The built-in kinds (prompt, builtin, action, app_revision, evaluator_revision) and the
-default bridge over them.
+"""The built-in kinds (prompt, builtin, action, app_revision, evaluator_revision, flow) and
+the default bridge over them.
 
 `create_default_bridge(sources={kind: source})` builds each kind's molecule over its
 source (an empty in-memory source where none is given); `molecules={kind: molecule}`
@@ -49,6 +49,7 @@ from molecules.entities import (
     prompt_output_ports,
     prompt_to_runnable,
 )
+from molecules.entities.flow import FlowData, flow_molecule, flow_to_runnable
 from runnable.chat.completion import ChatStreamEvent
 from runnable.chat.execution import ChatProviderLike, prompt_executor
 from runnable.evaluators.builtins import run_builtin_evaluator
@@ -63,11 +64,12 @@ __all__ = [
     "app_revision_runnable_type",
     "create_default_bridge",
     "evaluator_revision_runnable_type",
+    "flow_runnable_type",
     "prompt_runnable_type",
     "runnable_bridge",
 ]
 
-BUILTIN_KINDS = ("prompt", "builtin", "action", "app_revision", "evaluator_revision")
+BUILTIN_KINDS = ("prompt", "builtin", "action", "app_revision", "evaluator_revision", "flow")
 
 
 def _as(model: type[Any], entity: Any) -> Any:
@@ -239,6 +241,22 @@ def evaluator_revision_runnable_type(
     )
 
 
+def flow_runnable_type(molecule: Any, *, execute: Executor | None = None) -> RunnableType:
+    """The flow kind over `molecule`: steps of action refs, run with `bridge.run_flow`."""
+    return RunnableType(
+        molecule,
+        lambda entity: flow_to_runnable(_as(FlowData, entity)),
+        lambda entity: [],
+        lambda entity: [],
+        execute=execute
+        or not_yet_executor(
+            "flow", "a flow runs step by step: bridge.run_flow(ref, store=...) runs it"
+        ),
+        extra_selectors={"flow": molecule.flow} if hasattr(molecule, "flow") else {},
+        entity_type=FlowData,
+    )
+
+
 def _check_kinds(what: str, given: Mapping[str, Any]) -> None:
     unknown = sorted(set(given) - set(BUILTIN_KINDS))
     if unknown:
@@ -298,6 +316,7 @@ def create_default_bridge(
         "app_revision",
         lambda: app_revision_molecule(source("app_revision"), http_client=http_client),
     )
+    flows = molecule("flow", lambda: flow_molecule(source("flow")))
     evaluators = molecule(
         "evaluator_revision",
         lambda: evaluator_revision_molecule(
@@ -317,6 +336,7 @@ def create_default_bridge(
             "evaluator_revision": evaluator_revision_runnable_type(
                 evaluators, execute=executors.get("evaluator_revision"), http_client=http_client
             ),
+            "flow": flow_runnable_type(flows, execute=executors.get("flow")),
         }
     )
     if run_store is not None:

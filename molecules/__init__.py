@@ -84,6 +84,7 @@ if TYPE_CHECKING:
         reduce_run,
         run_molecule,
     )
+    from molecules.runs import RunRegistry, reopen_run
     from molecules.source_molecule import SourceMolecule, create_source_molecule
     from runnable.errors import ConflictError
 
@@ -131,6 +132,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "QueryState": ("molecules.query", "QueryState"),
     "ReadContext": ("molecules.core.node", "ReadContext"),
     "RunMolecule": ("molecules.run", "RunMolecule"),
+    "RunRegistry": ("molecules.runs", "RunRegistry"),
     "RunState": ("molecules.run", "RunState"),
     "SaveNotSupportedError": ("molecules.errors", "SaveNotSupportedError"),
     "ScopeContext": ("molecules.engine", "ScopeContext"),
@@ -166,6 +168,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "prompt_molecule": ("molecules.entities", "prompt_molecule"),
     "reduce_instance": ("molecules.engine", "reduce_instance"),
     "reduce_run": ("molecules.run", "reduce_run"),
+    "reopen_run": ("molecules.runs", "reopen_run"),
     "replay": ("molecules.engine", "replay"),
     "run_molecule": ("molecules.run", "run_molecule"),
     "select_atom": ("molecules.core.select", "select_atom"),
@@ -215,6 +218,7 @@ __all__ = [
     "QueryState",
     "ReadContext",
     "RunMolecule",
+    "RunRegistry",
     "RunState",
     "SaveNotSupportedError",
     "ScopeContext",
@@ -250,6 +254,7 @@ __all__ = [
     "prompt_molecule",
     "reduce_instance",
     "reduce_run",
+    "reopen_run",
     "replay",
     "run_molecule",
     "select_atom",

@@ -42,11 +42,13 @@ from molecules.engine.events import (
     ScopedVariablesLoaded,
     SettingsChanged,
     ShowVariablesSet,
+    StatusSet,
     TaskLinked,
     TurnQueued,
     VariableExpanded,
     VariablesChanged,
 )
+from molecules.engine.handle import InstanceHandle, InstanceSelectorAtoms
 from molecules.engine.instances import EventListener, Instances, TurnControl
 from molecules.engine.prompt_action import ActionStart, ActionStartOptions
 from molecules.engine.reducers import reduce_instance, replay
@@ -99,9 +101,11 @@ __all__ = [
     "InstanceEvent",
     "InstanceExistsError",
     "InstanceFailed",
+    "InstanceHandle",
     "InstanceLoaded",
     "InstanceNotFound",
     "InstanceNotReadyError",
+    "InstanceSelectorAtoms",
     "InstanceSelectors",
     "InstanceState",
     "InstanceStats",
@@ -125,6 +129,7 @@ __all__ = [
     "SettingsChanged",
     "ShowVariablesSet",
     "StartOptions",
+    "StatusSet",
     "StreamText",
     "TaskLinked",
     "Totals",

@@ -5,9 +5,14 @@ Arguments after the instance id (`iid`), and what `store.set` returns:
 - `start_prompt_instance(prompt, options=None)`: prompt id, ref or object (None with
   `options.run_id`) -> Task of the instance id.
 - `start_prompt_action(action_id, options=None)` -> Task of an `ActionStart`.
-- `execute_message(iid, text=None)` (default: the current input) -> Task of an
+- `execute_message(iid, text=None)` (the current input, `text` appended after a blank
+  line; the input box is then empty) -> Task of an
   `ExecutionResult`.
-- `cancel(iid)`, `complete_execution(iid)` -> the turn's Task, or None.
+- `cancel(iid)`, `complete_execution(iid, response_text=None, stats=None)` -> the turn's
+  Task, or None (a turn driven from outside ends at once, and is recorded).
+- `create_instance(state)` (an `InstanceState` or a mapping of its fields) -> its id;
+  `set_instance_status(iid, status, error=None)`, `start_streaming(iid)` -> None;
+  `start_execution(iid, task_id=None)` -> the turn id (a turn the caller runs).
 - `update_variable(iid, name, value)`, `update_variables(iid, values)`,
   `set_current_input(iid, text)`, `add_message(iid, message)` -> None.
 - `clear_conversation(iid)`, `end_run(iid)`, `remove_instance(iid)` -> the Task that
@@ -19,9 +24,11 @@ Arguments after the instance id (`iid`), and what `store.set` returns:
   `set_auto_run(iid, flag)` -> None; `update_execution_config(iid, changes)` -> the config.
 - `set_show_variables(iid, show)`, `toggle_show_variables(iid)`,
   `set_expanded_variable(iid, name)`, `toggle_expanded_variable(iid, name)` -> new value.
+- `remove_expired_instances()` -> the ids of the instances it removed (see `instance_ttl`).
 - `load_scoped_variables(context)`, `refresh_scoped_variables(context)` -> Task of the
   values by scope.
-- `apply_event(iid, event)` -> the new state.
+- `apply_event(iid, event)` -> the new state (a turn it ends that the engine was not
+  running is recorded in the run store).
 
 Synchronous checks raise at once (`InstanceBusyError`, `InstanceNotReadyError`...); tasks
 run whether or not they are awaited.
@@ -35,7 +42,7 @@ from functools import partial
 from typing import Any
 
 from molecules.core.atom import Atom, Getter, Setter, derived
-from molecules.engine import editing, prompt_action, starting, turns
+from molecules.engine import driving, editing, expiry, prompt_action, starting, turns
 from molecules.engine.context import ScopeContext
 from molecules.engine.events import ScopedVariablesLoaded
 from molecules.engine.instances import Instances
@@ -87,6 +94,13 @@ class EngineActions:
             "toggle_expanded_variable", editing.write_toggle_expanded_variable
         )
         self.apply_event = action("apply_event", editing.write_apply_event)
+        self.create_instance = action("create_instance", driving.write_create_instance)
+        self.set_instance_status = action("set_instance_status", driving.write_set_instance_status)
+        self.start_execution = action("start_execution", driving.write_start_execution)
+        self.start_streaming = action("start_streaming", driving.write_start_streaming)
+        self.remove_expired_instances = action(
+            "remove_expired_instances", expiry.write_remove_expired
+        )
         self.load_scoped_variables = action("load_scoped_variables", _write_load_scoped)
         self.refresh_scoped_variables = action("refresh_scoped_variables", _write_refresh_scoped)
 

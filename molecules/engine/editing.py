@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from molecules.core.atom import Getter, Setter
+from molecules.engine import outside
 from molecules.engine.errors import InstanceBusyError, ResourceNotFound
 from molecules.engine.events import (
     ConfigChanged,
@@ -284,5 +285,6 @@ def write_toggle_expanded_variable(
 def write_apply_event(
     instances: Instances, get: Getter, set: Setter, iid: str, event: InstanceEvent
 ) -> InstanceState:
-    """Fold any event (a turn streamed elsewhere, a replayed log) into the instance."""
-    return _fold(instances, get, set, iid, event)
+    """Fold any event (a turn streamed elsewhere, a replayed log) into the instance; a turn
+    it ends that the engine was not running is recorded in the run store."""
+    return outside.fold(instances, get, set, iid, event)

@@ -21,9 +21,14 @@ How the pieces fit:
   Synchronous ones return their result. Actions that do I/O make their synchronous
   change first (so the UI shows it at once, and a second `execute_message` is refused
   at once) and return an `asyncio.Task` that runs whether or not it is awaited.
-  Their write functions live in `starting.py`, `prompt_action.py`, `turns.py` and
-  `editing.py`; each takes the `Instances`.
+  Their write functions live in `starting.py`, `prompt_action.py`, `turns.py`,
+  `editing.py`, `driving.py` and `expiry.py`; each takes the `Instances`.
 * Selectors (`engine.selectors`) are families of derived atoms keyed by instance id.
+* Handles (`handle.py`): `engine.instance(iid, store)` gives one instance's selectors and
+  actions in one object (the Python `usePromptInstance`).
+* Turns driven from outside (`driving.py`, `outside.py`): `start_execution`,
+  `start_streaming`, `complete_execution`, `apply_event`; their end is recorded.
+* Expiry (`expiry.py`): with `instance_ttl`, instances left alone are removed.
 * Values live in the store: one engine serves many stores, each with its own instances.
 """
 
@@ -35,10 +40,12 @@ from typing import Any
 
 from molecules.core.atom import Atom
 from molecules.core.family import AtomFamily
+from molecules.core.store import Store
 from molecules.engine.actions import EngineActions
 from molecules.engine.brokers import BrokerResolver
 from molecules.engine.entity_cache import EntityCache
 from molecules.engine.errors import EngineConfigError
+from molecules.engine.handle import InstanceHandle
 from molecules.engine.instances import EventListener, Instances, ProviderFactory, TurnControl
 from molecules.engine.scoped import DEFAULT_SCOPED_TTL, ScopedVariableCache, ScopeSource
 from molecules.engine.selectors import InstanceSelectors
@@ -60,7 +67,9 @@ class ConversationEngine:
     `brokers` resolves prompt-action brokers; `scoped_sources` ("user", "org", "project")
     give scoped variables, cached `scoped_ttl` seconds per context. `now` is the clock of
     the computed variables; `flush_interval` bounds how long streamed text waits before
-    it reaches the run store.
+    it reaches the run store. With `instance_ttl`, an instance that is not executing,
+    has no subscriber and has not changed for that many seconds (of `monotonic`) is
+    removed (`expiry.py`).
     """
 
     def __init__(
@@ -81,9 +90,12 @@ class ConversationEngine:
         order: Sequence[str] = DEFAULT_ORDER,
         flush_interval: float = 0.5,
         stream: bool = True,
+        instance_ttl: float | None = None,
     ) -> None:
         if flush_interval <= 0:
             raise EngineConfigError(f"flush_interval must be positive, got {flush_interval}")
+        if instance_ttl is not None and not instance_ttl > 0:
+            raise EngineConfigError(f"instance_ttl must be positive seconds, got {instance_ttl}")
         self.instances = Instances(
             entities=EntityCache(
                 {"prompt": prompts, "builtin": builtins, "action": actions}, molecules
@@ -97,6 +109,8 @@ class ConversationEngine:
             order=order,
             flush_interval=flush_interval,
             stream=stream,
+            instance_ttl=instance_ttl,
+            clock=monotonic,
         )
         self.selectors = InstanceSelectors(self.instances)
         self.instances.when_removed(self.selectors.forget)
@@ -108,6 +122,10 @@ class ConversationEngine:
             f"<ConversationEngine provider={instances.provider!r} "
             f"run_store={instances.run_store!r}>"
         )
+
+    def instance(self, instance_id: str, store: Store) -> InstanceHandle:
+        """One instance in `store` as a handle: its selectors and actions in one object."""
+        return InstanceHandle(self.selectors, self.actions, instance_id, store)
 
     @property
     def state(self) -> AtomFamily[str, Atom[InstanceState | None]]:

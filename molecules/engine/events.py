@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from molecules.engine.context import ScopeContext
-from molecules.engine.state import ExecutionConfig, Totals, VariableLayers
+from molecules.engine.state import ExecutionConfig, InstanceStatus, Totals, VariableLayers
 from runnable.chat.execution import (
     PromptSpec,
     TurnCancelled,
@@ -59,6 +59,14 @@ class InstanceFailed:
     """Loading failed (the prompt or the run could not be read)."""
 
     error: ErrorInfo
+
+
+@attrs.frozen(slots=True)
+class StatusSet:
+    """The status set by hand (a turn driven from outside the engine), with its error."""
+
+    status: InstanceStatus
+    error: ErrorInfo | None = None
 
 
 @attrs.frozen(slots=True)
@@ -170,6 +178,7 @@ EngineEvent = (
     InstanceCreated
     | InstanceLoaded
     | InstanceFailed
+    | StatusSet
     | VariablesChanged
     | ScopedVariablesLoaded
     | SettingsChanged

@@ -10,6 +10,7 @@ builds one `Instances` and wires the actions and selectors onto it.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -25,7 +26,7 @@ from molecules.engine.reducers import reduce_instance
 from molecules.engine.run_recorder import TurnRecorder
 from molecules.engine.scoped import ScopedVariableCache
 from molecules.engine.state import InstanceState, identical
-from runnable.chat.execution import ChatProviderLike, TurnRequest
+from runnable.chat.execution import ChatProviderLike, TurnDelta, TurnRequest
 from runnable.tracking import RunStore
 from runnable.variables import Clock
 
@@ -44,6 +45,9 @@ class TurnControl:
     cancel_requested: bool = False
     complete_requested: bool = False
     started: bool = False  # the turn's task began running (a cancel before it must end it)
+    # What `complete_execution(iid, response_text, stats)` gave for the reply, if anything.
+    response_text: str | None = None
+    stats: Mapping[str, Any] | None = None
 
 
 def _run_in_write(get: Getter, set: Setter, write: Callable[..., Any], *args: Any) -> Any:
@@ -66,6 +70,8 @@ class Instances:
         order: Sequence[str],
         flush_interval: float,
         stream: bool,
+        instance_ttl: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.entities = entities
         self.scoped = scoped
@@ -77,6 +83,8 @@ class Instances:
         self.order = tuple(order)
         self.flush_interval = flush_interval
         self.stream = stream
+        self.instance_ttl = instance_ttl
+        self.clock = clock
         self.state: AtomFamily[str, Atom[InstanceState | None]] = atom_family(
             # Identity: a reducer returns the very same state when nothing changed.
             lambda iid: atom(None, eq=identical, name=f"instance({iid})")
@@ -89,12 +97,20 @@ class Instances:
         self.prompt_index: Atom[Mapping[str, tuple[str, ...]]] = atom(
             {}, name="instances.by_prompt"
         )
+        # When each instance last changed (by `clock`), kept only with an instance_ttl.
+        self.touched: AtomFamily[str, Atom[float]] = atom_family(
+            lambda iid: atom(0.0, name=f"instance.touched({iid})")
+        )
+        # The task removing expired instances, per store (keyed by its `set`).
+        self.reapers: dict[Any, asyncio.Task[Any]] = {}
         self.emitter: Atom[None] = derived(write=self._write_emit, name="instance.emit")
         self.writer: Atom[None] = derived(write=_run_in_write, name="instance.write")
         """`set(writer, write, *args)` runs `write(get, set, *args)` as one store write."""
         self._listeners: list[EventListener] = []
         self._removed: list[Callable[[str], None]] = []
         self._background: set[asyncio.Task[Any]] = set()
+        # The last recording of a turn driven from outside, per instance: the next waits.
+        self.recordings: dict[str, asyncio.Task[Any]] = {}
 
     # Events
 
@@ -128,6 +144,8 @@ class Instances:
                 self._reindex_run(get, set, iid, old.run_id, new.run_id)
             if new.prompt_id != old.prompt_id:
                 self._reindex_prompt(get, set, iid, old.prompt_id, new.prompt_id)
+        if self.instance_ttl is not None and not isinstance(event, TurnDelta):
+            set(self.touched(iid), self.clock())  # a streamed chunk only comes while busy
         for listener in self._listeners:
             listener(iid, event)
         return new
@@ -177,6 +195,12 @@ class Instances:
         """Add a new instance (lookups follow its events)."""
         set(self.state(state.id), state)
         set(self.instance_ids, (*get(self.instance_ids), state.id))
+        if state.prompt_id is not None:
+            self._reindex_prompt(get, set, state.id, None, state.prompt_id)
+        if state.run_id is not None:
+            self._reindex_run(get, set, state.id, None, state.run_id)
+        if self.instance_ttl is not None:
+            set(self.touched(state.id), self.clock())
 
     def unregister(self, get: Getter, set: Setter, state: InstanceState) -> None:
         """Forget an instance: its atoms, and its place in the lookups."""
@@ -189,6 +213,7 @@ class Instances:
         set(self.state(iid), None)
         self.state.remove(iid)
         self.turn_control.remove(iid)
+        self.touched.remove(iid)
         for forget in self._removed:
             forget(iid)
 

@@ -41,6 +41,7 @@ class ActionStartOptions(BaseModel):
     values: dict[str, Any] = Field(default_factory=dict)
     context: ScopeContext = Field(default_factory=ScopeContext)
     initial_message: str | None = None
+    run_id: str | None = None
     run_name: str | None = None
     config: ExecutionConfig = Field(default_factory=ExecutionConfig)
     refresh: bool = False
@@ -75,10 +76,13 @@ def write_start_prompt_action(
 ) -> asyncio.Task[ActionStart]:
     """Start an instance of the prompt action `action_id`."""
     opts = ActionStartOptions.of(options)
+    if opts.run_id is not None and instances.run_store is None:
+        raise EngineConfigError("continuing a run needs an engine with a run_store")
     start = StartOptions(
         instance_id=opts.instance_id,
         variables=opts.values,
         initial_message=opts.initial_message,
+        run_id=opts.run_id,
         run_name=opts.run_name,
         config=opts.config,
         context=opts.context,

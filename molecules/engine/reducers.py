@@ -28,6 +28,7 @@ from molecules.engine.events import (
     ScopedVariablesLoaded,
     SettingsChanged,
     ShowVariablesSet,
+    StatusSet,
     TaskLinked,
     TurnQueued,
     VariableExpanded,
@@ -72,7 +73,7 @@ def _user_message(turn: ActiveTurn) -> ChatMessage | None:
     return ChatMessage(role="user", content=content, resources=list(turn.resources))
 
 
-def _sent(state: InstanceState, turn: ActiveTurn) -> tuple[ChatMessage, ...]:
+def sent_messages(state: InstanceState, turn: ActiveTurn) -> tuple[ChatMessage, ...]:
     """The conversation with this turn's question, as the provider saw it."""
     if turn.messages is not None:
         return turn.messages
@@ -136,7 +137,7 @@ def _reduce_turn(state: InstanceState, event: Any) -> InstanceState:
             state,
             status="completed",
             error=None,
-            messages=(*_sent(state, turn), event.message),
+            messages=(*sent_messages(state, turn), event.message),
             turn=None,
             last_turn=stats,
             totals=totals,
@@ -161,7 +162,7 @@ def _reduce_turn(state: InstanceState, event: Any) -> InstanceState:
         if turn.text:
             # What was streamed stays: the user saw it, and may continue from it.
             reply = ChatMessage(role="assistant", content=turn.text.text)
-            changes["messages"] = (*_sent(state, turn), reply)
+            changes["messages"] = (*sent_messages(state, turn), reply)
         else:
             changes.update(_restore_input(state, turn))
         return evolve(
@@ -230,6 +231,8 @@ def reduce_instance(state: InstanceState, event: InstanceEvent) -> InstanceState
             )
         case InstanceFailed(error=error):
             return evolve(state, status="error", error=error)
+        case StatusSet(status=status, error=error):
+            return evolve(state, status=status, error=error)
         case VariablesChanged(values=values):
             variables = evolve(state.variables, user=_merged(state.variables.user, values))
             return evolve(state, variables=variables)

@@ -62,8 +62,11 @@ class TurnRecorder:
         self.task_id: str | None = None
         self._writer: PartialTextWriter | None = None
 
-    async def begin(self, state: InstanceState, request: TurnRequest) -> None:
-        """Make sure the run exists and is running, and add this turn's task."""
+    async def begin(
+        self, state: InstanceState, request: TurnRequest, *, task_id: str | None = None
+    ) -> None:
+        """Make sure the run exists and is running, and add this turn's task (`task_id`:
+        the id the caller gave the turn; a new one otherwise)."""
         run_id = None if state.run_ended else state.run_id
         parent = state.run_id if state.run_ended else state.parent_run_id
         if run_id is not None:
@@ -94,6 +97,7 @@ class TurnRecorder:
             inputs={"user_input": request.user_input, "resources": resources},
             variables=request.variables,
             request=request.record(),
+            id=task_id,
         )
         self.task_id = task.id
         self.emit(TaskLinked(request.turn_id, task.id))

@@ -82,7 +82,7 @@ class InstanceSelectors:
 
     def __init__(self, instances: Instances) -> None:
         self._instances = instances
-        self._families: list[AtomFamily[str, Atom[Any]]] = []
+        self._families: dict[str, AtomFamily[str, Atom[Any]]] = {}
         family = self._family
         state_of = instances.state
 
@@ -141,6 +141,9 @@ class InstanceSelectors:
         )
         self.show_variables: AtomFamily[str, Atom[bool]] = family(
             "show_variables", part(lambda s: s.show_variables, False)
+        )
+        self.is_response_ended: AtomFamily[str, Atom[bool]] = family(
+            "is_response_ended", part(lambda s: not s.is_busy and s.last_turn is not None, False)
         )
         self.stats: AtomFamily[str, Atom[InstanceStats | None]] = family(
             "stats", part(lambda s: InstanceStats(s.totals, s.last_turn), None)
@@ -201,12 +204,31 @@ class InstanceSelectors:
         made: AtomFamily[str, Atom[Any]] = atom_family(
             lambda iid: derived(lambda get: read(get, iid), eq=eq, name=f"{name}({iid})")
         )
-        self._families.append(made)
+        self._families[name] = made
         return made
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The names of the selectors keyed by instance id."""
+        return tuple(self._families)
+
+    def family(self, name: str) -> AtomFamily[str, Atom[Any]]:
+        """The selector family called `name`; `AttributeError` naming the known ones."""
+        found = self._families.get(name)
+        if found is None:
+            raise AttributeError(
+                f"no instance selector {name!r}; the selectors are: {', '.join(self._families)}"
+            )
+        return found
+
+    def exists(self, get: Getter, iid: str) -> bool:
+        """True while instance `iid` exists in the store that `get` reads."""
+        state_of = self._instances.state
+        return iid in state_of and get(state_of(iid)) is not None
 
     def forget(self, iid: str) -> None:
         """Drop the selector atoms of a removed instance."""
-        for made in self._families:
+        for made in self._families.values():
             made.remove(iid)
 
     # Derived from slices

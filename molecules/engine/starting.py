@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from molecules.core.atom import Getter, Setter
+from molecules.engine import expiry
 from molecules.engine.context import ScopeContext
 from molecules.engine.errors import EngineConfigError, EngineError, InstanceExistsError
 from molecules.engine.events import InstanceCreated, InstanceFailed, InstanceLoaded
@@ -78,6 +79,7 @@ def begin_instance(
     if iid in instances.state and get(instances.state(iid)) is not None:
         raise InstanceExistsError(f"a prompt instance with id {iid!r} already exists")
     instances.register(get, set, InstanceState(id=iid))
+    expiry.watch(instances, get, set)
     instances.emit(
         get, set, iid, InstanceCreated(_ref_text(prompt), options.config, options.context)
     )

@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import attrs
 
 from molecules.core.atom import Getter, Setter
+from molecules.engine import outside
 from molecules.engine.errors import ChatNotAllowedError, InstanceBusyError, InstanceNotReadyError
-from molecules.engine.events import TurnQueued
+from molecules.engine.events import InstanceEvent, TurnQueued
 from molecules.engine.instances import Instances, TurnControl
+from molecules.engine.outside import completion_by_hand
 from molecules.engine.run_recorder import TurnRecorder
 from molecules.engine.state import InstanceState
-from runnable.chat.completion import ChatCompletion
 from runnable.chat.execution import (
     ChatProviderLike,
     TurnCompleted,
@@ -80,12 +82,19 @@ def prepare_turn(instances: Instances, state: InstanceState, user_input: str | N
         raise InstanceNotReadyError(iid, str(exc)) from exc
 
 
+def appended_input(current: str, text: str | None) -> str:
+    """What a message sends: the current input, then `text` after a blank line."""
+    if not text:
+        return current
+    return f"{current}\n\n{text}" if current else text
+
+
 def write_execute_message(
     instances: Instances, get: Getter, set: Setter, iid: str, text: str | None = None
 ) -> asyncio.Task[ExecutionResult]:
-    """Queue a turn with `text` (default: the current input) and start it."""
+    """Queue a turn with the current input, `text` appended to it, and start it."""
     state = instances.require(get, iid)
-    request = prepare_turn(instances, state, state.current_input if text is None else text)
+    request = prepare_turn(instances, state, appended_input(state.current_input, text))
     provider = instances.provider_for_settings(state.settings)
     control = TurnControl(request.turn_id, request)
     control.task = instances.spawn(run_turn(instances, get, set, iid, control, provider), name=iid)
@@ -98,9 +107,7 @@ def write_execute_message(
         for name, variable in request.variables.items()
         if variable.source == "computed"
     }
-    queued = TurnQueued(
-        request.turn_id, request.user_input, state.resources, computed, text is None
-    )
+    queued = TurnQueued(request.turn_id, request.user_input, state.resources, computed)
     instances.emit(get, set, iid, queued)
     return control.task
 
@@ -123,40 +130,56 @@ def write_cancel(
 
 
 def write_complete_execution(
-    instances: Instances, get: Getter, set: Setter, iid: str
+    instances: Instances,
+    get: Getter,
+    set: Setter,
+    iid: str,
+    response_text: str | None = None,
+    stats: Mapping[str, Any] | None = None,
 ) -> asyncio.Task[Any] | None:
-    """End the turn in flight now, keeping what was streamed as its reply."""
-    return _stop(instances, get, set, iid, complete=True)
+    """End the turn in flight now: its reply is `response_text`, else what was streamed;
+    `stats` (tokens_in, tokens_out, cost, latency_ms, ttft_ms, model, finish_reason)
+    say what the reply cost."""
+    outside.check_stats(stats)
+    return _stop(instances, get, set, iid, complete=True, text=response_text, stats=stats)
 
 
 def _stop(
-    instances: Instances, get: Getter, set: Setter, iid: str, *, complete: bool
+    instances: Instances,
+    get: Getter,
+    set: Setter,
+    iid: str,
+    *,
+    complete: bool,
+    text: str | None = None,
+    stats: Mapping[str, Any] | None = None,
 ) -> asyncio.Task[Any] | None:
     state = instances.require(get, iid)
     control = get(instances.turn_control(iid))
     if control is not None and control.task is not None and not control.task.done():
         control.complete_requested = complete
         control.cancel_requested = not complete
+        control.response_text, control.stats = text, stats
         control.task.cancel()
         return control.task
     turn = state.turn
-    if turn is not None:  # a turn driven from outside (apply_event): end it here
+    if turn is not None:  # a turn driven from outside: end it here (and record it)
         if complete:
-            completion = ChatCompletion(
-                text=turn.text.text,
+            completion = completion_by_hand(
+                turn.text.text,
                 model=turn.model,
                 ttft_ms=turn.ttft_ms,
                 latency_ms=turn.elapsed_ms,
+                response_text=text,
+                stats=stats,
             )
-            message = ChatMessage(role="assistant", content=turn.text.text)
-            instances.emit(
-                get,
-                set,
-                iid,
-                TurnCompleted(turn_id=turn.turn_id, message=message, completion=completion),
+            message = ChatMessage(role="assistant", content=completion.text)
+            ended: InstanceEvent = TurnCompleted(
+                turn_id=turn.turn_id, message=message, completion=completion
             )
         else:
-            instances.emit(get, set, iid, turn_cancelled(turn.turn_id, turn.elapsed_ms))
+            ended = turn_cancelled(turn.turn_id, turn.elapsed_ms)
+        outside.fold(instances, get, set, iid, ended)
     return None
 
 
@@ -211,9 +234,15 @@ async def run_turn(
         elapsed = (time.perf_counter() - started) * 1000.0
         text = "".join(parts)
         if control.complete_requested:
-            completion = ChatCompletion(
-                text=text, model=request.model, ttft_ms=ttft_ms, latency_ms=elapsed
+            completion = completion_by_hand(
+                text,
+                model=request.model,
+                ttft_ms=ttft_ms,
+                latency_ms=elapsed,
+                response_text=control.response_text,
+                stats=control.stats,
             )
+            text = completion.text
             message = ChatMessage(role="assistant", content=text)
             completed = TurnCompleted(
                 turn_id=request.turn_id, message=message, completion=completion

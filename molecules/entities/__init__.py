@@ -1,4 +1,5 @@
-"""Built-in entity molecules: prompts, built-in prompts, actions, app and evaluator revisions."""
+"""Built-in entity molecules: prompts, built-in prompts, actions, app and evaluator revisions,
+and flows."""
 
 from molecules.entities.action import (
     ActionData,
@@ -32,6 +33,14 @@ from molecules.entities.evaluator_revision import (
     evaluator_revision_to_runnable,
     evaluator_schemas,
 )
+from molecules.entities.flow import (
+    FlowActionData,
+    FlowData,
+    FlowMolecule,
+    FlowStepData,
+    flow_molecule,
+    flow_to_runnable,
+)
 from molecules.entities.prompt import (
     PromptData,
     PromptMolecule,
@@ -55,6 +64,10 @@ __all__ = [
     "EvaluatorPresetData",
     "EvaluatorRevisionData",
     "EvaluatorRevisionMolecule",
+    "FlowActionData",
+    "FlowData",
+    "FlowMolecule",
+    "FlowStepData",
     "PromptData",
     "PromptMolecule",
     "SharedPresets",
@@ -72,6 +85,8 @@ __all__ = [
     "evaluator_revision_molecule",
     "evaluator_revision_to_runnable",
     "evaluator_schemas",
+    "flow_molecule",
+    "flow_to_runnable",
     "prompt_configuration",
     "prompt_input_ports",
     "prompt_molecule",

@@ -122,25 +122,25 @@ async def stream_turn(
     if not stream:
         payload = to_provider_messages(request.messages)
         completion = await provider.complete(payload, model=request.model, **request.settings)
+        elapsed = _ms(clock, started)
         if completion.text:
-            yield TurnDelta(
-                turn_id=request.turn_id, text=completion.text, elapsed_ms=_ms(clock, started)
-            )
+            yield TurnDelta(turn_id=request.turn_id, text=completion.text, elapsed_ms=elapsed)
         yield TurnCompleted(
             turn_id=request.turn_id,
             message=assistant_message(completion.text),
-            completion=completion,
+            completion=_timed(completion, elapsed, elapsed),
         )
         return
     events = stream_request(provider, request)
+    first: float | None = None
     try:
         async for event in events:
             if isinstance(event, ChatDelta):
-                yield TurnDelta(
-                    turn_id=request.turn_id, text=event.text, elapsed_ms=_ms(clock, started)
-                )
+                elapsed = _ms(clock, started)
+                first = elapsed if first is None else first
+                yield TurnDelta(turn_id=request.turn_id, text=event.text, elapsed_ms=elapsed)
             elif isinstance(event, ChatDone):
-                completion = event.completion
+                completion = _timed(event.completion, first, _ms(clock, started))
                 yield TurnCompleted(
                     turn_id=request.turn_id,
                     message=assistant_message(completion.text),
@@ -156,6 +156,16 @@ async def stream_turn(
 
 def _ms(clock: Callable[[], float], started: float) -> float:
     return (clock() - started) * 1000.0
+
+
+def _timed(completion: ChatCompletion, ttft_ms: float | None, latency_ms: float) -> ChatCompletion:
+    """The completion with the timings we measured where the provider reported none."""
+    missing: dict[str, float] = {}
+    if completion.latency_ms is None:
+        missing["latency_ms"] = latency_ms
+    if completion.ttft_ms is None and ttft_ms is not None:
+        missing["ttft_ms"] = ttft_ms
+    return completion.model_copy(update=missing) if missing else completion
 
 
 def _prompt_request(

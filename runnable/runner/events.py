@@ -12,7 +12,7 @@ own values are already the right types, and validation would cost more than the 
 from __future__ import annotations
 
 import builtins
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -20,6 +20,7 @@ from runnable.types import ErrorInfo, ExecutionMetrics, ExecutionStatus, TraceIn
 
 __all__ = [
     "Chunk",
+    "LogLevel",
     "NodeCancelled",
     "NodeCompleted",
     "NodeFailed",
@@ -36,6 +37,9 @@ __all__ = [
 ]
 
 RunKind = Literal["chain", "dataset", "flow"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+"""How much an event matters in a run's log: a chunk is debug, a retry, skip or cancel a
+warning, a failure an error, the rest info."""
 
 E = TypeVar("E", bound="Event")
 _set = object.__setattr__
@@ -52,6 +56,13 @@ class Event(BaseModel):
     type: str
     run_id: str
     node_id: str | None = None
+
+    LEVEL: ClassVar[LogLevel] = "info"
+
+    @property
+    def level(self) -> LogLevel:
+        """This event's level in the run's log (see `LogLevel`)."""
+        return self.LEVEL
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -102,6 +113,7 @@ class NodeStarted(Event):
 class Chunk(Event):
     """A piece of a streaming node's text, `index` counting from 0 within the node."""
 
+    LEVEL: ClassVar[LogLevel] = "debug"
     type: Literal["chunk"] = "chunk"
     node_id: str
     text: str
@@ -111,6 +123,7 @@ class Chunk(Event):
 class NodeRetrying(Event):
     """A node's attempt failed and it will be tried again after `delay` seconds."""
 
+    LEVEL: ClassVar[LogLevel] = "warning"
     type: Literal["node_retrying"] = "node_retrying"
     node_id: str
     attempt: int
@@ -138,6 +151,7 @@ class NodeCompleted(Event):
 class NodeFailed(Event):
     """A node failed for good (after its retries)."""
 
+    LEVEL: ClassVar[LogLevel] = "error"
     type: Literal["node_failed"] = "node_failed"
     node_id: str
     error: ErrorInfo
@@ -151,6 +165,7 @@ class NodeFailed(Event):
 class NodeSkipped(Event):
     """A node did not run because `because` (an upstream node) failed or was cancelled."""
 
+    LEVEL: ClassVar[LogLevel] = "warning"
     type: Literal["node_skipped"] = "node_skipped"
     node_id: str
     because: str | None = None
@@ -161,6 +176,7 @@ class NodeSkipped(Event):
 class NodeCancelled(Event):
     """A node was cancelled: while running (`started`) or before it could start."""
 
+    LEVEL: ClassVar[LogLevel] = "warning"
     type: Literal["node_cancelled"] = "node_cancelled"
     node_id: str
     started: bool = False
@@ -183,6 +199,11 @@ class StepCompleted(Event):
     status: ExecutionStatus
     at: float = 0.0
 
+    @property
+    def level(self) -> LogLevel:
+        """error when the step failed, warning when cancelled or skipped, else info."""
+        return _status_level(self.status)
+
 
 class RunCompleted(Event):
     """A run ended: success, error (a node failed) or cancelled."""
@@ -192,6 +213,19 @@ class RunCompleted(Event):
     error: ErrorInfo | None = None
     latency_ms: float | None = None
     at: float = 0.0
+
+    @property
+    def level(self) -> LogLevel:
+        """error when the run failed, warning when cancelled, else info."""
+        return _status_level(self.status)
+
+
+def _status_level(status: ExecutionStatus) -> LogLevel:
+    if status is ExecutionStatus.ERROR:
+        return "error"
+    if status in (ExecutionStatus.CANCELLED, ExecutionStatus.SKIPPED):
+        return "warning"
+    return "info"
 
 
 RunEvent = Annotated[

@@ -103,6 +103,10 @@ class RunRecorder:
         self._single: set[str] = set()
         self._names: dict[str, str] = {}  # one-node runs: their node's request is the run's
         self._tasks: set[str] = set()  # tasks written: a node may fail before it starts
+        # Runs that will run again in place (their rows exist), counted until their
+        # RunStarted is written: an earlier run of the same id may still be finishing.
+        self._reopen: dict[str, int] = {}
+        self._reopened: set[str] = set()
 
     def on_event(self, event: Event) -> None:
         """Queue `event` for writing (the runner calls this for every event)."""
@@ -121,10 +125,17 @@ class RunRecorder:
         rows: Sequence[Mapping[str, Any]] | None = None,
         node_refs: Mapping[str, object] | None = None,
         name: str | None = None,
+        reopen: bool = False,
     ) -> None:
-        """Say what run `run_id` runs before it starts: its runnable, inputs, rows, name."""
+        """Say what run `run_id` runs before it starts: its runnable, inputs, rows, name.
+
+        `reopen`: the run was recorded before and runs part of itself again in place
+        (a flow's step or action re-run): its row and its nodes' tasks are reopened.
+        """
         if name is not None:
             self._names[run_id] = name
+        if reopen:
+            self._reopen[run_id] = self._reopen.get(run_id, 0) + 1
         if ref is not None:
             self.refs[run_id] = str(ref)
         if inputs is not None:
@@ -185,6 +196,7 @@ class RunRecorder:
         self._parents.pop(run_id, None)
         self._single.discard(run_id)
         self._names.pop(run_id, None)
+        self._reopened.discard(run_id)
         prefix = task_id_for(run_id, "")
         self._tasks = {t for t in self._tasks if not t.startswith(prefix)}
 
@@ -198,6 +210,9 @@ class RunRecorder:
         task_id = task_id_for(run_id, node_id)
         if task_id not in self._tasks:
             self._tasks.add(task_id)
+            if run_id in self._reopened and await self._store.get_task(task_id) is not None:
+                await self._store.reopen_task(task_id, inputs=inputs)
+                return task_id
             await self._store.add_task(
                 run_id,
                 id=task_id,
@@ -250,6 +265,13 @@ class RunRecorder:
             rows = self.rows.get(event.parent_run_id or "")
             if inputs is None and rows is not None and event.row is not None:
                 inputs = rows[event.row] if event.row < len(rows) else None
+            if self._reopen.get(event.run_id):
+                self._reopen[event.run_id] -= 1
+                if not self._reopen[event.run_id]:
+                    del self._reopen[event.run_id]
+                self._reopened.add(event.run_id)
+                await store.reopen_run(event.run_id)
+                return
             await store.create_run(
                 id=event.run_id,
                 name=name,

@@ -42,6 +42,11 @@ def update_open(table: Table, record_id: str, values: dict[str, Any]) -> Update:
     return update(table).where(table.c.id == record_id, is_open(table)).values(values)
 
 
+def update_any(table: Table, record_id: str, values: dict[str, Any]) -> Update:
+    """UPDATE one row of `table` whatever its status (reopening an ended run or task)."""
+    return update(table).where(table.c.id == record_id).values(values)
+
+
 def interrupt_open(table: Table, cutoff: datetime, values: dict[str, Any]) -> Update:
     """UPDATE every open row of `table` created before `cutoff`."""
     return update(table).where(is_open(table), table.c.created_at < cutoff).values(values)

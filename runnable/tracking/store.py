@@ -44,6 +44,7 @@ from runnable.tracking.statements import (
     TERMINAL,
     interrupt_open,
     run_totals,
+    update_any,
     update_open,
 )
 from runnable.tracking.tables import ai_runs, ai_tasks
@@ -217,6 +218,17 @@ class RunStore(SqlBacked):
         self._started.pop(run_id, None)
         return changed
 
+    async def reopen_run(self, run_id: str) -> None:
+        """Make an ended run `running` again, to run part of it once more in place.
+
+        The one deliberate exception to "a terminal status is final": a flow's step or
+        action re-run inside its earlier run (`bridge.run_step(..., run=...)`). Its error
+        and end time are cleared; `RunNotFound` if there is no such run.
+        """
+        values = {"status": RunStatus.RUNNING.value, "error": None, "finished_at": None}
+        await self._reopen(ai_runs, run_id, values)
+        self._started[run_id] = time.monotonic()
+
     async def get_run(self, run_id: str) -> RunRecord | None:
         """Return the run, or None."""
         async with self._connection(run_id) as conn:
@@ -381,6 +393,23 @@ class RunStore(SqlBacked):
             fields["request"] = request
         return await self._update_open(ai_tasks, task_id, column_values(fields))
 
+    async def reopen_task(self, task_id: str, *, inputs: Mapping[str, Any] | None = None) -> None:
+        """Make a task `running` again with these inputs, its outcome cleared (response,
+        error, usage, timings, streamed text); see `reopen_run`. `TaskNotFound` if absent."""
+        values: dict[str, Any] = {
+            "status": RunStatus.RUNNING.value,
+            "finished_at": None,
+            "request": None,
+            "response": None,
+            "error": None,
+            "partial_text": "",
+            **{name: None for name in ("ttft_ms", "latency_ms", "tokens_in", "tokens_out")},
+            "cost": None,
+            **column_values({"inputs": inputs}),
+        }
+        await self._reopen(ai_tasks, task_id, values)
+        self._started[task_id] = time.monotonic()
+
     async def get_task(self, task_id: str) -> TaskRecord | None:
         """Return the task, or None."""
         async with self._connection(task_id) as conn:
@@ -434,6 +463,14 @@ class RunStore(SqlBacked):
             values["finished_at"] = now
         result = await conn.execute(update_open(table, record_id, values))
         return bool(result.rowcount)
+
+    async def _reopen(self, table: Table, record_id: str, values: dict[str, Any]) -> None:
+        stmt = update_any(table, record_id, {**values, "updated_at": self._now()})
+        async with self._connection(record_id) as conn:
+            result = await conn.execute(stmt)
+            await conn.commit()
+        if not result.rowcount:
+            await self._require(table, record_id)
 
     async def _require(self, table: Table, record_id: str) -> None:
         """Raise RunNotFound or TaskNotFound when no row of `table` has `record_id`."""

@@ -36,13 +36,14 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-def test_the_default_bridge_has_the_five_built_in_kinds() -> None:
+def test_the_default_bridge_has_the_six_built_in_kinds() -> None:
     assert runnable_bridge.kinds == (
         "prompt",
         "builtin",
         "action",
         "app_revision",
         "evaluator_revision",
+        "flow",
     )
 
 

@@ -10,17 +10,23 @@ import pytest
 
 from runnable.chain import Node
 from runnable.runner import (
+    Chunk,
     Event,
     FlowError,
+    NodeCancelled,
     NodeCompleted,
     NodeContext,
+    NodeFailed,
+    NodeRetrying,
+    NodeSkipped,
     NodeStarted,
+    RunCompleted,
     StepCompleted,
     StepStarted,
     parse_event,
 )
 from runnable.runner.flow import Action, Flow, Step, cancel, run_action, run_flow, run_step
-from runnable.types import ExecutionStatus
+from runnable.types import ErrorInfo, ExecutionStatus
 
 FLOW = Flow(
     id="review",
@@ -213,3 +219,22 @@ def test_an_unknown_step_or_action_is_refused() -> None:
         run_step(FLOW, "nope", Calls())
     with pytest.raises(FlowError, match="has no action 'nope'"):
         run_action(FLOW, "nope", Calls())
+
+
+@pytest.mark.parametrize(
+    ("event", "level"),
+    [
+        (Chunk(run_id="r", node_id="n", text="x"), "debug"),
+        (NodeStarted(run_id="r", node_id="n"), "info"),
+        (NodeRetrying(run_id="r", node_id="n", attempt=1, error=ErrorInfo(message="e")), "warning"),
+        (NodeSkipped(run_id="r", node_id="n"), "warning"),
+        (NodeCancelled(run_id="r", node_id="n"), "warning"),
+        (NodeFailed(run_id="r", node_id="n", error=ErrorInfo(message="e")), "error"),
+        (StepCompleted(run_id="r", step_id="s", status=ExecutionStatus.ERROR), "error"),
+        (RunCompleted(run_id="r", status=ExecutionStatus.CANCELLED), "warning"),
+        (RunCompleted(run_id="r", status=ExecutionStatus.SUCCESS), "info"),
+    ],
+)
+def test_every_event_has_a_log_level(event: Event, level: str) -> None:
+    assert event.level == level
+    assert parse_event(event.model_dump_json()).level == level

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -17,10 +18,12 @@ from molecules.engine import (
     InstanceState,
     replay,
 )
+from runnable.chat.completion import ChatDone
 from runnable.chat.provider import ChatProvider
 from runnable.retry import RetryPolicy
+from runnable.sources import InMemorySource
 from runnable.testing.openai_chat import reply
-from tests.molecules.engine.conftest import API_KEY
+from tests.molecules.engine.conftest import API_KEY, PROMPTS
 from tests.servers.fixtures import ChatServer
 
 MakeEngine = Callable[..., ConversationEngine]
@@ -112,14 +115,66 @@ async def test_the_current_input_is_the_default_message_and_is_cleared(
     assert store.get(engine.selectors.current_input(iid)) == ""
 
 
-async def test_an_explicit_message_leaves_the_input_box_alone(
-    make_engine: MakeEngine, store: Store
+async def test_an_explicit_message_is_appended_to_the_input_box_and_empties_it(
+    make_engine: MakeEngine, store: Store, chat_server: ChatServer
 ) -> None:
     engine = make_engine()
     iid = await start(store, engine, "plain")
     store.set(engine.actions.set_current_input, iid, "half-typed draft")
     await store.set(engine.actions.execute_message, iid, "sent by the app")
-    assert store.get(engine.selectors.current_input(iid)) == "half-typed draft"
+    sent = chat_server.state.requests[-1].body["messages"][-1]["content"]
+    assert sent == "half-typed draft\n\nsent by the app"
+    assert store.get(engine.selectors.current_input(iid)) == ""
+
+
+async def test_an_explicit_message_into_an_empty_box_is_sent_as_it_is(
+    make_engine: MakeEngine, store: Store, chat_server: ChatServer
+) -> None:
+    engine = make_engine()
+    iid = await start(store, engine, "plain")
+    await store.set(engine.actions.execute_message, iid, "just this")
+    assert chat_server.state.requests[-1].body["messages"][-1]["content"] == "just this"
+
+
+async def test_the_initial_message_is_the_first_input_and_explicit_text_joins_it(
+    make_engine: MakeEngine, store: Store, chat_server: ChatServer
+) -> None:
+    engine = make_engine()
+    iid = await start(store, engine, "plain", initial_message="Context: tides.")
+    assert store.get(engine.selectors.current_input(iid)) == "Context: tides."
+    await store.set(engine.actions.execute_message, iid, "Explain them.")
+    sent = chat_server.state.requests[-1].body["messages"][-1]["content"]
+    assert sent == "Context: tides.\n\nExplain them."
+
+
+async def test_a_provider_without_timings_still_adds_up_the_total_time(
+    provider: ChatProvider, store: Store, chat_server: ChatServer
+) -> None:
+    engine = ConversationEngine(prompts=InMemorySource(PROMPTS), provider=UntimedProvider(provider))
+    iid = await start(store, engine, "plain")
+    chat_server.state.script(reply("One ", "two."))
+    result = await store.set(engine.actions.execute_message, iid, "Count")
+    totals = store.get(engine.selectors.stats(iid)).totals
+    assert totals.total_ms > 0 and result.metrics.latency_ms == totals.total_ms
+    assert result.metrics.ttft_ms is not None
+
+
+class UntimedProvider:
+    """The real provider, with the timings taken out of what it reports."""
+
+    def __init__(self, inner: ChatProvider) -> None:
+        self.inner = inner
+
+    async def stream(self, messages: Any, *, model: str | None = None, **settings: Any) -> Any:
+        async for event in self.inner.stream(messages, model=model, **settings):
+            if isinstance(event, ChatDone):
+                untimed = {"latency_ms": None, "ttft_ms": None}
+                event = ChatDone(completion=event.completion.model_copy(update=untimed))
+            yield event
+
+    async def complete(self, messages: Any, *, model: str | None = None, **settings: Any) -> Any:
+        completion = await self.inner.complete(messages, model=model, **settings)
+        return completion.model_copy(update={"latency_ms": None, "ttft_ms": None})
 
 
 async def test_resources_ride_on_the_turn_and_kept_ones_stay(
