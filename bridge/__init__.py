@@ -10,6 +10,7 @@ from bridge.defaults import (
     evaluator_revision_runnable_type,
     prompt_runnable_type,
     runnable_bridge,
+    use_runnable,
 )
 from bridge.errors import (
     AmbiguousRunnableId,
@@ -22,7 +23,7 @@ from bridge.errors import (
     UnknownRunnableId,
     UnknownRunnableType,
 )
-from bridge.handle import RunnableHandle, use_runnable
+from bridge.handle import RunnableHandle
 from bridge.selectors import STANDARD_SELECTORS, BridgeSelectors, RunnableKind
 from bridge.server import create_app  # imports starlette only when called (`server` extra)
 from bridge.types import Executor, RunnableType

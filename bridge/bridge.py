@@ -14,6 +14,7 @@ from typing import Any
 from bridge.chains import run_chain, run_chain_dataset
 from bridge.errors import InvalidInputsError
 from bridge.flows import BridgeFlows, RunLike
+from bridge.handle import RunnableHandle
 from bridge.registry import KindRegistry
 from bridge.running import BridgeRunner, RunStream
 from bridge.selectors import STANDARD_SELECTORS, BridgeSelectors, RunnableKind, SelectorAtoms
@@ -81,6 +82,10 @@ class RunnableBridge:
     def runnable(self, kind: str) -> RunnableKind:
         """One kind's own selectors (its molecule's and extras) and actions."""
         return RunnableKind(self._atoms, self._registry.canonical(kind), self.type(kind))
+
+    def use_runnable(self, ref: RefLike, store: Store) -> RunnableHandle:
+        """A handle on `ref` in `store`: data, ports, is_dirty, execute and stream in one."""
+        return RunnableHandle(self, self.parse(ref), store)
 
     def kind_of(self, entity: Any) -> str:
         """The kind whose `entity_type` `entity` is (the most specific one)."""

@@ -20,8 +20,9 @@ import httpx
 
 from bridge.bridge import RunnableBridge
 from bridge.errors import ExecutorNotAvailable
+from bridge.handle import RunnableHandle
 from bridge.registry import kind_name
-from bridge.types import Executor, RunnableType
+from bridge.types import Executor, RefLike, RunnableType
 from molecules import (
     ActionData,
     AppRevisionData,
@@ -67,6 +68,7 @@ __all__ = [
     "flow_runnable_type",
     "prompt_runnable_type",
     "runnable_bridge",
+    "use_runnable",
 ]
 
 BUILTIN_KINDS = ("prompt", "builtin", "action", "app_revision", "evaluator_revision", "flow")
@@ -356,3 +358,14 @@ def create_default_bridge(
 
 runnable_bridge: RunnableBridge = create_default_bridge()
 """The default bridge: the built-in kinds over empty in-memory sources (data lives in stores)."""
+
+
+def use_runnable(
+    ref: RefLike, store: Store, *, bridge: RunnableBridge | None = None
+) -> RunnableHandle:
+    """A handle on `ref` ("kind:id", a RunnableRef...; camelCase kinds too) in `store`.
+
+    `bridge` defaults to the default bridge (`runnable_bridge`). A ref naming an unknown
+    kind raises `UnknownRunnableType` here, not at first use.
+    """
+    return (bridge or runnable_bridge).use_runnable(ref, store)

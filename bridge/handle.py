@@ -17,9 +17,8 @@ from runnable.types import ExecutionResult, RunnableData, RunnablePort, Runnable
 
 if TYPE_CHECKING:
     from bridge.bridge import RunnableBridge
-    from bridge.types import RefLike
 
-__all__ = ["RunnableHandle", "use_runnable"]
+__all__ = ["RunnableHandle"]
 
 
 class RunnableHandle:
@@ -77,18 +76,3 @@ class RunnableHandle:
     def stream(self, inputs: Mapping[str, Any] | None = None) -> AsyncIterator[Any]:
         """Run it and yield its chunks (one chunk, the output, for a kind that does not stream)."""
         return self.bridge.stream(self.ref, inputs, store=self.store)
-
-
-def use_runnable(
-    ref: RefLike, store: Store, *, bridge: RunnableBridge | None = None
-) -> RunnableHandle:
-    """A handle on `ref` ("kind:id", a RunnableRef...; camelCase kinds too) in `store`.
-
-    `bridge` defaults to the default bridge (`bridge.runnable_bridge`). A ref naming an
-    unknown kind raises `UnknownRunnableType` here, not at first use.
-    """
-    if bridge is None:
-        from bridge.defaults import runnable_bridge
-
-        bridge = runnable_bridge
-    return RunnableHandle(bridge, bridge.parse(ref), store)

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         ChainCycleError,
         ChainError,
         ConflictError,
+        DeadlineExceededError,
         EvaluatorError,
         HttpRunnableError,
         InputValidationError,
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
         ProviderStatusError,
         ProviderTimeoutError,
         RequestBodyError,
+        RetryableError,
         RunnableError,
         SchemaError,
         TemplateError,
@@ -186,6 +188,8 @@ if TYPE_CHECKING:
 
 # Where each public name lives: name -> module (and the name there, when it differs).
 _EXPORTS: dict[str, tuple[str, str]] = {
+    "DeadlineExceededError": ("runnable.errors", "DeadlineExceededError"),
+    "RetryableError": ("runnable.errors", "RetryableError"),
     "BUILTIN_EVALUATORS": ("runnable.evaluators.builtins", "BUILTIN_EVALUATORS"),
     "COMPUTED_VARIABLES": ("runnable.variables", "COMPUTED_VARIABLES"),
     "DEFAULT_ORDER": ("runnable.variables", "DEFAULT_ORDER"),
@@ -360,6 +364,7 @@ __all__ = [
     "Connection",
     "ContentPart",
     "DatasetResult",
+    "DeadlineExceededError",
     "ErrorInfo",
     "EvaluatorError",
     "ExecutionMetrics",
@@ -409,6 +414,7 @@ __all__ = [
     "ResolvedVariable",
     "Resource",
     "RetryPolicy",
+    "RetryableError",
     "RowResult",
     "RunCompleted",
     "RunEvent",
