@@ -13,7 +13,7 @@ import attrs
 import httpx
 from pydantic import BaseModel
 
-from runnable.chat.completion import TokenUsage
+from runnable.chat.completion import TokenUsage, ToolCall
 from runnable.errors import ProviderInputError, ProviderStreamError
 
 __all__ = [
@@ -138,6 +138,13 @@ class ParsedAnswer:
     model: str | None
     finish_reason: str | None
     usage: TokenUsage | None
+    tool_calls: tuple[ToolCall, ...] = ()
+
+
+def _tool_calls(raw: Any) -> tuple[ToolCall, ...]:
+    if not isinstance(raw, list):
+        return ()
+    return tuple(ToolCall.from_openai(item) for item in raw if isinstance(item, Mapping))
 
 
 def parse_answer(payload: Any) -> ParsedAnswer:
@@ -159,6 +166,7 @@ def parse_answer(payload: Any) -> ParsedAnswer:
         model=_optional_text(payload, "model", ""),
         finish_reason=_optional_text(choices[0], "finish_reason", "choices[0]."),
         usage=parse_usage(payload.get("usage")),
+        tool_calls=_tool_calls(message.get("tool_calls")),
     )
 
 
@@ -171,11 +179,34 @@ class StreamState:
     finish_reason: str | None = None
     usage: TokenUsage | None = None
     saw_done: bool = False
+    # Tool calls by their stream index: id and name come once, arguments in pieces.
+    calls: dict[int, dict[str, str]] = attrs.field(factory=dict)
 
     @property
     def text(self) -> str:
         """The text streamed so far."""
         return "".join(self.parts)
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        """The tool calls streamed so far, in index order."""
+        return [ToolCall(**self.calls[index]) for index in sorted(self.calls)]
+
+    def _feed_tool_calls(self, pieces: Any) -> None:
+        for piece in pieces if isinstance(pieces, list) else ():
+            if not isinstance(piece, Mapping):
+                continue
+            index = piece.get("index")
+            index = index if isinstance(index, int) else len(self.calls)
+            call = self.calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
+            if isinstance(piece.get("id"), str) and piece["id"]:
+                call["id"] = piece["id"]
+            function = piece.get("function")
+            if isinstance(function, Mapping):
+                if isinstance(function.get("name"), str) and function["name"]:
+                    call["name"] = function["name"]
+                if isinstance(function.get("arguments"), str):
+                    call["arguments"] += function["arguments"]
 
     @property
     def finished(self) -> bool:
@@ -227,6 +258,8 @@ class StreamState:
             if not isinstance(delta, Mapping):
                 raise ValueError(f"delta is not an object: {delta!r:.80}")
             content = _optional_text(delta, "content", "delta.")
+            if delta.get("tool_calls") is not None:
+                self._feed_tool_calls(delta["tool_calls"])
             if content:
                 self.parts.append(content)
                 new_text = content if new_text is None else new_text + content
