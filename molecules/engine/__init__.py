@@ -25,6 +25,7 @@ from molecules.engine.errors import (
     InstanceNotFound,
     InstanceNotReadyError,
     ResourceNotFound,
+    ToolCallNotAwaiting,
 )
 from molecules.engine.events import (
     ConfigChanged,
@@ -43,6 +44,9 @@ from molecules.engine.events import (
     SettingsChanged,
     ShowVariablesSet,
     TaskLinked,
+    ToolCallAnswered,
+    ToolCallDecided,
+    ToolCallsRequested,
     TurnQueued,
     VariableExpanded,
     VariablesChanged,
@@ -127,6 +131,10 @@ __all__ = [
     "StartOptions",
     "StreamText",
     "TaskLinked",
+    "ToolCallAnswered",
+    "ToolCallDecided",
+    "ToolCallNotAwaiting",
+    "ToolCallsRequested",
     "Totals",
     "TurnControl",
     "TurnQueued",

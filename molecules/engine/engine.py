@@ -44,7 +44,9 @@ from molecules.engine.scoped import DEFAULT_SCOPED_TTL, ScopedVariableCache, Sco
 from molecules.engine.selectors import InstanceSelectors
 from molecules.engine.state import InstanceState
 from runnable.chat.execution import ChatProviderLike
+from runnable.chat.tool_loop import DEFAULT_MAX_TOOL_ROUNDS
 from runnable.sources import Source
+from runnable.tools import ToolRegistry
 from runnable.tracking import RunStore
 from runnable.variables import DEFAULT_ORDER, Clock
 
@@ -60,7 +62,9 @@ class ConversationEngine:
     `brokers` resolves prompt-action brokers; `scoped_sources` ("user", "org", "project")
     give scoped variables, cached `scoped_ttl` seconds per context. `now` is the clock of
     the computed variables; `flush_interval` bounds how long streamed text waits before
-    it reaches the run store.
+    it reaches the run store. With `tools`, a turn may call them (`tool_loop.py`), up to
+    `max_tool_rounds` rounds; a tool that requires approval pauses the turn in status
+    `awaiting_approval` until `actions.approve_tool_call`.
     """
 
     def __init__(
@@ -81,6 +85,8 @@ class ConversationEngine:
         order: Sequence[str] = DEFAULT_ORDER,
         flush_interval: float = 0.5,
         stream: bool = True,
+        tools: ToolRegistry | None = None,
+        max_tool_rounds: int = DEFAULT_MAX_TOOL_ROUNDS,
     ) -> None:
         if flush_interval <= 0:
             raise EngineConfigError(f"flush_interval must be positive, got {flush_interval}")
@@ -97,6 +103,8 @@ class ConversationEngine:
             order=order,
             flush_interval=flush_interval,
             stream=stream,
+            tools=tools,
+            max_tool_rounds=max_tool_rounds,
         )
         self.selectors = InstanceSelectors(self.instances)
         self.instances.when_removed(self.selectors.forget)

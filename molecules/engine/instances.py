@@ -26,6 +26,8 @@ from molecules.engine.run_recorder import TurnRecorder
 from molecules.engine.scoped import ScopedVariableCache
 from molecules.engine.state import InstanceState, identical
 from runnable.chat.execution import ChatProviderLike, TurnRequest
+from runnable.chat.tool_loop import DEFAULT_MAX_TOOL_ROUNDS
+from runnable.tools import Decision, ToolRegistry
 from runnable.tracking import RunStore
 from runnable.variables import Clock
 
@@ -44,6 +46,8 @@ class TurnControl:
     cancel_requested: bool = False
     complete_requested: bool = False
     started: bool = False  # the turn's task began running (a cancel before it must end it)
+    # Tool calls waiting for a person: `approve_tool_call` resolves them (approved, result).
+    approvals: dict[str, asyncio.Future[Decision]] = attrs.field(factory=dict)
 
 
 def _run_in_write(get: Getter, set: Setter, write: Callable[..., Any], *args: Any) -> Any:
@@ -66,6 +70,8 @@ class Instances:
         order: Sequence[str],
         flush_interval: float,
         stream: bool,
+        tools: ToolRegistry | None = None,
+        max_tool_rounds: int = DEFAULT_MAX_TOOL_ROUNDS,
     ) -> None:
         self.entities = entities
         self.scoped = scoped
@@ -77,6 +83,8 @@ class Instances:
         self.order = tuple(order)
         self.flush_interval = flush_interval
         self.stream = stream
+        self.tools = tools
+        self.max_tool_rounds = max_tool_rounds
         self.state: AtomFamily[str, Atom[InstanceState | None]] = atom_family(
             # Identity: a reducer returns the very same state when nothing changed.
             lambda iid: atom(None, eq=identical, name=f"instance({iid})")

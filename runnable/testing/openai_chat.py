@@ -31,6 +31,9 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
+_call_ids = itertools.count(1)
+
+
 @attrs.frozen
 class ScriptedToolCall:
     """A tool call in a scripted reply; `arguments` is the JSON text sent in pieces."""
@@ -38,9 +41,6 @@ class ScriptedToolCall:
     name: str
     arguments: str = "{}"
     id: str = attrs.field(factory=lambda: f"call_{next(_call_ids)}")
-
-
-_call_ids = itertools.count(1)
 
 
 def tool_call(
