@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -49,10 +50,12 @@ class ToolCall(BaseModel):
     def from_openai(cls, item: Any) -> ToolCall:
         """A call from an assistant message's `tool_calls` item."""
         function = item.get("function") or {}
+        arguments = function.get("arguments")
+        if not isinstance(arguments, str):
+            # Some compatible servers send the arguments as an object, not as JSON text.
+            arguments = json.dumps(arguments) if arguments is not None else ""
         return cls(
-            id=str(item.get("id") or ""),
-            name=str(function.get("name") or ""),
-            arguments=str(function.get("arguments") or ""),
+            id=str(item.get("id") or ""), name=str(function.get("name") or ""), arguments=arguments
         )
 
 

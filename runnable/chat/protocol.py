@@ -197,7 +197,10 @@ class StreamState:
             if not isinstance(piece, Mapping):
                 continue
             index = piece.get("index")
-            index = index if isinstance(index, int) else len(self.calls)
+            if not isinstance(index, int):
+                # Without an index, a piece with an id opens a call; others continue the last.
+                last = max(self.calls, default=-1)
+                index = last + 1 if piece.get("id") or last < 0 else last
             call = self.calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
             if isinstance(piece.get("id"), str) and piece["id"]:
                 call["id"] = piece["id"]
@@ -205,8 +208,11 @@ class StreamState:
             if isinstance(function, Mapping):
                 if isinstance(function.get("name"), str) and function["name"]:
                     call["name"] = function["name"]
-                if isinstance(function.get("arguments"), str):
-                    call["arguments"] += function["arguments"]
+                arguments = function.get("arguments")
+                if isinstance(arguments, Mapping):  # some servers send the object itself
+                    arguments = json.dumps(arguments)
+                if isinstance(arguments, str):
+                    call["arguments"] += arguments
 
     @property
     def finished(self) -> bool:

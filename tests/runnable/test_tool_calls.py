@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from runnable.chat.completion import ChatDone, ToolCall
-from runnable.chat.protocol import StreamState
+from runnable.chat.protocol import StreamState, parse_answer
 from runnable.chat.provider import ChatProvider
 from runnable.errors import ProviderStatusError
 from runnable.retry import RetryPolicy
@@ -132,3 +132,29 @@ async def test_the_local_server_answers_a_json_schema_request_with_a_fitting_obj
     completion = await provider.complete(MESSAGES, response_format=response_format)
     answer = json.loads(completion.text)
     assert set(answer) == {"city", "celsius"} and isinstance(answer["celsius"], int | float)
+
+
+def test_pieces_without_an_index_continue_the_call_their_id_opened() -> None:
+    state = StreamState()
+    state.feed(chunk({"tool_calls": [{"id": "a", "function": {"name": "f", "arguments": "{"}}]}))
+    state.feed(chunk({"tool_calls": [{"function": {"arguments": "}"}}]}))
+    state.feed(chunk({"tool_calls": [{"id": "b", "function": {"name": "g", "arguments": {}}}]}))
+    assert state.tool_calls == [
+        ToolCall(id="a", name="f", arguments="{}"),
+        ToolCall(id="b", name="g", arguments="{}"),
+    ]
+
+
+def test_a_plain_answer_with_arguments_as_an_object_keeps_them_as_json_text() -> None:
+    payload = {
+        "choices": [
+            {
+                "message": {
+                    "role": "assistant",
+                    "tool_calls": [{"id": "a", "function": {"name": "f", "arguments": {"x": 1}}}],
+                },
+                "finish_reason": "tool_calls",
+            }
+        ]
+    }
+    assert parse_answer(payload).tool_calls == (ToolCall(id="a", name="f", arguments='{"x": 1}'),)
