@@ -23,7 +23,7 @@ if TYPE_CHECKING:
         topological_levels,
         topological_order,
     )
-    from runnable.chat.completion import ChatCompletion, ChatDelta, ChatDone, TokenUsage
+    from runnable.chat.completion import ChatCompletion, ChatDelta, ChatDone, TokenUsage, ToolCall
     from runnable.chat.execution import (
         PromptSpec,
         TurnCancelled,
@@ -61,6 +61,7 @@ if TYPE_CHECKING:
         RequestBodyError,
         RunnableError,
         SchemaError,
+        StructuredOutputError,
         TemplateError,
         TemplateLimitError,
         UnsupportedTemplateFormatError,
@@ -162,6 +163,7 @@ if TYPE_CHECKING:
         extract_variables,
         render,
     )
+    from runnable.tools import ToolRegistry
     from runnable.types import (
         ErrorInfo,
         ExecutionMetrics,
@@ -267,6 +269,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "RunnableSchemas": ("runnable.types", "RunnableSchemas"),
     "RunnerError": ("runnable.runner", "RunnerError"),
     "SchemaError": ("runnable.errors", "SchemaError"),
+    "StructuredOutputError": ("runnable.errors", "StructuredOutputError"),
     "Step": ("runnable.runner", "Step"),
     "TemplateError": ("runnable.errors", "TemplateError"),
     "TemplateLimitError": ("runnable.errors", "TemplateLimitError"),
@@ -277,6 +280,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "TemplateFormat": ("runnable.templates", "TemplateFormat"),
     "TextPart": ("runnable.messages", "TextPart"),
     "TokenUsage": ("runnable.chat.completion", "TokenUsage"),
+    "ToolCall": ("runnable.chat.completion", "ToolCall"),
+    "ToolRegistry": ("runnable.tools", "ToolRegistry"),
     "TraceInfo": ("runnable.types", "TraceInfo"),
     "TurnCancelled": ("runnable.chat.execution", "TurnCancelled"),
     "TurnCompleted": ("runnable.chat.execution", "TurnCompleted"),
@@ -421,12 +426,15 @@ __all__ = [
     "RunnerError",
     "SchemaError",
     "Step",
+    "StructuredOutputError",
     "TemplateError",
     "TemplateFormat",
     "TemplateLimitError",
     "TemplateLimits",
     "TextPart",
     "TokenUsage",
+    "ToolCall",
+    "ToolRegistry",
     "TraceInfo",
     "TurnCancelled",
     "TurnCompleted",
