@@ -8,7 +8,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from molecules import Store
 from molecules.engine import (
@@ -16,12 +19,19 @@ from molecules.engine import (
     InstanceBusyError,
     InstanceEvent,
     InstanceState,
+    ToolCallAnswered,
+    ToolCallDecided,
     ToolCallNotAwaiting,
+    ToolCallsRequested,
     load_run,
+    reduce_instance,
     replay,
 )
+from runnable.chat.completion import ChatCompletion, ToolCall
+from runnable.chat.events import TurnCompleted, TurnStarted, assistant_message
+from runnable.messages import ChatMessage
 from runnable.testing.openai_chat import reply, tool_call, tool_calls_reply
-from runnable.tools import ToolRegistry
+from runnable.tools import ToolRegistry, ToolResult
 from runnable.tracking import RunStore
 from tests.servers.fixtures import ChatServer
 
@@ -217,3 +227,38 @@ async def test_cancelling_a_turn_awaiting_approval_ends_it_and_runs_no_tool(
     assert result.status == "cancelled"
     assert store.get(engine.selectors.status(iid)) == "ready"
     assert sent == [] and len(chat_server.state.requests) == 1
+
+
+@given(rounds=st.lists(st.lists(st.booleans(), min_size=1, max_size=3), max_size=4))
+def test_folding_tool_rounds_keeps_every_call_and_answer_in_order(
+    rounds: list[list[bool]],
+) -> None:
+    asked = ChatMessage(role="user", content="q")
+    events: list[InstanceEvent] = [TurnStarted(turn_id="t", messages=[asked], user_input="q")]
+    expected: list[ChatMessage] = [asked]
+    waits: list[bool] = []
+    for number, approvals in enumerate(rounds):
+        calls = [ToolCall(id=f"{number}-{i}", name="f") for i in range(len(approvals))]
+        message = assistant_message("", calls)
+        awaiting = tuple(call for call, needs in zip(calls, approvals, strict=True) if needs)
+        events.append(ToolCallsRequested("t", message, awaiting))
+        waits.append(bool(awaiting))
+        events += [ToolCallDecided("t", call.id, True) for call in awaiting]
+        answers = [ToolResult(call.id, "f", "ok").message() for call in calls]
+        events += [ToolCallAnswered("t", answer) for answer in answers]
+        expected += [message, *answers]
+    final = ChatMessage(role="assistant", content="done")
+    events.append(TurnCompleted(turn_id="t", message=final, completion=ChatCompletion(text="done")))
+    state = InstanceState(id="i", status="ready")
+    statuses = []
+    for event in events:
+        before = attrs.evolve(state)
+        new = reduce_instance(state, event)
+        assert state == before and reduce_instance(state, event) == new  # pure
+        state = new
+        if isinstance(event, ToolCallsRequested):
+            statuses.append(state.status == "awaiting_approval")
+        assert state.is_busy or isinstance(event, TurnCompleted)
+    assert statuses == waits
+    assert state.messages == (*expected, final)
+    assert state.status == "completed" and state.turn is None
