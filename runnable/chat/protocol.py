@@ -193,26 +193,33 @@ class StreamState:
         return [ToolCall(**self.calls[index]) for index in sorted(self.calls)]
 
     def _feed_tool_calls(self, pieces: Any) -> None:
-        for piece in pieces if isinstance(pieces, list) else ():
+        """Add tool-call pieces; ValueError names the first one with the wrong shape."""
+        if not isinstance(pieces, list):
+            raise ValueError(f"delta.tool_calls is not a list: {pieces!r:.80}")
+        for piece in pieces:
             if not isinstance(piece, Mapping):
-                continue
+                raise ValueError(f"a tool call piece is not an object: {piece!r:.80}")
+            call_id = _optional_text(piece, "id", "tool_calls[].")
             index = piece.get("index")
-            if not isinstance(index, int):
+            if not isinstance(index, int) or isinstance(index, bool):
                 # Without an index, a piece with an id opens a call; others continue the last.
                 last = max(self.calls, default=-1)
-                index = last + 1 if piece.get("id") or last < 0 else last
+                index = last + 1 if call_id or last < 0 else last
             call = self.calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
-            if isinstance(piece.get("id"), str) and piece["id"]:
-                call["id"] = piece["id"]
-            function = piece.get("function")
-            if isinstance(function, Mapping):
-                if isinstance(function.get("name"), str) and function["name"]:
-                    call["name"] = function["name"]
-                arguments = function.get("arguments")
-                if isinstance(arguments, Mapping):  # some servers send the object itself
-                    arguments = json.dumps(arguments)
-                if isinstance(arguments, str):
-                    call["arguments"] += arguments
+            call["id"] = call_id or call["id"]
+            function = piece.get("function") or {}
+            if not isinstance(function, Mapping):
+                raise ValueError(f"tool_calls[].function is not an object: {function!r:.80}")
+            call["name"] = (
+                _optional_text(function, "name", "tool_calls[].function.") or call["name"]
+            )
+            arguments = function.get("arguments")
+            if isinstance(arguments, Mapping):  # some servers send the object itself
+                arguments = json.dumps(arguments)
+            call["arguments"] += (
+                _optional_text({"arguments": arguments}, "arguments", "tool_calls[].function.")
+                or ""
+            )
 
     @property
     def finished(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from runnable.chat.completion import ChatDone, ToolCall
 from runnable.chat.protocol import StreamState, parse_answer
 from runnable.chat.provider import ChatProvider
-from runnable.errors import ProviderStatusError
+from runnable.errors import ProviderStatusError, ProviderStreamError
 from runnable.retry import RetryPolicy
 from runnable.testing.openai_chat import reply, tool_call, tool_calls_reply
 from tests.servers.fixtures import ChatServer
@@ -158,3 +159,19 @@ def test_a_plain_answer_with_arguments_as_an_object_keeps_them_as_json_text() ->
         ]
     }
     assert parse_answer(payload).tool_calls == (ToolCall(id="a", name="f", arguments='{"x": 1}'),)
+
+
+@pytest.mark.parametrize(
+    ("tool_calls", "named"),
+    [
+        ("nope", "delta.tool_calls is not a list"),
+        ([7], "a tool call piece is not an object"),
+        ([{"index": 0, "function": "f"}], "tool_calls[].function is not an object"),
+        ([{"index": 0, "function": {"name": 3}}], "tool_calls[].function.name is not text"),
+    ],
+)
+def test_a_malformed_tool_call_piece_is_a_stream_error_naming_it(
+    tool_calls: Any, named: str
+) -> None:
+    with pytest.raises(ProviderStreamError, match=re.escape(named)):
+        StreamState().feed(chunk({"tool_calls": tool_calls}))
