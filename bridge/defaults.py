@@ -53,9 +53,11 @@ from molecules.entities import (
 from molecules.entities.flow import FlowData, flow_molecule, flow_to_runnable
 from runnable.chat.completion import ChatStreamEvent
 from runnable.chat.execution import ChatProviderLike, prompt_executor
+from runnable.chat.tool_loop import DEFAULT_MAX_TOOL_ROUNDS
 from runnable.evaluators.builtins import run_builtin_evaluator
 from runnable.http.invocation import execute_http_runnable
 from runnable.sources import InMemorySource, Source
+from runnable.tools import ToolRegistry
 from runnable.tracking import RunRecorder, RunStore
 from runnable.types import ExecutionResult, RunnableData, RunnablePort
 
@@ -102,13 +104,18 @@ _CHAT_HINT = (
 )
 
 
-def action_executor(provider: ChatProviderLike) -> Executor:
+def action_executor(
+    provider: ChatProviderLike,
+    *,
+    tools: ToolRegistry | None = None,
+    max_tool_rounds: int = DEFAULT_MAX_TOOL_ROUNDS,
+) -> Executor:
     """Run a prompt action: its prompt, streaming, with its hardcoded values under the inputs.
 
     Broker mappings need a caller context (user, org, project) that a bare execution does
     not have; `molecules.engine.start_prompt_action` resolves them for conversations.
     """
-    run_prompt = prompt_executor(provider)
+    run_prompt = prompt_executor(provider, tools=tools, max_tool_rounds=max_tool_rounds)
 
     async def execute(
         runnable: RunnableData, inputs: Mapping[str, Any]
@@ -279,6 +286,8 @@ def create_default_bridge(
     run_store: RunStore | None = None,
     brokers: BrokerResolver | None = None,
     scoped_sources: Mapping[str, ScopeSource] | None = None,
+    tools: ToolRegistry | None = None,
+    max_tool_rounds: int = DEFAULT_MAX_TOOL_ROUNDS,
 ) -> RunnableBridge:
     """A bridge with the five built-in kinds (see the module docstring).
 
@@ -287,15 +296,22 @@ def create_default_bridge(
     is recorded there (`execute`, `stream`, chains, datasets and conversation turns).
     `bridge.conversations` is a `ConversationEngine` over the same prompt, built-in and
     action sources (and `provider`, `run_store`, `brokers`, `scoped_sources`): prompts run
-    as multi-turn conversations whose every turn is recorded.
+    as multi-turn conversations whose every turn is recorded. With `tools` (a
+    `runnable.tools.ToolRegistry`), prompts and conversations may call its functions, up
+    to `max_tool_rounds` rounds of calls per execution or turn.
     """
     given_sources = {kind_name(k, BUILTIN_KINDS): v for k, v in (sources or {}).items()}
     molecules = {kind_name(k, BUILTIN_KINDS): v for k, v in (molecules or {}).items()}
     executors = {kind_name(k, BUILTIN_KINDS): v for k, v in (executors or {}).items()}
+    if max_tool_rounds < 0:
+        raise ValueError(f"max_tool_rounds must be 0 or more, got {max_tool_rounds}")
     if provider is not None:
-        executors.setdefault("prompt", prompt_executor(provider))
-        executors.setdefault("builtin", prompt_executor(provider))
-        executors.setdefault("action", action_executor(provider))
+        run_prompt = prompt_executor(provider, tools=tools, max_tool_rounds=max_tool_rounds)
+        executors.setdefault("prompt", run_prompt)
+        executors.setdefault("builtin", run_prompt)
+        executors.setdefault(
+            "action", action_executor(provider, tools=tools, max_tool_rounds=max_tool_rounds)
+        )
     for what, given in (
         ("sources", given_sources),
         ("molecules", molecules),
@@ -352,6 +368,8 @@ def create_default_bridge(
         run_store=run_store,
         brokers=brokers,
         scoped_sources=scoped_sources,
+        tools=tools,
+        max_tool_rounds=max_tool_rounds,
     )
     return bridge
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
         topological_levels,
         topological_order,
     )
-    from runnable.chat.completion import ChatCompletion, ChatDelta, ChatDone, TokenUsage
+    from runnable.chat.completion import ChatCompletion, ChatDelta, ChatDone, TokenUsage, ToolCall
     from runnable.chat.execution import (
         PromptSpec,
         TurnCancelled,
@@ -63,6 +63,7 @@ if TYPE_CHECKING:
         RetryableError,
         RunnableError,
         SchemaError,
+        StructuredOutputError,
         TemplateError,
         TemplateLimitError,
         UnsupportedTemplateFormatError,
@@ -164,6 +165,7 @@ if TYPE_CHECKING:
         extract_variables,
         render,
     )
+    from runnable.tools import ToolRegistry
     from runnable.types import (
         ErrorInfo,
         ExecutionMetrics,
@@ -271,6 +273,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "RunnableSchemas": ("runnable.types", "RunnableSchemas"),
     "RunnerError": ("runnable.runner", "RunnerError"),
     "SchemaError": ("runnable.errors", "SchemaError"),
+    "StructuredOutputError": ("runnable.errors", "StructuredOutputError"),
     "Step": ("runnable.runner", "Step"),
     "TemplateError": ("runnable.errors", "TemplateError"),
     "TemplateLimitError": ("runnable.errors", "TemplateLimitError"),
@@ -281,6 +284,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "TemplateFormat": ("runnable.templates", "TemplateFormat"),
     "TextPart": ("runnable.messages", "TextPart"),
     "TokenUsage": ("runnable.chat.completion", "TokenUsage"),
+    "ToolCall": ("runnable.chat.completion", "ToolCall"),
+    "ToolRegistry": ("runnable.tools", "ToolRegistry"),
     "TraceInfo": ("runnable.types", "TraceInfo"),
     "TurnCancelled": ("runnable.chat.execution", "TurnCancelled"),
     "TurnCompleted": ("runnable.chat.execution", "TurnCompleted"),
@@ -427,12 +432,15 @@ __all__ = [
     "RunnerError",
     "SchemaError",
     "Step",
+    "StructuredOutputError",
     "TemplateError",
     "TemplateFormat",
     "TemplateLimitError",
     "TemplateLimits",
     "TextPart",
     "TokenUsage",
+    "ToolCall",
+    "ToolRegistry",
     "TraceInfo",
     "TurnCancelled",
     "TurnCompleted",

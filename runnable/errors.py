@@ -28,6 +28,7 @@ RunnableError
 │   ├── ProviderTimeoutError        no answer (or no next chunk) within the timeout
 │   ├── ProviderConnectionError     the provider could not be reached
 │   └── ProviderStreamError         an error event, bad chunk or early end mid-stream
+├── StructuredOutputError           a reply that is not JSON or breaks the response schema
 ├── EvaluatorError
 │   ├── UnknownEvaluatorError       a built-in evaluator key that does not exist
 │   ├── EvaluatorSettingsError      settings an evaluator cannot use
@@ -77,6 +78,7 @@ __all__ = [
     "SchemaError",
     "ServiceDefinitionError",
     "ServiceRequestError",
+    "StructuredOutputError",
     "TemplateError",
     "TemplateLimitError",
     "UnknownEvaluatorError",
@@ -297,6 +299,19 @@ class ProviderConnectionError(ProviderError, ConnectionError):
 
 class ProviderStreamError(ProviderError):
     """A stream that carried an error event, an unreadable chunk, or ended too early."""
+
+
+class StructuredOutputError(RunnableError, ValueError):
+    """The model's reply is not JSON, or breaks the prompt's response schema.
+
+    `path` is where ("items/0/name", "(root)"); `output` is the model's text, kept as the
+    failed execution's output.
+    """
+
+    def __init__(self, message: str, *, path: str, output: str) -> None:
+        self.path = path
+        self.output = output
+        super().__init__(message)
 
 
 class EvaluatorError(RunnableError):

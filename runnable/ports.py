@@ -28,6 +28,7 @@ __all__ = [
     "output_ports_from_schema",
     "resolve_refs",
     "schema_from_ports",
+    "schema_violations",
     "validate_inputs",
 ]
 
@@ -76,6 +77,13 @@ def check_schema(schema: Any) -> dict[str, Any]:
         where = "/".join(map(str, exc.absolute_path)) or "(root)"
         raise SchemaError(f"not a valid JSON schema at {where}: {exc.message}") from exc
     return checked
+
+
+def schema_violations(value: Any, schema: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Where and how `value` breaks `schema`: (path like "items/0/name" or "(root)", message)."""
+    validator = validators.validator_for(schema)(schema)
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.path)))
+    return [("/".join(map(str, e.absolute_path)) or "(root)", e.message) for e in errors]
 
 
 def _resolver(root: Mapping[str, Any]) -> Any:

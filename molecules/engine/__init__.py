@@ -25,6 +25,7 @@ from molecules.engine.errors import (
     InstanceNotFound,
     InstanceNotReadyError,
     ResourceNotFound,
+    ToolCallNotAwaiting,
 )
 from molecules.engine.events import (
     ConfigChanged,
@@ -44,6 +45,9 @@ from molecules.engine.events import (
     ShowVariablesSet,
     StatusSet,
     TaskLinked,
+    ToolCallAnswered,
+    ToolCallDecided,
+    ToolCallsRequested,
     TurnQueued,
     VariableExpanded,
     VariablesChanged,
@@ -132,6 +136,10 @@ __all__ = [
     "StatusSet",
     "StreamText",
     "TaskLinked",
+    "ToolCallAnswered",
+    "ToolCallDecided",
+    "ToolCallNotAwaiting",
+    "ToolCallsRequested",
     "Totals",
     "TurnControl",
     "TurnQueued",

@@ -13,6 +13,8 @@ Arguments after the instance id (`iid`), and what `store.set` returns:
 - `create_instance(state)` (an `InstanceState` or a mapping of its fields) -> its id;
   `set_instance_status(iid, status, error=None)`, `start_streaming(iid)` -> None;
   `start_execution(iid, task_id=None)` -> the turn id (a turn the caller runs).
+- `approve_tool_call(iid, call_id, approved, result=None)` -> the turn's Task (the turn
+  goes on once no call awaits approval).
 - `update_variable(iid, name, value)`, `update_variables(iid, values)`,
   `set_current_input(iid, text)`, `add_message(iid, message)` -> None.
 - `clear_conversation(iid)`, `end_run(iid)`, `remove_instance(iid)` -> the Task that
@@ -42,7 +44,7 @@ from functools import partial
 from typing import Any
 
 from molecules.core.atom import Atom, Getter, Setter, derived
-from molecules.engine import driving, editing, expiry, prompt_action, starting, turns
+from molecules.engine import driving, editing, expiry, prompt_action, starting, tool_loop, turns
 from molecules.engine.context import ScopeContext
 from molecules.engine.events import ScopedVariablesLoaded
 from molecules.engine.instances import Instances
@@ -65,6 +67,7 @@ class EngineActions:
         self.execute_message = action("execute_message", turns.write_execute_message)
         self.cancel = action("cancel", turns.write_cancel)
         self.complete_execution = action("complete_execution", turns.write_complete_execution)
+        self.approve_tool_call = action("approve_tool_call", tool_loop.write_approve_tool_call)
         self.update_variable = action("update_variable", editing.write_update_variable)
         self.update_variables = action("update_variables", editing.write_update_variables)
         self.set_current_input = action("set_current_input", editing.write_set_current_input)

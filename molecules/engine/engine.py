@@ -51,7 +51,9 @@ from molecules.engine.scoped import DEFAULT_SCOPED_TTL, ScopedVariableCache, Sco
 from molecules.engine.selectors import InstanceSelectors
 from molecules.engine.state import InstanceState
 from runnable.chat.execution import ChatProviderLike
+from runnable.chat.tool_loop import DEFAULT_MAX_TOOL_ROUNDS
 from runnable.sources import Source
+from runnable.tools import ToolRegistry
 from runnable.tracking import RunStore
 from runnable.variables import DEFAULT_ORDER, Clock
 
@@ -70,6 +72,9 @@ class ConversationEngine:
     it reaches the run store. With `instance_ttl`, an instance that is not executing,
     has no subscriber and has not changed for that many seconds (of `monotonic`) is
     removed (`expiry.py`).
+    it reaches the run store. With `tools`, a turn may call them (`tool_loop.py`), up to
+    `max_tool_rounds` rounds; a tool that requires approval pauses the turn in status
+    `awaiting_approval` until `actions.approve_tool_call`.
     """
 
     def __init__(
@@ -91,6 +96,8 @@ class ConversationEngine:
         flush_interval: float = 0.5,
         stream: bool = True,
         instance_ttl: float | None = None,
+        tools: ToolRegistry | None = None,
+        max_tool_rounds: int = DEFAULT_MAX_TOOL_ROUNDS,
     ) -> None:
         if flush_interval <= 0:
             raise EngineConfigError(f"flush_interval must be positive, got {flush_interval}")
@@ -111,6 +118,8 @@ class ConversationEngine:
             stream=stream,
             instance_ttl=instance_ttl,
             clock=monotonic,
+            tools=tools,
+            max_tool_rounds=max_tool_rounds,
         )
         self.selectors = InstanceSelectors(self.instances)
         self.instances.when_removed(self.selectors.forget)

@@ -10,6 +10,7 @@ MoleculesError
     ├── ChatNotAllowedError     a second turn on an instance whose config forbids chat
     ├── ResourceNotFound        (IndexError) no resource at this position
     ├── EntityNotFound          (LookupError) no prompt, built-in or action with this id
+    ├── ToolCallNotAwaiting     (LookupError) approve_tool_call for a call not awaiting approval
     └── EngineConfigError       the engine lacks what an action needs (provider, source, loop)
 ```
 
@@ -84,6 +85,22 @@ class EntityNotFound(EngineError, LookupError):
         self.kind = kind
         self.entity_id = entity_id
         super().__init__(f"no {kind} with id {entity_id!r} in {where}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ToolCallNotAwaiting(EngineError, LookupError):
+    """`approve_tool_call` named a call that is not awaiting approval on that instance."""
+
+    def __init__(self, instance_id: str, call_id: str, awaiting: Sequence[str]) -> None:
+        self.instance_id = instance_id
+        self.call_id = call_id
+        waiting = ", ".join(map(repr, awaiting)) or "none"
+        super().__init__(
+            f"prompt instance {instance_id!r} has no tool call {call_id!r} awaiting approval "
+            f"(awaiting: {waiting})"
+        )
 
     def __str__(self) -> str:
         return str(self.args[0])

@@ -15,6 +15,7 @@ import attrs
 
 from molecules.engine.context import ScopeContext
 from molecules.engine.state import ExecutionConfig, InstanceStatus, Totals, VariableLayers
+from runnable.chat.completion import ToolCall
 from runnable.chat.execution import (
     PromptSpec,
     TurnCancelled,
@@ -161,6 +162,33 @@ class TurnQueued:
 
 
 @attrs.frozen(slots=True)
+class ToolCallsRequested:
+    """The model's reply asks for tool calls (`message` carries them); `awaiting` are
+    those that wait for a person's approval."""
+
+    turn_id: str
+    message: ChatMessage
+    awaiting: tuple[ToolCall, ...] = ()
+
+
+@attrs.frozen(slots=True)
+class ToolCallDecided:
+    """A person approved (or denied) a tool call that was awaiting approval."""
+
+    turn_id: str
+    call_id: str
+    approved: bool
+
+
+@attrs.frozen(slots=True)
+class ToolCallAnswered:
+    """A tool call got its answer: the `tool` message sent back to the model."""
+
+    turn_id: str
+    message: ChatMessage
+
+
+@attrs.frozen(slots=True)
 class VariableExpanded:
     """The variable whose editor is open in the UI (None: none)."""
 
@@ -191,6 +219,9 @@ EngineEvent = (
     | RunEnded
     | TaskLinked
     | TurnQueued
+    | ToolCallsRequested
+    | ToolCallDecided
+    | ToolCallAnswered
     | VariableExpanded
     | ShowVariablesSet
 )

@@ -27,6 +27,8 @@ from molecules.engine.run_recorder import TurnRecorder
 from molecules.engine.scoped import ScopedVariableCache
 from molecules.engine.state import InstanceState, identical
 from runnable.chat.execution import ChatProviderLike, TurnDelta, TurnRequest
+from runnable.chat.tool_loop import DEFAULT_MAX_TOOL_ROUNDS
+from runnable.tools import Decision, ToolRegistry
 from runnable.tracking import RunStore
 from runnable.variables import Clock
 
@@ -48,6 +50,8 @@ class TurnControl:
     # What `complete_execution(iid, response_text, stats)` gave for the reply, if anything.
     response_text: str | None = None
     stats: Mapping[str, Any] | None = None
+    # Tool calls waiting for a person: `approve_tool_call` resolves them (approved, result).
+    approvals: dict[str, asyncio.Future[Decision]] = attrs.field(factory=dict)
 
 
 def _run_in_write(get: Getter, set: Setter, write: Callable[..., Any], *args: Any) -> Any:
@@ -72,6 +76,8 @@ class Instances:
         stream: bool,
         instance_ttl: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        tools: ToolRegistry | None = None,
+        max_tool_rounds: int = DEFAULT_MAX_TOOL_ROUNDS,
     ) -> None:
         self.entities = entities
         self.scoped = scoped
@@ -85,6 +91,8 @@ class Instances:
         self.stream = stream
         self.instance_ttl = instance_ttl
         self.clock = clock
+        self.tools = tools
+        self.max_tool_rounds = max_tool_rounds
         self.state: AtomFamily[str, Atom[InstanceState | None]] = atom_family(
             # Identity: a reducer returns the very same state when nothing changed.
             lambda iid: atom(None, eq=identical, name=f"instance({iid})")

@@ -30,6 +30,9 @@ from molecules.engine.events import (
     ShowVariablesSet,
     StatusSet,
     TaskLinked,
+    ToolCallAnswered,
+    ToolCallDecided,
+    ToolCallsRequested,
     TurnQueued,
     VariableExpanded,
     VariablesChanged,
@@ -40,6 +43,7 @@ from molecules.engine.state import (
     Totals,
     TurnStats,
 )
+from molecules.stream_text import StreamText
 from runnable.chat.execution import (
     TurnCancelled,
     TurnCompleted,
@@ -178,11 +182,38 @@ def _reduce_turn(state: InstanceState, event: Any) -> InstanceState:
     return state
 
 
+def _reduce_tools(
+    state: InstanceState, event: ToolCallsRequested | ToolCallDecided | ToolCallAnswered
+) -> InstanceState:
+    turn = state.turn
+    if turn is None or turn.turn_id != event.turn_id:
+        return state
+    if isinstance(event, ToolCallsRequested):
+        # The round's text now lives in the call message; the next round streams afresh.
+        asked = evolve(
+            turn,
+            messages=(*sent_messages(state, turn), event.message),
+            text=StreamText(),
+            awaiting=event.awaiting,
+        )
+        status = "awaiting_approval" if event.awaiting else "executing"
+        return evolve(state, status=status, turn=asked)
+    if isinstance(event, ToolCallDecided):
+        awaiting = tuple(call for call in turn.awaiting if call.id != event.call_id)
+        if len(awaiting) == len(turn.awaiting):
+            return state
+        status = "awaiting_approval" if awaiting else "executing"
+        return evolve(state, status=status, turn=evolve(turn, awaiting=awaiting))
+    return evolve(state, turn=evolve(turn, messages=(*sent_messages(state, turn), event.message)))
+
+
 def reduce_instance(state: InstanceState, event: InstanceEvent) -> InstanceState:
     """The state after `event` (see the module docstring)."""
     match event:
         case TurnStarted() | TurnDelta() | TurnCompleted() | TurnFailed() | TurnCancelled():
             return _reduce_turn(state, event)
+        case ToolCallsRequested() | ToolCallDecided() | ToolCallAnswered():
+            return _reduce_tools(state, event)
         case TurnQueued():
             if state.is_busy:
                 return state

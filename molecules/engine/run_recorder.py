@@ -61,6 +61,7 @@ class TurnRecorder:
         self.run_id: str | None = None
         self.task_id: str | None = None
         self._writer: PartialTextWriter | None = None
+        self._asked = 0
 
     async def begin(
         self, state: InstanceState, request: TurnRequest, *, task_id: str | None = None
@@ -100,6 +101,7 @@ class TurnRecorder:
             id=task_id,
         )
         self.task_id = task.id
+        self._asked = len(request.messages)
         self.emit(TaskLinked(request.turn_id, task.id))
         self._writer = PartialTextWriter(self.store, task.id, interval=self.flush_interval)
 
@@ -110,12 +112,16 @@ class TurnRecorder:
 
     async def completed(self, event: TurnCompleted, conversation: Sequence[ChatMessage]) -> None:
         """End the task with the reply, usage and cost; the run waits for the next turn."""
-        response = {
+        response: dict[str, Any] = {
             "message": event.message.model_dump(mode="json", exclude_none=True),
             "text": event.completion.text,
             "model": event.completion.model,
             "finish_reason": event.completion.finish_reason,
         }
+        # The tool calls and their answers, between the question and the reply.
+        between = list(conversation[self._asked : -1])
+        if between:
+            response["tool_messages"] = _dump(between)
         await self._end(RunStatus.SUCCESS, conversation, response=response, usage=event.completion)
 
     async def failed(self, error: ErrorInfo, conversation: Sequence[ChatMessage]) -> None:
@@ -187,7 +193,8 @@ async def load_run(store: RunStore, run_id: str) -> LoadedRun:
         response = task.response if isinstance(task.response, dict) else {}
         sent = [ChatMessage.model_validate(m) for m in request.get("messages", [])]
         if task.status is RunStatus.SUCCESS and isinstance(response.get("message"), dict):
-            messages = (*sent, ChatMessage.model_validate(response["message"]))
+            between = [ChatMessage.model_validate(m) for m in response.get("tool_messages") or ()]
+            messages = (*sent, *between, ChatMessage.model_validate(response["message"]))
             totals = attrs.evolve(
                 totals,
                 turns=totals.turns + 1,

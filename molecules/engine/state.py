@@ -16,14 +16,22 @@ from pydantic import BaseModel, ConfigDict
 
 from molecules.engine.context import ScopeContext
 from molecules.stream_text import StreamText
+from runnable.chat.completion import ToolCall
 from runnable.chat.execution import PromptSpec
 from runnable.messages import ChatMessage, Content, Resource
 from runnable.types import ErrorInfo
 
 InstanceStatus = Literal[
-    "idle", "initializing", "ready", "executing", "streaming", "completed", "error"
+    "idle",
+    "initializing",
+    "ready",
+    "executing",
+    "streaming",
+    "awaiting_approval",
+    "completed",
+    "error",
 ]
-BUSY_STATUSES: frozenset[str] = frozenset({"executing", "streaming"})
+BUSY_STATUSES: frozenset[str] = frozenset({"executing", "streaming", "awaiting_approval"})
 """Statuses in which a turn is in flight (a new message is refused)."""
 
 TurnOutcome = Literal["success", "error", "cancelled"]
@@ -87,6 +95,7 @@ class ActiveTurn:
     ttft_ms: float | None = None
     elapsed_ms: float | None = None
     task_id: str | None = None
+    awaiting: tuple[ToolCall, ...] = ()  # tool calls waiting for a person's approval
 
 
 @attrs.frozen(slots=True)

@@ -27,6 +27,7 @@ from molecules.engine.instances import Instances, TurnControl
 from molecules.engine.outside import completion_by_hand
 from molecules.engine.run_recorder import TurnRecorder
 from molecules.engine.state import InstanceState
+from molecules.engine.tool_loop import turn_events
 from runnable.chat.execution import (
     ChatProviderLike,
     TurnCompleted,
@@ -34,7 +35,6 @@ from runnable.chat.execution import (
     TurnRequest,
     build_turn_request,
     resolve_prompt_variables,
-    stream_turn,
     turn_cancelled,
     turn_failed,
     turn_result,
@@ -212,7 +212,7 @@ async def run_turn(
     try:
         # The run exists before the model is called; a cancel meanwhile lets it finish.
         await records.begin(state, request)
-        async for event in stream_turn(provider, request, stream=instances.stream):
+        async for event in turn_events(instances, control, provider, request):
             emit(event)
             if isinstance(event, TurnDelta):
                 parts.append(event.text)

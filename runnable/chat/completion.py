@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import json
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from runnable.types import ExecutionMetrics
 
-__all__ = ["ChatCompletion", "ChatDelta", "ChatDone", "ChatStreamEvent", "TokenUsage"]
+__all__ = [
+    "ChatCompletion",
+    "ChatDelta",
+    "ChatDone",
+    "ChatStreamEvent",
+    "TokenUsage",
+    "ToolCall",
+]
 
 
 class TokenUsage(BaseModel):
@@ -23,14 +31,44 @@ class TokenUsage(BaseModel):
         return self.tokens_in + self.tokens_out
 
 
+class ToolCall(BaseModel):
+    """A function the model asked to call; `arguments` is the JSON text as the model sent it."""
+
+    id: str
+    name: str
+    arguments: str = ""
+
+    def to_openai(self) -> dict[str, Any]:
+        """The call as an assistant message's `tool_calls` item."""
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": self.arguments},
+        }
+
+    @classmethod
+    def from_openai(cls, item: Any) -> ToolCall:
+        """A call from an assistant message's `tool_calls` item."""
+        function = item.get("function") or {}
+        arguments = function.get("arguments")
+        if not isinstance(arguments, str):
+            # Some compatible servers send the arguments as an object, not as JSON text.
+            arguments = json.dumps(arguments) if arguments is not None else ""
+        return cls(
+            id=str(item.get("id") or ""), name=str(function.get("name") or ""), arguments=arguments
+        )
+
+
 class ChatCompletion(BaseModel):
     """One finished chat completion.
 
     `usage` and `cost` are None when the provider reported no usage or the model has no
     price; `ttft_ms` is the time to the first text (for a plain call, to the whole answer).
+    `tool_calls` are the functions the model asked to call, in order (empty when none).
     """
 
     text: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
     model: str | None = None
     finish_reason: str | None = None
     usage: TokenUsage | None = None

@@ -7,12 +7,13 @@ A turn yields `TurnStarted`, then `TurnDelta`s, then exactly one of `TurnComplet
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from runnable.chat.completion import ChatCompletion
+from runnable.chat.completion import ChatCompletion, ToolCall
 from runnable.messages import ChatMessage, Content
 from runnable.types import ErrorInfo
 
@@ -95,6 +96,14 @@ def turn_cancelled(turn_id: str, elapsed_ms: float | None = None) -> TurnCancell
     return TurnCancelled(turn_id=turn_id, elapsed_ms=elapsed_ms)
 
 
-def assistant_message(text: str) -> ChatMessage:
-    """The assistant message of a reply."""
-    return ChatMessage(role="assistant", content=text)
+def assistant_message(text: str, tool_calls: Sequence[ToolCall] = ()) -> ChatMessage:
+    """The assistant message of a reply (with the tool calls it asks for, if any)."""
+    if not tool_calls:
+        return ChatMessage(role="assistant", content=text)
+    return ChatMessage.model_validate(
+        {
+            "role": "assistant",
+            "content": text or None,
+            "tool_calls": [call.to_openai() for call in tool_calls],
+        }
+    )

@@ -25,6 +25,7 @@ from collections.abc import (
     Sequence,
 )
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Protocol
 
 from runnable.chat.completion import ChatCompletion, ChatDelta, ChatDone, ChatStreamEvent
@@ -49,9 +50,12 @@ from runnable.chat.request import (
     request_settings,
     resolve_prompt_variables,
 )
+from runnable.chat.structured import parse_structured, response_schema, wants_json
+from runnable.chat.tool_loop import DEFAULT_MAX_TOOL_ROUNDS, stream_with_tools
 from runnable.errors import ProviderError, RunnableError
 from runnable.messages import ChatMessage, Content, Resource, to_provider_messages
 from runnable.outcome import current_reporter
+from runnable.tools import ToolRegistry
 from runnable.types import ErrorInfo, ExecutionMetrics, ExecutionResult, ExecutionStatus
 from runnable.variables import DEFAULT_ORDER, Clock
 
@@ -127,7 +131,7 @@ async def stream_turn(
             yield TurnDelta(turn_id=request.turn_id, text=completion.text, elapsed_ms=elapsed)
         yield TurnCompleted(
             turn_id=request.turn_id,
-            message=assistant_message(completion.text),
+            message=assistant_message(completion.text, completion.tool_calls),
             completion=_timed(completion, elapsed, elapsed),
         )
         return
@@ -143,7 +147,7 @@ async def stream_turn(
                 completion = _timed(event.completion, first, _ms(clock, started))
                 yield TurnCompleted(
                     turn_id=request.turn_id,
-                    message=assistant_message(completion.text),
+                    message=assistant_message(completion.text, completion.tool_calls),
                     completion=completion,
                 )
                 return
@@ -280,9 +284,7 @@ def turn_result(
 
 
 def _structured(text: str, settings: Mapping[str, Any]) -> Any:
-    response_format = settings.get("response_format")
-    kind = response_format.get("type") if isinstance(response_format, Mapping) else None
-    if kind not in ("json_object", "json_schema"):
+    if not wants_json(settings):
         return None
     try:
         return json.loads(text)
@@ -321,15 +323,23 @@ async def stream_request(
 
 def prompt_executor(
     provider: ChatProviderLike,
-) -> Callable[[Any, Mapping[str, Any]], AsyncIterator[ChatStreamEvent]]:
+    *,
+    tools: ToolRegistry | None = None,
+    max_tool_rounds: int = DEFAULT_MAX_TOOL_ROUNDS,
+) -> Callable[[Any, Mapping[str, Any]], AsyncIterator[Any]]:
     """The executor of the bridge's prompt kinds: runs the prompt streaming.
 
     `execute(runnable, inputs)` renders the prompt in `runnable.configuration` (or a
     prompt given as is) with `inputs` as the user layer, and yields the provider's
     `ChatDelta`s and its final `ChatDone`: every path gets the chunks, tokens and cost.
+    With `tools` the model may call them (`runnable.chat.tool_loop`). Under a
+    `json_schema` response format the output is the parsed reply, yielded last; a reply
+    that is not JSON or breaks the schema raises `StructuredOutputError` (its `output`
+    is the reply's text).
     """
+    send = partial(stream_request, provider)
 
-    async def execute(runnable: Any, inputs: Mapping[str, Any]) -> AsyncIterator[ChatStreamEvent]:
+    async def execute(runnable: Any, inputs: Mapping[str, Any]) -> AsyncIterator[Any]:
         # Rendering is bounded but may take a while (a big jinja2 template): off the loop.
         request = await asyncio.to_thread(
             _prompt_request,
@@ -343,8 +353,12 @@ def prompt_executor(
             (),
             None,
         )
-        async for event in stream_request(provider, request):
+        final: ChatDone | None = None
+        async for event in stream_with_tools(send, request, tools, max_tool_rounds=max_tool_rounds):
+            final = event if isinstance(event, ChatDone) else final
             yield event
+        if final is not None and response_schema(request.settings) is not None:
+            yield parse_structured(final.completion.text, request.settings)
 
     return execute
 

@@ -13,7 +13,7 @@ import attrs
 import httpx
 from pydantic import BaseModel
 
-from runnable.chat.completion import TokenUsage
+from runnable.chat.completion import TokenUsage, ToolCall
 from runnable.errors import ProviderInputError, ProviderStreamError
 
 __all__ = [
@@ -138,6 +138,13 @@ class ParsedAnswer:
     model: str | None
     finish_reason: str | None
     usage: TokenUsage | None
+    tool_calls: tuple[ToolCall, ...] = ()
+
+
+def _tool_calls(raw: Any) -> tuple[ToolCall, ...]:
+    if not isinstance(raw, list):
+        return ()
+    return tuple(ToolCall.from_openai(item) for item in raw if isinstance(item, Mapping))
 
 
 def parse_answer(payload: Any) -> ParsedAnswer:
@@ -159,6 +166,7 @@ def parse_answer(payload: Any) -> ParsedAnswer:
         model=_optional_text(payload, "model", ""),
         finish_reason=_optional_text(choices[0], "finish_reason", "choices[0]."),
         usage=parse_usage(payload.get("usage")),
+        tool_calls=_tool_calls(message.get("tool_calls")),
     )
 
 
@@ -171,11 +179,47 @@ class StreamState:
     finish_reason: str | None = None
     usage: TokenUsage | None = None
     saw_done: bool = False
+    # Tool calls by their stream index: id and name come once, arguments in pieces.
+    calls: dict[int, dict[str, str]] = attrs.field(factory=dict)
 
     @property
     def text(self) -> str:
         """The text streamed so far."""
         return "".join(self.parts)
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        """The tool calls streamed so far, in index order."""
+        return [ToolCall(**self.calls[index]) for index in sorted(self.calls)]
+
+    def _feed_tool_calls(self, pieces: Any) -> None:
+        """Add tool-call pieces; ValueError names the first one with the wrong shape."""
+        if not isinstance(pieces, list):
+            raise ValueError(f"delta.tool_calls is not a list: {pieces!r:.80}")
+        for piece in pieces:
+            if not isinstance(piece, Mapping):
+                raise ValueError(f"a tool call piece is not an object: {piece!r:.80}")
+            call_id = _optional_text(piece, "id", "tool_calls[].")
+            index = piece.get("index")
+            if not isinstance(index, int) or isinstance(index, bool):
+                # Without an index, a piece with an id opens a call; others continue the last.
+                last = max(self.calls, default=-1)
+                index = last + 1 if call_id or last < 0 else last
+            call = self.calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
+            call["id"] = call_id or call["id"]
+            function = piece.get("function") or {}
+            if not isinstance(function, Mapping):
+                raise ValueError(f"tool_calls[].function is not an object: {function!r:.80}")
+            call["name"] = (
+                _optional_text(function, "name", "tool_calls[].function.") or call["name"]
+            )
+            arguments = function.get("arguments")
+            if isinstance(arguments, Mapping):  # some servers send the object itself
+                arguments = json.dumps(arguments)
+            call["arguments"] += (
+                _optional_text({"arguments": arguments}, "arguments", "tool_calls[].function.")
+                or ""
+            )
 
     @property
     def finished(self) -> bool:
@@ -227,6 +271,8 @@ class StreamState:
             if not isinstance(delta, Mapping):
                 raise ValueError(f"delta is not an object: {delta!r:.80}")
             content = _optional_text(delta, "content", "delta.")
+            if delta.get("tool_calls") is not None:
+                self._feed_tool_calls(delta["tool_calls"])
             if content:
                 self.parts.append(content)
                 new_text = content if new_text is None else new_text + content

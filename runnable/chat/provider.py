@@ -228,6 +228,7 @@ class ChatProvider:
         completion = self._completion(
             state.text, state.model, state.finish_reason, state.usage, ttft_ms, latency_ms
         )
+        completion.tool_calls = state.tool_calls
         yield ChatDone(completion=completion)
 
     def _body(
@@ -394,6 +395,8 @@ class ChatProvider:
             answer = parse_answer(payload)
         except ValueError as exc:
             raise ProviderError(self._redact(f"{self.url} gave an {exc}")) from None
-        return self._completion(
+        completion = self._completion(
             answer.text, answer.model, answer.finish_reason, answer.usage, elapsed_ms, elapsed_ms
         )
+        completion.tool_calls = list(answer.tool_calls)
+        return completion

@@ -22,7 +22,6 @@ from types import MappingProxyType
 from typing import Any
 
 import attrs
-import jsonschema
 from pydantic import ValidationError
 
 from runnable.errors import EvaluatorInputError, EvaluatorSettingsError, UnknownEvaluatorError
@@ -35,6 +34,7 @@ from runnable.evaluators.settings import (
     RegexSettings,
     SimilaritySettings,
 )
+from runnable.ports import schema_violations
 from runnable.types import RunnableData, RunnableSchemas
 
 __all__ = [
@@ -142,11 +142,8 @@ def json_schema(settings: JsonSchemaSettings, inputs: Mapping[str, Any]) -> Eval
         document = _json(output)
     except ValueError as exc:
         return _result(False, errors=[f"output is not JSON: {exc}"])
-    validator_class = jsonschema.validators.validator_for(settings.json_schema)
-    validator = validator_class(settings.json_schema)
     errors = [
-        f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
-        for e in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path)))
+        f"{path}: {message}" for path, message in schema_violations(document, settings.json_schema)
     ]
     return _result(not errors, errors=errors)
 

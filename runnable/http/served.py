@@ -8,6 +8,7 @@ such inputs are ignored (test sets carry extra columns such as `correct_answer`)
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -16,10 +17,12 @@ from typing import Any
 import attrs
 from anyio import to_thread
 from pydantic import ConfigDict, PydanticUserError, TypeAdapter, ValidationError
+from pydantic.json_schema import JsonSchemaMode
+from pydantic_core import PydanticSerializationError
 
 from runnable.errors import ServiceDefinitionError, ServiceRequestError
 
-__all__ = ["CONFIG_PARAMETER", "ServedFunction", "ServedParameter"]
+__all__ = ["CONFIG_PARAMETER", "ServedFunction", "ServedParameter", "advertise_default"]
 
 CONFIG_PARAMETER = "ag_config"
 
@@ -51,6 +54,12 @@ def _input_adapter(annotation: Any) -> TypeAdapter[Any]:
         return TypeAdapter(annotation, config=ConfigDict(allow_inf_nan=False))
     except PydanticUserError:  # models, dataclasses and TypedDicts carry their own config
         return TypeAdapter(annotation)
+
+
+def advertise_default(schema: dict[str, Any], adapter: TypeAdapter[Any], value: Any) -> None:
+    """Put `value` as the schema's `default` (a value JSON cannot write is left out)."""
+    with contextlib.suppress(PydanticSerializationError):
+        schema["default"] = adapter.dump_python(value, mode="json", warnings=False)
 
 
 def _errors(exc: ValidationError, prefix: Sequence[str | int]) -> list[dict[str, Any]]:
@@ -86,7 +95,9 @@ class ServedFunction:
             )
         try:
             signature = inspect.signature(function)
-            hints = typing.get_type_hints(function, include_extras=True)
+            # A callable object keeps its hints on `__call__`.
+            hinted = function if inspect.isroutine(function) else type(function).__call__
+            hints = typing.get_type_hints(hinted, include_extras=True)
         except (TypeError, ValueError, NameError) as exc:
             raise ServiceDefinitionError(f"{label}: cannot read its signature: {exc}") from None
         parameters: list[ServedParameter] = []
@@ -144,6 +155,34 @@ class ServedFunction:
             return_annotation=return_annotation,
             summary=doc.strip().splitlines()[0] if doc.strip() else label,
         )
+
+    def inputs_schema(self, schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+        """The JSON schema of the inputs object, from each parameter's schema (by name)."""
+        properties: dict[str, Any] = {}
+        for param in self.parameters:
+            schema = {"title": _title(param.name), **schemas[param.name]}
+            if not param.required:
+                advertise_default(schema, param.adapter, param.default)
+            properties[param.name] = schema
+        return {
+            "type": "object",
+            "title": "Inputs",
+            "properties": properties,
+            "required": [p.name for p in self.parameters if p.required],
+            "additionalProperties": True,
+        }
+
+    def arguments_schema(self) -> dict[str, Any]:
+        """The inputs' JSON schema standing alone (shared models under its `$defs`)."""
+        keyed: list[tuple[str, JsonSchemaMode, TypeAdapter[Any]]] = [
+            (param.name, "validation", param.adapter) for param in self.parameters
+        ]
+        by_key, definitions = TypeAdapter.json_schemas(keyed, ref_template="#/$defs/{model}")
+        schema = self.inputs_schema({name: value for (name, _), value in by_key.items()})
+        schema["additionalProperties"] = self.accepts_extra_inputs
+        if definitions.get("$defs"):
+            schema["$defs"] = definitions["$defs"]
+        return schema
 
     def validate_inputs(self, inputs: Any) -> dict[str, Any]:
         """Keyword arguments from request inputs; ServiceRequestError lists every bad one."""

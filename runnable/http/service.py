@@ -22,7 +22,6 @@ extra (Starlette), imported when `create_service` is called.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -31,11 +30,10 @@ from uuid import uuid4
 
 from pydantic import TypeAdapter
 from pydantic.json_schema import JsonSchemaMode
-from pydantic_core import PydanticSerializationError
 
 from runnable.errors import RequestBodyError, ServiceDefinitionError, ServiceRequestError
 from runnable.http.request_body import read_json
-from runnable.http.served import CONFIG_PARAMETER, ServedFunction
+from runnable.http.served import CONFIG_PARAMETER, ServedFunction, advertise_default
 from runnable.redaction import redact_text
 
 if TYPE_CHECKING:
@@ -112,36 +110,16 @@ def _collect(
     return served, prefixed
 
 
-def _advertise_default(schema: dict[str, Any], adapter: TypeAdapter[Any], value: Any) -> None:
-    # A default that cannot be written as JSON is simply not advertised.
-    with contextlib.suppress(PydanticSerializationError):
-        schema["default"] = adapter.dump_python(value, mode="json", warnings=False)
-
-
 def _inputs_schema(function: ServedFunction, schemas: Mapping[Any, Any]) -> dict[str, Any]:
-    properties: dict[str, Any] = {}
-    for param in function.parameters:
-        schema = {
-            "title": param.name.replace("_", " ").title(),
-            **schemas[(function.name, param.name, "validation")],
-        }
-        if not param.required:
-            _advertise_default(schema, param.adapter, param.default)
-        properties[param.name] = schema
-    return {
-        "type": "object",
-        "title": "Inputs",
-        "properties": properties,
-        "required": [p.name for p in function.parameters if p.required],
-        "additionalProperties": True,
-    }
+    by_name = {p.name: schemas[(function.name, p.name, "validation")] for p in function.parameters}
+    return function.inputs_schema(by_name)
 
 
 def _config_schema(function: ServedFunction, schemas: Mapping[Any, Any]) -> dict[str, Any]:
     if function.config is None:
         return {"type": "object", "title": "Ag Config", "default": {}}
     schema = dict(schemas[(function.name, CONFIG_PARAMETER, "validation")])
-    _advertise_default(schema, function.config.adapter, function.default_config)
+    advertise_default(schema, function.config.adapter, function.default_config)
     return {"title": "Ag Config", **schema}
 
 

@@ -155,6 +155,7 @@ class NodeFailed(Event):
     type: Literal["node_failed"] = "node_failed"
     node_id: str
     error: ErrorInfo
+    output: Any = None  # what the node produced before failing (an invalid reply's text)
     request: dict[str, Any] | None = None
     metrics: ExecutionMetrics | None = None
     latency_ms: float | None = None

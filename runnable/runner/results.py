@@ -58,6 +58,7 @@ class NodeResult:
             return cls(
                 node_id,
                 ExecutionStatus.ERROR,
+                output=event.output,
                 error=event.error,
                 latency_ms=event.latency_ms,
                 attempts=event.attempts,

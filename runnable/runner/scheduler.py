@@ -348,6 +348,7 @@ class Scheduler:
             run_id=self.run_id,
             node_id=node_id,
             error=error_info(error),
+            output=getattr(error, "output", None),
             request=self._requests.get(index),
             metrics=self._metrics.get(index),
             latency_ms=latency,

@@ -12,8 +12,11 @@ from runnable.testing.openai_chat import (
     ChatServerState,
     RecordedRequest,
     Reply,
+    ScriptedToolCall,
     fail,
     reply,
+    tool_call,
+    tool_calls_reply,
 )
 
 __all__ = [
@@ -21,6 +24,9 @@ __all__ = [
     "ChatServerState",
     "RecordedRequest",
     "Reply",
+    "ScriptedToolCall",
     "fail",
     "reply",
+    "tool_call",
+    "tool_calls_reply",
 ]

@@ -4,7 +4,11 @@ It speaks the protocol the way api.openai.com does: JSON completions, SSE stream
 `chat.completion.chunk` objects ending in `data: [DONE]`, a usage chunk with empty
 `choices` when `stream_options.include_usage` is set, `{"error": {...}}` bodies (and
 error events mid-stream), `Retry-After` headers. Tests script the next replies
-(`state.script(...)`); unscripted requests get an echo of the last user message.
+(`state.script(...)`); unscripted requests get an echo of the last user message (under
+a `json_schema` response format, an object that fits the schema). Tool calls stream as
+OpenAI streams them: each call's id and name first, then its arguments in small pieces,
+and `finish_reason: "tool_calls"`. Like the real service, it refuses malformed `tools`,
+`response_format` and tool messages that answer no call.
 It records every request and every client disconnect.
 """
 
@@ -25,6 +29,32 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+
+
+_call_ids = itertools.count(1)
+
+
+@attrs.frozen
+class ScriptedToolCall:
+    """A tool call in a scripted reply; `arguments` is the JSON text sent in pieces."""
+
+    name: str
+    arguments: str = "{}"
+    id: str = attrs.field(factory=lambda: f"call_{next(_call_ids)}")
+
+
+def tool_call(
+    name: str, arguments: Mapping[str, Any] | str = "{}", *, id: str | None = None
+) -> ScriptedToolCall:
+    """A tool call to script (`arguments` as a mapping or as the exact JSON text)."""
+    text = arguments if isinstance(arguments, str) else json.dumps(arguments)
+    return ScriptedToolCall(name, text) if id is None else ScriptedToolCall(name, text, id)
+
+
+def tool_calls_reply(*calls: ScriptedToolCall, text: str = "", **options: Any) -> Reply:
+    """A reply asking for these tool calls (after `text`, if any)."""
+    options.setdefault("finish_reason", "tool_calls")
+    return Reply(chunks=(text,) if text else (), tool_calls=calls, **options)
 
 
 @attrs.define
@@ -51,6 +81,9 @@ class Reply:
     model: str | None = None
     # Answer a stream request with a plain JSON completion, as some servers do.
     ignore_stream: bool = False
+    # Tool calls after the text; their arguments stream in pieces this long.
+    tool_calls: Sequence[ScriptedToolCall] = ()
+    argument_piece: int = 7
 
 
 def reply(*chunks: str, **options: Any) -> Reply:
@@ -208,6 +241,67 @@ def _echo_reply(body: Mapping[str, Any]) -> Reply:
     return Reply(chunks=[words[0], *(" " + w for w in words[1:])])
 
 
+def _fitting(schema: Any, text: str) -> Any:
+    """A small value that fits a JSON schema (strings are `text`)."""
+    if not isinstance(schema, Mapping):
+        return text
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = schema.get("type")
+    kind = kind[0] if isinstance(kind, list) and kind else kind
+    if kind == "object" or "properties" in schema:
+        properties = schema.get("properties") or {}
+        return {name: _fitting(sub, text) for name, sub in properties.items()}
+    if kind == "array":
+        return [_fitting(schema.get("items"), text)] if schema.get("minItems") else []
+    return {"integer": 0, "number": 0, "boolean": False, "null": None}.get(str(kind), text)
+
+
+def _schema_reply(body: Mapping[str, Any], echo: Reply) -> Reply:
+    """The echo as an object fitting the request's `json_schema` response format."""
+    response_format = body.get("response_format")
+    if not isinstance(response_format, Mapping) or response_format.get("type") != "json_schema":
+        return echo
+    schema = (response_format.get("json_schema") or {}).get("schema")
+    return Reply(chunks=[json.dumps(_fitting(schema, "".join(echo.chunks)))])
+
+
+def request_problem(body: Mapping[str, Any]) -> str | None:
+    """What the real service would refuse in `tools`, `response_format` or tool messages."""
+    tools = body.get("tools")
+    if tools is not None:
+        if not isinstance(tools, list) or not tools:
+            return "'tools' must be a non-empty array"
+        for index, tool in enumerate(tools):
+            function = tool.get("function") if isinstance(tool, Mapping) else None
+            if tool.get("type") != "function" or not isinstance(function, Mapping):
+                return f"tools[{index}] must be {{'type': 'function', 'function': {{...}}}}"
+            if not isinstance(function.get("name"), str) or not function["name"]:
+                return f"tools[{index}].function.name is missing"
+    response_format = body.get("response_format")
+    if response_format is not None:
+        kind = response_format.get("type") if isinstance(response_format, Mapping) else None
+        if kind not in ("text", "json_object", "json_schema"):
+            return "response_format.type must be 'text', 'json_object' or 'json_schema'"
+        if kind == "json_schema":
+            spec = response_format.get("json_schema")
+            if not isinstance(spec, Mapping) or not spec.get("name"):
+                return "response_format.json_schema.name is missing"
+    asked: set[str] = set()
+    for index, message in enumerate(body.get("messages") or ()):
+        if not isinstance(message, Mapping):
+            continue
+        for call in message.get("tool_calls") or ():
+            if isinstance(call, Mapping):
+                asked.add(str(call.get("id")))
+        if message.get("role") == "tool" and message.get("tool_call_id") not in asked:
+            return (
+                f"messages[{index}]: messages with role 'tool' must be a response to a "
+                "preceding message with 'tool_calls'"
+            )
+    return None
+
+
 def _prompt_tokens(body: Mapping[str, Any]) -> int:
     count = 0
     for message in body.get("messages", []):
@@ -256,7 +350,11 @@ class ChatCompletionsApp:
             message = "you must provide a model parameter and messages"
             await conn.json(400, _openai_error(message, "invalid_request_error"))
             return
-        scripted = self.state.next_reply() or _echo_reply(body)
+        problem = request_problem(body)
+        if problem is not None:
+            await conn.json(400, _openai_error(problem, "invalid_request_error"))
+            return
+        scripted = self.state.next_reply() or _schema_reply(body, _echo_reply(body))
         if scripted.first_byte_delay and not await conn.pause(scripted.first_byte_delay):
             return
         if scripted.status >= 400:
@@ -292,7 +390,7 @@ class ChatCompletionsApp:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": "".join(scripted.chunks)},
+                    "message": self._message(scripted),
                     "logprobs": None,
                     "finish_reason": scripted.finish_reason,
                 }
@@ -301,6 +399,20 @@ class ChatCompletionsApp:
         if scripted.send_usage:
             payload["usage"] = self._usage(body, scripted)
         await conn.json(200, payload, scripted.headers)
+
+    def _message(self, scripted: Reply) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": "".join(scripted.chunks)}
+        if scripted.tool_calls:
+            message["content"] = message["content"] or None
+            message["tool_calls"] = [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": call.arguments},
+                }
+                for call in scripted.tool_calls
+            ]
+        return message
 
     async def _stream(self, conn: _Connection, body: Mapping[str, Any], scripted: Reply) -> None:
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -337,6 +449,17 @@ class ChatCompletionsApp:
             if index and scripted.chunk_delay and not await conn.pause(scripted.chunk_delay):
                 return
             await conn.body(chunk({"content": text}), more=True)
+        for index, call in enumerate(scripted.tool_calls):
+            opening = {"index": index, "id": call.id, "type": "function"}
+            opening["function"] = {"name": call.name, "arguments": ""}
+            await conn.body(chunk({"tool_calls": [opening]}), more=True)
+            size = max(1, scripted.argument_piece)
+            for start in range(0, len(call.arguments), size):
+                piece = {
+                    "index": index,
+                    "function": {"arguments": call.arguments[start : start + size]},
+                }
+                await conn.body(chunk({"tool_calls": [piece]}), more=True)
         await conn.body(chunk({}, scripted.finish_reason), more=True)
         if include_usage and scripted.send_usage:
             final: dict[str, Any] = {

@@ -306,6 +306,7 @@ class RunRecorder:
             await store.finish_task(
                 task_id_for(event.run_id, event.node_id),
                 RunStatus.ERROR,
+                response=event.output,
                 error=event.error,
                 tokens_in=metrics.tokens_in if metrics else None,
                 tokens_out=metrics.tokens_out if metrics else None,
