@@ -61,6 +61,7 @@ __all__ = ["PLAYGROUND_DIR", "create_app"]
 
 _EXTRA = ("starlette", "sse_starlette")
 _log = logging.getLogger("bridge.server")
+_REF_TEMPLATE = "#/components/schemas/{model}"
 
 PLAYGROUND_DIR = Path(__file__).resolve().parents[1] / "playground" / "static"
 """The playground page's files, served at `/`."""
@@ -99,10 +100,11 @@ def create_app(
 
         from bridge.server.app import BridgeApi
         from bridge.server.context import ServerContext
-        from bridge.server.conversations import ConversationsApi
+        from bridge.server.conversations import ConversationsApi, MessageRequest, StartRequest
         from bridge.server.hub import RunHub
         from bridge.server.listing import ListingApi
-        from bridge.server.runs import RunsApi
+        from bridge.server.openapi import add_paths, server_paths
+        from bridge.server.runs import ChainRunsRequest, RunRequest, RunsApi
         from bridge.server.sessions import SessionCookieMiddleware, SessionRegistry
     except ImportError as exc:
         if exc.name is not None and exc.name.split(".")[0] in _EXTRA:
@@ -131,10 +133,20 @@ def create_app(
         chain_options=dict(chain_options or {}),
         info=dict(info or {}),
     )
+    runnables = BridgeApi(ctx)
+    schemas = {
+        "run": RunRequest.model_json_schema(ref_template=_REF_TEMPLATE),
+        "chain_run": ChainRunsRequest.model_json_schema(ref_template=_REF_TEMPLATE),
+        "conversation": StartRequest.model_json_schema(ref_template=_REF_TEMPLATE),
+        "message": MessageRequest.model_json_schema(ref_template=_REF_TEMPLATE),
+    }
+    for schema in schemas.values():
+        runnables.document["components"]["schemas"].update(schema.pop("$defs", {}))
+    add_paths(runnables.document, server_paths(schemas))
     routes: list[Any] = [
         *ListingApi(ctx).routes(),
         *RunsApi(ctx).routes(),
-        *BridgeApi(ctx).routes(),
+        *runnables.routes(),
         *ConversationsApi(ctx).routes(),
     ]
     if static_dir is not None:

@@ -181,6 +181,10 @@ class RunHub:
     def __len__(self) -> int:
         return len(self._live) + len(self._finished)
 
+    def runs(self) -> list[LiveRun]:
+        """Every run in memory, oldest first (finished ones, then live ones)."""
+        return [*self._finished.values(), *self._live.values()]
+
     def get(self, run_id: str) -> LiveRun | None:
         """The run, live or kept; None when it is not (or no longer) in memory."""
         return self._live.get(run_id) or self._finished.get(run_id)

@@ -222,7 +222,6 @@ class RunsApi:
 
     async def list_runs(self, request: Request) -> Response:
         """`GET /runs`: runs, newest first, filtered, with the total."""
-        store = self._store()
         query = request.query_params
         filters: dict[str, Any] = {
             "runnable_ref": query.get("runnable_ref") or None,
@@ -231,6 +230,18 @@ class RunsApi:
         }
         limit = query_int(query.get("limit"), "limit", 50, 1, MAX_PAGE)
         offset = query_int(query.get("offset"), "offset", 0, 0, None)
+        store = self.ctx.run_store
+        if store is None:
+            # No run store: the runs this server holds in memory, newest first.
+            found = [
+                _live_detail(run)
+                for run in reversed(self.ctx.hub.runs())
+                if filters["runnable_ref"] in (None, run.runnable_ref)
+                and filters["status"] in (None, run.status)
+                and filters["parent_run_id"] is None
+            ]
+            page = found[offset : offset + limit]
+            return JSONResponse({"items": page, "total": len(found)})
         records = await store.list_runs(limit=limit, offset=offset, **filters)
         total = await store.count_runs(**filters)
         items = [{**to_json_data(r), "error": stored_error(r.error)} for r in records]

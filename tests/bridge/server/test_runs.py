@@ -287,3 +287,38 @@ async def test_a_run_that_fails_ends_with_done_error_and_the_error_is_recorded(
     assert done["error"]["message"]
     assert record["status"] == "error"
     assert isinstance(record["tasks"][0]["error"], dict)
+
+
+def test_without_a_run_store_the_runs_list_shows_the_runs_in_memory() -> None:
+    from collections.abc import AsyncIterator, Mapping
+    from typing import Any
+
+    from bridge import create_default_bridge
+    from bridge.server import create_app
+    from molecules import Store
+    from runnable.http.serving import serve_in_thread
+    from runnable.sources import InMemorySource
+
+    async def model(runnable: Any, inputs: Mapping[str, Any]) -> AsyncIterator[str]:
+        for word in ("in", " memory"):
+            yield word
+
+    prompts = InMemorySource({"p": {"messages": [{"role": "user", "content": "Hi"}]}})
+    bridge = create_default_bridge({"prompt": prompts}, executors={"prompt": model})
+    app = create_app(bridge, Store(), static_dir=None)
+
+    async def scenario(url: str) -> None:
+        async with httpx.AsyncClient(base_url=url, timeout=TIMEOUT) as http:
+            run_id = await start_run(http, "prompt:p", {})
+            events = await read_events(http, run_id)
+            assert data(events[-1])["output"] == "in memory"
+            listed = (await http.get("/runs", params={"runnable_ref": "prompt:p"})).json()
+            assert [(item["id"], item["status"]) for item in listed["items"]] == [
+                (run_id, "success")
+            ]
+            assert listed["total"] == 1
+            detail = (await http.get(f"/runs/{run_id}")).json()
+            assert detail["output"] == "in memory"
+
+    with serve_in_thread(app) as url:
+        asyncio.run(scenario(url))
