@@ -42,7 +42,6 @@ from molecules.core.atom import Getter
 from molecules.engine import (
     ChatNotAllowedError,
     ConversationEngine,
-    EngineConfigError,
     EngineError,
     EntityNotFound,
     InstanceBusyError,
@@ -77,8 +76,8 @@ def _api_error(exc: EngineError) -> ApiError:
         return ApiError(404, detail)
     if isinstance(exc, InstanceBusyError | InstanceNotReadyError | ChatNotAllowedError):
         return ApiError(409, detail)
-    if isinstance(exc, EngineConfigError):
-        return ApiError(501, detail)
+    # The rest, EngineConfigError among them (a run_id to continue on a server without a
+    # run store...), is a request this server cannot take: the detail says why.
     return ApiError(400, detail)
 
 
