@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench docs clean
+.PHONY: demo serve test lint bench docs clean
 
 $(BIN)/.installed-dev: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ $(BIN)/.installed-docs: pyproject.toml $(BIN)/.installed-dev
 
 demo: $(BIN)/.installed-dev
 	$(BIN)/python -m bridge demo
+
+serve: $(BIN)/.installed-dev
+	$(BIN)/python -m bridge serve
 
 lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check .

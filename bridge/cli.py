@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,7 +21,7 @@ app = typer.Typer(help="Reactive state and execution for LLM runnables.", no_arg
 
 @app.callback()
 def _root() -> None:
-    """runnable-bridge: run chains of runnables and keep their runs."""
+    """runnable-bridge: serve the playground, run chains of runnables and keep their runs."""
 
 
 def _progress_listener(progress: Progress, task: Any) -> Any:
@@ -102,6 +104,51 @@ def demo(
     )
     if result.dataset.status.value != "success":
         raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="port to listen on")] = 8000,
+    db: Annotated[
+        str | None,
+        typer.Option(help="database URL for entities and runs (default: a SQLite file here)"),
+    ] = None,
+    provider_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="OPENAI_BASE_URL",
+            help="an OpenAI-compatible endpoint (default: the built-in offline echo model)",
+        ),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(envvar="OPENAI_MODEL", help="the model prompts run on")
+    ] = None,
+) -> None:
+    """Serve the HTTP API and the playground page (open http://HOST:PORT/)."""
+    from bridge.serve import ServeOptions
+    from bridge.serve import serve as serve_playground
+    from runnable.sources.database import database_url
+
+    options = ServeOptions(
+        host=host,
+        port=port,
+        db=db,
+        provider_url=provider_url,
+        api_key=os.environ.get("OPENAI_API_KEY") or None,
+        model=model,
+    )
+    console = Console()
+    where = "runnable-bridge.sqlite"
+    if db:
+        # The URL may carry a password: never print it.
+        where = database_url(db).render_as_string(hide_password=True)
+    model_text = f"{model or 'default model'} at {provider_url}" if provider_url else "echo"
+    console.print(
+        f"playground: [bold]http://{host}:{port}/[/bold]  (model: {model_text}; database: {where})"
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_playground(options))
 
 
 def main() -> None:

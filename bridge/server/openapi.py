@@ -11,7 +11,7 @@ from typing import Any
 
 from bridge.selectors import STANDARD_SELECTORS
 
-__all__ = ["ERROR_SCHEMA", "add_paths", "openapi_document"]
+__all__ = ["ERROR_SCHEMA", "add_paths", "openapi_document", "server_paths"]
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -28,6 +28,7 @@ _ERROR_REF = {"$ref": "#/components/schemas/Error"}
 _REASONS = {
     400: "A malformed ref or body, bad inputs, or a refused change",
     404: "No kind has this runnable",
+    409: "A conflict with the state (a run that ended, a turn in flight)",
     413: "The body is too large",
     415: "The body is not application/json",
     501: "The runnable's kind cannot do this",
@@ -155,6 +156,108 @@ def _paths(execute_schema: dict[str, Any], chain_schema: dict[str, Any]) -> dict
                 (400, 404, 413, 415, 501, 502),
                 body=_json_body(chain_schema, required=True),
                 parameters=[],
+            )
+        },
+    }
+
+
+def _json(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {}}}}
+
+
+def _path_id(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _query(*names: str) -> list[dict[str, Any]]:
+    return [{"name": n, "in": "query", "required": False, "schema": {}} for n in names]
+
+
+def server_paths(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The paths of the listing, run and conversation routes (`schemas`: their bodies).
+
+    The GET event streams (`/runs/{run_id}/events`, `/conversations/{instance_id}/watch`)
+    are described in docs/server.md: a stream has no end a generated client could wait for.
+    """
+    body_errors = (400, 404, 413, 415)
+    run, conversation = [_path_id("run_id")], [_path_id("instance_id")]
+    return {
+        "/runnables": {
+            "get": _operation(
+                "The saved runnables, paged",
+                _json("{items, total}"),
+                (400,),
+                parameters=_query("kind", "limit", "offset"),
+            )
+        },
+        "/info": {"get": _operation("What is served", _json("Info"), (), parameters=[])},
+        "/runnables/{ref}/runs": {
+            "post": _operation(
+                "Start a run of the runnable",
+                _json("{run_id}"),
+                (*body_errors, 501, 502),
+                body=_json_body(schemas["run"]),
+            )
+        },
+        "/chains/runs": {
+            "post": _operation(
+                "Start a chain run (testcase) or a dataset run (rows)",
+                _json("{run_id}"),
+                (*body_errors, 501, 502),
+                body=_json_body(schemas["chain_run"], required=True),
+                parameters=[],
+            )
+        },
+        "/runs": {
+            "get": _operation(
+                "Runs, newest first, with the total",
+                _json("{items, total}"),
+                (400,),
+                parameters=_query("runnable_ref", "status", "parent_run_id", "limit", "offset"),
+            )
+        },
+        "/runs/{run_id}": {
+            "get": _operation("A run, its output and tasks", _json("Run"), (404,), parameters=run)
+        },
+        "/runs/{run_id}/cancel": {
+            "post": _operation("Stop a live run", _json("Cancelling"), (404, 409), parameters=run)
+        },
+        "/conversations": {
+            "post": _operation(
+                "Start a conversation",
+                _json("{instance_id}"),
+                body_errors,
+                body=_json_body(schemas["conversation"], required=True),
+                parameters=[],
+            )
+        },
+        "/conversations/{instance_id}": {
+            "get": _operation(
+                "The conversation", _json("Conversation"), (404,), parameters=conversation
+            ),
+            "delete": _operation("Remove it", _json("Removed"), (404,), parameters=conversation),
+        },
+        "/conversations/{instance_id}/variables": {
+            "patch": _operation(
+                "Set user variables",
+                _json("Conversation"),
+                body_errors,
+                body=_json_body({"type": "object"}, required=True),
+                parameters=conversation,
+            )
+        },
+        "/conversations/{instance_id}/messages": {
+            "post": _operation(
+                "Send a message",
+                _json("Conversation"),
+                (*body_errors, 409),
+                body=_json_body(schemas["message"], required=True),
+                parameters=conversation,
+            )
+        },
+        "/conversations/{instance_id}/cancel": {
+            "post": _operation(
+                "Stop the turn in flight", _json("Conversation"), (404,), parameters=conversation
             )
         },
     }

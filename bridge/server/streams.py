@@ -1,78 +1,26 @@
-"""The server's SSE streams: selector changes, a runnable's chunks, a chain run's events.
+"""The server's POST SSE streams: a runnable's chunks and a chain run's events.
+
+(Watches of selectors are shared feeds: `bridge.server.feeds`; runs started server-side
+are followed over GET: `bridge.server.hub`.)
 
 Each is an async generator of `ServerSentEvent`s for sse-starlette. When the client goes
 away, sse-starlette cancels the generator; its `finally` then lets go of what it holds
-(the store subscriptions of a watch, the executor of a stream, the run of a chain), so a
-closed browser tab leaves no atom mounted and no model call running.
+(the executor of a stream, the run of a chain), so a closed browser tab leaves no model
+call running.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from functools import partial
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import anyio
-from reactivex.disposable import CompositeDisposable
-from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 from sse_starlette import ServerSentEvent
 
-from bridge.server.json import error_body, error_text, json_text
-from molecules import Atom, Loadable, Store, loadable
+from bridge.server.json import error_body, json_text
 from runnable.runner import GraphRun
 
-__all__ = ["chunk_events", "run_events", "watch_events"]
-
-SELECTOR_ERROR = "selector_error"
-
-
-async def watch_events(
-    store: Store, atoms: Mapping[str, Atom[Any]]
-) -> AsyncGenerator[ServerSentEvent, None]:
-    """One event per selector with its current value, then one per change (`event: <name>`).
-
-    Each atom is observed through `loadable`, so a read that fails is reported as a
-    `selector_error` event (and the watch goes on), and an async value is sent once it
-    settles. A value equal to the last one sent for its selector is not sent again.
-    """
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[tuple[str, Loadable[Any]]] = asyncio.Queue()
-    # Listeners run on whichever thread wrote to the store; the scheduler brings their
-    # values onto this loop, in order.
-    scheduler = AsyncIOThreadSafeScheduler(loop)
-    subscriptions = CompositeDisposable()
-
-    def arrived(name: str, state: Loadable[Any]) -> None:
-        queue.put_nowait((name, state))
-
-    def failed(name: str, exc: Exception) -> None:
-        queue.put_nowait((name, Loadable("has_error", error=exc)))
-
-    try:
-        for name, a in atoms.items():
-            observable = store.observe(loadable(a), scheduler=scheduler)
-            subscriptions.add(
-                observable.subscribe(on_next=partial(arrived, name), on_error=partial(failed, name))
-            )
-        sent: dict[str, str] = {}
-        while True:
-            name, state = await queue.get()
-            if state.state == "loading":
-                continue
-            if state.state == "has_error":
-                sent.pop(name, None)
-                assert state.error is not None
-                detail = {"selector": name, "detail": error_text(state.error)}
-                yield ServerSentEvent(json_text(detail), event=SELECTOR_ERROR)
-                continue
-            text = json_text(state.data)
-            if sent.get(name) == text:
-                continue
-            sent[name] = text
-            yield ServerSentEvent(text, event=name)
-    finally:
-        subscriptions.dispose()
+__all__ = ["chunk_events", "run_events"]
 
 
 async def chunk_events(

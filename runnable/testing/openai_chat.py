@@ -125,8 +125,11 @@ class RecordedRequest:
 class ChatServerState:
     """Script, request log and disconnect log shared between the test and the server thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, echo_chunk_delay: float = 0.0) -> None:
         self._lock = threading.Lock()
+        # Seconds between the words of an unscripted (echo) reply: the offline model of
+        # `runnable-bridge serve` streams at a pace a person can watch.
+        self.echo_chunk_delay = echo_chunk_delay
         self._script: deque[Reply] = deque()
         self.requests: list[RecordedRequest] = []
         self.disconnects = 0
@@ -232,13 +235,13 @@ def _openai_error(message: str, error_type: str, code: str | None = None) -> dic
     return {"error": {"message": message, "type": error_type, "param": None, "code": code}}
 
 
-def _echo_reply(body: Mapping[str, Any]) -> Reply:
+def _echo_reply(body: Mapping[str, Any], chunk_delay: float = 0.0) -> Reply:
     last_user = ""
     for message in body.get("messages", []):
         if isinstance(message, Mapping) and message.get("role") == "user":
             last_user = str(message.get("content", ""))
     words = f"echo: {last_user}".split(" ")
-    return Reply(chunks=[words[0], *(" " + w for w in words[1:])])
+    return Reply(chunks=[words[0], *(" " + w for w in words[1:])], chunk_delay=chunk_delay)
 
 
 def _fitting(schema: Any, text: str) -> Any:
@@ -354,7 +357,9 @@ class ChatCompletionsApp:
         if problem is not None:
             await conn.json(400, _openai_error(problem, "invalid_request_error"))
             return
-        scripted = self.state.next_reply() or _schema_reply(body, _echo_reply(body))
+        scripted = self.state.next_reply() or _schema_reply(
+            body, _echo_reply(body, self.state.echo_chunk_delay)
+        )
         if scripted.first_byte_delay and not await conn.pause(scripted.first_byte_delay):
             return
         if scripted.status >= 400:
