@@ -10,21 +10,34 @@ Built only from the bridge's public methods; the values are read from `store` ea
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from molecules import Atom, QueryState, Store
 from runnable.types import ExecutionResult, RunnableData, RunnablePort, RunnableRef
 
-if TYPE_CHECKING:
-    from bridge.bridge import RunnableBridge
-
 __all__ = ["RunnableHandle"]
+
+
+class HandledBridge(Protocol):
+    """What a handle uses of its bridge (`RunnableBridge` is one; it imports this module)."""
+
+    def selector(self, name: str, ref: Any) -> Atom[Any]: ...
+
+    async def load(self, ref: Any, *, store: Store) -> RunnableData: ...
+
+    async def execute(
+        self, ref: Any, inputs: Mapping[str, Any] | None = None, *, store: Store | None = None
+    ) -> ExecutionResult: ...
+
+    def stream(
+        self, ref: Any, inputs: Mapping[str, Any] | None = None, *, store: Store | None = None
+    ) -> AsyncIterator[Any]: ...
 
 
 class RunnableHandle:
     """One runnable in one store: `data`, ports, `is_dirty`, and `execute` / `stream`."""
 
-    def __init__(self, bridge: RunnableBridge, ref: RunnableRef, store: Store) -> None:
+    def __init__(self, bridge: HandledBridge, ref: RunnableRef, store: Store) -> None:
         self.bridge = bridge
         self.ref = ref
         self.store = store
