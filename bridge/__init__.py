@@ -14,14 +14,18 @@ from bridge.defaults import (
 )
 from bridge.errors import (
     AmbiguousRunnableId,
+    AmbiguousRunnableIdError,
     BridgeError,
     ExecutorNotAvailable,
+    ExecutorNotAvailableError,
     InvalidInputsError,
     InvalidRunnableTypeError,
     RunnableExecutionError,
     RunnableNotFoundError,
     UnknownRunnableId,
+    UnknownRunnableIdError,
     UnknownRunnableType,
+    UnknownRunnableTypeError,
 )
 from bridge.handle import RunnableHandle
 from bridge.selectors import STANDARD_SELECTORS, BridgeSelectors, RunnableKind
@@ -35,12 +39,14 @@ __all__ = [
     "BUILTIN_KINDS",
     "STANDARD_SELECTORS",
     "AmbiguousRunnableId",
+    "AmbiguousRunnableIdError",
     "BridgeError",
     "BridgeSelectors",
     "ConflictError",
     "ExecutionResult",
     "Executor",
     "ExecutorNotAvailable",
+    "ExecutorNotAvailableError",
     "InvalidInputsError",
     "InvalidRunnableTypeError",
     "RayBackend",
@@ -54,7 +60,9 @@ __all__ = [
     "RunnableRef",
     "RunnableType",
     "UnknownRunnableId",
+    "UnknownRunnableIdError",
     "UnknownRunnableType",
+    "UnknownRunnableTypeError",
     "action_runnable_type",
     "app_revision_runnable_type",
     "create_app",

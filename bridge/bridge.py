@@ -66,7 +66,7 @@ class RunnableBridge:
         return kind in self._registry
 
     def type(self, kind: str) -> RunnableType:
-        """The RunnableType of `kind`; `UnknownRunnableType` if there is none."""
+        """The RunnableType of `kind`; `UnknownRunnableTypeError` if there is none."""
         return self._registry.type(kind)
 
     def register(self, kind: str, runnable_type: RunnableType) -> None:
@@ -94,7 +94,7 @@ class RunnableBridge:
     # -- refs and selectors ------------------------------------------------------------
 
     def parse(self, ref: RefLike) -> RunnableRef:
-        """`ref` as a RunnableRef; a ref naming an unregistered kind raises UnknownRunnableType."""
+        """`ref` as a RunnableRef (an unregistered kind: `UnknownRunnableTypeError`)."""
         return self._registry.parse(ref)
 
     def selector(self, name: str, ref: RefLike) -> Atom[Any]:

@@ -7,7 +7,7 @@ plugs in another implementation of a kind's data layer, and `executors={kind: fn
 another executor. App revisions and evaluators served at a uri run over HTTP; other
 evaluators run as the built-in evaluators of `runnable.evaluators.builtins`. Prompts, built-in
 prompts and actions need a chat-provider executor, which is not wired in yet: running
-them raises `ExecutorNotAvailable` (a NotImplementedError) naming the kind.
+them raises `ExecutorNotAvailableError` (a NotImplementedError) naming the kind.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from bridge.bridge import RunnableBridge
-from bridge.errors import ExecutorNotAvailable
+from bridge.errors import ExecutorNotAvailableError
 from bridge.handle import RunnableHandle
 from bridge.registry import kind_name
 from bridge.types import Executor, RefLike, RunnableType
@@ -81,10 +81,10 @@ def _as(model: type[Any], entity: Any) -> Any:
 
 
 def not_yet_executor(kind: str, hint: str) -> Executor:
-    """An executor that says the kind cannot run yet (raises ExecutorNotAvailable)."""
+    """An executor that says the kind cannot run yet (raises ExecutorNotAvailableError)."""
 
     async def execute(runnable: RunnableData, inputs: Mapping[str, Any]) -> Any:
-        raise ExecutorNotAvailable(kind, hint)
+        raise ExecutorNotAvailableError(kind, hint)
 
     return execute
 
@@ -123,7 +123,7 @@ def action_executor(
         configuration = runnable.configuration or {}
         prompt = configuration.get("prompt")
         if not isinstance(prompt, Mapping):
-            raise ExecutorNotAvailable(
+            raise ExecutorNotAvailableError(
                 "action",
                 f"the prompt {configuration.get('prompt_ref')!r} of the action is not loaded",
             )
@@ -384,6 +384,6 @@ def use_runnable(
     """A handle on `ref` ("kind:id", a RunnableRef...; camelCase kinds too) in `store`.
 
     `bridge` defaults to the default bridge (`runnable_bridge`). A ref naming an unknown
-    kind raises `UnknownRunnableType` here, not at first use.
+    kind raises `UnknownRunnableTypeError` here, not at first use.
     """
     return (bridge or runnable_bridge).use_runnable(ref, store)

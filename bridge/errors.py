@@ -3,13 +3,13 @@
 ```
 BridgeError
 ├── InvalidRunnableTypeError   register() given something that is not a usable RunnableType
-├── UnknownRunnableType        a ref names a kind the bridge does not have
-├── AmbiguousRunnableId        a bare id that more than one kind knows
-├── UnknownRunnableId          a bare id that no kind knows
+├── UnknownRunnableTypeError        a ref names a kind the bridge does not have
+├── AmbiguousRunnableIdError        a bare id that more than one kind knows
+├── UnknownRunnableIdError          a bare id that no kind knows
 ├── RunnableNotFoundError      the kind's molecule could not load the entity
 ├── InvalidInputsError         inputs that do not satisfy the input ports (also an
 │                              runnable.errors.InputValidationError); nothing was called
-├── ExecutorNotAvailable       the kind has no executor (also a NotImplementedError)
+├── ExecutorNotAvailableError       the kind has no executor (also a NotImplementedError)
 └── RunnableExecutionError     a streamed run whose executor reported a failure
 ```
 """
@@ -30,7 +30,7 @@ class InvalidRunnableTypeError(BridgeError, TypeError):
     """A kind name or RunnableType the bridge cannot register."""
 
 
-class UnknownRunnableType(BridgeError, LookupError):
+class UnknownRunnableTypeError(BridgeError, LookupError):
     """A ref names a kind that is not registered; `known` lists the kinds that are."""
 
     def __init__(self, kind: str, known: Sequence[str]) -> None:
@@ -44,7 +44,7 @@ class UnknownRunnableType(BridgeError, LookupError):
         return str(self.args[0])
 
 
-class AmbiguousRunnableId(BridgeError, LookupError):
+class AmbiguousRunnableIdError(BridgeError, LookupError):
     """A bare id that several kinds know; use "kind:id" to say which one."""
 
     def __init__(self, id: str, kinds: Sequence[str]) -> None:
@@ -57,7 +57,7 @@ class AmbiguousRunnableId(BridgeError, LookupError):
         return str(self.args[0])
 
 
-class UnknownRunnableId(BridgeError, LookupError):
+class UnknownRunnableIdError(BridgeError, LookupError):
     """A bare id that no registered kind knows."""
 
     def __init__(self, id: str, kinds: Sequence[str]) -> None:
@@ -92,7 +92,7 @@ class InvalidInputsError(BridgeError, InputValidationError):
         self.args = (f"{ref}: {self.args[0]}",)
 
 
-class ExecutorNotAvailable(BridgeError, NotImplementedError):
+class ExecutorNotAvailableError(BridgeError, NotImplementedError):
     """The kind has no executor (yet): nothing was run."""
 
     def __init__(self, kind: str, hint: str | None = None) -> None:
@@ -110,3 +110,10 @@ class RunnableExecutionError(BridgeError):
         self.error = error or ErrorInfo(message=message)
         self.status_code = self.error.status_code
         super().__init__(f"{ref} failed: {message}")
+
+
+# Earlier names, kept working.
+UnknownRunnableType = UnknownRunnableTypeError
+AmbiguousRunnableId = AmbiguousRunnableIdError
+UnknownRunnableId = UnknownRunnableIdError
+ExecutorNotAvailable = ExecutorNotAvailableError

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from bridge.errors import InvalidRunnableTypeError, UnknownRunnableType
+from bridge.errors import InvalidRunnableTypeError, UnknownRunnableTypeError
 from bridge.types import RefLike, RunnableType
 from runnable.types import RunnableRef
 
@@ -51,10 +51,10 @@ class KindRegistry:
         return kind_name(kind, self._types)
 
     def type(self, kind: str) -> RunnableType:
-        """The RunnableType of `kind` (or its camelCase alias); `UnknownRunnableType` if none."""
+        """The RunnableType of `kind` (or its camelCase alias); else `UnknownRunnableTypeError`."""
         found = self._types.get(self.canonical(kind))
         if found is None:
-            raise UnknownRunnableType(kind, list(self._types))
+            raise UnknownRunnableTypeError(kind, list(self._types))
         return found
 
     def register(self, kind: str, runnable_type: RunnableType) -> None:
@@ -64,13 +64,13 @@ class KindRegistry:
             self._types[kind] = runnable_type
 
     def unregister(self, kind: str) -> None:
-        """Remove a kind (`UnknownRunnableType` if it is not registered)."""
+        """Remove a kind (`UnknownRunnableTypeError` if it is not registered)."""
         with self._lock:
             self.type(kind)
             del self._types[kind]
 
     def parse(self, ref: RefLike) -> RunnableRef:
-        """`ref` as a RunnableRef; a ref naming an unregistered kind raises UnknownRunnableType."""
+        """`ref` as a RunnableRef (an unregistered kind: `UnknownRunnableTypeError`)."""
         parsed = RunnableRef.parse(dict(ref) if isinstance(ref, Mapping) else ref)
         if parsed.kind is not None:
             self.type(parsed.kind)

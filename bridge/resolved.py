@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from bridge.errors import ExecutorNotAvailable
+from bridge.errors import ExecutorNotAvailableError
 from bridge.running import BridgeRunner
 from bridge.types import Executor
 from molecules import Store
@@ -74,7 +74,7 @@ async def resolve_nodes(
         assert ref.kind is not None
         execute = runner.registry.type(ref.kind).execute
         if execute is None:
-            raise ExecutorNotAvailable(ref.kind, "its RunnableType has no execute")
+            raise ExecutorNotAvailableError(ref.kind, "its RunnableType has no execute")
         return ResolvedNode(runnable, execute)
 
     nodes = [node for node in chain.nodes if node.ref is not None]

@@ -15,12 +15,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bridge.errors import (
-    AmbiguousRunnableId,
-    ExecutorNotAvailable,
+    AmbiguousRunnableIdError,
+    ExecutorNotAvailableError,
     InvalidInputsError,
     RunnableExecutionError,
     RunnableNotFoundError,
-    UnknownRunnableId,
+    UnknownRunnableIdError,
 )
 from bridge.registry import KindRegistry
 from bridge.selectors import SelectorAtoms
@@ -67,9 +67,9 @@ class BridgeRunner:
         outcomes = await asyncio.gather(*loads)
         found = [kind for (kind, _), ok in zip(kinds, outcomes, strict=True) if ok]
         if len(found) > 1:
-            raise AmbiguousRunnableId(parsed.id, found)
+            raise AmbiguousRunnableIdError(parsed.id, found)
         if not found:
-            raise UnknownRunnableId(parsed.id, [kind for kind, _ in kinds])
+            raise UnknownRunnableIdError(parsed.id, [kind for kind, _ in kinds])
         return RunnableRef(found[0], parsed.id)
 
     async def load(self, ref: RefLike, *, store: Store) -> RunnableData:
@@ -117,7 +117,7 @@ class BridgeRunner:
             raise InvalidInputsError(str(ref), exc.errors) from None
         t = self.registry.type(ref.kind)
         if t.execute is None:
-            raise ExecutorNotAvailable(ref.kind, "its RunnableType has no execute")
+            raise ExecutorNotAvailableError(ref.kind, "its RunnableType has no execute")
         return ref, runnable, values, t
 
     def node_executor(
@@ -139,7 +139,7 @@ class BridgeRunner:
         """
         execute = t.execute
         if execute is None:
-            raise ExecutorNotAvailable(runnable.kind, "its RunnableType has no execute")
+            raise ExecutorNotAvailableError(runnable.kind, "its RunnableType has no execute")
         recorder = self.recorder
 
         async def run(node: Node, inputs: Mapping[str, Any], ctx: NodeContext) -> Any:

@@ -5,7 +5,7 @@ Selectors return atoms, the same atom for the same ref on every call:
     store.get(bridge.selectors.input_ports("prompt:p1"))   # list[RunnablePort]
 
 A bare id is read by asking every kind's molecule (each fetches it once); it resolves
-when exactly one kind has it, raises `AmbiguousRunnableId` when several do, and shows an
+when exactly one kind has it, raises `AmbiguousRunnableIdError` when several do, and shows an
 unknown id (an error query) when none does.
 """
 
@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from bridge.errors import AmbiguousRunnableId, UnknownRunnableId
+from bridge.errors import AmbiguousRunnableIdError, UnknownRunnableIdError
 from bridge.registry import KindRegistry
 from bridge.types import RefLike, RunnableType, family_selectors
 from molecules import Atom, AtomFamily, Getter, QueryState, atom_family, derived, entity_id
@@ -158,7 +158,7 @@ class SelectorAtoms:
             kind = _resolve_reactively(get, kinds, key)
             if kind is None:
                 return _PENDING[name]
-            if isinstance(kind, UnknownRunnableId):
+            if isinstance(kind, UnknownRunnableIdError):
                 return QueryState("error", None, kind) if name == "query" else _PENDING[name]
             return get(self.kind_atom(name, kind, key))
 
@@ -167,7 +167,7 @@ class SelectorAtoms:
 
 def _resolve_reactively(
     get: Getter, kinds: Mapping[str, RunnableType], key: str
-) -> str | UnknownRunnableId | None:
+) -> str | UnknownRunnableIdError | None:
     found: list[str] = []
     pending = False
     for kind, t in kinds.items():
@@ -182,12 +182,12 @@ def _resolve_reactively(
         elif state.status in ("idle", "loading"):
             pending = True
     if len(found) > 1:
-        raise AmbiguousRunnableId(key, found)
+        raise AmbiguousRunnableIdError(key, found)
     if pending:
         return None
     if found:
         return found[0]
-    return UnknownRunnableId(key, list(kinds))
+    return UnknownRunnableIdError(key, list(kinds))
 
 
 class BridgeSelectors:

@@ -43,10 +43,10 @@ from molecules.engine import (
     ChatNotAllowedError,
     ConversationEngine,
     EngineError,
-    EntityNotFound,
     InstanceBusyError,
-    InstanceNotFound,
+    InstanceNotFoundError,
     InstanceNotReadyError,
+    PromptEntityNotFoundError,
 )
 
 __all__ = ["ConversationsApi", "MessageRequest", "StartRequest"]
@@ -72,7 +72,7 @@ class MessageRequest(BaseModel):
 
 def _api_error(exc: EngineError) -> ApiError:
     detail = error_text(exc)
-    if isinstance(exc, InstanceNotFound | EntityNotFound):
+    if isinstance(exc, InstanceNotFoundError | PromptEntityNotFoundError):
         return ApiError(404, detail)
     if isinstance(exc, InstanceBusyError | InstanceNotReadyError | ChatNotAllowedError):
         return ApiError(409, detail)

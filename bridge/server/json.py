@@ -17,11 +17,11 @@ import attrs
 from pydantic import ValidationError
 
 from bridge.errors import (
-    AmbiguousRunnableId,
-    ExecutorNotAvailable,
+    AmbiguousRunnableIdError,
+    ExecutorNotAvailableError,
     RunnableNotFoundError,
-    UnknownRunnableId,
-    UnknownRunnableType,
+    UnknownRunnableIdError,
+    UnknownRunnableTypeError,
 )
 from molecules import EntityNotFoundError, MoleculesError, QueryState, SaveNotSupportedError
 from runnable.errors import (
@@ -122,10 +122,15 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(parts) or str(exc)
 
 
-_NOT_FOUND = (UnknownRunnableType, UnknownRunnableId, RunnableNotFoundError, EntityNotFoundError)
-_NOT_IMPLEMENTED = (ExecutorNotAvailable, SaveNotSupportedError)
+_NOT_FOUND = (
+    UnknownRunnableTypeError,
+    UnknownRunnableIdError,
+    RunnableNotFoundError,
+    EntityNotFoundError,
+)
+_NOT_IMPLEMENTED = (ExecutorNotAvailableError, SaveNotSupportedError)
 _UPSTREAM = (HttpRunnableError, ProviderError, SourceBackendError)
-_REFUSED = (ValidationError, AmbiguousRunnableId, RunnableError, MoleculesError)
+_REFUSED = (ValidationError, AmbiguousRunnableIdError, RunnableError, MoleculesError)
 
 
 def error_body(exc: BaseException) -> ErrorBody:

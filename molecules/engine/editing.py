@@ -13,7 +13,7 @@ import attrs
 
 from molecules.core.atom import Getter, Setter
 from molecules.engine import outside
-from molecules.engine.errors import InstanceBusyError, ResourceNotFound
+from molecules.engine.errors import InstanceBusyError, ResourceNotFoundError
 from molecules.engine.events import (
     ConfigChanged,
     ConversationCleared,
@@ -172,7 +172,7 @@ def _resources(instances: Instances, get: Getter, iid: str) -> list[Resource]:
 
 def _check(iid: str, resources: list[Resource], index: int) -> None:
     if not -len(resources) <= index < len(resources):
-        raise ResourceNotFound(iid, index, len(resources))
+        raise ResourceNotFoundError(iid, index, len(resources))
 
 
 def write_add_resource(

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from molecules.core.atom import Atom, Getter, Setter, atom
 from molecules.core.family import AtomFamily, atom_family
-from molecules.engine.errors import EngineConfigError, EntityNotFound
+from molecules.engine.errors import EngineConfigError, PromptEntityNotFoundError
 from molecules.errors import MoleculeError
 from runnable.chat.execution import PromptSpec
 from runnable.sources import Source
@@ -88,7 +88,7 @@ class EntityCache:
             if data is not None:
                 return PromptSpec.of(data), f"{kind}:{parsed.id}"
         where = " or ".join(ENTITY_KINDS[k] for k in kinds)
-        raise EntityNotFound("prompt", parsed.id, where)
+        raise PromptEntityNotFoundError("prompt", parsed.id, where)
 
     async def action(
         self, get: Getter, set: Setter, action_id: str, *, refresh: bool = False
@@ -96,7 +96,7 @@ class EntityCache:
         """The prompt action's data."""
         data = await self.get(get, set, "action", action_id, refresh=refresh)
         if data is None:
-            raise EntityNotFound("prompt action", action_id, ENTITY_KINDS["action"])
+            raise PromptEntityNotFoundError("prompt action", action_id, ENTITY_KINDS["action"])
         return data
 
 

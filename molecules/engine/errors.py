@@ -3,15 +3,16 @@
 ```
 MoleculesError
 └── EngineError
-    ├── InstanceNotFound        (LookupError) no instance has this id
-    ├── InstanceExistsError     start with an instance id that is taken
-    ├── InstanceBusyError       execute_message while the instance is executing
-    ├── InstanceNotReadyError   execute before the prompt loaded, or with missing variables
-    ├── ChatNotAllowedError     a second turn on an instance whose config forbids chat
-    ├── ResourceNotFound        (IndexError) no resource at this position
-    ├── EntityNotFound          (LookupError) no prompt, built-in or action with this id
-    ├── ToolCallNotAwaiting     (LookupError) approve_tool_call for a call not awaiting approval
-    └── EngineConfigError       the engine lacks what an action needs (provider, source, loop)
+    ├── InstanceNotFoundError       (LookupError) no instance has this id
+    ├── InstanceExistsError         start with an instance id that is taken
+    ├── InstanceBusyError           execute_message while the instance is executing
+    ├── InstanceNotReadyError       execute before the prompt loaded, or variables missing
+    ├── ChatNotAllowedError         a second turn where the config forbids chat
+    ├── ResourceNotFoundError       (IndexError) no resource at this position
+    ├── PromptEntityNotFoundError   (LookupError) no prompt, built-in or action by this id
+    ├── ToolCallNotAwaitingError    (LookupError) a call that awaits no approval
+    └── EngineConfigError           the engine lacks what an action needs
+```
 ```
 
 Provider, tracking and template failures during a turn are not raised by actions: they
@@ -29,7 +30,7 @@ class EngineError(MoleculesError):
     """Base of every error the conversation engine raises."""
 
 
-class InstanceNotFound(EngineError, LookupError):
+class InstanceNotFoundError(EngineError, LookupError):
     """No instance has the given id (never started, or removed)."""
 
     def __init__(self, instance_id: str) -> None:
@@ -67,7 +68,7 @@ class ChatNotAllowedError(EngineError):
     """The instance's execution config has `allow_chat=False` and it already has a turn."""
 
 
-class ResourceNotFound(EngineError, IndexError):
+class ResourceNotFoundError(EngineError, IndexError):
     """No resource at the given position of an instance's resources."""
 
     def __init__(self, instance_id: str, index: int, count: int) -> None:
@@ -78,7 +79,7 @@ class ResourceNotFound(EngineError, IndexError):
         )
 
 
-class EntityNotFound(EngineError, LookupError):
+class PromptEntityNotFoundError(EngineError, LookupError):
     """No prompt, built-in prompt or prompt action has the given id."""
 
     def __init__(self, kind: str, entity_id: str, where: str) -> None:
@@ -90,7 +91,7 @@ class EntityNotFound(EngineError, LookupError):
         return str(self.args[0])
 
 
-class ToolCallNotAwaiting(EngineError, LookupError):
+class ToolCallNotAwaitingError(EngineError, LookupError):
     """`approve_tool_call` named a call that is not awaiting approval on that instance."""
 
     def __init__(self, instance_id: str, call_id: str, awaiting: Sequence[str]) -> None:
@@ -108,3 +109,10 @@ class ToolCallNotAwaiting(EngineError, LookupError):
 
 class EngineConfigError(EngineError):
     """The engine was not given what an action needs (a provider, a source, a run store)."""
+
+
+# Earlier names, kept working.
+InstanceNotFound = InstanceNotFoundError
+ResourceNotFound = ResourceNotFoundError
+EntityNotFound = PromptEntityNotFoundError
+ToolCallNotAwaiting = ToolCallNotAwaitingError

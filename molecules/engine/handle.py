@@ -24,7 +24,7 @@ from reactivex import Observable
 from molecules.core.atom import Atom
 from molecules.core.store import Store
 from molecules.engine.actions import EngineActions
-from molecules.engine.errors import InstanceNotFound
+from molecules.engine.errors import InstanceNotFoundError
 from molecules.engine.selectors import InstanceSelectors
 from molecules.engine.state import InstanceState, InstanceStatus
 from runnable.messages import ChatMessage, Resource
@@ -61,7 +61,7 @@ class InstanceHandle:
         store: Store,
     ) -> None:
         if not selectors.exists(store.get, instance_id):
-            raise InstanceNotFound(instance_id)
+            raise InstanceNotFoundError(instance_id)
         self.instance_id = instance_id
         self.store = store
         self.selectors = InstanceSelectorAtoms(selectors, instance_id)

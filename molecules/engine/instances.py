@@ -20,7 +20,7 @@ from molecules.core.atom import Atom, Getter, Setter, atom, derived
 from molecules.core.family import AtomFamily, atom_family
 from molecules.engine.brokers import BrokerResolver
 from molecules.engine.entity_cache import EntityCache
-from molecules.engine.errors import EngineConfigError, InstanceNotFound
+from molecules.engine.errors import EngineConfigError, InstanceNotFoundError
 from molecules.engine.events import InstanceEvent
 from molecules.engine.reducers import reduce_instance
 from molecules.engine.run_recorder import TurnRecorder
@@ -193,10 +193,10 @@ class Instances:
     # Instances
 
     def require(self, get: Getter, iid: str) -> InstanceState:
-        """The instance's state, or `InstanceNotFound`."""
+        """The instance's state, or `InstanceNotFoundError`."""
         state = get(self.state(iid)) if iid in self.state else None
         if state is None:
-            raise InstanceNotFound(iid)
+            raise InstanceNotFoundError(iid)
         return state
 
     def register(self, get: Getter, set: Setter, state: InstanceState) -> None:

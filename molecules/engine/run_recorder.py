@@ -25,7 +25,7 @@ from runnable.messages import ChatMessage
 from runnable.tracking import (
     REDACTED,
     PartialTextWriter,
-    RunNotFound,
+    RunNotFoundError,
     RunRecord,
     RunStatus,
     RunStore,
@@ -74,7 +74,7 @@ class TurnRecorder:
             try:
                 if not await self.store.update_run(run_id, status=RunStatus.RUNNING):
                     run_id, parent = None, run_id  # ended elsewhere: continue in a new run
-            except RunNotFound:
+            except RunNotFoundError:
                 run_id = None
         if run_id is None:
             run = await self.store.create_run(
@@ -181,7 +181,7 @@ async def load_run(store: RunStore, run_id: str) -> LoadedRun:
     (a cancelled turn keeps what it streamed), totals, and the user's variables."""
     run = await store.get_run(run_id)
     if run is None:
-        raise RunNotFound(run_id)
+        raise RunNotFoundError(run_id)
     tasks = await store.list_tasks(run_id)
     messages: tuple[ChatMessage, ...] = ()
     totals = Totals()

@@ -20,7 +20,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from molecules.core.atom import Getter, Setter
-from molecules.engine.errors import ToolCallNotAwaiting
+from molecules.engine.errors import ToolCallNotAwaitingError
 from molecules.engine.events import (
     InstanceEvent,
     ToolCallAnswered,
@@ -98,7 +98,7 @@ def write_approve_tool_call(
     """Approve (or deny) a tool call awaiting approval; returns the turn's task.
 
     With `result`, an approved call answers the model with it instead of running the
-    tool. `ToolCallNotAwaiting` names a call that is not awaiting approval.
+    tool. `ToolCallNotAwaitingError` names a call that is not awaiting approval.
     """
     state = instances.require(get, iid)
     turn = state.turn
@@ -106,7 +106,7 @@ def write_approve_tool_call(
     awaiting = turn.awaiting if turn is not None else ()
     pending = control.approvals.get(call_id) if control is not None else None
     if pending is None or pending.done() or all(call.id != call_id for call in awaiting):
-        raise ToolCallNotAwaiting(iid, call_id, [call.id for call in awaiting])
+        raise ToolCallNotAwaitingError(iid, call_id, [call.id for call in awaiting])
     assert turn is not None and control is not None
     instances.emit(get, set, iid, ToolCallDecided(turn.turn_id, call_id, bool(approved)))
     pending.set_result((bool(approved), result))

@@ -1,9 +1,9 @@
 """Errors raised by run tracking (part of the `RunnableError` family).
 
     TrackingError                 base
-    ├── RunNotFound               no run has this id
-    ├── TaskNotFound              no task has this id
-    ├── InvalidTrackingValue      bad input: an unknown status, a ref that is not a ref
+    ├── RunNotFoundError               no run has this id
+    ├── TaskNotFoundError              no task has this id
+    ├── InvalidTrackingValueError      bad input: an unknown status, a ref that is not a ref
     └── TrackingBackendError      the database failed (the message never holds the password)
 
 Writing to a run or task that already has a terminal status is not an error: the write is
@@ -19,7 +19,7 @@ class TrackingError(RunnableError):
     """Base of every run-tracking error."""
 
 
-class RunNotFound(TrackingError, LookupError):
+class RunNotFoundError(TrackingError, LookupError):
     """No run has the given id."""
 
     def __init__(self, run_id: str) -> None:
@@ -27,7 +27,7 @@ class RunNotFound(TrackingError, LookupError):
         super().__init__(f"no run with id {run_id!r}")
 
 
-class TaskNotFound(TrackingError, LookupError):
+class TaskNotFoundError(TrackingError, LookupError):
     """No task has the given id."""
 
     def __init__(self, task_id: str) -> None:
@@ -35,7 +35,7 @@ class TaskNotFound(TrackingError, LookupError):
         super().__init__(f"no task with id {task_id!r}")
 
 
-class InvalidTrackingValue(TrackingError, ValueError):
+class InvalidTrackingValueError(TrackingError, ValueError):
     """A value handed to the run store is not acceptable."""
 
 
@@ -47,3 +47,9 @@ class TrackingBackendError(TrackingError):
         self.record_id = record_id
         where = store if record_id is None else f"{store}, record {record_id!r}"
         super().__init__(f"{where}: {reason}")
+
+
+# Earlier names, kept working.
+RunNotFound = RunNotFoundError
+TaskNotFound = TaskNotFoundError
+InvalidTrackingValue = InvalidTrackingValueError

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Table
 
 from runnable.redaction import REDACTED, is_secret_key, redact_text, to_record_json
-from runnable.tracking.errors import InvalidTrackingValue
+from runnable.tracking.errors import InvalidTrackingValueError
 from runnable.tracking.models import TERMINAL_STATUSES, RunStatus, TaskUsage, TrackedVariable
 from runnable.types import ErrorInfo
 
@@ -17,22 +17,24 @@ _VARIABLE_KEYS = frozenset({"name", "value", "source"})
 
 
 def status_value(status: RunStatus | str) -> RunStatus:
-    """Return `status` as a RunStatus, or raise InvalidTrackingValue naming the choices."""
+    """Return `status` as a RunStatus, or raise InvalidTrackingValueError naming the choices."""
     try:
         return RunStatus(status)
     except ValueError:
         choices = ", ".join(member.value for member in RunStatus)
-        raise InvalidTrackingValue(
+        raise InvalidTrackingValueError(
             f"unknown status {status!r}; expected one of {choices}"
         ) from None
 
 
 def terminal_status(status: RunStatus | str) -> RunStatus:
-    """Return `status` if it ends a run or task, else raise InvalidTrackingValue."""
+    """Return `status` if it ends a run or task, else raise InvalidTrackingValueError."""
     value = status_value(status)
     if value not in TERMINAL_STATUSES:
         choices = ", ".join(sorted(TERMINAL_STATUSES))
-        raise InvalidTrackingValue(f"status {value.value!r} does not finish; use one of {choices}")
+        raise InvalidTrackingValueError(
+            f"status {value.value!r} does not finish; use one of {choices}"
+        )
     return value
 
 
@@ -48,7 +50,7 @@ def ref_text(ref: object) -> str | None:
     else:
         kind, entity_id = getattr(ref, "kind", None), getattr(ref, "id", None)
     if not entity_id:
-        raise InvalidTrackingValue(f"runnable_ref must be 'kind:id' or have an id: {ref!r}")
+        raise InvalidTrackingValueError(f"runnable_ref must be 'kind:id' or have an id: {ref!r}")
     return f"{kind}:{entity_id}" if kind else str(entity_id)
 
 
@@ -66,11 +68,13 @@ def tracked_variables(variables: object) -> dict[str, dict[str, Any]]:
     elif isinstance(variables, Iterable) and not isinstance(variables, str | bytes):
         items = ((getattr(item, "name", None), item) for item in variables)
     else:
-        raise InvalidTrackingValue(f"variables must be a mapping or an iterable: {variables!r}")
+        raise InvalidTrackingValueError(
+            f"variables must be a mapping or an iterable: {variables!r}"
+        )
     result: dict[str, dict[str, Any]] = {}
     for name, item in items:
         if not isinstance(name, str) or not name:
-            raise InvalidTrackingValue(f"a variable needs a non-empty str name, got {name!r}")
+            raise InvalidTrackingValueError(f"a variable needs a non-empty str name, got {name!r}")
         value, source = _value_and_source(item)
         result[name] = {
             "value": REDACTED

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runnable.sources.database import SqlBacked, SqlDatabase, SqlTarget
 from runnable.sources.sqltypes import utc_now
-from runnable.tracking.errors import RunNotFound, TaskNotFound, TrackingBackendError
+from runnable.tracking.errors import RunNotFoundError, TaskNotFoundError, TrackingBackendError
 from runnable.tracking.models import (
     Interrupted,
     RunRecord,
@@ -223,7 +223,7 @@ class RunStore(SqlBacked):
 
         The one deliberate exception to "a terminal status is final": a flow's step or
         action re-run inside its earlier run (`bridge.run_step(..., run=...)`). Its error
-        and end time are cleared; `RunNotFound` if there is no such run.
+        and end time are cleared; `RunNotFoundError` if there is no such run.
         """
         values = {"status": RunStatus.RUNNING.value, "error": None, "finished_at": None}
         await self._reopen(ai_runs, run_id, values)
@@ -395,7 +395,7 @@ class RunStore(SqlBacked):
 
     async def reopen_task(self, task_id: str, *, inputs: Mapping[str, Any] | None = None) -> None:
         """Make a task `running` again with these inputs, its outcome cleared (response,
-        error, usage, timings, streamed text); see `reopen_run`. `TaskNotFound` if absent."""
+        error, usage, timings, streamed text); see `reopen_run`. `TaskNotFoundError` if absent."""
         values: dict[str, Any] = {
             "status": RunStatus.RUNNING.value,
             "finished_at": None,
@@ -473,11 +473,11 @@ class RunStore(SqlBacked):
             await self._require(table, record_id)
 
     async def _require(self, table: Table, record_id: str) -> None:
-        """Raise RunNotFound or TaskNotFound when no row of `table` has `record_id`."""
+        """Raise RunNotFoundError or TaskNotFoundError when no row of `table` has `record_id`."""
         async with self._connection(record_id) as conn:
             found = await conn.scalar(select(table.c.id).where(table.c.id == record_id))
         if found is None:
-            raise RunNotFound(record_id) if table is ai_runs else TaskNotFound(record_id)
+            raise RunNotFoundError(record_id) if table is ai_runs else TaskNotFoundError(record_id)
 
 
 def _present(mapping: Mapping[Any, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bridge import (
-    ExecutorNotAvailable,
+    ExecutorNotAvailableError,
     InvalidInputsError,
     RunnableBridge,
     RunnableData,
@@ -165,7 +165,7 @@ async def test_prompts_cannot_run_yet_and_say_so_naming_the_kind() -> None:
         await bridge.execute("prompt:p1", {})
     with pytest.raises(NotImplementedError, match="kind 'prompt'") as caught:
         await bridge.execute("prompt:p1", {"name": "Ada"})
-    assert isinstance(caught.value, ExecutorNotAvailable)
+    assert isinstance(caught.value, ExecutorNotAvailableError)
 
 
 async def test_a_prompt_runs_with_an_executor_plugged_in() -> None:

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 
 from bridge import (
-    AmbiguousRunnableId,
+    AmbiguousRunnableIdError,
     RunnableBridge,
     RunnableData,
     RunnableRef,
-    UnknownRunnableId,
-    UnknownRunnableType,
+    UnknownRunnableIdError,
+    UnknownRunnableTypeError,
     create_default_bridge,
     runnable_bridge,
 )
@@ -61,9 +61,9 @@ def test_a_selector_is_the_same_atom_for_every_form_of_the_ref() -> None:
 
 
 def test_an_unknown_kind_is_refused_naming_the_known_ones() -> None:
-    with pytest.raises(UnknownRunnableType, match="unknown runnable kind 'nope'; registered"):
+    with pytest.raises(UnknownRunnableTypeError, match="unknown runnable kind 'nope'; registered"):
         runnable_bridge.selectors.data("nope:x")
-    with pytest.raises(UnknownRunnableType):
+    with pytest.raises(UnknownRunnableTypeError):
         runnable_bridge.runnable("nope")
 
 
@@ -155,9 +155,9 @@ async def test_a_bare_id_known_to_several_kinds_is_ambiguous() -> None:
     store = Store()
     store.sub(bridge.selectors.query("same"), lambda: None)
     await settle()
-    with pytest.raises(AmbiguousRunnableId, match="prompt:same, builtin:same"):
+    with pytest.raises(AmbiguousRunnableIdError, match="prompt:same, builtin:same"):
         store.get(bridge.selectors.data("same"))
-    with pytest.raises(AmbiguousRunnableId):
+    with pytest.raises(AmbiguousRunnableIdError):
         await bridge.resolve("same", store=store)
 
 
@@ -168,9 +168,9 @@ async def test_a_bare_id_no_kind_knows_is_an_error_query_not_an_exception() -> N
     await settle()
     state = store.get(bridge.selectors.query("ghost"))
     assert state.status == "error"
-    assert isinstance(state.error, UnknownRunnableId)
+    assert isinstance(state.error, UnknownRunnableIdError)
     assert store.get(bridge.selectors.data("ghost")) is None
-    with pytest.raises(UnknownRunnableId, match="no runnable kind knows id 'ghost'"):
+    with pytest.raises(UnknownRunnableIdError, match="no runnable kind knows id 'ghost'"):
         await bridge.resolve("ghost", store=store)
 
 

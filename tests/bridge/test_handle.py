@@ -6,7 +6,7 @@ import pytest
 
 from bridge import (
     RunnableHandle,
-    UnknownRunnableType,
+    UnknownRunnableTypeError,
     create_default_bridge,
     use_runnable,
 )
@@ -68,7 +68,7 @@ def test_an_alias_and_its_kind_share_their_atoms() -> None:
 
 
 def test_a_handle_on_an_unknown_kind_fails_at_once() -> None:
-    with pytest.raises(UnknownRunnableType):
+    with pytest.raises(UnknownRunnableTypeError):
         use_runnable("notAKind:x", Store(), bridge=create_default_bridge())
 
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bridge import ExecutorNotAvailable, RunnableBridge, create_default_bridge
+from bridge import ExecutorNotAvailableError, RunnableBridge, create_default_bridge
 from molecules import Store
 from runnable.chat.provider import ChatProvider
 from runnable.retry import RetryPolicy
@@ -81,7 +81,7 @@ async def test_action_supplies_its_hardcoded_values(
 
 async def test_without_a_provider_a_prompt_says_how_to_run_it() -> None:
     bridge = _bridge(None)
-    with pytest.raises(ExecutorNotAvailable, match="provider"):
+    with pytest.raises(ExecutorNotAvailableError, match="provider"):
         await bridge.execute("prompt:p1", {"language": "French", "text": "Hello"}, store=Store())
 
 

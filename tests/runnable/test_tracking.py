@@ -14,11 +14,11 @@ from sqlalchemy import select
 from runnable.errors import RunnableError
 from runnable.tracking import (
     Interrupted,
-    InvalidTrackingValue,
-    RunNotFound,
+    InvalidTrackingValueError,
+    RunNotFoundError,
     RunStatus,
     RunStore,
-    TaskNotFound,
+    TaskNotFoundError,
     TrackedVariable,
     TrackingBackendError,
     TrackingError,
@@ -123,7 +123,7 @@ async def test_tasks_are_listed_in_the_order_they_were_added(run_store: RunStore
 
 
 async def test_a_task_for_an_unknown_run_raises_run_not_found(run_store: RunStore) -> None:
-    with pytest.raises(RunNotFound, match="'no-such-run'"):
+    with pytest.raises(RunNotFoundError, match="'no-such-run'"):
         await run_store.add_task("no-such-run")
 
 
@@ -244,20 +244,20 @@ async def test_racing_finishes_from_two_stores_have_exactly_one_winner(
 
 async def test_finishing_with_a_status_that_does_not_end_is_refused(run_store: RunStore) -> None:
     run = await run_store.create_run()
-    with pytest.raises(InvalidTrackingValue, match="'running' does not finish"):
+    with pytest.raises(InvalidTrackingValueError, match="'running' does not finish"):
         await run_store.finish_run(run.id, "running")
-    with pytest.raises(InvalidTrackingValue, match="unknown status 'done'"):
+    with pytest.raises(InvalidTrackingValueError, match="unknown status 'done'"):
         await run_store.finish_run(run.id, "done")
 
 
 async def test_unknown_ids_raise_not_found_on_writes_and_none_on_reads(
     run_store: RunStore,
 ) -> None:
-    with pytest.raises(TaskNotFound):
+    with pytest.raises(TaskNotFoundError):
         await run_store.finish_task("ghost", "success")
-    with pytest.raises(TaskNotFound):
+    with pytest.raises(TaskNotFoundError):
         await run_store.append_partial("ghost", "text")
-    with pytest.raises(RunNotFound):
+    with pytest.raises(RunNotFoundError):
         await run_store.finish_run("ghost", "error")
     assert await run_store.get_run("ghost") is None
     assert await run_store.get_task("ghost") is None
@@ -394,6 +394,11 @@ async def test_durable_makes_each_commit_wait_for_the_disk(
 
 
 def test_tracking_errors_belong_to_the_runnable_error_family() -> None:
-    for error in (RunNotFound, TaskNotFound, InvalidTrackingValue, TrackingBackendError):
+    for error in (
+        RunNotFoundError,
+        TaskNotFoundError,
+        InvalidTrackingValueError,
+        TrackingBackendError,
+    ):
         assert issubclass(error, TrackingError)
     assert issubclass(TrackingError, RunnableError)

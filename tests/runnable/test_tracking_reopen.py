@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runnable.tracking import RunNotFound, RunStatus, RunStore, TaskNotFound
+from runnable.tracking import RunNotFoundError, RunStatus, RunStore, TaskNotFoundError
 from runnable.types import ErrorInfo
 
 
@@ -40,7 +40,7 @@ async def test_a_reopened_task_loses_its_outcome_and_takes_new_inputs(
 
 
 async def test_reopening_what_does_not_exist_says_so(run_store: RunStore) -> None:
-    with pytest.raises(RunNotFound):
+    with pytest.raises(RunNotFoundError):
         await run_store.reopen_run("nope")
-    with pytest.raises(TaskNotFound):
+    with pytest.raises(TaskNotFoundError):
         await run_store.reopen_task("nope")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from molecules import Store
-from molecules.engine import ConversationEngine, InstanceHandle, InstanceNotFound
+from molecules.engine import ConversationEngine, InstanceHandle, InstanceNotFoundError
 from runnable.testing.openai_chat import reply
 from tests.servers.fixtures import ChatServer
 
@@ -114,12 +114,12 @@ async def test_remove_drops_the_instance(make_engine: MakeEngine, store: Store) 
     chat = await open_handle(store, engine, "plain")
     await chat.remove()
     assert chat.state is None
-    with pytest.raises(InstanceNotFound):
+    with pytest.raises(InstanceNotFoundError):
         engine.instance(chat.instance_id, store)
 
 
 async def test_a_handle_for_an_unknown_instance_is_refused(
     make_engine: MakeEngine, store: Store
 ) -> None:
-    with pytest.raises(InstanceNotFound, match="nope"):
+    with pytest.raises(InstanceNotFoundError, match="nope"):
         make_engine().instance("nope", store)

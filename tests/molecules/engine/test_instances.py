@@ -13,10 +13,10 @@ from molecules import Store
 from molecules.engine import (
     ConversationEngine,
     EngineConfigError,
-    EntityNotFound,
     InstanceExistsError,
-    InstanceNotFound,
-    ResourceNotFound,
+    InstanceNotFoundError,
+    PromptEntityNotFoundError,
+    ResourceNotFoundError,
 )
 from runnable.chat.execution import PromptSpec
 from runnable.messages import ChatMessage
@@ -61,7 +61,7 @@ async def test_an_unknown_prompt_puts_the_instance_in_error_and_raises(
 ) -> None:
     engine = make_engine()
     task = store.set(engine.actions.start_prompt_instance, "nope", {"instance_id": "bad"})
-    with pytest.raises(EntityNotFound, match="prompts or prompt_builtins"):
+    with pytest.raises(PromptEntityNotFoundError, match="prompts or prompt_builtins"):
         await task
     assert store.get(engine.selectors.status("bad")) == "error"
     assert "nope" in store.get(engine.selectors.error("bad")).message  # type: ignore[union-attr]
@@ -207,7 +207,7 @@ async def test_resources_are_added_updated_kept_and_removed(
     assert [(r.content, r.keep) for r in resources] == [("A", False), (None, True)]
     store.set(engine.actions.remove_resource, iid, first)
     assert [r.kind for r in store.get(engine.selectors.resources(iid))] == ["url"]
-    with pytest.raises(ResourceNotFound, match="no resource at 5"):
+    with pytest.raises(ResourceNotFoundError, match="no resource at 5"):
         store.set(engine.actions.remove_resource, iid, 5)
     store.set(engine.actions.clear_resources, iid)
     assert store.get(engine.selectors.resources(iid)) == ()
@@ -257,7 +257,7 @@ async def test_a_removed_instance_is_gone_from_every_lookup(
     assert store.get(engine.selectors.instances_for_prompt("greeter")) == ()
     assert store.get(engine.selectors.instance_for_run("run-1")) is None
     assert store.get(engine.selectors.status(iid)) == "idle"
-    with pytest.raises(InstanceNotFound):
+    with pytest.raises(InstanceNotFoundError):
         store.set(engine.actions.update_variable, iid, "topic", "x")
 
 

@@ -11,8 +11,8 @@ from molecules import Store
 from molecules.engine import (
     ActionStart,
     ConversationEngine,
-    EntityNotFound,
     MappingBrokerResolver,
+    PromptEntityNotFoundError,
     ScopeContext,
     broker_mappings,
 )
@@ -147,7 +147,7 @@ async def test_the_action_and_its_prompt_are_loaded_once_per_store(
 async def test_an_unknown_action_fails_its_instance(make_engine: MakeEngine, store: Store) -> None:
     engine = engine_with(make_engine)
     task = store.set(engine.actions.start_prompt_action, "nope", {"instance_id": "x"})
-    with pytest.raises(EntityNotFound, match="prompt_actions"):
+    with pytest.raises(PromptEntityNotFoundError, match="prompt_actions"):
         await task
     assert store.get(engine.selectors.status("x")) == "error"
 

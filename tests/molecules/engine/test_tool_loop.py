@@ -21,7 +21,7 @@ from molecules.engine import (
     InstanceState,
     ToolCallAnswered,
     ToolCallDecided,
-    ToolCallNotAwaiting,
+    ToolCallNotAwaitingError,
     ToolCallsRequested,
     load_run,
     reduce_instance,
@@ -204,11 +204,11 @@ async def test_approving_a_call_that_is_not_awaiting_approval_is_refused_naming_
     iid = await start(store, engine)
     task = store.set(engine.actions.execute_message, iid, "Mail")
     await wait_for_status(store, engine, iid, "awaiting_approval")
-    with pytest.raises(ToolCallNotAwaiting, match=r"no tool call 'zz'.*awaiting: 'm1'"):
+    with pytest.raises(ToolCallNotAwaitingError, match=r"no tool call 'zz'.*awaiting: 'm1'"):
         store.set(engine.actions.approve_tool_call, iid, "zz", True)
     store.set(engine.actions.approve_tool_call, iid, "m1", True)
     await task
-    with pytest.raises(ToolCallNotAwaiting):
+    with pytest.raises(ToolCallNotAwaitingError):
         store.set(engine.actions.approve_tool_call, iid, "m1", True)
 
 
