@@ -1,21 +1,7 @@
-// The server's HTTP API (DESIGN.md section 8): JSON requests, EventSource streams, the session.
+// The server's HTTP API (DESIGN.md section 8): JSON requests and EventSource streams.
 
-const SESSION_COOKIE = "rb_session";
-
-function randomId() {
-  const bytes = new Uint8Array(16);
-  crypto.getRandomValues(bytes);
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** This browser's session id: drafts belong to it (cookie for EventSource, header for fetch). */
-export function sessionId() {
-  const found = document.cookie.split("; ").find((c) => c.startsWith(`${SESSION_COOKIE}=`));
-  if (found) return decodeURIComponent(found.slice(SESSION_COOKIE.length + 1));
-  const id = randomId();
-  document.cookie = `${SESSION_COOKIE}=${id}; path=/; SameSite=Lax; max-age=31536000`;
-  return id;
-}
+// Drafts belong to this browser's session: the server gives the page an HttpOnly cookie
+// (`rb_session`) that every fetch and EventSource of the page sends by itself.
 
 /** An HTTP error answered by the server, with its `detail`. */
 export class ApiError extends Error {
@@ -31,7 +17,8 @@ export class ApiError extends Error {
 export async function api(method, path, body) {
   const init = {
     method,
-    headers: { Accept: "application/json", "X-Session": sessionId() },
+    headers: { Accept: "application/json" },
+    credentials: "same-origin",
   };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
@@ -78,7 +65,6 @@ export const enc = encodeURIComponent;
  * Returns `close()`.
  */
 export function listen(path, handlers, { onclosed, onopen } = {}) {
-  sessionId(); // the cookie must exist before the stream's request goes out
   const source = new EventSource(path);
   let closed = false;
   for (const [name, handler] of Object.entries(handlers)) {

@@ -1,6 +1,6 @@
 // The playground's entry: the section router, the active model's badge, global shortcuts.
 
-import { api, sessionId } from "./api.js";
+import { api } from "./api.js";
 import { fill, h } from "./dom.js";
 
 const VIEWS = {
@@ -70,7 +70,7 @@ async function showModel() {
   fill(
     badge,
     h("span", { class: "model-dot", "aria-hidden": "true" }),
-    model.offline ? `${name} · offline echo model` : name,
+    model.offline ? `Offline model: ${name}` : `Model: ${name}`,
   );
   badge.title = model.offline
     ? "Replies come from the built-in offline echo model, not a real LLM. Start the server with --provider-url to use one."
@@ -91,7 +91,6 @@ document.getElementById("shortcuts-button").addEventListener("click", () => {
   document.getElementById("shortcuts").showModal();
 });
 
-sessionId();
 window.addEventListener("hashchange", route);
 showModel();
 route();

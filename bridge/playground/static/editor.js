@@ -56,6 +56,7 @@ export class PromptEditor {
     fill(this.el, h("p", { class: "placeholder" }, "Loading…"));
     const snapshot = await api("GET", `/runnables/${enc(this.ref)}`);
     this.applySnapshot(snapshot, { force: true });
+    window.addEventListener("pagehide", this.onLeave);
     this.watch = listen(`/runnables/${enc(this.ref)}/watch?selectors=${WATCHED.join(",")}`, {
       entity: (entity) => this.serverEntity(entity),
       is_dirty: (dirty) => this.setState({ dirty: Boolean(dirty) }),
@@ -67,7 +68,21 @@ export class PromptEditor {
   close() {
     this.watch?.close();
     clearTimeout(this.timer);
+    window.removeEventListener("pagehide", this.onLeave);
   }
+
+  /** An edit typed just before a reload still reaches the draft (a keepalive request). */
+  onLeave = () => {
+    if (!this.pending) return;
+    fetch(`/runnables/${enc(this.ref)}`, {
+      method: "PATCH",
+      keepalive: true,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(this.pending),
+    });
+    this.pending = null;
+  };
 
   get busy() {
     return this.timer !== null || this.inFlight > 0;

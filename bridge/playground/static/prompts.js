@@ -203,6 +203,7 @@ export async function mount(main, params, app) {
   }
 
   // -- the editor ----------------------------------------------------------------------------
+  let portsTimer = 0;
   const editor = new PromptEditor(current, {
     onstate: ({ dirty, ports, errors }) => {
       if (dirty !== dirtyRefs.has(current)) {
@@ -210,7 +211,10 @@ export async function mount(main, params, app) {
         else dirtyRefs.delete(current);
         renderList();
       }
-      showPorts(ports, errors);
+      // Ports and template errors arrive as separate events of one change: let both land
+      // before deciding which ports a half-typed template keeps.
+      clearTimeout(portsTimer);
+      portsTimer = setTimeout(() => showPorts(ports, errors), 80);
     },
     onsaved: () => loadList(),
   });
@@ -241,6 +245,7 @@ export async function mount(main, params, app) {
   document.addEventListener("keydown", onKey);
   return () => {
     document.removeEventListener("keydown", onKey);
+    clearTimeout(portsTimer);
     editor.close();
     output.close?.();
     app.setBusy(false);

@@ -1,0 +1,119 @@
+"""Fixtures of the browser tests: Debian's chromium driven by playwright, one server per test.
+
+The browser is `/usr/bin/chromium` (never a downloaded one); a machine without it skips
+these tests with the reason. Every page records its console errors and uncaught
+exceptions, and a test fails at teardown if the page logged any.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from runnable.http.serving import serve_in_thread
+from tests.browser.app import playground_app
+from tests.servers.fixtures import ChatServer
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="the dev extra's playwright")
+if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+    pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here is a browser test."""
+    for item in items:
+        if "tests/browser/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless chromium for the whole run."""
+    with playwright_api.sync_playwright() as p:
+        found = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield found
+        found.close()
+
+
+@attrs.define
+class Playground:
+    """The server under test: its URL, and the echo model's script."""
+
+    url: str
+    chat: ChatServer
+
+
+@pytest.fixture
+def playground(tmp_path: Path, chat_server: ChatServer) -> Iterator[Playground]:
+    """A fresh server (seeded prompts and evaluators, runs in a temp SQLite file)."""
+    app = playground_app(tmp_path / "runs.db", chat_server.base_url)
+    with serve_in_thread(app) as url:
+        yield Playground(url=url, chat=chat_server)
+
+
+@attrs.define
+class ConsoleLog:
+    """What the pages of a test logged as errors."""
+
+    errors: list[str] = attrs.field(factory=list)
+
+    def watch(self, page: Any) -> Any:
+        page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        page.on("pageerror", lambda exc: self.errors.append(f"uncaught: {exc}"))
+        return page
+
+
+@pytest.fixture
+def console() -> Iterator[ConsoleLog]:
+    """The console errors of the test's pages; none may be logged."""
+    log = ConsoleLog()
+    yield log
+    assert log.errors == [], f"the page logged console errors: {log.errors}"
+
+
+@pytest.fixture
+def new_page(
+    browser: Any, playground: Playground, console: ConsoleLog
+) -> Iterator[Callable[[], Any]]:
+    """Open pages in fresh browser contexts (each its own cookies, so its own session)."""
+    contexts: list[Any] = []
+
+    def make() -> Any:
+        context = browser.new_context(viewport={"width": 1440, "height": 900})
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return console.watch(context.new_page())
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page: Callable[[], Any]) -> Any:
+    """One page in its own context."""
+    return new_page()
+
+
+def screenshot(page: Any, name: str) -> None:
+    """Save a screenshot of the page for the docs (docs/images/<name>.png)."""
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(IMAGES / f"{name}.png"))

@@ -1,0 +1,93 @@
+"""The Prompts section in a real browser: live ports, template errors, dirty state, save."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import Playground, screenshot
+
+
+def open_prompt(page: Any, playground: Playground, prompt_id: str = "greeting") -> None:
+    page.goto(f"{playground.url}/#/prompts/prompt:{prompt_id}")
+    expect(page.get_by_test_id("message-0")).to_be_visible()
+
+
+def test_the_page_labels_the_offline_echo_model(page: Any, playground: Playground) -> None:
+    open_prompt(page, playground)
+    expect(page.get_by_test_id("model-badge")).to_have_text("Offline model: echo")
+
+
+def test_typing_a_variable_shows_its_new_port_and_the_dirty_mark(
+    page: Any, playground: Playground
+) -> None:
+    open_prompt(page, playground)
+    expect(page.get_by_test_id("dirty-mark")).to_be_hidden()
+    page.get_by_test_id("message-1").press_sequentially(" Mention {{city}}.")
+    expect(page.get_by_test_id("port-city")).to_be_visible()
+    expect(page.get_by_test_id("dirty-mark")).to_be_visible()
+    expect(page.locator(".item[aria-current=page] .dirty-dot")).to_be_visible()
+    screenshot(page, "prompt-editor")
+
+
+def test_a_half_typed_template_shows_an_error_and_keeps_the_other_ports(
+    page: Any, playground: Playground
+) -> None:
+    open_prompt(page, playground)
+    page.get_by_test_id("port-name").locator("textarea").fill("Ada")
+    page.get_by_test_id("message-1").press_sequentially(" {{")
+    errors = page.get_by_test_id("template-errors")
+    expect(errors).to_be_visible()
+    expect(errors).to_contain_text("never closed")
+    expect(page.get_by_test_id("message-1")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_test_id("port-tone")).to_be_visible()
+    expect(page.get_by_test_id("port-name").locator("textarea")).to_have_value("Ada")
+    screenshot(page, "template-error")
+    page.get_by_test_id("message-1").press_sequentially("city}}")
+    expect(errors).to_be_hidden()
+    expect(page.get_by_test_id("port-city")).to_be_visible()
+    expect(page.get_by_test_id("port-name")).to_be_visible()
+
+
+def test_save_keeps_the_draft_and_clears_the_dirty_mark(page: Any, playground: Playground) -> None:
+    open_prompt(page, playground, "summarize")
+    page.get_by_test_id("message-0").fill("Summarize in {{words}} words: {{text}}")
+    expect(page.get_by_test_id("dirty-mark")).to_be_visible()
+    page.keyboard.press("Control+s")
+    expect(page.get_by_test_id("dirty-mark")).to_be_hidden()
+    page.reload()
+    expect(page.get_by_test_id("message-0")).to_have_value("Summarize in {{words}} words: {{text}}")
+    expect(page.get_by_test_id("port-words")).to_be_visible()
+    expect(page.get_by_test_id("dirty-mark")).to_be_hidden()
+
+
+def test_discard_drops_the_draft_and_its_ports(page: Any, playground: Playground) -> None:
+    open_prompt(page, playground, "summarize")
+    page.get_by_test_id("message-0").fill("Translate {{text}} to {{language}}")
+    expect(page.get_by_test_id("port-language")).to_be_visible()
+    page.get_by_test_id("discard").click()
+    expect(page.get_by_test_id("message-0")).to_have_value("Summarize in one line: {{text}}")
+    expect(page.get_by_test_id("port-language")).to_have_count(0)
+    expect(page.get_by_test_id("dirty-mark")).to_be_hidden()
+
+
+def test_two_sessions_keep_separate_drafts_and_both_see_a_save(
+    new_page: Any, playground: Playground
+) -> None:
+    alice, bob = new_page(), new_page()
+    open_prompt(alice, playground, "summarize")
+    open_prompt(bob, playground, "summarize")
+    alice.get_by_test_id("message-0").fill("Alice's draft: {{text}}")
+    expect(alice.get_by_test_id("dirty-mark")).to_be_visible()
+    bob.get_by_test_id("message-0").fill("Bob's draft: {{text}}")
+    expect(bob.get_by_test_id("dirty-mark")).to_be_visible()
+    bob.reload()
+    expect(bob.get_by_test_id("message-0")).to_have_value("Bob's draft: {{text}}")
+    bob.get_by_test_id("discard").click()
+    expect(bob.get_by_test_id("message-0")).to_have_value("Summarize in one line: {{text}}")
+    alice.get_by_test_id("save").click()
+    expect(alice.get_by_test_id("dirty-mark")).to_be_hidden()
+    # Bob, with no draft of his own, sees Alice's save arrive without reloading.
+    expect(bob.get_by_test_id("message-0")).to_have_value("Alice's draft: {{text}}")
+    expect(bob.get_by_test_id("dirty-mark")).to_be_hidden()
