@@ -1,5 +1,9 @@
 """Fixtures of the browser tests: Debian's chromium driven by playwright, one server per test.
 
+The server is `runnable-bridge serve` on its embedded defaults (a temp SQLite file, the
+seeded examples, the offline echo model, which replies "echo: <last user message>" one
+word every `ECHO_DELAY` seconds), served with uvicorn on 127.0.0.1.
+
 The browser is `/usr/bin/chromium` (never a downloaded one); a machine without it skips
 these tests with the reason. Every page records its console errors and uncaught
 exceptions, and a test fails at teardown if the page logged any.
@@ -15,9 +19,7 @@ from typing import Any
 import attrs
 import pytest
 
-from runnable.http.serving import serve_in_thread
-from tests.browser.app import playground_app
-from tests.servers.fixtures import ChatServer
+from bridge.serve import ServeOptions, playground_in_thread
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -30,6 +32,7 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+ECHO_DELAY = 0.05
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the dev extra's playwright")
@@ -55,18 +58,17 @@ def browser() -> Iterator[Any]:
 
 @attrs.define
 class Playground:
-    """The server under test: its URL, and the echo model's script."""
+    """The server under test."""
 
     url: str
-    chat: ChatServer
 
 
 @pytest.fixture
-def playground(tmp_path: Path, chat_server: ChatServer) -> Iterator[Playground]:
-    """A fresh server (seeded prompts and evaluators, runs in a temp SQLite file)."""
-    app = playground_app(tmp_path / "runs.db", chat_server.base_url)
-    with serve_in_thread(app) as url:
-        yield Playground(url=url, chat=chat_server)
+def playground(tmp_path: Path) -> Iterator[Playground]:
+    """A fresh server: the seeded examples, runs in a temp SQLite file, the echo model."""
+    options = ServeOptions(port=0, db=str(tmp_path / "playground.sqlite"), echo_delay=ECHO_DELAY)
+    with playground_in_thread(options) as url:
+        yield Playground(url=url)
 
 
 @attrs.define

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import Playground, screenshot
 
 
-def open_prompt(page: Any, playground: Playground, prompt_id: str = "greeting") -> None:
+def open_prompt(page: Any, playground: Playground, prompt_id: str = "greeter") -> None:
     page.goto(f"{playground.url}/#/prompts/prompt:{prompt_id}")
     expect(page.get_by_test_id("message-0")).to_be_visible()
 
@@ -35,39 +35,39 @@ def test_a_half_typed_template_shows_an_error_and_keeps_the_other_ports(
     page: Any, playground: Playground
 ) -> None:
     open_prompt(page, playground)
-    page.get_by_test_id("port-name").locator("textarea").fill("Ada")
+    page.get_by_test_id("port-name").locator("textarea").fill("Grace")
     page.get_by_test_id("message-1").press_sequentially(" {{")
     errors = page.get_by_test_id("template-errors")
     expect(errors).to_be_visible()
     expect(errors).to_contain_text("never closed")
     expect(page.get_by_test_id("message-1")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_test_id("port-tone")).to_be_visible()
-    expect(page.get_by_test_id("port-name").locator("textarea")).to_have_value("Ada")
+    expect(page.get_by_test_id("port-name").locator("textarea")).to_have_value("Grace")
     screenshot(page, "template-error")
     page.get_by_test_id("message-1").press_sequentially("city}}")
     expect(errors).to_be_hidden()
     expect(page.get_by_test_id("port-city")).to_be_visible()
-    expect(page.get_by_test_id("port-name")).to_be_visible()
+    expect(page.get_by_test_id("port-name").locator("textarea")).to_have_value("Grace")
 
 
 def test_save_keeps_the_draft_and_clears_the_dirty_mark(page: Any, playground: Playground) -> None:
     open_prompt(page, playground, "summarize")
-    page.get_by_test_id("message-0").fill("Summarize in {{words}} words: {{text}}")
+    page.get_by_test_id("message-1").fill("Summarise in {{words}} words: {{text}}")
     expect(page.get_by_test_id("dirty-mark")).to_be_visible()
     page.keyboard.press("Control+s")
     expect(page.get_by_test_id("dirty-mark")).to_be_hidden()
     page.reload()
-    expect(page.get_by_test_id("message-0")).to_have_value("Summarize in {{words}} words: {{text}}")
+    expect(page.get_by_test_id("message-1")).to_have_value("Summarise in {{words}} words: {{text}}")
     expect(page.get_by_test_id("port-words")).to_be_visible()
     expect(page.get_by_test_id("dirty-mark")).to_be_hidden()
 
 
 def test_discard_drops_the_draft_and_its_ports(page: Any, playground: Playground) -> None:
     open_prompt(page, playground, "summarize")
-    page.get_by_test_id("message-0").fill("Translate {{text}} to {{language}}")
+    page.get_by_test_id("message-1").fill("Translate {{text}} to {{language}}")
     expect(page.get_by_test_id("port-language")).to_be_visible()
     page.get_by_test_id("discard").click()
-    expect(page.get_by_test_id("message-0")).to_have_value("Summarize in one line: {{text}}")
+    expect(page.get_by_test_id("message-1")).to_have_value("Summarise this:\n\n{{text}}")
     expect(page.get_by_test_id("port-language")).to_have_count(0)
     expect(page.get_by_test_id("dirty-mark")).to_be_hidden()
 
@@ -76,18 +76,21 @@ def test_two_sessions_keep_separate_drafts_and_both_see_a_save(
     new_page: Any, playground: Playground
 ) -> None:
     alice, bob = new_page(), new_page()
-    open_prompt(alice, playground, "summarize")
-    open_prompt(bob, playground, "summarize")
-    alice.get_by_test_id("message-0").fill("Alice's draft: {{text}}")
+    original = "What is the capital of {{country}}?"
+    open_prompt(alice, playground, "capital-question")
+    open_prompt(bob, playground, "capital-question")
+    alice.get_by_test_id("message-0").fill("Alice asks: capital of {{country}}?")
     expect(alice.get_by_test_id("dirty-mark")).to_be_visible()
-    bob.get_by_test_id("message-0").fill("Bob's draft: {{text}}")
-    expect(bob.get_by_test_id("dirty-mark")).to_be_visible()
+    bob.get_by_test_id("message-0").fill("Bob asks: {{country}}")
     bob.reload()
-    expect(bob.get_by_test_id("message-0")).to_have_value("Bob's draft: {{text}}")
+    expect(bob.get_by_test_id("message-0")).to_have_value("Bob asks: {{country}}")
+    expect(bob.get_by_test_id("dirty-mark")).to_be_visible()
+    alice.reload()
+    expect(alice.get_by_test_id("message-0")).to_have_value("Alice asks: capital of {{country}}?")
     bob.get_by_test_id("discard").click()
-    expect(bob.get_by_test_id("message-0")).to_have_value("Summarize in one line: {{text}}")
+    expect(bob.get_by_test_id("message-0")).to_have_value(original)
     alice.get_by_test_id("save").click()
     expect(alice.get_by_test_id("dirty-mark")).to_be_hidden()
-    # Bob, with no draft of his own, sees Alice's save arrive without reloading.
-    expect(bob.get_by_test_id("message-0")).to_have_value("Alice's draft: {{text}}")
+    # Bob, with no draft left, sees Alice's save arrive without reloading.
+    expect(bob.get_by_test_id("message-0")).to_have_value("Alice asks: capital of {{country}}?")
     expect(bob.get_by_test_id("dirty-mark")).to_be_hidden()

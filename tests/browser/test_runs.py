@@ -8,18 +8,20 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from runnable.testing import reply
 from tests.browser.conftest import Playground, screenshot
 from tests.browser.test_prompts import open_prompt
 
-WORDS = [f" word{i}" for i in range(1, 16)]
-REPLY = "".join(WORDS)
+def words(count: int) -> str:
+    """`count` numbered words: the echo model streams one of them every ECHO_DELAY."""
+    return " ".join(f"w{i}" for i in range(1, count + 1))
 
 
-def start_greeting(page: Any, playground: Playground, name: str = "Ada") -> None:
+def greet(page: Any, playground: Playground, name: str) -> str:
+    """Run the greeter for `name`; the echo model's whole reply."""
     open_prompt(page, playground)
     page.get_by_test_id("port-name").locator("textarea").fill(name)
     page.keyboard.press("Control+Enter")
+    return f"echo: Say hello to {name} in a cheerful way."
 
 
 def text_samples(page: Any, until_status: str, timeout: float = 10.0) -> list[str]:
@@ -38,25 +40,23 @@ def text_samples(page: Any, until_status: str, timeout: float = 10.0) -> list[st
 def test_a_run_streams_its_reply_into_the_page_piece_by_piece(
     page: Any, playground: Playground
 ) -> None:
-    playground.chat.state.script(reply(*WORDS, chunk_delay=0.08))
-    start_greeting(page, playground)
+    whole = greet(page, playground, words(20))
     samples = text_samples(page, "success")
-    partial = {s for s in samples if s and s != REPLY}
+    partial = {s for s in samples if s and s != whole}
     assert len(partial) >= 3, f"the reply arrived in {len(partial)} visible steps: {samples}"
-    assert all(REPLY.startswith(s) for s in partial)
-    expect(page.get_by_test_id("output-text")).to_have_text(REPLY)
+    assert all(whole.startswith(s) for s in partial)
+    expect(page.get_by_test_id("output-text")).to_have_text(whole)
     expect(page.get_by_test_id("output-metrics")).to_contain_text("Tokens out")
     screenshot(page, "run-streamed")
 
 
 def test_stop_cancels_a_reply_mid_stream(page: Any, playground: Playground) -> None:
-    playground.chat.state.script(reply(*WORDS, chunk_delay=0.25))
-    start_greeting(page, playground)
-    expect(page.get_by_test_id("output")).to_have_attribute("data-status", "streaming")
-    page.get_by_test_id("stop").click()
+    whole = greet(page, playground, words(80))
+    expect(page.get_by_test_id("output-text")).to_contain_text("w3")
+    page.keyboard.press("Escape")
     expect(page.get_by_test_id("output")).to_have_attribute("data-status", "cancelled")
     text = page.get_by_test_id("output-text").inner_text()
-    assert text and REPLY.startswith(text) and text != REPLY
+    assert text and whole.startswith(text) and text != whole
     page.wait_for_timeout(600)  # no chunk arrives after the stop
     assert page.get_by_test_id("output-text").inner_text() == text
     expect(page.get_by_test_id("run")).to_be_enabled()
@@ -65,29 +65,30 @@ def test_stop_cancels_a_reply_mid_stream(page: Any, playground: Playground) -> N
 def test_reloading_mid_run_rejoins_the_stream_without_losing_text(
     page: Any, playground: Playground
 ) -> None:
-    playground.chat.state.script(reply(*WORDS, chunk_delay=0.12))
-    start_greeting(page, playground)
-    expect(page.get_by_test_id("output-text")).to_contain_text("word3")
+    whole = greet(page, playground, words(40))
+    expect(page.get_by_test_id("output-text")).to_contain_text("w5")
     page.reload()
     expect(page.get_by_test_id("output")).to_have_attribute("data-status", "streaming")
-    expect(page.get_by_test_id("output-text")).to_contain_text("word1 word2 word3")
+    expect(page.get_by_test_id("output-text")).to_contain_text("echo: Say hello to w1 w2 w3 w4 w5")
     expect(page.get_by_test_id("output")).to_have_attribute("data-status", "success")
-    expect(page.get_by_test_id("output-text")).to_have_text(REPLY)
+    expect(page.get_by_test_id("output-text")).to_have_text(whole)
 
 
 def test_compare_runs_two_prompts_side_by_side(page: Any, playground: Playground) -> None:
     page.goto(f"{playground.url}/#/compare")
-    expect(page.get_by_test_id("compare-select-0")).to_have_value("prompt:greeting")
-    expect(page.get_by_test_id("compare-select-1")).to_have_value("prompt:summarize")
+    page.get_by_test_id("compare-select-0").select_option("prompt:greeter")
+    page.get_by_test_id("compare-select-1").select_option("prompt:capital-question")
     page.get_by_test_id("compare-port-name").locator("textarea").fill("Grace")
-    page.get_by_test_id("compare-port-text").locator("textarea").fill("the tea is hot")
+    page.get_by_test_id("compare-port-country").locator("textarea").fill("Peru")
     page.get_by_test_id("compare-run").click()
     first, second = page.get_by_test_id("compare-output-0"), page.get_by_test_id("compare-output-1")
     expect(first).to_have_attribute("data-status", "success")
     expect(second).to_have_attribute("data-status", "success")
-    expect(page.get_by_test_id("compare-output-0-text")).to_have_text("echo: Say hello to Grace.")
+    expect(page.get_by_test_id("compare-output-0-text")).to_have_text(
+        "echo: Say hello to Grace in a cheerful way."
+    )
     expect(page.get_by_test_id("compare-output-1-text")).to_have_text(
-        "echo: Summarize in one line: the tea is hot"
+        "echo: What is the capital of Peru?"
     )
     screenshot(page, "compare")
 
@@ -112,7 +113,7 @@ def test_the_runs_list_pages_and_opens_one_runs_detail(page: Any, playground: Pl
     detail = page.get_by_test_id("run-detail")
     expect(detail).to_be_visible()
     expect(page.get_by_test_id("run-status")).to_have_text("success")
-    expect(page.get_by_test_id("run-output")).to_contain_text("echo: Say hello to Alan.")
-    expect(page.get_by_test_id("run-request")).to_contain_text("Say hello to Alan.")
+    expect(page.get_by_test_id("run-output")).to_contain_text("echo: Say hello to Alan")
+    expect(page.get_by_test_id("run-request")).to_contain_text("Say hello to Alan")
     expect(page.get_by_test_id("run-metrics")).to_contain_text("Tokens in")
     screenshot(page, "run-detail")

@@ -3,6 +3,17 @@
 // Drafts belong to this browser's session: the server gives the page an HttpOnly cookie
 // (`rb_session`) that every fetch and EventSource of the page sends by itself.
 
+// A page being left closes its streams: that is not a lost connection to report.
+let leaving = false;
+for (const name of ["beforeunload", "pagehide"]) {
+  window.addEventListener(name, () => {
+    leaving = true;
+  });
+}
+window.addEventListener("pageshow", () => {
+  leaving = false;
+});
+
 /** An HTTP error answered by the server, with its `detail`. */
 export class ApiError extends Error {
   constructor(status, detail, body) {
@@ -81,7 +92,7 @@ export function listen(path, handlers, { onclosed, onopen } = {}) {
   }
   source.addEventListener("open", () => onopen?.());
   source.addEventListener("error", () => {
-    if (source.readyState === EventSource.CLOSED && !closed) {
+    if (source.readyState === EventSource.CLOSED && !closed && !leaving) {
       closed = true;
       onclosed?.();
     }

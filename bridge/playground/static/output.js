@@ -166,8 +166,8 @@ export class OutputPanel {
       },
       onlost: () => {
         this.close = null;
-        this.fail("The connection to the run was lost.");
-        onfinish?.({ status: "error" });
+        this.fail("The connection to the run was lost; reload the page to rejoin it.");
+        onfinish?.({ status: "error", lost: true });
       },
     });
   }

@@ -176,8 +176,9 @@ export async function mount(main, params, app) {
     sessionStorage.setItem(runKey(current), runId);
     setRunning(true);
     output.follow(runId, {
-      onfinish: () => {
-        sessionStorage.removeItem(runKey(current));
+      onfinish: (done) => {
+        // A lost connection keeps the run's id: the run goes on, and a reload rejoins it.
+        if (!done.lost) sessionStorage.removeItem(runKey(current));
         setRunning(false);
       },
     });
