@@ -78,10 +78,18 @@ export async function mount(main, params, app) {
     sendButton.disabled = busy;
     app.setBusy(busy);
     const messages = (next?.messages || []).filter((m) => m.role !== "system");
-    const items = messages.map((m) =>
-      h("li", { class: `bubble bubble-${m.role}`, "data-role": m.role }, h("span", { class: "bubble-role" }, m.role === "user" ? "You" : m.role), h("div", { class: "bubble-text" }, messageText(m.content))),
-    );
-    if (next?.streaming_text) {
+    // While a reply streams, the conversation holds it as its last (assistant) message.
+    const streaming = busy && messages.at(-1)?.role === "assistant";
+    const items = messages.map((m, index) => {
+      const live = streaming && index === messages.length - 1;
+      return h(
+        "li",
+        { class: `bubble bubble-${m.role}${live ? " is-streaming" : ""}`, "data-role": m.role, "data-streaming": live ? "true" : null },
+        h("span", { class: "bubble-role" }, m.role === "user" ? "You" : m.role),
+        h("div", { class: "bubble-text" }, messageText(m.content)),
+      );
+    });
+    if (busy && !streaming && next?.streaming_text) {
       items.push(h("li", { class: "bubble bubble-assistant is-streaming", "data-role": "assistant", "data-streaming": "true" }, h("span", { class: "bubble-role" }, "assistant"), h("div", { class: "bubble-text" }, next.streaming_text)));
     }
     if (!items.length) items.push(h("li", { class: "placeholder empty-chat" }, "Say something to start the conversation."));

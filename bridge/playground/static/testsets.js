@@ -227,7 +227,9 @@ export async function mount(main, params, app) {
           for (const row of perRow) if (!TERMINAL.has(row.status)) row.status = done.status === "cancelled" ? "cancelled" : "skipped";
           setProgress(finished(), total);
           try {
-            view.stats = (await api("GET", `/runs/${enc(runId)}`)).stats || null;
+            const record = await api("GET", `/runs/${enc(runId)}`);
+            view.stats = { ...(record.stats || {}) };
+            view.stats.scores ??= record.output?.scores;
           } catch {
             view.stats = null; // the means are computed from the rows then
           }
@@ -265,7 +267,7 @@ export async function mount(main, params, app) {
       metric("Failed", formatNumber(stats?.failed ?? ended.filter((r) => r.status !== "success").length)),
       stats ? metric("Tokens", formatNumber((stats.tokens_in ?? 0) + (stats.tokens_out ?? 0))) : null,
       stats ? metric("Cost", formatCost(stats.cost)) : null,
-      scores.map((s) => h("div", { class: "metric metric-score", "data-testid": `mean-${s.node}` },
+      scores.map((s) => h("div", { class: "metric metric-score", "data-testid": `mean-${s.evaluator.id}` },
         h("span", { class: "metric-label" }, `Mean · ${runnableLabel(s.evaluator)}`),
         h("span", { class: "metric-value" }, fmtScore(s.mean)))));
     const columns = columnsOf(rows);
@@ -284,7 +286,7 @@ export async function mount(main, params, app) {
       })),
       h("tfoot", {}, h("tr", { "data-testid": "results-means" },
         h("th", { colspan: columns.length + 2, scope: "row" }, "Mean"),
-        scores.map((s) => h("td", { class: "num", "data-testid": `mean-cell-${s.node}` }, fmtScore(s.mean))),
+        scores.map((s) => h("td", { class: "num", "data-testid": `mean-cell-${s.evaluator.id}` }, fmtScore(s.mean))),
         h("td", {})))));
   }
 
