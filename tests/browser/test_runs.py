@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import httpx
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Playground, screenshot
@@ -94,25 +95,27 @@ def test_compare_runs_two_prompts_side_by_side(page: Any, playground: Playground
 
 
 def test_the_runs_list_pages_and_opens_one_runs_detail(page: Any, playground: Playground) -> None:
-    open_prompt(page, playground)
-    page.get_by_test_id("port-name").locator("textarea").fill("Alan")
-    for _ in range(3):
-        page.get_by_test_id("run").click()
-        expect(page.get_by_test_id("output")).to_have_attribute("data-status", "success")
+    with httpx.Client(base_url=playground.url, timeout=10) as client:
+        for name in ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald"]:
+            answer = client.post("/runnables/prompt:greeter/runs", json={"inputs": {"name": name}})
+            assert answer.status_code == 201, answer.text
     page.goto(f"{playground.url}/#/runs")
-    page.get_by_label("Page size").select_option("10")
+    page.get_by_label("Page size").select_option("5")
     rows = page.get_by_test_id("runs-table").locator("tbody tr")
-    expect(rows).to_have_count(3)
-    expect(page.get_by_test_id("runs-page")).to_have_text("1–3 of 3")
+    expect(rows).to_have_count(5)
+    expect(page.get_by_test_id("runs-page")).to_have_text("1–5 of 6")
+    page.get_by_test_id("runs-next").click()
+    expect(page.get_by_test_id("runs-page")).to_have_text("6–6 of 6")
+    expect(rows).to_have_count(1)
     page.get_by_test_id("runs-filter-status").select_option("error")
     expect(page.get_by_test_id("runs-table")).to_contain_text("No runs match")
-    page.get_by_test_id("runs-filter-status").select_option("success")
-    expect(rows).to_have_count(3)
+    page.get_by_test_id("runs-filter-status").select_option("")
+    expect(page.get_by_test_id("runs-page")).to_have_text("1–5 of 6")
     screenshot(page, "runs-list")
-    rows.first.locator("a.run-link").click()
-    detail = page.get_by_test_id("run-detail")
-    expect(detail).to_be_visible()
+    rows.last.locator("a.run-link").click()  # the oldest run on the page: Alan's
+    expect(page.get_by_test_id("run-detail")).to_be_visible()
     expect(page.get_by_test_id("run-status")).to_have_text("success")
+    expect(page.get_by_test_id("run-inputs")).to_contain_text('"name": "Alan"')
     expect(page.get_by_test_id("run-output")).to_contain_text("echo: Say hello to Alan")
     expect(page.get_by_test_id("run-request")).to_contain_text("Say hello to Alan")
     expect(page.get_by_test_id("run-metrics")).to_contain_text("Tokens in")

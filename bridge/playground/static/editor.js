@@ -149,11 +149,11 @@ export class PromptEditor {
     return this.queue;
   }
 
-  async save({ force = false } = {}) {
+  async save() {
     await this.flush();
     this.hideConflict();
     try {
-      const snapshot = await api("POST", `/runnables/${enc(this.ref)}/save${force ? "?force=true" : ""}`);
+      const snapshot = await api("POST", `/runnables/${enc(this.ref)}/save`);
       this.applySnapshot(snapshot, { force: true });
       this.setState({ dirty: false });
       toast("Saved", "success");
@@ -162,6 +162,19 @@ export class PromptEditor {
       if (exc.status === 409) this.showConflict(exc.message);
       else toast(`Not saved: ${exc.message}`, "error");
     }
+  }
+
+  /** After a conflict: drop the stale draft, make this one again on the saved version, save. */
+  async overwrite() {
+    const mine = { ...this.draft };
+    try {
+      await api("POST", `/runnables/${enc(this.ref)}/discard`);
+      await api("PATCH", `/runnables/${enc(this.ref)}`, mine);
+    } catch (exc) {
+      toast(`Not saved: ${exc.message}`, "error");
+      return;
+    }
+    await this.save();
   }
 
   async discard() {
@@ -184,7 +197,7 @@ export class PromptEditor {
         "div",
         { class: "banner-actions" },
         h("button", { type: "button", class: "button", onclick: () => this.discard() }, "Reload saved version"),
-        h("button", { type: "button", class: "button danger", onclick: () => this.save({ force: true }) }, "Overwrite with my draft"),
+        h("button", { type: "button", class: "button danger", onclick: () => this.overwrite() }, "Overwrite with my draft"),
       ),
     );
     this.conflict.hidden = false;
@@ -362,7 +375,7 @@ export class PromptEditor {
     fill(
       this.errorBox,
       h("strong", {}, "Template error"),
-      h("ul", {}, this.errors.map((error) => h("li", {}, error))),
+      h("ul", {}, this.errors.map((error) => h("li", {}, error.replace(/^message text (\d+):/, (_, n) => `Message ${Number(n) + 1}:`)))),
     );
     const broken = new Set(
       this.errors.map((e) => /message text (\d+)/.exec(e)?.[1]).filter(Boolean).map(Number),

@@ -56,7 +56,8 @@ export async function mount(main, params, app) {
               },
               h("span", { class: "item-name" }, runnableLabel(item)),
               dirtyRefs.has(ref) ? h("span", { class: "dirty-dot", title: "Unsaved draft", "aria-label": "unsaved draft" }) : null,
-              h("span", { class: "item-meta" }, item.version !== null && item.version !== undefined ? `v${item.version}` : item.kind),
+              item.kind === "builtin" ? h("span", { class: "item-meta" }, "built-in") : null,
+              item.version !== null && item.version !== undefined ? h("span", { class: "item-meta" }, `v${item.version}`) : null,
             ),
           );
         }),

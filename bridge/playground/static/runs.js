@@ -4,7 +4,7 @@ import { api, enc, listRunnables, query, runnableLabel } from "./api.js";
 import { asText, fill, formatCost, formatMs, formatNumber, formatTime, h, nextId, statusPill, toast } from "./dom.js";
 import { errorText, metric, runMetrics } from "./output.js";
 
-const PAGE_SIZES = [10, 20, 50];
+const PAGE_SIZES = [5, 10, 20, 50];
 const STATUSES = ["", "success", "error", "cancelled", "running", "pending"];
 const FILTER_KEY = "rb.runs.filters";
 
