@@ -43,7 +43,9 @@ def rows_file(tmp_path: Path) -> Path:
     lines = []
     for i, country in enumerate(COUNTRIES):
         exact = f"echo: What is the capital of {country}?"
-        lines.append(json.dumps({"country": country, "correct_answer": exact if i < 3 else "Nairobi"}))
+        lines.append(
+            json.dumps({"country": country, "correct_answer": exact if i < 3 else "Nairobi"})
+        )
     path.write_text("\n".join(lines) + "\n")
     return path
 

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import Playground, screenshot
 from tests.browser.test_prompts import open_prompt
 
+
 def words(count: int) -> str:
     """`count` numbered words: the echo model streams one of them every ECHO_DELAY."""
     return " ".join(f"w{i}" for i in range(1, count + 1))

@@ -298,6 +298,7 @@ export async function mount(main, params, app) {
   };
   document.addEventListener("keydown", onKey);
   renderPreview();
+  fill(results, h("p", { class: "placeholder" }, "Run the test set to see each row's output and every evaluator's score."));
   return () => {
     document.removeEventListener("keydown", onKey);
     running?.close();
