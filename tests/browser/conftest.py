@@ -47,9 +47,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """One headless chromium for the whole run."""
+    """One headless chromium for the browser tests.
+
+    Package-scoped: playwright's sync API keeps an event loop running in this thread while
+    it is started, and the async tests that follow need the thread back.
+    """
     with playwright_api.sync_playwright() as p:
         found = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield found
