@@ -94,3 +94,18 @@ def test_two_sessions_keep_separate_drafts_and_both_see_a_save(
     # Bob, with no draft left, sees Alice's save arrive without reloading.
     expect(bob.get_by_test_id("message-0")).to_have_value("Alice asks: capital of {{country}}?")
     expect(bob.get_by_test_id("dirty-mark")).to_be_hidden()
+
+
+def test_running_without_a_required_input_names_it_and_sends_nothing(
+    page: Any, playground: Playground
+) -> None:
+    open_prompt(page, playground, "summarize")
+    page.get_by_test_id("run").click()
+    output = page.get_by_test_id("output")
+    expect(output).to_have_attribute("data-status", "error")
+    expect(output).to_contain_text("Fill in the required input: Text.")
+    field = page.get_by_test_id("port-text").locator("textarea")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_be_focused()
+    page.goto(f"{playground.url}/#/runs")
+    expect(page.get_by_test_id("runs-table")).to_contain_text("No runs match")

@@ -128,7 +128,7 @@ export class OutputPanel {
     this.setStatus("error");
     this.error.hidden = false;
     fill(this.error, message);
-    if (!this.text) fill(this.body);
+    if (!this.text) fill(this.body, h("span", { class: "placeholder" }, "No reply."));
   }
 
   /** Follow run `runId` from its first event; `onfinish(done)` when it ends. */

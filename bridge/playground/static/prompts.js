@@ -189,9 +189,20 @@ export async function mount(main, params, app) {
     if (output.busy) return;
     await editor.flush();
     const inputs = {};
+    const missing = [];
     for (const port of shownPorts) {
       const value = values.get(port.key);
       if (!port.kept && value !== undefined && value !== "") inputs[port.key] = value;
+      else if (!port.kept && port.required) missing.push(port);
+    }
+    portsBox.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+    if (missing.length) {
+      // Said here, before any request: the field to fill is named and focused.
+      for (const port of missing) portsBox.querySelector(`[data-port="${CSS.escape(port.key)}"]`)?.setAttribute("aria-invalid", "true");
+      output.reset();
+      output.fail(`Fill in the required ${missing.length > 1 ? "inputs" : "input"}: ${missing.map((p) => p.name || p.key).join(", ")}.`);
+      portsBox.querySelector("[aria-invalid]")?.focus();
+      return;
     }
     output.pending();
     setRunning(true);
