@@ -80,3 +80,25 @@ def test_a_five_row_test_set_shows_progress_and_per_evaluator_means(
     similarity = float(page.get_by_test_id("mean-cell-similarity").inner_text())
     assert 0.6 < similarity < 1.0
     screenshot(page, "test-set")
+
+
+def test_a_csv_test_set_keeps_quoted_commas_and_newlines(page: Any, playground: Playground) -> None:
+    page.goto(f"{playground.url}/#/tests")
+    csv = 'country,correct_answer\nPeru,"Lima, the capital"\n"Côte d\'Ivoire","two\nlines"\n'
+    page.get_by_test_id("testset-paste").fill(csv)
+    page.get_by_test_id("testset-load").click()
+    expect(page.get_by_test_id("testset-count")).to_have_text(
+        "2 rows · columns: country, correct_answer"
+    )
+    cells = page.get_by_test_id("testset-preview").locator("tbody tr td")
+    expect(cells.nth(2)).to_have_text("Lima, the capital")
+    expect(cells.nth(4)).to_have_text("Côte d'Ivoire")
+    expect(cells.nth(5)).to_have_text("two\nlines")
+
+
+def test_a_jsonl_line_that_is_not_json_is_named(page: Any, playground: Playground) -> None:
+    page.goto(f"{playground.url}/#/tests")
+    page.get_by_test_id("testset-paste").fill('{"country": "Peru"}\n{"country": Chile}\n')
+    page.get_by_test_id("testset-load").click()
+    expect(page.get_by_role("alert")).to_contain_text("line 2 is not JSON")
+    expect(page.get_by_test_id("testset-preview")).to_contain_text("No rows loaded yet.")
