@@ -72,9 +72,11 @@ async function showModel() {
     h("span", { class: "model-dot", "aria-hidden": "true" }),
     model.offline ? `Offline model: ${name}` : `Model: ${name}`,
   );
-  badge.title = model.offline
-    ? "Replies come from the built-in offline echo model, not a real LLM. Start the server with --provider-url to use one."
-    : `Replies come from ${model.provider_url || app.info.provider_url || "the configured provider"}`;
+  badge.title =
+    model.label ||
+    (model.offline
+      ? "Replies come from the built-in offline model, not a real LLM. Start the server with --provider-url to use one."
+      : `Replies come from ${model.base_url || "the configured provider"}`);
 }
 
 document.addEventListener("keydown", (event) => {

@@ -98,7 +98,6 @@ export class PromptEditor {
   /** The merged entity as the server sees it; shown unless the user is mid-edit. */
   serverEntity(entity, { force = false } = {}) {
     if (!entity) return;
-    this.version = entity.version;
     const incoming = editable(entity);
     if (!force && (this.busy || same(incoming, this.draft))) return;
     this.draft = incoming;
