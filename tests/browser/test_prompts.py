@@ -100,6 +100,7 @@ def test_running_without_a_required_input_names_it_and_sends_nothing(
     page: Any, playground: Playground
 ) -> None:
     open_prompt(page, playground, "summarize")
+    expect(page.get_by_test_id("port-text")).to_be_visible()
     page.get_by_test_id("run").click()
     output = page.get_by_test_id("output")
     expect(output).to_have_attribute("data-status", "error")

@@ -188,6 +188,8 @@ export async function mount(main, params, app) {
   async function run() {
     if (output.busy) return;
     await editor.flush();
+    clearTimeout(portsTimer);
+    latestPorts(); // the ports of the draft just sent, not the ones shown a moment ago
     const inputs = {};
     const missing = [];
     for (const port of shownPorts) {
@@ -217,6 +219,7 @@ export async function mount(main, params, app) {
 
   // -- the editor ----------------------------------------------------------------------------
   let portsTimer = 0;
+  let latestPorts = () => {};
   const editor = new PromptEditor(current, {
     onstate: ({ dirty, ports, errors }) => {
       if (dirty !== dirtyRefs.has(current)) {
@@ -227,7 +230,8 @@ export async function mount(main, params, app) {
       // Ports and template errors arrive as separate events of one change: let both land
       // before deciding which ports a half-typed template keeps.
       clearTimeout(portsTimer);
-      portsTimer = setTimeout(() => showPorts(ports, errors), 80);
+      latestPorts = () => showPorts(ports, errors);
+      portsTimer = setTimeout(latestPorts, 80);
     },
     onsaved: () => loadList(),
   });
