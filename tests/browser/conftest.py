@@ -119,7 +119,7 @@ def page(new_page: Callable[[], Any]) -> Any:
     return new_page()
 
 
-def screenshot(page: Any, name: str) -> None:
+def screenshot(page: Any, name: str, *, full_page: bool = False) -> None:
     """Save a screenshot of the page for the docs (docs/images/<name>.png)."""
     IMAGES.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(IMAGES / f"{name}.png"))
+    page.screenshot(path=str(IMAGES / f"{name}.png"), full_page=full_page, animations="disabled")

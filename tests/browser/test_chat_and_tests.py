@@ -72,6 +72,7 @@ def test_a_five_row_test_set_shows_progress_and_per_evaluator_means(
     assert "5 / 5 rows" in seen
     assert len(seen) >= 2, f"the progress bar jumped straight to the end: {seen}"
     expect(progress).to_have_attribute("aria-valuetext", "5 of 5 rows")
+    expect(page.get_by_test_id("testset-status")).to_have_text("success")
     table = page.get_by_test_id("results-table")
     expect(table.locator("tbody tr")).to_have_count(5)
     expect(table.locator("tbody tr[data-status=success]")).to_have_count(5)
@@ -79,7 +80,7 @@ def test_a_five_row_test_set_shows_progress_and_per_evaluator_means(
     expect(page.get_by_test_id("mean-exact-match")).to_contain_text("0.60")
     similarity = float(page.get_by_test_id("mean-cell-similarity").inner_text())
     assert 0.6 < similarity < 1.0
-    screenshot(page, "test-set")
+    screenshot(page, "test-set", full_page=True)
 
 
 def test_a_csv_test_set_keeps_quoted_commas_and_newlines(page: Any, playground: Playground) -> None:

@@ -142,7 +142,7 @@ async function mountDetail(main, runId) {
       statusPill(run.status, { "data-testid": "run-status" }),
       h("code", { class: "run-id" }, run.id)),
     h("div", { class: "metrics", "data-testid": "run-metrics" },
-      metric("Kind", run.name || "—"),
+      metric("Name", run.name || "—"),
       metric("Tokens in", formatNumber(m.tokens_in)),
       metric("Tokens out", formatNumber(m.tokens_out)),
       metric("Cost", formatCost(m.cost)),

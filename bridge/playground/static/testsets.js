@@ -50,7 +50,7 @@ export async function mount(main, params, app) {
   const stopButton = h("button", { type: "button", class: "button", disabled: true, onclick: () => cancel() }, "Stop");
   const progress = h("progress", { max: 1, value: 0, "data-testid": "testset-progress", "aria-label": "Rows finished" });
   const progressLabel = h("span", { class: "progress-label", "data-testid": "testset-progress-label" }, "Not started");
-  const pillSlot = h("span", {}, statusPill("idle"));
+  const pillSlot = h("span", { "data-testid": "testset-status" }, statusPill("idle"));
   const summary = h("div", { class: "metrics", "data-testid": "testset-summary" });
   const results = h("div", { class: "table-wrap", "data-testid": "testset-results" });
 
