@@ -62,7 +62,12 @@ export async function mount(main, params, app) {
 
   async function renderInputs() {
     const all = new Map();
-    for (const ref of refs) for (const port of await ports(ref)) if (!all.has(port.key)) all.set(port.key, port);
+    for (const ref of refs) {
+      for (const port of await ports(ref)) {
+        const seen = all.get(port.key);
+        all.set(port.key, seen ? { ...seen, required: seen.required || port.required } : port);
+      }
+    }
     if (!all.size) {
       fill(inputsBox, h("p", { class: "placeholder" }, "The chosen runnables take no inputs."));
       return;
@@ -70,7 +75,7 @@ export async function mount(main, params, app) {
     fill(inputsBox, [...all.values()].map((port) => {
       const id = nextId(`cmp-${port.key}`);
       return h("div", { class: "field", "data-testid": `compare-port-${port.key}` },
-        h("label", { for: id }, port.name || port.key, h("code", { class: "port-key" }, port.key)),
+        h("label", { for: id }, port.name || port.key, port.required ? h("span", { class: "required", title: "required by at least one column" }, " *") : null, h("code", { class: "port-key" }, port.key)),
         autoGrow(h("textarea", {
           id, rows: 1, "data-port": port.key, value: values.get(port.key) ?? "",
           oninput: (e) => { values.set(port.key, e.target.value); persist(); },
@@ -134,9 +139,16 @@ export async function mount(main, params, app) {
         return;
       }
       const inputs = {};
+      const missing = [];
       for (const port of await ports(ref)) {
         const value = values.get(port.key);
         if (value !== undefined && value !== "") inputs[port.key] = value;
+        else if (port.required) missing.push(port.name || port.key);
+      }
+      if (missing.length) {
+        column.output.reset();
+        column.output.fail(`Fill in the required ${missing.length > 1 ? "inputs" : "input"}: ${missing.join(", ")}.`);
+        return;
       }
       column.output.pending();
       updateBusy();
