@@ -67,24 +67,37 @@ class Playground:
     url: str
 
 
+def serve_playground(db: Path) -> Any:
+    """Serve the playground on the SQLite file `db` (a context manager yielding its URL)."""
+    return playground_in_thread(ServeOptions(port=0, db=str(db), echo_delay=ECHO_DELAY))
+
+
 @pytest.fixture
 def playground(tmp_path: Path) -> Iterator[Playground]:
     """A fresh server: the seeded examples, runs in a temp SQLite file, the echo model."""
-    options = ServeOptions(port=0, db=str(tmp_path / "playground.sqlite"), echo_delay=ECHO_DELAY)
-    with playground_in_thread(options) as url:
+    with serve_playground(tmp_path / "playground.sqlite") as url:
         yield Playground(url=url)
 
 
 @attrs.define
 class ConsoleLog:
-    """What the pages of a test logged as errors."""
+    """What the pages of a test logged as errors (less those the test expects)."""
 
     errors: list[str] = attrs.field(factory=list)
+    expected: list[str] = attrs.field(factory=list)
 
     def watch(self, page: Any) -> Any:
         page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         page.on("pageerror", lambda exc: self.errors.append(f"uncaught: {exc}"))
         return page
+
+    def expect(self, text: str) -> None:
+        """Allow console errors containing `text` (the browser's own log of an HTTP error)."""
+        self.expected.append(text)
+
+    def unexpected(self) -> list[str]:
+        """The errors no test expected."""
+        return [e for e in self.errors if not any(x in e for x in self.expected)]
 
 
 @pytest.fixture
@@ -92,7 +105,7 @@ def console() -> Iterator[ConsoleLog]:
     """The console errors of the test's pages; none may be logged."""
     log = ConsoleLog()
     yield log
-    assert log.errors == [], f"the page logged console errors: {log.errors}"
+    assert log.unexpected() == [], f"the page logged console errors: {log.unexpected()}"
 
 
 @pytest.fixture

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Playground, screenshot
+from tests.browser.conftest import ConsoleLog, Playground, screenshot, serve_playground
 
 
 def open_prompt(page: Any, playground: Playground, prompt_id: str = "greeter") -> None:
@@ -110,3 +111,43 @@ def test_running_without_a_required_input_names_it_and_sends_nothing(
     expect(field).to_be_focused()
     page.goto(f"{playground.url}/#/runs")
     expect(page.get_by_test_id("runs-table")).to_contain_text("No runs match")
+
+
+def test_a_save_that_lost_a_race_offers_reload_and_overwrite(
+    new_page: Any, playground: Playground, tmp_path: Path, console: ConsoleLog
+) -> None:
+    console.expect("status of 409")
+    with serve_playground(tmp_path / "playground.sqlite") as other_worker:
+        alice, bob = new_page(), new_page()
+        open_prompt(alice, playground, "capital-question")
+        open_prompt(bob, Playground(url=other_worker), "capital-question")
+        conflict = alice.get_by_test_id("conflict")
+        # Bob saves through another worker while Alice has a draft: hers is refused.
+        alice.get_by_test_id("message-0").fill("Alice: capital of {{country}}?")
+        bob.get_by_test_id("message-0").fill("Bob: capital of {{country}}?")
+        bob.get_by_test_id("save").click()
+        expect(bob.get_by_test_id("dirty-mark")).to_be_hidden()
+        alice.keyboard.press("Control+s")
+        expect(conflict).to_be_visible()
+        expect(conflict).to_contain_text("saved elsewhere")
+        expect(alice.get_by_test_id("dirty-mark")).to_be_visible()
+        screenshot(alice, "conflict")
+        alice.get_by_role("button", name="Reload saved version").click()
+        expect(alice.get_by_test_id("message-0")).to_have_value("Bob: capital of {{country}}?")
+        expect(conflict).to_be_hidden()
+        # Again, and this time Alice keeps hers.
+        alice.get_by_test_id("message-0").fill("Alice again: {{country}}?")
+        bob.get_by_test_id("message-0").fill("Bob again: {{country}}?")
+        bob.get_by_test_id("save").click()
+        expect(bob.get_by_test_id("dirty-mark")).to_be_hidden()
+        alice.get_by_test_id("save").click()
+        expect(conflict).to_be_visible()
+        alice.get_by_role("button", name="Overwrite with my draft").click()
+        expect(conflict).to_be_hidden()
+        expect(alice.get_by_test_id("dirty-mark")).to_be_hidden()
+        # A new session on the other worker reads what was saved last: Alice's.
+        carol = new_page()
+        open_prompt(carol, Playground(url=other_worker), "capital-question")
+        expect(carol.get_by_test_id("message-0")).to_have_value("Alice again: {{country}}?")
+        for page in (bob, carol):  # their streams end before the other worker stops
+            page.context.close()

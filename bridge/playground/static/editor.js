@@ -158,22 +158,9 @@ export class PromptEditor {
       toast("Saved", "success");
       this.onsaved?.(snapshot);
     } catch (exc) {
-      if (exc.status === 409) this.showConflict(exc.message);
+      if (exc.status === 409) this.showConflict(exc.body);
       else toast(`Not saved: ${exc.message}`, "error");
     }
-  }
-
-  /** After a conflict: drop the stale draft, make this one again on the saved version, save. */
-  async overwrite() {
-    const mine = { ...this.draft };
-    try {
-      await api("POST", `/runnables/${enc(this.ref)}/discard`);
-      await api("PATCH", `/runnables/${enc(this.ref)}`, mine);
-    } catch (exc) {
-      toast(`Not saved: ${exc.message}`, "error");
-      return;
-    }
-    await this.save();
   }
 
   async discard() {
@@ -188,15 +175,21 @@ export class PromptEditor {
     }
   }
 
-  showConflict(detail) {
+  showConflict(body) {
+    const versions =
+      body && body.expected_version !== undefined && body.current_version !== undefined
+        ? `Your draft was made on version ${body.expected_version}; version ${body.current_version} was saved since.`
+        : "";
     fill(
       this.conflict,
-      h("div", {}, h("strong", {}, "This prompt was saved elsewhere since your draft began. "), detail),
+      // The server keeps the draft over the version that won: discarding shows that
+      // version, saving again overwrites it.
+      h("div", {}, h("strong", {}, "This prompt was saved elsewhere since your draft began. "), versions),
       h(
         "div",
         { class: "banner-actions" },
         h("button", { type: "button", class: "button", onclick: () => this.discard() }, "Reload saved version"),
-        h("button", { type: "button", class: "button danger", onclick: () => this.overwrite() }, "Overwrite with my draft"),
+        h("button", { type: "button", class: "button danger", onclick: () => this.save() }, "Overwrite with my draft"),
       ),
     );
     this.conflict.hidden = false;
