@@ -94,5 +94,5 @@ document.getElementById("shortcuts-button").addEventListener("click", () => {
 });
 
 window.addEventListener("hashchange", route);
-showModel();
-route();
+// The sections read which model is active (placeholders), so it is known before they mount.
+showModel().finally(route);

@@ -37,8 +37,9 @@ const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
 export class PromptEditor {
   /** `onstate({dirty, ports, errors})` runs whenever one of them changes. */
-  constructor(refText, { onstate, onsaved }) {
+  constructor(refText, { onstate, onsaved, defaultModel }) {
     this.ref = refText;
+    this.defaultModel = defaultModel;
     this.onstate = onstate;
     this.onsaved = onsaved;
     this.draft = null;
@@ -270,9 +271,11 @@ export class PromptEditor {
                 this.edited({ template_format: d.template_format });
               },
             }, FORMATS.map(([value, label]) => h("option", { value, selected: value === d.template_format }, label)))),
-          this.settingInput("Model", "model", "text", settings.model ?? ""),
-          this.settingInput("Temperature", "temperature", "number", settings.temperature ?? "", { step: "0.1", min: "0", max: "2" }),
-          this.settingInput("Max tokens", "max_tokens", "number", settings.max_tokens ?? "", { step: "1", min: "1" }),
+          this.settingInput("Model", "model", "text", settings.model ?? "", {
+            placeholder: this.defaultModel ? `default: ${this.defaultModel}` : "default",
+          }),
+          this.settingInput("Temperature", "temperature", "number", settings.temperature ?? "", { step: "0.1", min: "0", max: "2", placeholder: "default" }),
+          this.settingInput("Max tokens", "max_tokens", "number", settings.max_tokens ?? "", { step: "1", min: "1", placeholder: "no limit" }),
         ),
       ),
     );

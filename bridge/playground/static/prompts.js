@@ -221,6 +221,7 @@ export async function mount(main, params, app) {
   let portsTimer = 0;
   let latestPorts = () => {};
   const editor = new PromptEditor(current, {
+    defaultModel: app.info?.model?.name,
     onstate: ({ dirty, ports, errors }) => {
       if (dirty !== dirtyRefs.has(current)) {
         if (dirty) dirtyRefs.add(current);
