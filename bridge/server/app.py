@@ -29,6 +29,7 @@ from bridge.server.sessions import Session
 from bridge.server.streams import chunk_events, run_events
 from molecules import Atom, Store
 from runnable.chain import Chain
+from runnable.errors import ConflictError
 from runnable.types import RunnableRef
 
 __all__ = ["BridgeApi", "ChainRunRequest", "ExecuteRequest", "holding"]
@@ -154,9 +155,15 @@ class BridgeApi:
         """`POST /runnables/{ref}/save`: write the draft through the kind's source."""
         await read_json_body(request)  # no body is needed; a hostile one is still refused
         ref, session = await self._load(request)
-        saved = session.store.set(self._action(ref, "save"), ref.id)
-        if inspect.isawaitable(saved):
-            await saved
+        try:
+            saved = session.store.set(self._action(ref, "save"), ref.id)
+            if inspect.isawaitable(saved):
+                await saved
+        except ConflictError:
+            # The draft stays, now over the version that won: discard shows that version,
+            # and saving again overwrites it.
+            await self._refresh(session.store, ref)
+            raise
         await self.ctx.sessions.saved(session, ref, self._refresh)
         return JSONResponse(await self.snapshot(ref, session.store))
 
