@@ -15,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Table, event, insert, update
+from sqlalchemy import Connection, Table, event, insert, inspect, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -134,6 +134,7 @@ class SqlDatabase:
                     await conn.execute(CreateSchema(schema, if_not_exists=True))
                 metadata = self._tables[0].metadata
                 await conn.run_sync(metadata.create_all, tables=list(self._tables))
+                await conn.run_sync(_add_missing_columns, list(self._tables), schema)
             self._created = True
 
     def describe(self, exc: BaseException) -> str:
@@ -218,3 +219,33 @@ class SqlBacked:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+def _add_missing_columns(conn: Connection, tables: list[Table], schema: str | None) -> None:
+    """Add the columns a newer release gave a table to one an older release created.
+
+    Only columns that may be added in place are (nullable, or with a server default):
+    a file made by an earlier version keeps working, its rows untouched.
+    """
+    inspector = inspect(conn)
+    preparer = conn.dialect.identifier_preparer
+    for table in tables:
+        where = table.schema or schema
+        present = {c["name"] for c in inspector.get_columns(table.name, schema=where)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            if not column.nullable and column.server_default is None:
+                continue  # cannot be added to rows that exist; create_all's table has it
+            kind = column.type.compile(dialect=conn.dialect)
+            default = ""
+            if column.server_default is not None:
+                default = f" DEFAULT {column.server_default.arg}"  # type: ignore[attr-defined]
+                if not column.nullable:
+                    default += " NOT NULL"
+            name = preparer.quote(table.name)
+            if where is not None:
+                name = f"{preparer.quote_schema(where)}.{name}"
+            conn.execute(
+                text(f"ALTER TABLE {name} ADD COLUMN {preparer.quote(column.name)} {kind}{default}")
+            )
