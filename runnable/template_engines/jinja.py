@@ -327,7 +327,8 @@ def _ordered(tokens: list[tuple[int, str, str]], wanted: set[str] | None) -> lis
         previous = value
     if wanted is not None:
         return list(dict.fromkeys(names))
-    skip = bound | _KEYWORDS | set(_JINJA.globals) | set(_JINJA.tests)
+    # Test names (`odd`, `ge`...) only mean a test after `is`, which is skipped above.
+    skip = bound | _KEYWORDS | set(_JINJA.globals)
     return list(dict.fromkeys(n for n in names if n not in skip))
 
 

@@ -119,9 +119,14 @@ async def test_arender_renders_off_the_event_loop() -> None:
 
 # --- lenient extraction ------------------------------------------------------------------
 
-names = st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True).filter(
-    lambda n: n not in ("if", "in", "is", "or", "and", "not", "for", "else", "true", "none", "loop")
+# Words a jinja2 template reserves (keywords, its globals) are never input names.
+RESERVED = frozenset(
+    {"if", "in", "is", "or", "and", "not", "for", "else", "elif", "true", "false", "none"}
+    | {"loop", "as", "with", "without", "context", "ignore", "missing", "recursive"}
+    | {"caller", "varargs", "kwargs", "self", "range", "dict", "cycler", "joiner"}
+    | {"namespace"}
 )
+names = st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True).filter(lambda n: n not in RESERVED)
 TAGS = {
     "curly": "{{{{{}}}}}",
     "fstring": "{{{}}}",
@@ -186,3 +191,10 @@ def test_the_linear_mustache_tokenizer_reads_what_chevron_blue_reads(text: str) 
     except TemplateError:
         found = None
     assert found == expected
+
+
+def test_a_name_that_is_also_a_jinja2_test_stays_a_variable_while_another_tag_is_half_typed() -> (
+    None
+):
+    text = "{{ a0 }} and {{ ge }} and {{ odd }} and {{ x is odd }} and {{"
+    assert extract_variables(text, "jinja2") == ["a0", "ge", "odd", "x"]
