@@ -91,32 +91,6 @@ def chat_server() -> Iterator[str]:
         child.wait()
 
 
-class CountingRunStore(RunStore):
-    """A RunStore that counts the writes made through it."""
-
-    writes = 0
-
-    async def create_run(self, **kwargs: Any) -> Any:  # type: ignore[override]
-        self.writes += 1
-        return await super().create_run(**kwargs)
-
-    async def update_run(self, run_id: str, **kwargs: Any) -> bool:  # type: ignore[override]
-        self.writes += 1
-        return await super().update_run(run_id, **kwargs)
-
-    async def add_task(self, run_id: str, **kwargs: Any) -> Any:  # type: ignore[override]
-        self.writes += 1
-        return await super().add_task(run_id, **kwargs)
-
-    async def append_partial(self, task_id: str, text: str, **kwargs: Any) -> bool:  # type: ignore[override]
-        self.writes += 1
-        return await super().append_partial(task_id, text, **kwargs)
-
-    async def finish_task(self, task_id: str, status: Any, *args: Any, **kwargs: Any) -> bool:  # type: ignore[override]
-        self.writes += 1
-        return await super().finish_task(task_id, status, *args, **kwargs)
-
-
 @asynccontextmanager
 async def provider_for(base_url: str, instances: int) -> AsyncIterator[ChatProvider]:
     limits = httpx.Limits(max_connections=instances, max_keepalive_connections=instances)
@@ -243,11 +217,12 @@ async def memory(base_url: str, n: int, words: int) -> dict[str, float]:
 async def tracked(
     base_url: str, n: int, words: int, url: str, schema: str | None
 ) -> dict[str, float]:
-    run_store = CountingRunStore(url, schema=schema)
+    run_store = RunStore(url, schema=schema)
     await run_store.init()
     try:
         result = await streaming(base_url, n, words, run_store)
         result["writes"] = run_store.writes
+        result["transactions"] = run_store.transactions
         return result
     finally:
         await run_store.close()
@@ -273,7 +248,8 @@ async def postgres_schema(create: bool, schema: str) -> bool:
 def report(n: int, words: int) -> str:
     lines = [
         f"Python {platform.python_version()}, {platform.machine()}, {platform.system()}, "
-        f"{os.cpu_count()} cores; {n:,} instances, one turn of {words} chunks each.",
+        f"{os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f} at the start); "
+        f"{n:,} instances, one turn of {words} chunks each.",
         "",
         "| phase | wall s | events/s | chunks/s | turns/s |",
         "|---|---:|---:|---:|---:|",
@@ -303,8 +279,9 @@ def report(n: int, words: int) -> str:
             f"| loaded, idle | {mem['idle_kb']:.1f} |",
             f"| after one turn, 4 selectors mounted | {mem['after_turn_kb']:.1f} |",
             "",
-            "| run store | wall s | writes | writes/s | writes per turn | turns/s |",
-            "|---|---:|---:|---:|---:|---:|",
+            "| run store | wall s | writes | writes/s | writes per turn | transactions "
+            "| turns/s | tracked / untracked |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         with tempfile.TemporaryDirectory() as scratch:
             sqlite_url = f"sqlite+aiosqlite:///{Path(scratch) / 'runs.sqlite'}"
@@ -319,13 +296,15 @@ def report(n: int, words: int) -> str:
                     lines.append(
                         f"| {label} | {t['seconds']:.2f} | {t['writes']:,} | "
                         f"{t['writes'] / t['seconds']:,.0f} | {t['writes'] / n:.1f} | "
-                        f"{n / t['seconds']:,.0f} |"
+                        f"{t['transactions']:,} | {n / t['seconds']:,.0f} | "
+                        f"{stream['seconds'] / t['seconds']:.2f} |"
                     )
             finally:
                 if have_pg:
                     asyncio.run(postgres_schema(False, schema))
             if not have_pg:
-                lines.append(f"| PostgreSQL | not reachable at {POSTGRES_URL} | | | | |")
+                lines.append(f"| PostgreSQL | not reachable at {POSTGRES_URL} | | | | | | |")
+    lines += ["", f"Load average at the end: {os.getloadavg()[0]:.1f}."]
     return "\n".join(lines)
 
 

@@ -161,6 +161,9 @@ def create_app(
             try:
                 yield
             finally:
+                # Stopping: what the run store has queued is committed before the server goes.
+                if bridge.recorder is not None:
+                    await bridge.recorder.drain()
                 await ctx.aclose()
 
     app = Starlette(

@@ -12,7 +12,9 @@ are logged and never stop the turn.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -67,43 +69,62 @@ class TurnRecorder:
         self, state: InstanceState, request: TurnRequest, *, task_id: str | None = None
     ) -> None:
         """Make sure the run exists and is running, and add this turn's task (`task_id`:
-        the id the caller gave the turn; a new one otherwise)."""
+        the id the caller gave the turn; a new one otherwise).
+
+        A new run and its first task are queued together (one batch, one wait).
+        """
+        store = self.store
         run_id = None if state.run_ended else state.run_id
         parent = state.run_id if state.run_ended else state.parent_run_id
         if run_id is not None:
             try:
-                if not await self.store.update_run(run_id, status=RunStatus.RUNNING):
+                if not await store.update_run(run_id, status=RunStatus.RUNNING):
                     run_id, parent = None, run_id  # ended elsewhere: continue in a new run
             except RunNotFoundError:
                 run_id = None
+        await store.room()
+        writes = []
+        linked = None
         if run_id is None:
-            run = await self.store.create_run(
-                name=state.run_name or _run_name(state),
-                runnable_ref=state.prompt_ref,
-                inputs=dict(state.variables.user),
-                messages=_dump(request.messages),
-                variables=request.variables,
-                settings=dict(state.settings),
-                parent_run_id=parent,
+            run_id = uuid.uuid4().hex
+            name = state.run_name or _run_name(state)
+            writes.append(
+                store.queue_run(
+                    id=run_id,
+                    name=name,
+                    runnable_ref=state.prompt_ref,
+                    inputs=dict(state.variables.user),
+                    messages=_dump(request.messages),
+                    variables=request.variables,
+                    settings=dict(state.settings),
+                    parent_run_id=parent,
+                )
             )
-            run_id = run.id
-            self.emit(RunLinked(run.id, run.name, False, parent))
-        self.run_id = run_id
+            linked = RunLinked(run_id, name, False, parent)
         resources = request.messages[-1].resources if request.messages else []
-        task = await self.store.add_task(
-            run_id,
-            node_id=f"turn-{state.turns_started}",
-            name=f"turn {state.turns_started}",
-            runnable_ref=state.prompt_ref,
-            inputs={"user_input": request.user_input, "resources": resources},
-            variables=request.variables,
-            request=request.record(),
-            id=task_id,
+        task_id = task_id or uuid.uuid4().hex
+        writes.append(
+            store.queue_task(
+                run_id,
+                id=task_id,
+                node_id=f"turn-{state.turns_started}",
+                name=f"turn {state.turns_started}",
+                runnable_ref=state.prompt_ref,
+                inputs={"user_input": request.user_input, "resources": resources},
+                variables=request.variables,
+                request=request.record(),
+            )
         )
-        self.task_id = task.id
+        for outcome in await asyncio.gather(*writes, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
+        if linked is not None:
+            self.emit(linked)
+        self.run_id = run_id
+        self.task_id = task_id
         self._asked = len(request.messages)
-        self.emit(TaskLinked(request.turn_id, task.id))
-        self._writer = PartialTextWriter(self.store, task.id, interval=self.flush_interval)
+        self.emit(TaskLinked(request.turn_id, task_id))
+        self._writer = PartialTextWriter(store, task_id, interval=self.flush_interval)
 
     def delta(self, text: str, elapsed_ms: float | None = None) -> None:
         """Buffer streamed text; a background writer saves it (see `PartialTextWriter`)."""
@@ -137,16 +158,26 @@ class TurnRecorder:
     ) -> None:
         if self.task_id is None or self.run_id is None:
             return
+        # The rest of the reply, the task's end and the run's update go in one batch.
+        store = self.store
+        writes = []
         try:
             if self._writer is not None:
                 writer, self._writer = self._writer, None
-                await writer.aclose()
-            await self.store.finish_task(self.task_id, status, **fields)
-            await self.store.update_run(
-                self.run_id, status=RunStatus.PENDING, messages=_dump(conversation)
+                text, ttft_ms = writer.detach()
+                if text:
+                    writes.append(store.queue_append(self.task_id, text, ttft_ms=ttft_ms))
+            writes.append(store.queue_finish_task(self.task_id, status, **fields))
+            writes.append(
+                store.queue_run_update(
+                    self.run_id, status=RunStatus.PENDING, messages=_dump(conversation)
+                )
             )
         except Exception as exc:
             logger.warning("run tracking could not end task %s: %s", self.task_id, exc)
+        for outcome in await asyncio.gather(*writes, return_exceptions=True):
+            if isinstance(outcome, Exception):
+                logger.warning("run tracking could not end task %s: %s", self.task_id, outcome)
 
 
 def _run_name(state: InstanceState) -> str | None:

@@ -45,8 +45,15 @@ class TrackingBackendError(TrackingError):
     def __init__(self, store: str, record_id: str | None, reason: str) -> None:
         self.store = store
         self.record_id = record_id
+        self.reason = reason
         where = store if record_id is None else f"{store}, record {record_id!r}"
         super().__init__(f"{where}: {reason}")
+
+    def about(self, record_id: str) -> TrackingBackendError:
+        """The same failure, naming `record_id` (a batch's failure, told to each write)."""
+        error = TrackingBackendError(self.store, record_id, self.reason)
+        error.__cause__ = self.__cause__
+        return error
 
 
 # Earlier names, kept working.

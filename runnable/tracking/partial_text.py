@@ -105,6 +105,20 @@ class PartialTextWriter:
         await self.flush()
         self._raise_failure()
 
+    def detach(self) -> tuple[str, float | None]:
+        """Stop the background writer and hand back what it has not written.
+
+        Returns (text, ttft_ms not yet written): for a caller that queues the rest itself,
+        in the same batch as the task's end. A write already under way still lands first.
+        """
+        self._closing.set()
+        self._wake.set()
+        text = "".join(self._buffer)
+        self._buffer.clear()
+        ttft = None if self._ttft_written else self._ttft_ms
+        self._ttft_written = True
+        return text, ttft
+
     async def __aenter__(self) -> Self:
         return self
 

@@ -79,17 +79,18 @@ def task_id_for(run_id: str, node_id: str) -> str:
 class RunRecorder:
     """Write a run's events to `store`: one `ai_runs` row per run, one `ai_tasks` row per node.
 
-    `on_event` is the runner's synchronous callback; writes happen in event order on a
-    background task. `await recorder.started(run_id)` returns once the run's row exists
-    (callers wait for it before the first model call); `await recorder.drain()` once
-    every event so far is written. A write that fails is logged and never stops the run.
+    `on_event` is the runner's synchronous callback: it queues each event's writes on the
+    store at once, in event order, without waiting (the store commits them in batches).
+    `await recorder.started(run_id)` returns once the run's row is committed (callers
+    wait for it before the first model call) and there is room in the store's queue (the
+    backpressure: at most the store's `max_pending` writes wait before a new call starts);
+    `await recorder.drain()` once every event so far is written. A write that fails is
+    logged and never stops the run.
     """
 
     def __init__(self, store: RunStore, *, name: str | None = None) -> None:
         self._store = store
         self._name = name
-        self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
-        self._worker: asyncio.Task[None] | None = None
         self._started: dict[str, asyncio.Event] = {}
         # What to record as a run's inputs: by run id, or by dataset run id and row index.
         self.inputs: dict[str, Mapping[str, Any]] = {}
@@ -109,12 +110,13 @@ class RunRecorder:
         self._reopened: set[str] = set()
 
     def on_event(self, event: Event) -> None:
-        """Queue `event` for writing (the runner calls this for every event)."""
-        if isinstance(event, RunStarted):
-            self._gate(event.run_id)
-        self._queue.put_nowait(event)
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.get_running_loop().create_task(self._write_all())
+        """Queue the writes of `event` (the runner calls this for every event)."""
+        try:
+            self._write(event)
+        except Exception as exc:
+            self._failed(event, exc)
+            if isinstance(event, RunStarted):
+                self._gate(event.run_id).set()
 
     def expect(
         self,
@@ -148,23 +150,21 @@ class RunRecorder:
     async def started(self, run_id: str) -> None:
         """Return once the run row of `run_id` is written (or its write failed).
 
-        A run this recorder never heard of (not routed to `on_event`) does not wait.
+        A run this recorder never heard of (not routed to `on_event`) does not wait for
+        its row; every caller waits while the store's write queue is full.
         """
         gate = self._started.get(run_id)
         if gate is not None:
             await gate.wait()
+        await self._store.room()
 
     async def drain(self) -> None:
         """Return once every event queued so far is written."""
-        await self._queue.join()
+        await self._store.flush()
 
     async def aclose(self) -> None:
-        """Write what is queued, then stop the writer."""
+        """Write what is queued."""
         await self.drain()
-        if self._worker is not None:
-            self._queue.put_nowait(None)
-            await self._worker
-            self._worker = None
 
     def _gate(self, run_id: str) -> asyncio.Event:
         gate = self._started.get(run_id)
@@ -172,20 +172,18 @@ class RunRecorder:
             gate = self._started[run_id] = asyncio.Event()
         return gate
 
-    async def _write_all(self) -> None:
-        while True:
-            event = await self._queue.get()
-            try:
-                if event is None:
-                    return
-                await self._write(event)
-            except Exception as exc:
-                self.errors.append(exc)
-                logger.exception("could not record a %s event", getattr(event, "type", "?"))
-            finally:
-                if isinstance(event, RunStarted):
-                    self._gate(event.run_id).set()
-                self._queue.task_done()
+    def _failed(self, event: Event, exc: BaseException) -> None:
+        self.errors.append(exc)
+        logger.error("could not record a %s event: %s", getattr(event, "type", "?"), exc)
+
+    def _watch(self, event: Event, written: asyncio.Future[bool]) -> None:
+        """Log the write's failure when it comes (nobody awaits a recorder's writes)."""
+
+        def done(future: asyncio.Future[bool]) -> None:
+            if not future.cancelled() and future.exception() is not None:
+                self._failed(event, future.exception())  # type: ignore[arg-type]
+
+        written.add_done_callback(done)
 
     def _forget(self, run_id: str) -> None:
         # A long-lived recorder must not grow with every run it has seen.
@@ -204,26 +202,28 @@ class RunRecorder:
         refs = self.node_refs.get(run_id) or self.node_refs.get(self._parents.get(run_id, ""))
         return refs.get(node_id) if refs else None
 
-    async def _add_task(
-        self, run_id: str, node_id: str, inputs: Mapping[str, Any] | None = None
+    def _add_task(
+        self, event: Event, run_id: str, node_id: str, inputs: Mapping[str, Any] | None = None
     ) -> str:
         task_id = task_id_for(run_id, node_id)
         if task_id not in self._tasks:
             self._tasks.add(task_id)
-            if run_id in self._reopened and await self._store.get_task(task_id) is not None:
-                await self._store.reopen_task(task_id, inputs=inputs)
-                return task_id
-            await self._store.add_task(
-                run_id,
-                id=task_id,
-                node_id=node_id,
-                name=node_id,
-                runnable_ref=self._node_ref(run_id, node_id),
-                inputs=inputs,
-            )
+            fields = {
+                "node_id": node_id,
+                "name": node_id,
+                "runnable_ref": self._node_ref(run_id, node_id),
+                "inputs": inputs,
+            }
+            if run_id in self._reopened:  # the task may exist from the earlier run
+                written = self._store.queue_reopen_task(
+                    task_id, inputs=inputs, or_add={"run_id": run_id, **fields}
+                )
+            else:
+                written = self._store.queue_task(run_id, id=task_id, **fields)
+            self._watch(event, written)
         return task_id
 
-    async def _sent(self, run_id: str, request: Mapping[str, Any] | None) -> None:
+    def _sent(self, event: Event, run_id: str, request: Mapping[str, Any] | None) -> None:
         # A one-node run (an execute or stream) is the request it sent: settings on the run.
         if request is None or run_id not in self._single:
             return
@@ -231,11 +231,11 @@ class RunRecorder:
         if request.get("model") is not None:
             settings.setdefault("model", request["model"])
         messages = request.get("messages")
-        await self._store.update_run(
-            run_id,
-            settings=settings or None,
-            messages=messages if isinstance(messages, list) else None,
-        )
+        fields = {
+            "settings": settings or None,
+            "messages": messages if isinstance(messages, list) else None,
+        }
+        self._watch(event, self._store.queue_run_update(run_id, **fields))
 
     def _count(self, run_id: str, metrics: Any, output: Any, node_id: str) -> None:
         totals = self._totals.get(self._parents.get(run_id, ""))
@@ -249,90 +249,93 @@ class RunRecorder:
         if score is not None:
             totals.scores.setdefault(node_id, []).append(score)
 
-    async def _write(self, event: Event) -> None:
-        store = self._store
+    def _finish_task(self, event: Event, task_id: str, status: RunStatus, **fields: Any) -> None:
+        self._watch(event, self._store.queue_finish_task(task_id, status, **fields))
+
+    def _write(self, event: Event) -> None:
         if isinstance(event, RunStarted):
-            name = self._names.pop(event.run_id, None) or self._name or event.kind
-            if event.row is not None:
-                name = f"{name} row {event.row}"
-            if event.kind == "dataset":
-                self._totals[event.run_id] = _DatasetTotals()
-            elif len(event.node_ids) == 1:
-                self._single.add(event.run_id)
-            if event.parent_run_id is not None and event.parent_run_id in self._totals:
-                self._parents[event.run_id] = event.parent_run_id
-            inputs = self.inputs.pop(event.run_id, None)
-            rows = self.rows.get(event.parent_run_id or "")
-            if inputs is None and rows is not None and event.row is not None:
-                inputs = rows[event.row] if event.row < len(rows) else None
-            if self._reopen.get(event.run_id):
-                self._reopen[event.run_id] -= 1
-                if not self._reopen[event.run_id]:
-                    del self._reopen[event.run_id]
-                self._reopened.add(event.run_id)
-                await store.reopen_run(event.run_id)
-                return
-            await store.create_run(
-                id=event.run_id,
-                name=name,
-                runnable_ref=self.refs.get(event.run_id)
-                or self.refs.get(event.parent_run_id or ""),
-                inputs=inputs,
-                parent_run_id=event.parent_run_id,
-            )
+            self._run_started(event)
         elif isinstance(event, NodeStarted):
-            await self._add_task(event.run_id, event.node_id, event.inputs)
-        elif isinstance(event, NodeCompleted):
-            if event.cached:
+            self._add_task(event, event.run_id, event.node_id, event.inputs)
+        elif isinstance(event, NodeCompleted | NodeFailed):
+            if isinstance(event, NodeCompleted) and event.cached:
                 return
+            failed = isinstance(event, NodeFailed)
+            if failed:
+                self._add_task(event, event.run_id, event.node_id)
             metrics = event.metrics
-            self._count(event.run_id, metrics, event.output, event.node_id)
-            await store.finish_task(
+            output = event.output
+            self._count(event.run_id, metrics, None if failed else output, event.node_id)
+            self._finish_task(
+                event,
                 task_id_for(event.run_id, event.node_id),
-                RunStatus.SUCCESS,
-                response=event.output,
+                RunStatus.ERROR if failed else RunStatus.SUCCESS,
+                response=output,
+                error=event.error if failed else None,  # type: ignore[union-attr]
                 tokens_in=metrics.tokens_in if metrics else None,
                 tokens_out=metrics.tokens_out if metrics else None,
                 cost=metrics.cost if metrics else None,
-                ttft_ms=metrics.ttft_ms if metrics else None,
+                ttft_ms=None if failed or not metrics else metrics.ttft_ms,
                 latency_ms=event.latency_ms,
                 request=event.request,
             )
-            await self._sent(event.run_id, event.request)
-        elif isinstance(event, NodeFailed):
-            await self._add_task(event.run_id, event.node_id)
-            metrics = event.metrics
-            self._count(event.run_id, metrics, None, event.node_id)
-            await store.finish_task(
-                task_id_for(event.run_id, event.node_id),
-                RunStatus.ERROR,
-                response=event.output,
-                error=event.error,
-                tokens_in=metrics.tokens_in if metrics else None,
-                tokens_out=metrics.tokens_out if metrics else None,
-                cost=metrics.cost if metrics else None,
-                latency_ms=event.latency_ms,
-                request=event.request,
-            )
-            await self._sent(event.run_id, event.request)
+            self._sent(event, event.run_id, event.request)
         elif isinstance(event, NodeCancelled) and event.started:
-            await store.finish_task(task_id_for(event.run_id, event.node_id), RunStatus.CANCELLED)
+            self._finish_task(event, task_id_for(event.run_id, event.node_id), RunStatus.CANCELLED)
         elif isinstance(event, NodeSkipped):
-            task_id = await self._add_task(event.run_id, event.node_id)
-            await store.finish_task(task_id, RunStatus.SKIPPED, error=event.reason or None)
+            task_id = self._add_task(event, event.run_id, event.node_id)
+            self._finish_task(event, task_id, RunStatus.SKIPPED, error=event.reason or None)
         elif isinstance(event, RunCompleted):
-            parent = self._totals.get(self._parents.get(event.run_id, ""))
-            if parent is not None:
-                parent.rows += 1
-                if event.status.value == "success":
-                    parent.succeeded += 1
-                else:
-                    parent.failed += 1
-            totals = self._totals.pop(event.run_id, None)
-            self._forget(event.run_id)
-            await store.finish_run(
-                event.run_id,
-                _STATUS.get(event.status.value, RunStatus.ERROR),
-                error=event.error,
-                stats=totals.stats() if totals is not None else None,
-            )
+            self._run_completed(event)
+
+    def _run_started(self, event: RunStarted) -> None:
+        gate = self._gate(event.run_id)
+        name = self._names.pop(event.run_id, None) or self._name or event.kind
+        if event.row is not None:
+            name = f"{name} row {event.row}"
+        if event.kind == "dataset":
+            self._totals[event.run_id] = _DatasetTotals()
+        elif len(event.node_ids) == 1:
+            self._single.add(event.run_id)
+        if event.parent_run_id is not None and event.parent_run_id in self._totals:
+            self._parents[event.run_id] = event.parent_run_id
+        inputs = self.inputs.pop(event.run_id, None)
+        rows = self.rows.get(event.parent_run_id or "")
+        if inputs is None and rows is not None and event.row is not None:
+            inputs = rows[event.row] if event.row < len(rows) else None
+        if self._reopen.get(event.run_id):
+            self._reopen[event.run_id] -= 1
+            if not self._reopen[event.run_id]:
+                del self._reopen[event.run_id]
+            self._reopened.add(event.run_id)
+            reopened = self._store.queue_reopen_run(event.run_id)
+            self._watch(event, reopened)
+            reopened.add_done_callback(lambda _: gate.set())
+            return
+        written = self._store.queue_run(
+            id=event.run_id,
+            name=name,
+            runnable_ref=self.refs.get(event.run_id) or self.refs.get(event.parent_run_id or ""),
+            inputs=inputs,
+            parent_run_id=event.parent_run_id,
+        )
+        self._watch(event, written)
+        written.add_done_callback(lambda _: gate.set())
+
+    def _run_completed(self, event: RunCompleted) -> None:
+        parent = self._totals.get(self._parents.get(event.run_id, ""))
+        if parent is not None:
+            parent.rows += 1
+            if event.status.value == "success":
+                parent.succeeded += 1
+            else:
+                parent.failed += 1
+        totals = self._totals.pop(event.run_id, None)
+        self._forget(event.run_id)
+        written = self._store.queue_finish_run(
+            event.run_id,
+            _STATUS.get(event.status.value, RunStatus.ERROR),
+            error=event.error,
+            stats=totals.stats() if totals is not None else None,
+        )
+        self._watch(event, written)

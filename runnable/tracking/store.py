@@ -1,13 +1,16 @@
 """RunStore: runs and their tasks in SQL, written as they happen.
 
-Each write is one short transaction on one shared engine, so a crash loses at most the
-text not yet flushed, and a run is on disk before its first model call. A terminal status
-is final: every UPDATE carries `status NOT IN (terminal)` in its WHERE clause, so a late
-write from a cancelled stream can never overwrite `cancelled` or `interrupted`.
+Writes go through one queue (`runnable.tracking.writes`) that commits what has gathered
+in one transaction per batch; an awaited write returns once its batch is committed, so a
+crash loses at most the text not yet flushed, and a run is on disk before its first
+model call. A terminal status is final: every UPDATE carries `status NOT IN (terminal)`
+in its WHERE clause, so a late write from a cancelled stream can never overwrite
+`cancelled` or `interrupted`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -17,7 +20,6 @@ from typing import Any, Self
 
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runnable.sources.database import SqlBacked, SqlDatabase, SqlTarget
 from runnable.sources.sqltypes import utc_now
@@ -37,17 +39,9 @@ from runnable.tracking.payloads import (
     terminal_status,
     usage_values,
 )
-from runnable.tracking.statements import (
-    APPEND_PARTIAL,
-    INSERT_RUN,
-    INSERT_TASK,
-    TERMINAL,
-    interrupt_open,
-    run_totals,
-    update_any,
-    update_open,
-)
+from runnable.tracking.statements import TERMINAL, interrupt_open
 from runnable.tracking.tables import ai_runs, ai_tasks
+from runnable.tracking.writes import MAX_PENDING, WriteQueue
 
 DEFAULT_PATH = "runs.sqlite"
 """The SQLite file (in the working directory) used when no URL is given."""
@@ -60,7 +54,12 @@ class RunStore(SqlBacked):
     (`postgresql://user@host/db`) or an `AsyncEngine` to go elsewhere. Tables are created on
     first use (or by `await store.init()`), in `schema` when one is given.
 
-    Every write is committed before it returns, so it survives this process being killed.
+    Every awaited write is committed before it returns, so it survives this process being
+    killed; concurrent writes share transactions (one per batch). The `queue_*` methods
+    queue a write without waiting (the runner's recorder uses them). At most
+    `max_pending` writes wait: past that, awaited writes (and `room()`) wait for the
+    queue to drain, never dropping a record. `close()` commits what is queued.
+
     By default commits do not wait for the disk flush (many times the write rate); a power
     cut or a database-server crash may then lose the last fraction of a second of records.
     `durable=True` waits for the flush on every commit.
@@ -73,6 +72,7 @@ class RunStore(SqlBacked):
         schema: str | None = None,
         create_tables: bool = True,
         durable: bool = False,
+        max_pending: int = MAX_PENDING,
     ) -> None:
         target = Path(DEFAULT_PATH) if url is None else url
         self._db = SqlDatabase(
@@ -88,6 +88,7 @@ class RunStore(SqlBacked):
         self._last_now = self.opened_at
         # Monotonic start of runs and tasks created here, to time them when they finish.
         self._started: dict[str, float] = {}
+        self._writes = WriteQueue(self._connection, max_pending=max_pending)
 
     @classmethod
     async def open(
@@ -142,8 +143,9 @@ class RunStore(SqlBacked):
         id: str | None = None,
     ) -> RunRecord:
         """Write a new run and return it; call it before the first model call."""
+        await self._writes.room()
         fields = {
-            "id": id or uuid.uuid4().hex,
+            "id": id,
             "name": name,
             "runnable_ref": runnable_ref,
             "status": status,
@@ -153,12 +155,18 @@ class RunStore(SqlBacked):
             "settings": settings,
             "parent_run_id": parent_run_id,
         }
-        row = new_row(ai_runs, self._now(), fields)
-        async with self._connection(row["id"]) as conn:
-            await conn.execute(INSERT_RUN, row)
-            await conn.commit()
-        self._started[row["id"]] = time.monotonic()
+        row = self._new(ai_runs, fields)
+        await self._writes.submit("insert", ai_runs, row["id"], row)
         return RunRecord.model_validate(row)
+
+    def queue_run(self, **fields: Any) -> asyncio.Future[bool]:
+        """Queue a new run (the arguments of `create_run`) without waiting for it.
+
+        The future resolves once the row is committed. The caller applies backpressure
+        (`await store.room()`) at a point of its choosing; see `room`.
+        """
+        row = self._new(ai_runs, fields)
+        return self._writes.submit("insert", ai_runs, row["id"], row)
 
     async def update_run(
         self,
@@ -172,6 +180,7 @@ class RunStore(SqlBacked):
         stats: Mapping[str, Any] | None = None,
     ) -> bool:
         """Change the given fields of a run that has not ended; False if it has ended."""
+        await self._writes.room()
         fields = {
             "name": name,
             "status": status,
@@ -180,7 +189,21 @@ class RunStore(SqlBacked):
             "settings": settings,
             "stats": stats,
         }
-        return await self._update_open(ai_runs, run_id, column_values(fields))
+        return await self.queue_run_update(run_id, **fields)
+
+    def queue_run_update(self, run_id: str, **fields: Any) -> asyncio.Future[bool]:
+        """Queue `update_run` (None meaning not given) without waiting for it."""
+        return self._queue_update(ai_runs, run_id, fields)
+
+    def _queue_update(
+        self, table: Table, record_id: str, fields: Mapping[str, Any]
+    ) -> asyncio.Future[bool]:
+        values = column_values(fields)
+        now = self._now()
+        values["updated_at"] = now
+        if values.get("status") in TERMINAL:
+            values["finished_at"] = now
+        return self._writes.submit("update", table, record_id, values)
 
     async def finish_run(
         self,
@@ -196,27 +219,29 @@ class RunStore(SqlBacked):
         `stats` adds to (and overrides) the computed totals: tasks, tokens_in, tokens_out,
         cost, and latency_ms when the run was created by this store.
         """
+        await self._writes.room()
+        return await self.queue_finish_run(
+            run_id, status, error=error, stats=stats, messages=messages
+        )
+
+    def queue_finish_run(
+        self,
+        run_id: str,
+        status: RunStatus | str,
+        *,
+        error: object = None,
+        stats: Mapping[str, Any] | None = None,
+        messages: Sequence[Any] | None = None,
+    ) -> asyncio.Future[bool]:
+        """Queue the end of a run (see `finish_run`) without waiting for it."""
         final = terminal_status(status)
-        async with self._connection(run_id) as conn:
-            tasks, tokens_in, tokens_out, cost = (await conn.execute(run_totals(run_id))).one()
-            summary: dict[str, Any] = {
-                "tasks": tasks,
-                "tokens_in": int(tokens_in or 0),
-                "tokens_out": int(tokens_out or 0),
-                "cost": float(cost or 0.0),
-            }
-            started = self._started.get(run_id)
-            if started is not None:
-                summary["latency_ms"] = (time.monotonic() - started) * 1000.0
-            summary.update(stats or {})
-            fields = {"status": final, "error": error, "stats": summary, "messages": messages}
-            values = column_values(fields)
-            changed = await self._update_open_in(conn, ai_runs, run_id, values)
-            await conn.commit()
-        if not changed:
-            await self._require(ai_runs, run_id)
-        self._started.pop(run_id, None)
-        return changed
+        values = column_values({"status": final, "error": error, "messages": messages})
+        now = self._now()
+        values.update(updated_at=now, finished_at=now)
+        started = self._started.pop(run_id, None)
+        latency_ms = None if started is None else (time.monotonic() - started) * 1000.0
+        extra = dict(stats or {})
+        return self._writes.submit("finish", ai_runs, run_id, values, (extra, latency_ms))
 
     async def reopen_run(self, run_id: str) -> None:
         """Make an ended run `running` again, to run part of it once more in place.
@@ -225,9 +250,14 @@ class RunStore(SqlBacked):
         action re-run inside its earlier run (`bridge.run_step(..., run=...)`). Its error
         and end time are cleared; `RunNotFoundError` if there is no such run.
         """
+        await self._writes.room()
+        await self.queue_reopen_run(run_id)
+
+    def queue_reopen_run(self, run_id: str) -> asyncio.Future[bool]:
+        """Queue `reopen_run` without waiting for it."""
         values = {"status": RunStatus.RUNNING.value, "error": None, "finished_at": None}
-        await self._reopen(ai_runs, run_id, values)
         self._started[run_id] = time.monotonic()
+        return self._writes.submit("reopen", ai_runs, run_id, {**values, "updated_at": self._now()})
 
     async def get_run(self, run_id: str) -> RunRecord | None:
         """Return the run, or None."""
@@ -267,6 +297,7 @@ class RunStore(SqlBacked):
 
     async def delete_run(self, run_id: str) -> bool:
         """Delete a run and its tasks; False if there was no such run."""
+        await self._writes.flush()
         async with self._connection(run_id) as conn:
             await conn.execute(delete(ai_tasks).where(ai_tasks.c.run_id == run_id))
             result = await conn.execute(delete(ai_runs).where(ai_runs.c.id == run_id))
@@ -290,8 +321,9 @@ class RunStore(SqlBacked):
         id: str | None = None,
     ) -> TaskRecord:
         """Add a task (a turn or a node) to a run; earlier tasks are never rewritten."""
+        await self._writes.room()
         fields = {
-            "id": id or uuid.uuid4().hex,
+            "id": id,
             "run_id": run_id,
             "node_id": node_id,
             "name": name,
@@ -301,32 +333,36 @@ class RunStore(SqlBacked):
             "variables": variables,
             "request": request,
         }
-        row = new_row(ai_tasks, self._now(), fields)
-        orphan = False
-        async with self._connection(row["id"]) as conn:
-            try:
-                await conn.execute(INSERT_TASK, row)
-                await conn.commit()
-            except IntegrityError:
-                orphan = True
-        if orphan:
+        row = self._new(ai_tasks, fields)
+        try:
+            await self._writes.submit("insert", ai_tasks, row["id"], row)
+        except TrackingBackendError as exc:
+            if not isinstance(exc.__cause__, IntegrityError):
+                raise
             await self._require(ai_runs, run_id)
-            raise TrackingBackendError(self.url, row["id"], "a task with this id already exists")
-        self._started[row["id"]] = time.monotonic()
+            raise TrackingBackendError(
+                self.url, row["id"], "a task with this id already exists"
+            ) from None
         return TaskRecord.model_validate(row)
+
+    def queue_task(self, run_id: str, **fields: Any) -> asyncio.Future[bool]:
+        """Queue a new task (the arguments of `add_task`) without waiting for it."""
+        row = self._new(ai_tasks, {**fields, "run_id": run_id})
+        return self._writes.submit("insert", ai_tasks, row["id"], row)
 
     async def append_partial(
         self, task_id: str, text: str, *, ttft_ms: float | None = None
     ) -> bool:
         """Append streamed text to a running task (and set its ttft once); False if ended."""
-        params = {"p_id": task_id, "p_text": text, "p_ttft": ttft_ms, "p_now": self._now()}
-        async with self._connection(task_id) as conn:
-            result = await conn.execute(APPEND_PARTIAL, params)
-            await conn.commit()
-        if result.rowcount:
-            return True
-        await self._require(ai_tasks, task_id)
-        return False
+        await self._writes.room()
+        return await self.queue_append(task_id, text, ttft_ms=ttft_ms)
+
+    def queue_append(
+        self, task_id: str, text: str, *, ttft_ms: float | None = None
+    ) -> asyncio.Future[bool]:
+        """Queue `append_partial` without waiting for it."""
+        values = {"text": text, "ttft": ttft_ms, "now": self._now()}
+        return self._writes.submit("append", ai_tasks, task_id, values)
 
     def partial_flusher(self, task_id: str, *, interval: float = 0.5) -> PartialFlusher:
         """Return a buffer that appends a task's streamed text at least every `interval` s."""
@@ -344,6 +380,7 @@ class RunStore(SqlBacked):
         ttft_ms: float | None = None,
     ) -> bool:
         """Change the given fields of a task that has not ended; False if it has ended."""
+        await self._writes.room()
         fields = {
             "status": status,
             "node_id": node_id,
@@ -352,7 +389,7 @@ class RunStore(SqlBacked):
             "partial_text": partial_text,
             "ttft_ms": ttft_ms,
         }
-        return await self._update_open(ai_tasks, task_id, column_values(fields))
+        return await self._queue_update(ai_tasks, task_id, fields)
 
     async def finish_task(
         self,
@@ -377,25 +414,55 @@ class RunStore(SqlBacked):
         cost/ttft_ms/latency_ms; explicit arguments win. Without a latency, a task added by
         this store is timed from `add_task`.
         """
-        fields = usage_values(
+        await self._writes.room()
+        return await self.queue_finish_task(
+            task_id,
+            status,
+            response,
             usage,
+            error=error,
             tokens_in=tokens_in,
             tokens_out=tokens_out,
             cost=cost,
             ttft_ms=ttft_ms,
             latency_ms=latency_ms,
+            request=request,
         )
+
+    def queue_finish_task(
+        self,
+        task_id: str,
+        status: RunStatus | str,
+        response: Any = None,
+        usage: object = None,
+        **given: Any,
+    ) -> asyncio.Future[bool]:
+        """Queue the end of a task (the arguments of `finish_task`) without waiting for it."""
+        error, request = given.pop("error", None), given.pop("request", None)
+        fields = usage_values(usage, **given)
         started = self._started.pop(task_id, None)
         if "latency_ms" not in fields and started is not None:
             fields["latency_ms"] = (time.monotonic() - started) * 1000.0
         fields.update(status=terminal_status(status), response=response, error=error)
         if request is not None:
             fields["request"] = request
-        return await self._update_open(ai_tasks, task_id, column_values(fields))
+        return self._queue_update(ai_tasks, task_id, fields)
 
     async def reopen_task(self, task_id: str, *, inputs: Mapping[str, Any] | None = None) -> None:
         """Make a task `running` again with these inputs, its outcome cleared (response,
         error, usage, timings, streamed text); see `reopen_run`. `TaskNotFoundError` if absent."""
+        await self._writes.room()
+        await self.queue_reopen_task(task_id, inputs=inputs)
+
+    def queue_reopen_task(
+        self,
+        task_id: str,
+        *,
+        inputs: Mapping[str, Any] | None = None,
+        or_add: Mapping[str, Any] | None = None,
+    ) -> asyncio.Future[bool]:
+        """Queue `reopen_task`; with `or_add` (the arguments of `add_task`, run_id
+        included), a task that does not exist is added instead."""
         values: dict[str, Any] = {
             "status": RunStatus.RUNNING.value,
             "finished_at": None,
@@ -406,9 +473,11 @@ class RunStore(SqlBacked):
             **{name: None for name in ("ttft_ms", "latency_ms", "tokens_in", "tokens_out")},
             "cost": None,
             **column_values({"inputs": inputs}),
+            "updated_at": self._now(),
         }
-        await self._reopen(ai_tasks, task_id, values)
+        row = None if or_add is None else self._new(ai_tasks, {**or_add, "id": task_id})
         self._started[task_id] = time.monotonic()
+        return self._writes.submit("reopen", ai_tasks, task_id, values, row=row)
 
     async def get_task(self, task_id: str) -> TaskRecord | None:
         """Return the task, or None."""
@@ -435,6 +504,7 @@ class RunStore(SqlBacked):
         `before` defaults to when this store was made, so calling it at start-up ends what
         an earlier (crashed) process left running, never what this store is running.
         """
+        await self._writes.flush()
         cutoff = before or self.opened_at
         now = self._now()
         ended = {"status": RunStatus.INTERRUPTED.value, "updated_at": now, "finished_at": now}
@@ -446,31 +516,38 @@ class RunStore(SqlBacked):
 
     # Shared
 
-    async def _update_open(self, table: Table, record_id: str, values: dict[str, Any]) -> bool:
-        async with self._connection(record_id) as conn:
-            changed = await self._update_open_in(conn, table, record_id, values)
-            await conn.commit()
-        if not changed:
-            await self._require(table, record_id)
-        return changed
+    async def room(self) -> None:
+        """Return once the write queue has room (at most `max_pending` writes wait).
 
-    async def _update_open_in(
-        self, conn: AsyncConnection, table: Table, record_id: str, values: dict[str, Any]
-    ) -> bool:
-        now = self._now()
-        values = {**values, "updated_at": now}
-        if values.get("status") in TERMINAL:
-            values["finished_at"] = now
-        result = await conn.execute(update_open(table, record_id, values))
-        return bool(result.rowcount)
+        Every awaited write waits for room before it queues; `queue_*` callers (the
+        runner's recorder) call this where they can wait, e.g. before a node's call.
+        """
+        await self._writes.room()
 
-    async def _reopen(self, table: Table, record_id: str, values: dict[str, Any]) -> None:
-        stmt = update_any(table, record_id, {**values, "updated_at": self._now()})
-        async with self._connection(record_id) as conn:
-            result = await conn.execute(stmt)
-            await conn.commit()
-        if not result.rowcount:
-            await self._require(table, record_id)
+    @property
+    def transactions(self) -> int:
+        """How many write transactions (batches) this store has committed."""
+        return self._writes.batches
+
+    @property
+    def writes(self) -> int:
+        """How many writes (a new run or task, a change, appended text) were queued."""
+        return self._writes.submitted
+
+    async def flush(self) -> None:
+        """Return once every write queued so far is committed."""
+        await self._writes.flush()
+
+    async def close(self) -> None:
+        """Commit what is queued, then release the engine if this store made it."""
+        await self._writes.flush()
+        await super().close()
+
+    def _new(self, table: Table, fields: Mapping[str, Any]) -> dict[str, Any]:
+        fields = {"status": RunStatus.RUNNING, **fields, "id": fields.get("id") or uuid.uuid4().hex}
+        row = new_row(table, self._now(), fields)
+        self._started[row["id"]] = time.monotonic()
+        return row
 
     async def _require(self, table: Table, record_id: str) -> None:
         """Raise RunNotFoundError or TaskNotFoundError when no row of `table` has `record_id`."""
