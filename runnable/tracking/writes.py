@@ -167,7 +167,7 @@ class WriteQueue:
                 outcomes = await _apply(conn, batch)
                 await conn.commit()
         except Exception as exc:
-            if len(batch) > 1 and isinstance(exc.__cause__, IntegrityError | _Raced):
+            if len(batch) > 1 and isinstance(exc.__cause__ or exc, IntegrityError | _Raced):
                 for write in batch:  # find the bad write: the others still go through
                     await self._commit([write])
                 return

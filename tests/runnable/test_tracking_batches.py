@@ -166,3 +166,22 @@ async def test_the_recorder_queues_without_waiting_and_drain_waits_for_the_rows(
     stored = await run_store.get_run("r1")
     assert stored is not None and stored.status is RunStatus.SUCCESS
     assert recorder.errors == []
+
+
+async def test_batched_finishes_racing_another_store_have_exactly_one_winner_each(
+    run_store: RunStore, database: Database
+) -> None:
+    other = RunStore(database.url, schema=database.schema)
+    try:
+        run = await run_store.create_run()
+        ids = [f"race-{i}" for i in range(30)]
+        await asyncio.gather(*(run_store.add_task(run.id, id=task_id) for task_id in ids))
+        ours = [run_store.queue_finish_task(task_id, "success") for task_id in ids]
+        theirs = [other.finish_task(task_id, "cancelled") for task_id in ids]
+        won = await asyncio.gather(asyncio.gather(*ours), asyncio.gather(*theirs))
+        for task_id, mine, others in zip(ids, *won, strict=True):
+            task = await run_store.get_task(task_id)
+            assert task is not None and mine != others
+            assert task.status is (RunStatus.SUCCESS if mine else RunStatus.CANCELLED)
+    finally:
+        await other.close()
