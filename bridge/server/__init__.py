@@ -162,8 +162,8 @@ def create_app(
                 yield
             finally:
                 # Stopping: what the run store has queued is committed before the server goes.
-                if bridge.recorder is not None:
-                    await bridge.recorder.drain()
+                if recorder is not None:
+                    await recorder.drain()
                 await ctx.aclose()
 
     app = Starlette(
