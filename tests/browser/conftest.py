@@ -11,6 +11,7 @@ exceptions, and a test fails at teardown if the page logged any.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -133,6 +134,13 @@ def page(new_page: Callable[[], Any]) -> Any:
 
 
 def screenshot(page: Any, name: str, *, full_page: bool = False) -> None:
-    """Save a screenshot of the page for the docs (docs/images/<name>.png)."""
-    IMAGES.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(IMAGES / f"{name}.png"), full_page=full_page, animations="disabled")
+    """Take a screenshot of the page; with RB_DOCS_SCREENSHOTS=1 it replaces the docs' one.
+
+    Every run takes it (a page that cannot be drawn fails here); only a run that asks
+    rewrites docs/images/<name>.png, so the suite leaves the checkout clean.
+    """
+    data = page.screenshot(full_page=full_page, animations="disabled")
+    assert data.startswith(b"\x89PNG")
+    if os.environ.get("RB_DOCS_SCREENSHOTS") == "1":
+        IMAGES.mkdir(parents=True, exist_ok=True)
+        (IMAGES / f"{name}.png").write_bytes(data)
