@@ -124,6 +124,12 @@ def serve(
     model: Annotated[
         str | None, typer.Option(envvar="OPENAI_MODEL", help="the model prompts run on")
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="worker processes (coherent across workers on PostgreSQL's change feed)"
+        ),
+    ] = 1,
 ) -> None:
     """Serve the HTTP API and the playground page (open http://HOST:PORT/)."""
     from bridge.serve import ServeOptions
@@ -147,6 +153,11 @@ def serve(
     console.print(
         f"playground: [bold]http://{host}:{port}/[/bold]  (model: {model_text}; database: {where})"
     )
+    if workers > 1:
+        from bridge.serve.workers import serve_workers
+
+        serve_workers(options, workers)
+        return
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_playground(options))
 

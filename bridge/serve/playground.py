@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -101,6 +102,8 @@ async def open_playground(options: ServeOptions = ServeOptions()) -> AsyncIterat
         # shared database another live server's runs must not be.
         run_store = await RunStore.open(url, schema=schema, recover=is_sqlite)
         try:
+            for source in sources.values():
+                await source.init()  # every table now: workers must not race to make them
             if options.seed and await seed(sources, app_url=app_url):
                 _log.info("seeded the example prompts, app and evaluators")
             bridge = create_default_bridge(sources, provider=endpoint.provider, run_store=run_store)
@@ -108,6 +111,8 @@ async def open_playground(options: ServeOptions = ServeOptions()) -> AsyncIterat
                 "model": endpoint.describe(),
                 "database": run_store.url,
                 "example_app": app_url,
+                # Which process answered: with --workers N there are N of them.
+                "worker_pid": os.getpid(),
             }
             app = create_app(
                 bridge,
