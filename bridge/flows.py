@@ -25,7 +25,7 @@ read from must then have no earlier step, or `RerunError` says which are missing
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bridge.chains import LoadedChain, load_chain
@@ -43,6 +43,9 @@ __all__ = ["BridgeFlows", "RunLike"]
 
 RunLike = FlowRun | str
 """An earlier run: the `FlowRun` itself, or its run id."""
+
+_Rerun = Callable[..., FlowRun]
+"""`runnable.runner.flow.run_step` or `run_action`: (flow, id, execute, **keywords)."""
 
 
 class BridgeFlows:
@@ -106,23 +109,9 @@ class BridgeFlows:
         **options: Any,
     ) -> FlowRun:
         """Run step `step_index` of flow `ref` (inside `run` when given)."""
-        resolved, data, flow, loaded = await self._prepare(ref, store, node_deadline)
-        step_id = data.action_id(step_index)
-        run_id, previous, inputs = self._place(store, resolved, run, inputs)
-        events = _Relay()
-        made = run_step(
-            flow,
-            step_id,
-            loaded.execute,
-            inputs=inputs,
-            previous_results=previous,
-            on_event=events,
-            run_id=run_id,
-            **options,
+        return await self._rerun(
+            ref, (step_index,), run_step, store, run, inputs, on_event, node_deadline, options
         )
-        reopen = run is not None
-        self._keep(events, store, resolved, flow, loaded, run_id, inputs, on_event, reopen)
-        return made
 
     async def run_action(
         self,
@@ -138,13 +127,38 @@ class BridgeFlows:
         **options: Any,
     ) -> FlowRun:
         """Run action `action_index` of step `step_index` of flow `ref` (inside `run`)."""
+        return await self._rerun(
+            ref,
+            (step_index, action_index),
+            run_action,
+            store,
+            run,
+            inputs,
+            on_event,
+            node_deadline,
+            options,
+        )
+
+    async def _rerun(
+        self,
+        ref: Any,
+        index: tuple[int, ...],
+        start: _Rerun,
+        store: Store,
+        run: RunLike | None,
+        inputs: Mapping[str, Any] | None,
+        on_event: EventCallback | None,
+        node_deadline: float | None,
+        options: dict[str, Any],
+    ) -> FlowRun:
+        """Run the step or action at `index` with `start`, in `run` or in a fresh one."""
         resolved, data, flow, loaded = await self._prepare(ref, store, node_deadline)
-        action_id = data.action_id(step_index, action_index)
+        target = data.action_id(*index)
         run_id, previous, inputs = self._place(store, resolved, run, inputs)
         events = _Relay()
-        made = run_action(
+        made = start(
             flow,
-            action_id,
+            target,
             loaded.execute,
             inputs=inputs,
             previous_results=previous,

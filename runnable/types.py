@@ -36,6 +36,7 @@ __all__ = [
     "RunnableRef",
     "RunnableSchemas",
     "TraceInfo",
+    "error_info",
 ]
 
 
@@ -301,6 +302,10 @@ class ErrorInfo(BaseModel):
         if isinstance(value, str):
             return {"message": value}
         return value
+
+
+error_info = ErrorInfo.from_exception
+"""An exception as `ErrorInfo` (the one converter every layer uses)."""
 
 
 class ExecutionResult(BaseModel):

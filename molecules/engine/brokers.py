@@ -18,8 +18,7 @@ from typing import Any, Protocol
 import attrs
 
 from molecules.engine.context import ScopeContext
-from runnable.chat.execution import error_info
-from runnable.types import ErrorInfo
+from runnable.types import ErrorInfo, error_info
 
 logger = logging.getLogger(__name__)
 

@@ -28,8 +28,7 @@ from molecules.engine.instances import Instances
 from molecules.engine.selectors import merge_variables
 from molecules.engine.starting import StartOptions, begin_instance, load_instance
 from molecules.engine.state import ExecutionConfig
-from runnable.chat.execution import error_info
-from runnable.types import ErrorInfo
+from runnable.types import ErrorInfo, error_info
 
 
 class ActionStartOptions(BaseModel):

@@ -29,10 +29,10 @@ from molecules.engine.instances import Instances
 from molecules.engine.run_recorder import LoadedRun, load_run
 from molecules.engine.state import ExecutionConfig, InstanceState, Totals, VariableLayers
 from molecules.engine.turns import write_execute_message
-from runnable.chat.execution import PromptSpec, error_info
+from runnable.chat.execution import PromptSpec
 from runnable.messages import Resource
 from runnable.tracking import REDACTED
-from runnable.types import RunnableRef
+from runnable.types import RunnableRef, error_info
 from runnable.variables import computed_variables
 
 logger = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from runnable.chat.completion import ChatCompletion, ToolCall
 from runnable.messages import ChatMessage, Content
-from runnable.types import ErrorInfo
+from runnable.types import ErrorInfo, error_info
 
 __all__ = [
     "TurnCancelled",
@@ -81,9 +81,6 @@ TurnEvent = Annotated[
     TurnStarted | TurnDelta | TurnCompleted | TurnFailed | TurnCancelled,
     Field(discriminator="type"),
 ]
-
-
-error_info = ErrorInfo.from_exception
 
 
 def turn_failed(turn_id: str, exc: BaseException, elapsed_ms: float | None = None) -> TurnFailed:

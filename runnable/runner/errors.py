@@ -20,7 +20,7 @@ import attrs
 
 from runnable.errors import ChainError
 from runnable.outcome import ExecutionFailedError
-from runnable.types import ErrorInfo
+from runnable.types import error_info
 
 __all__ = [
     "ChainInputError",
@@ -80,6 +80,3 @@ NodeExecutionError = ExecutionFailedError
 
 class FlowError(RunnerError):
     """A flow that is malformed, or a step or action that the flow does not have."""
-
-
-error_info = ErrorInfo.from_exception
