@@ -179,15 +179,18 @@ class ConflictError(RunnableError):
             if current_version is None
             else f"it is at version {current_version} now"
         )
-        super().__init__(
-            f"{source}, entity {entity_id!r}: saved on version {expected_version}, but {now}; "
+        # The HTTP face shows `detail` alone: where the source lives (a file path, a host)
+        # is the server's business, not its clients'.
+        self.detail = (
+            f"entity {entity_id!r}: saved on version {expected_version}, but {now}; "
             "reload it and save again"
         )
+        super().__init__(f"{source}, {self.detail}")
 
     def to_dict(self) -> dict[str, Any]:
         """The conflict as JSON data (an HTTP 409 body): the entity and both versions."""
         return {
-            "detail": str(self),
+            "detail": self.detail,
             "entity_id": self.entity_id,
             "expected_version": self.expected_version,
             "current_version": self.current_version,

@@ -143,7 +143,7 @@ def error_body(exc: BaseException) -> ErrorBody:
         return ErrorBody(400, {"detail": detail, "errors": errors})
     if isinstance(exc, ConflictError):
         # The entity and both versions: a UI offers to reload, or to save over on purpose.
-        return ErrorBody(409, {**exc.to_dict(), "detail": detail})
+        return ErrorBody(409, exc.to_dict())
     if isinstance(exc, _NOT_FOUND):
         return ErrorBody(404, {"detail": detail})
     if isinstance(exc, _NOT_IMPLEMENTED):

@@ -79,6 +79,7 @@ async def test_a_save_on_an_older_version_answers_409_naming_both_versions(
     body = refused.json()
     assert (body["entity_id"], body["expected_version"], body["current_version"]) == ("p1", 1, 2)
     assert "'p1'" in body["detail"]
+    assert "SqlSource" not in body["detail"] and "127.0.0.1" not in body["detail"]
     stored = await seeded.get("p1")
     assert stored is not None  # B's save wrote nothing
     assert [m["content"] for m in stored["messages"]] == ["Hello {{name}}"]

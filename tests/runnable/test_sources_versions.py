@@ -148,10 +148,12 @@ async def test_an_http_conflict_reads_the_current_version_from_the_etag(
     assert caught.value.current_version == 2
 
 
-def test_a_conflict_as_json_names_the_entity_and_both_versions() -> None:
-    error = ConflictError("SqlSource(prompts)", "p1", 3, 4)
+def test_a_conflict_as_json_names_the_entity_and_both_versions_not_the_source() -> None:
+    error = ConflictError("SqlSource(prompts @ /srv/data/app.sqlite)", "p1", 3, 4)
+    assert "SqlSource" in str(error)  # the server's own logs say where
     assert error.to_dict() == {
-        "detail": str(error),
+        "detail": "entity 'p1': saved on version 3, but it is at version 4 now; "
+        "reload it and save again",
         "entity_id": "p1",
         "expected_version": 3,
         "current_version": 4,
