@@ -134,6 +134,7 @@ def serve(
     """Serve the HTTP API and the playground page (open http://HOST:PORT/)."""
     from bridge.serve import ServeOptions
     from bridge.serve import serve as serve_playground
+    from bridge.serve.model import DEFAULT_MODEL, ECHO_MODEL
     from runnable.sources.database import database_url
 
     options = ServeOptions(
@@ -149,7 +150,7 @@ def serve(
     if db:
         # The URL may carry a password: never print it.
         where = database_url(db).render_as_string(hide_password=True)
-    model_text = f"{model or 'default model'} at {provider_url}" if provider_url else "echo"
+    model_text = f"{model or DEFAULT_MODEL} at {provider_url}" if provider_url else ECHO_MODEL
     console.print(
         f"playground: [bold]http://{host}:{port}/[/bold]  (model: {model_text}; database: {where})"
     )

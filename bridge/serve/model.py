@@ -21,10 +21,13 @@ from runnable.chat.provider import ChatProvider
 from runnable.http.serving import serve_in_thread
 from runnable.testing import ChatCompletionsApp, ChatServerState
 
-__all__ = ["ECHO_MODEL", "ModelEndpoint", "model_endpoint"]
+__all__ = ["DEFAULT_MODEL", "ECHO_MODEL", "ModelEndpoint", "model_endpoint"]
 
 ECHO_MODEL = "echo"
 """The name of the built-in offline model."""
+
+DEFAULT_MODEL = "gpt-4o-mini"
+"""The model asked of a real endpoint when none is named (`--model`)."""
 
 ECHO_LABEL = "echo: the built-in offline model (replies with your last message, word by word)"
 
@@ -59,7 +62,7 @@ def model_endpoint(
 ) -> Iterator[ModelEndpoint]:
     """The endpoint for `provider_url`, or the echo model served for the block's duration."""
     if provider_url:
-        name = model or "gpt-4o-mini"
+        name = model or DEFAULT_MODEL
         provider = ChatProvider(provider_url, api_key, model=name)
         yield ModelEndpoint(provider, name, offline=False, base_url=provider_url)
         return

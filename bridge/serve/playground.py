@@ -204,6 +204,5 @@ def playground_in_thread(options: ServeOptions = ServeOptions(port=0)) -> Iterat
         yield f"http://{options.host}:{bound}"
     finally:
         servers[0].should_exit = True
-        servers[0].force_exit = True
         thread.join(timeout=10)
         sock.close()

@@ -211,6 +211,7 @@ async def run_turn(
     ttft_ms: float | None = None
     try:
         # The run exists before the model is called; a cancel meanwhile lets it finish.
+        request = request.sent_to(provider)
         await records.begin(state, request)
         async for event in turn_events(instances, control, provider, request):
             emit(event)

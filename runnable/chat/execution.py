@@ -306,6 +306,7 @@ async def stream_request(
     The request as sent is reported to the running execution (`current_reporter`), so
     the run store records exactly what the model saw.
     """
+    request = request.sent_to(provider)
     reporter = current_reporter()
     if reporter is not None:
         reporter.set_request(request.record())

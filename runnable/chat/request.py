@@ -152,6 +152,13 @@ class TurnRequest(BaseModel):
         """The values of the secret-named variables (`api_key`, `*_token`...), longest first."""
         return secret_values({name: v.value for name, v in self.variables.items()})
 
+    def sent_to(self, provider: object) -> TurnRequest:
+        """This request naming the model `provider` sends it to (its default when none is set)."""
+        default = getattr(provider, "model", None)
+        if self.model is not None or not isinstance(default, str):
+            return self
+        return self.model_copy(update={"model": default})
+
     def record(self) -> dict[str, Any]:
         """The request as run tracking stores it (messages with their resources).
 

@@ -309,3 +309,32 @@ async def test_a_keep_alive_only_provider_ends_in_error_at_its_deadline(
     await bridge.recorder.drain()
     (record,) = await run_store.list_runs()
     assert record.status == "error"
+
+
+async def test_a_prompt_naming_no_model_records_the_model_the_provider_sent_it_to(
+    chat_server: ChatServer, run_store: RunStore
+) -> None:
+    unnamed = {**PROMPT, "settings": {"temperature": 0}}
+    async with ChatProvider(chat_server.base_url, "sk-one-path", model="house-model") as provider:
+        bridge = create_default_bridge(
+            {"prompt": InMemorySource({"p1": unnamed})}, provider=provider, run_store=run_store
+        )
+        store = Store()
+        await bridge.execute("prompt:p1", {"name": "Ada"}, store=store)
+        assert bridge.conversations is not None
+        iid = await store.set(
+            bridge.conversations.actions.start_prompt_instance,
+            "prompt:p1",
+            {"variables": {"name": "Ada"}},
+        )
+        await store.set(bridge.conversations.actions.execute_message, iid, "")
+        await bridge.conversations.drain()
+        assert bridge.recorder is not None
+        await bridge.recorder.drain()
+    sent = [request.body["model"] for request in chat_server.state.requests]
+    assert sent == ["house-model", "house-model"]
+    records = await run_store.list_runs(runnable_ref="prompt:p1")
+    assert len(records) == 2
+    for record in records:
+        (task,) = await run_store.list_tasks(record.id)
+        assert task.request["model"] == "house-model"
