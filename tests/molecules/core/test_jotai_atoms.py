@@ -1,7 +1,9 @@
-"""Jotai's tests of atom kinds and read caching, ported through the public API.
+"""Jotai's tests of atom kinds, read caching and mounted atoms, ported through the public API.
 
-From tests/vanilla/basic.test.tsx and the three behaviour tests of
-tests/vanilla/internals.test.tsx. Each test keeps Jotai's file and test name in its
+From tests/vanilla/basic.test.tsx, the three behaviour tests of
+tests/vanilla/internals.test.tsx and the two mounted-atoms tests of
+tests/vanilla/storedev.test.tsx (Jotai's dev store lists mounted atoms; here
+`store.is_mounted` answers per atom). Each test keeps Jotai's file and test name in its
 docstring. Jotai's snapshot of an atom's fields becomes the atom's kind properties, its
 `debugLabel` our `name=`, and the internals tests keep only what the public API shows:
 how often read functions run (Jotai also counts calls of its internal `readAtomState`
@@ -114,3 +116,31 @@ def test_a_mounted_diamond_recomputes_its_leaf_once_per_write() -> None:
     assert reads.count == 1
     assert store.get(leaf) == 2
     unsubscribe()
+
+
+def _doubled_pair() -> tuple[Atom[int], Atom[int]]:
+    count = atom(0)
+    return count, derived(lambda get: get(count) * 2)
+
+
+def test_a_subscribed_derived_atom_and_its_source_are_mounted() -> None:
+    """storedev: dev-only methods: should return all the mounted atoms correctly"""
+    count, doubled = _doubled_pair()
+    store = Store()
+    unsubscribe = store.sub(doubled, _noop)
+    store.set(count, 1)
+    assert store.is_mounted(doubled)
+    assert store.is_mounted(count)
+    unsubscribe()
+
+
+def test_nothing_stays_mounted_after_unsubscribing() -> None:
+    """storedev: dev-only methods: should return all the mounted atoms correctly after
+    they're unsubscribed"""
+    count, doubled = _doubled_pair()
+    store = Store()
+    unsubscribe = store.sub(doubled, _noop)
+    store.set(count, 1)
+    unsubscribe()
+    assert not store.is_mounted(doubled)
+    assert not store.is_mounted(count)

@@ -16,6 +16,7 @@ import asyncio
 from typing import Any
 
 from molecules import Getter, Setter, Store, atom, derived
+from tests.molecules.core.eventually import until
 
 
 def _noop() -> None:
@@ -126,13 +127,14 @@ async def test_sources_stay_mounted_while_an_async_read_re_runs() -> None:
         get(second)
 
     unrelated = atom(0)
+    reader = derived(read)
     store = Store()
-    store.sub(derived(read), _noop)
-    await asyncio.sleep(0.02)
+    store.sub(reader, _noop)
+    await store.get(reader)
     store.set(unrelated, 1)
     assert log == ["mount first", "mount second"]
     store.set(first, 1)
-    await asyncio.sleep(0.02)
+    await store.get(reader)
     assert log == ["mount first", "mount second"]
 
 
@@ -161,10 +163,14 @@ async def _replace_a_never_settling_source(await_first: bool) -> tuple[list[Any]
     loop = asyncio.get_running_loop()
     source = atom({"future": loop.create_future()})
 
+    picked_up: list[bool] = []
+
     async def read(get: Getter) -> Any:
         if await_first:
             await asyncio.sleep(0.01)
-        return await get(source)["future"]
+        future = get(source)["future"]
+        picked_up.append(True)
+        return await future
 
     waiting = derived(read)
     store = Store()
@@ -181,12 +187,12 @@ async def _replace_a_never_settling_source(await_first: bool) -> tuple[list[Any]
         collect(store.get(waiting))
 
     store.sub(waiting, listener)
-    if await_first:
-        await asyncio.sleep(0.02)
+    await until(lambda: picked_up)
     replacement: asyncio.Future[int] = loop.create_future()
     store.set(source, {"future": replacement})
     replacement.set_result(1)
-    await asyncio.sleep(0.02)
+    await until(lambda: values)
+    await asyncio.sleep(0.01)  # time for a listener call, were there one
     return values, calls.count
 
 

@@ -19,6 +19,7 @@ import asyncio
 from typing import Any
 
 from molecules import Getter, Setter, Store, atom, derived, effect
+from tests.molecules.core.eventually import until
 
 
 def _noop() -> None:
@@ -172,5 +173,6 @@ async def test_a_read_may_write_what_it_reads_until_it_settles() -> None:
         run_effect()
 
     store.sub(derived(read), _noop)
-    await asyncio.sleep(0.02)
+    await until(lambda: store.get(a) == 5)
+    await asyncio.sleep(0.01)
     assert store.get(a) == 5

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from molecules import Getter, NotWritableError, Store, atom, derived, loadable, unwrap
+from tests.molecules.core.eventually import until
 
 
 def _noop() -> None:
@@ -83,7 +84,7 @@ async def _unwrap_follows_three_writes(fallback: Any) -> None:
     for value in (1, 2, 3):
         store.set(count, value)
         assert store.get(plain) == fallback
-        await asyncio.sleep(0.02)
+        await until(lambda: store.get(plain) != fallback)
         assert store.get(plain) == value * 2
 
 
@@ -104,11 +105,11 @@ async def test_unwrap_gives_the_fallback_not_the_previous_value_while_loading() 
     count = atom(1)
     plain = unwrap(_doubled_later(count), 0)
     assert store.get(plain) == 0
-    await asyncio.sleep(0.02)
+    await until(lambda: store.get(plain) != 0)
     assert store.get(plain) == 2
     store.set(count, 2)
     assert store.get(plain) == 0
-    await asyncio.sleep(0.02)
+    await until(lambda: store.get(plain) != 0)
     assert store.get(plain) == 4
 
 
