@@ -13,6 +13,8 @@ where a Jotai test cannot hold here as written:
   the identity of a written value, which holds for any value here.
 * Store hooks, `onInit`, building blocks and dev warnings are Jotai internals with no
   counterpart; those tests are not ported.
+
+docs/jotai-tests.md lists every Jotai test and where it is ported.
 """
 
 from __future__ import annotations
