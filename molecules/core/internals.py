@@ -50,13 +50,13 @@ from molecules.core.node import (
     STALE,
     Aftermath,
     Deferred,
+    ErrorSeen,
     Extra,
     Listener,
     Node,
     ReadContext,
     Token,
     node_of,
-    notify_due,
     raise_error,
     same,
 )
@@ -144,11 +144,19 @@ class StoreCore:
                 self._writes += 1
                 try:
                     if a.write is None and a.read is None and len(args) == 1:
-                        # A primitive: the common write, inlined.
+                        # A primitive: the common write, inlined (its equality too).
                         n = a._node if a._tok is self._tok else node_of(a, self._tok)
                         old = n.value
                         value = args[0]
-                        if old is value or same(a.eq, old, value):
+                        if old is value:
+                            return None
+                        if a.eq is None:
+                            try:
+                                if old == value:
+                                    return None
+                            except Exception:
+                                pass  # a comparison that raises counts as a change
+                        elif same(a.eq, old, value):
                             return None
                         n.value = value
                         n.version += 1
@@ -159,7 +167,10 @@ class StoreCore:
                     return self._write(a, args)
                 finally:
                     self._writes -= 1
-                    after = self._finish() if self._writes == 0 else None
+                    if self._writes == 0 and (
+                        self._pending or self._mounts.on_mount or self._mounts.cleanups
+                    ):
+                        after = self._finish()
             finally:
                 self._release()
         finally:
@@ -206,11 +217,12 @@ class StoreCore:
             pending.append(src)
         if src.atom.read is not None:
             src.fresh = STALE
-        if not src.dependents:
+        dependents = src.dependents
+        if not dependents:
             return
-        stack = list(src.dependents)
-        while stack:
-            d = stack.pop()
+        # The first level without a stack: most writes reach a dependent or two.
+        stack = None
+        for d in dependents:
             if d.fresh != CLEAN:
                 continue  # already stale, and so is everything downstream of it
             d.fresh = STALE
@@ -218,7 +230,20 @@ class StoreCore:
                 d.queued = True
                 pending.append(d)
             if d.dependents:
-                stack.extend(d.dependents)
+                if stack is None:
+                    stack = list(d.dependents)
+                else:
+                    stack += d.dependents
+        while stack:
+            d = stack.pop()
+            if d.fresh != CLEAN:
+                continue
+            d.fresh = STALE
+            if d.listeners is not None and not d.queued:
+                d.queued = True
+                pending.append(d)
+            if d.dependents:
+                stack += d.dependents
 
     # -- pull: bring a node up to date ------------------------------------------------
 
@@ -400,9 +425,10 @@ class StoreCore:
                 if not pending:
                     break
                 self._pending = []
-                for i, n in enumerate(pending):
+                for n in pending:
                     n.queued = False
-                    if n.listeners is None:
+                    listeners = n.listeners
+                    if listeners is None:
                         continue
                     if n.fresh != CLEAN:
                         try:
@@ -410,10 +436,30 @@ class StoreCore:
                         except Deferred:
                             self._ensure(n)
                         except BaseException:
-                            self._pending[:0] = pending[i + 1 :]  # still queued: next flush
+                            # The rest stays queued, for the next flush.
+                            self._pending[:0] = pending[pending.index(n) + 1 :]
                             raise
-                    if notify_due(n):
-                        calls += n.listeners
+                    # `notify_due`, inlined: this runs for every queued node.
+                    seen = n.notified
+                    if n.error is None:
+                        current = n.value
+                        if current is seen:
+                            continue
+                        if type(seen) is not ErrorSeen:
+                            if n.atom.eq is None:
+                                try:
+                                    if seen == current:
+                                        continue
+                                except Exception:
+                                    pass  # a comparison that raises counts as a change
+                            elif same(n.atom.eq, seen, current):
+                                continue
+                        n.notified = current
+                    elif type(seen) is ErrorSeen and seen.error is n.error:
+                        continue
+                    else:
+                        n.notified = ErrorSeen(n.error)
+                    calls += listeners
         finally:
             self._writes -= 1
         cleanups = mounts.cleanups

@@ -182,21 +182,6 @@ class ErrorSeen:
         self.error = error
 
 
-def notify_due(n: Node) -> bool:
-    """True when `n`'s listeners last heard something else than its value (or error) now."""
-    seen = n.notified
-    if n.error is None:
-        current = n.value
-        if current is seen or (type(seen) is not ErrorSeen and same(n.atom.eq, seen, current)):
-            return False
-        n.notified = current
-    else:
-        if type(seen) is ErrorSeen and seen.error is n.error:
-            return False
-        n.notified = ErrorSeen(n.error)
-    return True
-
-
 # What a settled write leaves to do outside the lock: (listeners to call, cleanups to run,
 # errors of on_mount callbacks). A plain tuple: one is made per write.
 Aftermath = tuple[list[Listener], list[Callable[[], Any]], list[Exception]]
