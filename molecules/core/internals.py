@@ -272,9 +272,7 @@ class StoreCore:
         epoch = self._epoch
         deps = n.deps
         if deps is not None and not n.dirty:
-            i = 0
-            size = len(deps)
-            while i < size:
+            for i in range(0, len(deps), 2):
                 d = deps[i]
                 if d.fresh < epoch:
                     if self._nesting >= MAX_NESTING:
@@ -286,7 +284,6 @@ class StoreCore:
                         self._nesting -= 1
                 if d.version != deps[i + 1]:
                     break  # a dependency changed: recompute
-                i += 2
             else:
                 n.fresh = CLEAN if n.mounted else epoch
                 return
@@ -325,11 +322,12 @@ class StoreCore:
         n.deps = deps
         if n.mounted and (
             a.mode == 2
-            or not old_deps
-            or not deps
-            or old_deps[0] is not deps[0]
+            or old_deps is None
             or len(old_deps) != len(deps)
-            or (len(deps) > 2 and old_deps[::2] != deps[::2])
+            or (
+                len(deps) > 0
+                and (old_deps[0] is not deps[0] or (len(deps) > 2 and old_deps[::2] != deps[::2]))
+            )
         ):
             self._mounts.retrack(n, old_deps, self._epoch)  # the edges follow this run's reads
         old = n.value
