@@ -37,7 +37,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from molecules.core.async_reads import start_async
-from molecules.core.atom import Atom
+from molecules.core.atom import Atom, Token
 from molecules.core.delivery import deliver
 from molecules.core.errors import AsyncReadError, NotWritableError
 from molecules.core.mounting import Mounts
@@ -55,7 +55,6 @@ from molecules.core.node import (
     Listener,
     Node,
     ReadContext,
-    Token,
     node_of,
     raise_error,
     same,

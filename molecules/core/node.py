@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 import attrs
 
-from molecules.core.atom import Atom
+from molecules.core.atom import Atom, Token
 
 CLEAN = sys.maxsize  # a mounted node that no write has touched since it was verified
 STALE = -1
@@ -47,12 +47,6 @@ class NotReading:
 
 
 NOT_READING: Any = NotReading()
-
-
-class Token:
-    """Identifies a store inside atoms without keeping the store alive."""
-
-    __slots__ = ("__weakref__",)
 
 
 class Deferred(BaseException):
