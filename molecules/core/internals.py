@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from molecules.core.async_reads import start_async
 from molecules.core.atom import Atom, Token
@@ -45,7 +45,6 @@ from molecules.core.node import (
     CLEAN,
     MAX_NESTING,
     NO_VALUE,
-    NOT_READING,
     READ_FRAMES,
     STALE,
     Aftermath,
@@ -63,7 +62,7 @@ from molecules.core.node import (
 T = TypeVar("T")
 
 
-_NONE: list[Any] = []  # shared and never appended to: no cleanups or errors this time
+_NONE: Final[list[Any]] = []  # shared and never appended to: no cleanups or errors this time
 
 
 class StoreCore:
@@ -81,7 +80,7 @@ class StoreCore:
         self._mounts = Mounts()
         self._mounted = self._mounts.mounted
         self._queues: dict[int, list[Listener]] = {}  # deliveries running, by thread
-        self._collect: Any = NOT_READING
+        self._collect: list[Any] | None = None  # the reads of the read in progress
         # One getter per store, cheaper than a closure per recompute.
         self._get = self._make_getter()
 
@@ -92,7 +91,7 @@ class StoreCore:
         # acquire/release rather than `with`: half the cost on the hottest path.
         self._acquire()
         try:
-            n = a._node if a._tok is self._tok else node_of(a, self._tok)
+            n: Node = a._node if a._tok is self._tok else node_of(a, self._tok)
             if n.fresh < self._epoch:
                 self._ensure(n)
             if n.error is not None:
@@ -109,10 +108,10 @@ class StoreCore:
 
         def get(b: Atom[Any]) -> Any:
             collect = store._collect
-            if collect is NOT_READING or not owned():
+            if collect is None or not owned():
                 # A `get` kept past its read, or called from another thread: a plain read.
                 return store.get(b)
-            d = b._node if b._tok is tok else node_of(b, tok)
+            d: Node = b._node if b._tok is tok else node_of(b, tok)
             if d.fresh < store._epoch:
                 # A read nested in a read costs READ_FRAMES Python frames.
                 if store._nesting >= MAX_NESTING - READ_FRAMES:
@@ -144,7 +143,7 @@ class StoreCore:
                 try:
                     if a.write is None and a.read is None and len(args) == 1:
                         # A primitive: the common write, inlined (its equality too).
-                        n = a._node if a._tok is self._tok else node_of(a, self._tok)
+                        n: Node = a._node if a._tok is self._tok else node_of(a, self._tok)
                         old = n.value
                         value = args[0]
                         if old is value:
@@ -272,7 +271,7 @@ class StoreCore:
         deps = n.deps
         if deps is not None and not n.dirty:
             for i in range(0, len(deps), 2):
-                d = deps[i]
+                d: Node = deps[i]
                 if d.fresh < epoch:
                     if self._nesting >= MAX_NESTING:
                         raise Deferred(d)

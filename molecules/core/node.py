@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
 import weakref
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, NoReturn
+from typing import Any, Final, NoReturn
 
 import attrs
 
 from molecules.core.atom import Atom, Token
 
-CLEAN = sys.maxsize  # a mounted node that no write has touched since it was verified
-STALE = -1
-NO_VALUE: Any = object()
-MAX_NESTING = 240  # Python frames (of the default limit of 1,000)
-READ_FRAMES = 5  # budgeted per read nested in a read (refresh, read, get: 3, and slack)
+# Final: the compiled build (`make compiled`) reads these as C constants, not globals.
+# Larger than any epoch, and the largest int mypyc keeps unboxed.
+CLEAN: Final = (1 << 62) - 1  # a mounted node that no write has touched since it was verified
+STALE: Final = -1
+NO_VALUE: Final[Any] = object()
+MAX_NESTING: Final = 240  # Python frames (of the default limit of 1,000)
+READ_FRAMES: Final = 5  # budgeted per read nested in a read (refresh, read, get: 3, and slack)
 CLAIM_LOCK = threading.Lock()
 
 
@@ -35,18 +36,6 @@ def same(eq: Any, old: Any, new: Any) -> bool:
         return bool(eq(old, new))
     except Exception:
         return False
-
-
-class NotReading:
-    """What the store collects into outside any read: a `get` kept past its read."""
-
-    __slots__ = ()
-
-    def append(self, _: Any) -> None:
-        """Record nothing."""
-
-
-NOT_READING: Any = NotReading()
 
 
 class Deferred(BaseException):
