@@ -141,20 +141,20 @@ class StoreCore:
             try:
                 self._writes += 1
                 try:
-                    if a.write is None and a.read is None and len(args) == 1:
+                    n: Node = a._node if a._tok is self._tok else node_of(a, self._tok)
+                    if n.mode == -1 and len(args) == 1:
                         # A primitive: the common write, inlined (its equality too).
-                        n: Node = a._node if a._tok is self._tok else node_of(a, self._tok)
                         old = n.value
                         value = args[0]
                         if old is value:
                             return None
-                        if a.eq is None:
+                        if n.eq is None:
                             try:
                                 if old == value:
                                     return None
                             except Exception:
                                 pass  # a comparison that raises counts as a change
-                        elif same(a.eq, old, value):
+                        elif same(n.eq, old, value):
                             return None
                         n.value = value
                         n.version += 1
@@ -213,7 +213,7 @@ class StoreCore:
         if src.listeners is not None and not src.queued:
             src.queued = True
             pending.append(src)
-        if src.atom.read is not None:
+        if src.read is not None:
             src.fresh = STALE
         dependents = src.dependents
         if not dependents:
@@ -286,15 +286,16 @@ class StoreCore:
                 n.fresh = CLEAN if n.mounted else epoch
                 return
         # Recompute (inlined here: one call less per node on the hottest path).
-        a = n.atom
+        mode = n.mode
+        read: Any = n.read  # not None: only derived nodes are ever stale
         deps = []
         saved = self._collect
         self._collect = deps
         try:
-            if a.mode == 0:
-                value = a.read(self._get)  # type: ignore[misc]
-            elif a.mode == 1:
-                value = a.read(self._get, ReadContext(self, a))  # type: ignore[misc]
+            if mode == 0:
+                value = read(self._get)
+            elif mode == 1:
+                value = read(self._get, ReadContext(self, n.atom))
             else:
                 value = self._start_async_read(n, deps)
         except Deferred:
@@ -319,7 +320,7 @@ class StoreCore:
         old_deps = n.deps
         n.deps = deps
         if n.mounted and (
-            a.mode == 2
+            mode == 2
             or old_deps is None
             or len(old_deps) != len(deps)
             or (
@@ -333,13 +334,13 @@ class StoreCore:
             n.error = None
         elif old is value:
             return
-        elif a.eq is None:
+        elif n.eq is None:
             try:  # `default_eq`, inlined: this runs on every recompute
                 if old == value:
                     return
             except Exception:
                 pass  # a comparison that raises counts as a change
-        elif same(a.eq, old, value):
+        elif same(n.eq, old, value):
             return
         n.value = value
         n.version += 1
@@ -442,13 +443,13 @@ class StoreCore:
                         if current is seen:
                             continue
                         if type(seen) is not ErrorSeen:
-                            if n.atom.eq is None:
+                            if n.eq is None:
                                 try:
                                     if seen == current:
                                         continue
                                 except Exception:
                                     pass  # a comparison that raises counts as a change
-                            elif same(n.atom.eq, seen, current):
+                            elif same(n.eq, seen, current):
                                 continue
                         n.notified = current
                     elif type(seen) is ErrorSeen and seen.error is n.error:

@@ -88,19 +88,28 @@ class Node:
         "dependents",
         "deps",
         "dirty",
+        "eq",
         "error",
         "extra",
         "fresh",
         "listeners",
+        "mode",
         "mounted",
         "notified",
         "queued",
+        "read",
         "value",
         "version",
     )
 
     def __init__(self, a: Atom[Any]) -> None:
         self.atom = a
+        # The atom's fields the hot paths read, copied (atoms never change): a slot of the
+        # node is cheaper to reach than the atom's, and native in the compiled build.
+        self.read: Callable[..., Any] | None = a.read
+        self.eq: Callable[[Any, Any], bool] | None = a.eq
+        # How `read` is called (as Atom.mode), or -1: a primitive without a write function.
+        self.mode: int = -1 if a.read is None and a.write is None else a.mode
         self.error: BaseException | None = None
         self.version = 0
         # Flat pairs [dep, dep_version, dep, dep_version, ...]: one list per node, not two.
