@@ -316,17 +316,16 @@ class StoreCore:
         finally:
             self._collect = saved
         n.dirty = False
-        n.fresh = CLEAN if n.mounted else epoch
+        mounted = n.mounted
+        n.fresh = CLEAN if mounted else epoch
         old_deps = n.deps
         n.deps = deps
-        if n.mounted and (
+        size = len(deps)
+        if mounted and (
             mode == 2
             or old_deps is None
-            or len(old_deps) != len(deps)
-            or (
-                len(deps) > 0
-                and (old_deps[0] is not deps[0] or (len(deps) > 2 and old_deps[::2] != deps[::2]))
-            )
+            or len(old_deps) != size
+            or (size and (old_deps[0] is not deps[0] or (size > 2 and old_deps[::2] != deps[::2])))
         ):
             self._mounts.retrack(n, old_deps, self._epoch)  # the edges follow this run's reads
         old = n.value
