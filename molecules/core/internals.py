@@ -270,7 +270,11 @@ class StoreCore:
         epoch = self._epoch
         deps = n.deps
         if deps is not None and not n.dirty:
-            for i in range(0, len(deps), 2):
+            # A counter, not range(): one dependency is the common case, and a range
+            # object costs more than the loop it saves.
+            i = 0
+            size = len(deps)
+            while i < size:
                 d: Node = deps[i]
                 if d.fresh < epoch:
                     if self._nesting >= MAX_NESTING:
@@ -282,6 +286,7 @@ class StoreCore:
                         self._nesting -= 1
                 if d.version != deps[i + 1]:
                     break  # a dependency changed: recompute
+                i += 2
             else:
                 n.fresh = CLEAN if n.mounted else epoch
                 return
