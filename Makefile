@@ -38,8 +38,8 @@ test: lint
 # dependency). It goes to a copy of the package in $(COMPILED), never next to the sources,
 # so a checkout always imports pure Python; PYTHONPATH=$(COMPILED) selects the build.
 # atom.py stays Python (atoms are weakly referenced and made with object.__new__), and so
-# do the modules off the hot path.
-COMPILED ?= build/compiled
+# do the modules off the hot path. benchmarks/reactive.py looks for the build there too.
+COMPILED := build/compiled
 CORE_COMPILED := node internals mounting delivery store
 compiled: $(BIN)/.installed-dev
 	rm -rf $(COMPILED)
@@ -65,4 +65,4 @@ docs: $(BIN)/.installed-docs
 	$(BIN)/mkdocs build --strict
 
 clean:
-	rm -rf $(VENV) site .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) site .mypy_cache .pytest_cache .ruff_cache $(COMPILED)
