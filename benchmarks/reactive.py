@@ -138,11 +138,10 @@ def run(
     return table
 
 
-def profile(cases: list[Case], iterations: int = 20, top: int = 25) -> None:
-    """Print the store's hottest functions on each case (sorted by own time)."""
-    adapter_factory = ADAPTERS["molecules"]
-    for case in cases:
-        adapter = adapter_factory()
+def profile(cases: list[Case], libraries: list[str], iterations: int = 20, top: int = 25) -> None:
+    """Print each library's hottest functions on each case (sorted by own time)."""
+    for case, library in [(case, library) for case in cases for library in libraries]:
+        adapter = ADAPTERS[library]()
         iteration = case.build(adapter)
         iteration()
         profiler = cProfile.Profile()
@@ -151,7 +150,7 @@ def profile(cases: list[Case], iterations: int = 20, top: int = 25) -> None:
             iteration()
         profiler.disable()
         adapter.dispose()
-        print(f"\n## {case.title}: cProfile, sorted by own time\n")
+        print(f"\n## {case.title}, {library}: cProfile, sorted by own time\n")
         pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(top)
 
 
@@ -175,7 +174,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"skipping {library}: {reason}", file=sys.stderr)
     if args.profile:
-        profile(cases)
+        # The store's own shapes unless libraries are named (the floor has no adapter).
+        chosen = _split(args.libs) or ["molecules"]
+        profile(cases, [library for library in chosen if library in ADAPTERS])
         return 0
     budget = QUICK if args.quick else FULL
     rounds = args.rounds or (1 if args.quick else 2)

@@ -15,6 +15,10 @@ This store is measured in two shapes:
   that reads the node, and `store.sub` on that derived atom with a listener that calls
   `store.get` on it (one more atom per effect).
 
+`molecules-compiled` and `molecules-fx-compiled` are the same two shapes on the mypyc build
+of `molecules/core` (`make compiled`, into build/compiled); each worker imports one build
+or the other, never both.
+
 `minimal` is `reactive_minimal`, a 100-line push-pull core without thread safety: the
 second floor, beside the hand-written plain-Python one.
 """
@@ -22,9 +26,11 @@ second floor, beside the hand-written plain-Python one.
 from __future__ import annotations
 
 import operator
+import sys
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from functools import partial
+from pathlib import Path
 from typing import Any, ClassVar
 
 from benchmarks.reactive_adapters_push import PsygnalAdapter, RxAdapter
@@ -99,6 +105,48 @@ class MoleculesEffectAdapter(MoleculesAdapter):
 
         self._unsubscribes.append(store.sub(watched, listener))
         fn(get(watched))
+
+
+COMPILED_BUILD = Path(__file__).resolve().parent.parent / "build" / "compiled"
+
+
+def compiled_build_missing() -> str | None:
+    """None when `make compiled` has built the core into build/compiled, else why not."""
+    if not list((COMPILED_BUILD / "molecules" / "core").glob("internals.*.so")):
+        return f"no compiled build in {COMPILED_BUILD} (run `make compiled`)"
+    return None
+
+
+def _import_compiled_build() -> None:
+    """Make `import molecules` load the compiled build (in a worker, before any import)."""
+    missing = compiled_build_missing()
+    if missing is not None:
+        raise ImportError(missing)
+    loaded = sys.modules.get("molecules")
+    if loaded is None:
+        sys.path.insert(0, str(COMPILED_BUILD))
+    elif COMPILED_BUILD not in Path(loaded.__file__ or "").resolve().parents:
+        raise ImportError("molecules was already imported from the sources in this process")
+
+
+class MoleculesCompiledAdapter(MoleculesAdapter):
+    """`molecules` on the mypyc build of molecules/core."""
+
+    name: ClassVar[str] = "molecules-compiled"
+
+    def __init__(self) -> None:
+        _import_compiled_build()
+        super().__init__()
+
+
+class MoleculesCompiledEffectAdapter(MoleculesEffectAdapter):
+    """`molecules-fx` on the mypyc build of molecules/core."""
+
+    name: ClassVar[str] = "molecules-fx-compiled"
+
+    def __init__(self) -> None:
+        _import_compiled_build()
+        super().__init__()
 
 
 class MinimalAdapter:
@@ -252,6 +300,8 @@ class ObservAdapter:
 ADAPTERS: dict[str, type[Framework]] = {
     "molecules": MoleculesAdapter,
     "molecules-fx": MoleculesEffectAdapter,
+    "molecules-compiled": MoleculesCompiledAdapter,
+    "molecules-fx-compiled": MoleculesCompiledEffectAdapter,
     "minimal": MinimalAdapter,
     "reaktiv": ReaktivAdapter,
     "observ": ObservAdapter,
@@ -262,6 +312,8 @@ ADAPTERS: dict[str, type[Framework]] = {
 DISTRIBUTIONS = {
     "molecules": "runnable-bridge",
     "molecules-fx": "runnable-bridge",
+    "molecules-compiled": "runnable-bridge",
+    "molecules-fx-compiled": "runnable-bridge",
     "minimal": "runnable-bridge",
     "reaktiv": "reaktiv",
     "observ": "observ",
@@ -272,6 +324,9 @@ DISTRIBUTIONS = {
 
 def probe(name: str) -> str | None:
     """None when the library's adapter can be built, else why not."""
+    if name.endswith("-compiled"):
+        # Not built here: this process may have imported the sources already.
+        return compiled_build_missing()
     try:
         ADAPTERS[name]().dispose()
     except ImportError as error:

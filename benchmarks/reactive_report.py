@@ -18,8 +18,9 @@ from benchmarks.reactive_timing import FLOOR, Measurement
 
 STORE = "molecules"
 # The store's two effect shapes: a listener on the node itself, and the user's way (a
-# derived atom over what the effect reads, subscribed); targets are judged for each.
-STORE_SHAPES = ("molecules", "molecules-fx")
+# derived atom over what the effect reads, subscribed), each on the pure-Python package and
+# on the optional mypyc build; targets are judged for each.
+STORE_SHAPES = ("molecules", "molecules-fx", "molecules-compiled", "molecules-fx-compiled")
 MINIMAL = "minimal"
 GLITCH_FREE_PEERS = ("reaktiv", "observ")
 KAIRO_SPEEDUP_TARGET = 2.5

@@ -40,6 +40,16 @@ def default_eq(old: Any, new: Any) -> bool:
         return False
 
 
+class Token:
+    """Identifies a store inside atoms without keeping the store alive.
+
+    Defined here, in a module the compiled build (`make compiled`) leaves as Python:
+    atoms hold it weakly, and a mypyc class cannot be weakly referenced.
+    """
+
+    __slots__ = ("__weakref__",)
+
+
 class Atom(Generic[T_co]):
     """One piece of state: primitive (holds a value) or derived (read and/or write functions).
 

@@ -34,10 +34,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from molecules.core.async_reads import start_async
-from molecules.core.atom import Atom
+from molecules.core.atom import Atom, Token
 from molecules.core.delivery import deliver
 from molecules.core.errors import AsyncReadError, NotWritableError
 from molecules.core.mounting import Mounts
@@ -45,18 +45,16 @@ from molecules.core.node import (
     CLEAN,
     MAX_NESTING,
     NO_VALUE,
-    NOT_READING,
     READ_FRAMES,
     STALE,
     Aftermath,
     Deferred,
+    ErrorSeen,
     Extra,
     Listener,
     Node,
     ReadContext,
-    Token,
     node_of,
-    notify_due,
     raise_error,
     same,
 )
@@ -64,7 +62,7 @@ from molecules.core.node import (
 T = TypeVar("T")
 
 
-_NONE: list[Any] = []  # shared and never appended to: no cleanups or errors this time
+_NONE: Final[list[Any]] = []  # shared and never appended to: no cleanups or errors this time
 
 
 class StoreCore:
@@ -82,7 +80,7 @@ class StoreCore:
         self._mounts = Mounts()
         self._mounted = self._mounts.mounted
         self._queues: dict[int, list[Listener]] = {}  # deliveries running, by thread
-        self._collect: Any = NOT_READING
+        self._collect: list[Any] | None = None  # the reads of the read in progress
         # One getter per store, cheaper than a closure per recompute.
         self._get = self._make_getter()
 
@@ -93,7 +91,7 @@ class StoreCore:
         # acquire/release rather than `with`: half the cost on the hottest path.
         self._acquire()
         try:
-            n = a._node if a._tok is self._tok else node_of(a, self._tok)
+            n: Node = a._node if a._tok is self._tok else node_of(a, self._tok)
             if n.fresh < self._epoch:
                 self._ensure(n)
             if n.error is not None:
@@ -110,10 +108,10 @@ class StoreCore:
 
         def get(b: Atom[Any]) -> Any:
             collect = store._collect
-            if collect is NOT_READING or not owned():
+            if collect is None or not owned():
                 # A `get` kept past its read, or called from another thread: a plain read.
                 return store.get(b)
-            d = b._node if b._tok is tok else node_of(b, tok)
+            d: Node = b._node if b._tok is tok else node_of(b, tok)
             if d.fresh < store._epoch:
                 # A read nested in a read costs READ_FRAMES Python frames.
                 if store._nesting >= MAX_NESTING - READ_FRAMES:
@@ -143,12 +141,20 @@ class StoreCore:
             try:
                 self._writes += 1
                 try:
-                    if a.write is None and a.read is None and len(args) == 1:
-                        # A primitive: the common write, inlined.
-                        n = a._node if a._tok is self._tok else node_of(a, self._tok)
+                    n: Node = a._node if a._tok is self._tok else node_of(a, self._tok)
+                    if n.mode == -1 and len(args) == 1:
+                        # A primitive: the common write, inlined (its equality too).
                         old = n.value
                         value = args[0]
-                        if old is value or same(a.eq, old, value):
+                        if old is value:
+                            return None
+                        if n.eq is None:
+                            try:
+                                if old == value:
+                                    return None
+                            except Exception:
+                                pass  # a comparison that raises counts as a change
+                        elif same(n.eq, old, value):
                             return None
                         n.value = value
                         n.version += 1
@@ -159,7 +165,10 @@ class StoreCore:
                     return self._write(a, args)
                 finally:
                     self._writes -= 1
-                    after = self._finish() if self._writes == 0 else None
+                    if self._writes == 0 and (
+                        self._pending or self._mounts.on_mount or self._mounts.cleanups
+                    ):
+                        after = self._finish()
             finally:
                 self._release()
         finally:
@@ -204,13 +213,14 @@ class StoreCore:
         if src.listeners is not None and not src.queued:
             src.queued = True
             pending.append(src)
-        if src.atom.read is not None:
+        if src.read is not None:
             src.fresh = STALE
-        if not src.dependents:
+        dependents = src.dependents
+        if not dependents:
             return
-        stack = list(src.dependents)
-        while stack:
-            d = stack.pop()
+        # The first level without a stack: most writes reach a dependent or two.
+        stack = None
+        for d in dependents:
             if d.fresh != CLEAN:
                 continue  # already stale, and so is everything downstream of it
             d.fresh = STALE
@@ -218,7 +228,20 @@ class StoreCore:
                 d.queued = True
                 pending.append(d)
             if d.dependents:
-                stack.extend(d.dependents)
+                if stack is None:
+                    stack = list(d.dependents)
+                else:
+                    stack += d.dependents
+        while stack:
+            d = stack.pop()
+            if d.fresh != CLEAN:
+                continue
+            d.fresh = STALE
+            if d.listeners is not None and not d.queued:
+                d.queued = True
+                pending.append(d)
+            if d.dependents:
+                stack += d.dependents
 
     # -- pull: bring a node up to date ------------------------------------------------
 
@@ -247,10 +270,12 @@ class StoreCore:
         epoch = self._epoch
         deps = n.deps
         if deps is not None and not n.dirty:
+            # A counter, not range(): one dependency is the common case, and a range
+            # object costs more than the loop it saves.
             i = 0
             size = len(deps)
             while i < size:
-                d = deps[i]
+                d: Node = deps[i]
                 if d.fresh < epoch:
                     if self._nesting >= MAX_NESTING:
                         raise Deferred(d)
@@ -266,15 +291,16 @@ class StoreCore:
                 n.fresh = CLEAN if n.mounted else epoch
                 return
         # Recompute (inlined here: one call less per node on the hottest path).
-        a = n.atom
+        mode = n.mode
+        read: Any = n.read  # not None: only derived nodes are ever stale
         deps = []
         saved = self._collect
         self._collect = deps
         try:
-            if a.mode == 0:
-                value = a.read(self._get)  # type: ignore[misc]
-            elif a.mode == 1:
-                value = a.read(self._get, ReadContext(self, a))  # type: ignore[misc]
+            if mode == 0:
+                value = read(self._get)
+            elif mode == 1:
+                value = read(self._get, ReadContext(self, n.atom))
             else:
                 value = self._start_async_read(n, deps)
         except Deferred:
@@ -295,16 +321,16 @@ class StoreCore:
         finally:
             self._collect = saved
         n.dirty = False
-        n.fresh = CLEAN if n.mounted else epoch
+        mounted = n.mounted
+        n.fresh = CLEAN if mounted else epoch
         old_deps = n.deps
         n.deps = deps
-        if n.mounted and (
-            a.mode == 2
-            or not old_deps
-            or not deps
-            or old_deps[0] is not deps[0]
-            or len(old_deps) != len(deps)
-            or (len(deps) > 2 and old_deps[::2] != deps[::2])
+        size = len(deps)
+        if mounted and (
+            mode == 2
+            or old_deps is None
+            or len(old_deps) != size
+            or (size and (old_deps[0] is not deps[0] or (size > 2 and old_deps[::2] != deps[::2])))
         ):
             self._mounts.retrack(n, old_deps, self._epoch)  # the edges follow this run's reads
         old = n.value
@@ -312,13 +338,13 @@ class StoreCore:
             n.error = None
         elif old is value:
             return
-        elif a.eq is None:
+        elif n.eq is None:
             try:  # `default_eq`, inlined: this runs on every recompute
                 if old == value:
                     return
             except Exception:
                 pass  # a comparison that raises counts as a change
-        elif same(a.eq, old, value):
+        elif same(n.eq, old, value):
             return
         n.value = value
         n.version += 1
@@ -400,9 +426,10 @@ class StoreCore:
                 if not pending:
                     break
                 self._pending = []
-                for i, n in enumerate(pending):
+                for n in pending:
                     n.queued = False
-                    if n.listeners is None:
+                    listeners = n.listeners
+                    if listeners is None:
                         continue
                     if n.fresh != CLEAN:
                         try:
@@ -410,10 +437,30 @@ class StoreCore:
                         except Deferred:
                             self._ensure(n)
                         except BaseException:
-                            self._pending[:0] = pending[i + 1 :]  # still queued: next flush
+                            # The rest stays queued, for the next flush.
+                            self._pending[:0] = pending[pending.index(n) + 1 :]
                             raise
-                    if notify_due(n):
-                        calls += n.listeners
+                    # `notify_due`, inlined: this runs for every queued node.
+                    seen = n.notified
+                    if n.error is None:
+                        current = n.value
+                        if current is seen:
+                            continue
+                        if type(seen) is not ErrorSeen:
+                            if n.eq is None:
+                                try:
+                                    if seen == current:
+                                        continue
+                                except Exception:
+                                    pass  # a comparison that raises counts as a change
+                            elif same(n.eq, seen, current):
+                                continue
+                        n.notified = current
+                    elif type(seen) is ErrorSeen and seen.error is n.error:
+                        continue
+                    else:
+                        n.notified = ErrorSeen(n.error)
+                    calls += listeners
         finally:
             self._writes -= 1
         cleanups = mounts.cleanups

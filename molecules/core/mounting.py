@@ -67,7 +67,7 @@ class Mounts:
             n.mounted = False
             n.atom.mounts -= 1
             self.mounted.pop(n.atom, None)
-            if n.fresh == CLEAN and n.atom.read is not None:
+            if n.fresh == CLEAN and n.read is not None:
                 n.fresh = epoch  # from now on verified lazily
             upstream = n.deps[::2] if n.deps else []
             extra = n.extra
@@ -119,7 +119,7 @@ class Mounts:
 
     def retrack(self, n: Node, old_deps: list[Any] | None, epoch: int) -> None:
         """Mounted `n` read `n.deps` this run and `old_deps` the last: move its edges."""
-        if n.atom.mode == 2:
+        if n.mode == 2:
             if old_deps:
                 # The new run reads after `await`s: the old edges stay until it settles.
                 extra = n.more()

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
 import weakref
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, NoReturn
+from typing import Any, Final, NoReturn
 
 import attrs
 
-from molecules.core.atom import Atom
+from molecules.core.atom import Atom, Token
 
-CLEAN = sys.maxsize  # a mounted node that no write has touched since it was verified
-STALE = -1
-NO_VALUE: Any = object()
-MAX_NESTING = 240  # Python frames (of the default limit of 1,000)
-READ_FRAMES = 5  # budgeted per read nested in a read (refresh, read, get: 3, and slack)
+# Final: the compiled build (`make compiled`) reads these as C constants, not globals.
+# Larger than any epoch, and the largest int mypyc keeps unboxed.
+CLEAN: Final = (1 << 62) - 1  # a mounted node that no write has touched since it was verified
+STALE: Final = -1
+NO_VALUE: Final[Any] = object()
+MAX_NESTING: Final = 240  # Python frames (of the default limit of 1,000)
+READ_FRAMES: Final = 5  # budgeted per read nested in a read (refresh, read, get: 3, and slack)
 CLAIM_LOCK = threading.Lock()
 
 
@@ -35,24 +36,6 @@ def same(eq: Any, old: Any, new: Any) -> bool:
         return bool(eq(old, new))
     except Exception:
         return False
-
-
-class NotReading:
-    """What the store collects into outside any read: a `get` kept past its read."""
-
-    __slots__ = ()
-
-    def append(self, _: Any) -> None:
-        """Record nothing."""
-
-
-NOT_READING: Any = NotReading()
-
-
-class Token:
-    """Identifies a store inside atoms without keeping the store alive."""
-
-    __slots__ = ("__weakref__",)
 
 
 class Deferred(BaseException):
@@ -105,19 +88,28 @@ class Node:
         "dependents",
         "deps",
         "dirty",
+        "eq",
         "error",
         "extra",
         "fresh",
         "listeners",
+        "mode",
         "mounted",
         "notified",
         "queued",
+        "read",
         "value",
         "version",
     )
 
     def __init__(self, a: Atom[Any]) -> None:
         self.atom = a
+        # The atom's fields the hot paths read, copied (atoms never change): a slot of the
+        # node is cheaper to reach than the atom's, and native in the compiled build.
+        self.read: Callable[..., Any] | None = a.read
+        self.eq: Callable[[Any, Any], bool] | None = a.eq
+        # How `read` is called (as Atom.mode), or -1: a primitive without a write function.
+        self.mode: int = -1 if a.read is None and a.write is None else a.mode
         self.error: BaseException | None = None
         self.version = 0
         # Flat pairs [dep, dep_version, dep, dep_version, ...]: one list per node, not two.
@@ -180,21 +172,6 @@ class ErrorSeen:
 
     def __init__(self, error: BaseException) -> None:
         self.error = error
-
-
-def notify_due(n: Node) -> bool:
-    """True when `n`'s listeners last heard something else than its value (or error) now."""
-    seen = n.notified
-    if n.error is None:
-        current = n.value
-        if current is seen or (type(seen) is not ErrorSeen and same(n.atom.eq, seen, current)):
-            return False
-        n.notified = current
-    else:
-        if type(seen) is ErrorSeen and seen.error is n.error:
-            return False
-        n.notified = ErrorSeen(n.error)
-    return True
 
 
 # What a settled write leaves to do outside the lock: (listeners to call, cleanups to run,
