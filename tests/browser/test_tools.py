@@ -141,9 +141,7 @@ def test_a_chat_tool_call_waits_for_approval_and_runs_once_approved(
 
     expect(note).to_have_attribute("data-state", "done")
     expect(note.get_by_test_id("tool-result")).to_have_text("saved note 1: 10 km is about 6.2 mi")
-    expect(page.locator('[data-role="assistant"]').last).to_contain_text(
-        "save_note: saved note 1"
-    )
+    expect(page.locator('[data-role="assistant"]').last).to_contain_text("save_note: saved note 1")
 
 
 def test_a_denied_chat_tool_call_shows_that_it_was_not_approved(

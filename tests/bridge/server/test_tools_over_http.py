@@ -73,8 +73,9 @@ async def test_a_tool_that_raises_answers_the_model_with_the_error(
     )
     done = json.loads((await read_events(client, run_id))[-1].data)
     assert done["status"] == "success"
-    assert "convert_units raised ValueError: cannot convert a mass (kg) to a length" in (
-        done["output"]
+    assert (
+        "convert_units raised ValueError: cannot convert a mass (kg) to a length"
+        in (done["output"])
     )
 
 
