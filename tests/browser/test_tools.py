@@ -156,3 +156,21 @@ def test_a_denied_chat_tool_call_shows_that_it_was_not_approved(
     note.get_by_test_id("tool-deny").click()
     expect(note).to_have_attribute("data-state", "error")
     expect(note.get_by_test_id("tool-result")).to_contain_text("was not approved by the user")
+
+
+def test_a_structured_chat_reply_shows_its_parsed_json(page: Any, playground: Playground) -> None:
+    page.goto(f"{playground.url}/#/chat")
+    page.get_by_test_id("chat-prompt").select_option("prompt:capital-facts")
+    country = page.locator('[data-var="country"]')
+    country.fill("Chile")
+    country.dispatch_event("change")
+    page.get_by_test_id("chat-input").fill("capital=Santiago population=6900000")
+    page.get_by_test_id("chat-input").press("Enter")
+
+    shown = page.get_by_test_id("chat-structured").locator("pre")
+    expect(shown).to_be_visible()
+    assert json.loads(shown.inner_text()) == {
+        "country": "Chile",
+        "capital": "Santiago",
+        "population": 6900000,
+    }
