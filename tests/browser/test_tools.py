@@ -42,6 +42,12 @@ def test_a_run_that_calls_a_tool_shows_the_call_its_arguments_and_its_result(
     )
     screenshot(page, "run-tool-calls", full_page=True)
 
+    # The run's page shows the same exchange in the request it recorded.
+    page.get_by_test_id("output").get_by_role("link", name="Open run").click()
+    recorded = page.get_by_test_id("run-request").get_by_test_id("tool-call")
+    expect(recorded).to_have_count(1)
+    expect(recorded.get_by_test_id("tool-result")).to_contain_text('"value": 26.09759')
+
 
 def test_a_tool_that_raises_shows_its_error_as_the_calls_result(
     page: Any, playground: Playground
