@@ -107,7 +107,11 @@ class Resource(BaseModel):
 
 
 class ChatMessage(BaseModel):
-    """One chat message; a user message may carry the resources of its turn."""
+    """One chat message; a user message may carry the resources of its turn.
+
+    An assistant reply to a `json_schema` response format carries its parsed, validated
+    JSON as `structured` (for whoever shows it); it is never sent to a model.
+    """
 
     model_config = ConfigDict(extra="allow")  # tool_calls, tool_call_id... pass through
 
@@ -115,6 +119,7 @@ class ChatMessage(BaseModel):
     content: Content | None = ""
     name: str | None = None
     resources: list[Resource] = Field(default_factory=list)
+    structured: Any = None
 
 
 def _as_message(value: ChatMessage | Mapping[str, Any]) -> ChatMessage:
@@ -257,7 +262,7 @@ def to_provider_messages(
     for index, message in enumerate(parsed):
         sent = [r for r in message.resources if index == current or r.keep]
         content = _with_resources(message.content, sent) if sent else message.content
-        item = message.model_dump(exclude={"resources", "content"}, exclude_none=True)
+        item = message.model_dump(exclude={"resources", "content", "structured"}, exclude_none=True)
         if isinstance(content, list):
             item["content"] = [p.model_dump(exclude_none=True) for p in content]
         else:

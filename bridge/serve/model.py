@@ -1,10 +1,12 @@
 """The model the playground runs prompts on: the built-in offline `echo`, or a real endpoint.
 
 Offline, `runnable.testing.ChatCompletionsApp` is served on 127.0.0.1 in a thread: an
-OpenAI-compatible server whose replies echo the last user message word by word, so
-every part of the playground (streaming, chat, cancel, tokens) works with no network
-and no key. With a URL (`--provider-url` or `OPENAI_BASE_URL`) prompts go to that
-endpoint instead, with `OPENAI_API_KEY` as its key. The key is never shown: `describe`
+OpenAI-compatible server whose replies echo the last user message word by word (and
+call the tools a message names, and fit a `json_schema` response format: see
+`runnable.testing.echo`), so every part of the playground (streaming, chat, cancel,
+tokens, tools, structured output) works with no network and no key. With a URL
+(`--provider-url` or `OPENAI_BASE_URL`) prompts go to that endpoint instead, with
+`OPENAI_API_KEY` as its key. The key is never shown: `describe`
 gives what `GET /info` may say.
 """
 
@@ -29,7 +31,10 @@ ECHO_MODEL = "echo"
 DEFAULT_MODEL = "gpt-4o-mini"
 """The model asked of a real endpoint when none is named (`--model`)."""
 
-ECHO_LABEL = "echo: the built-in offline model (replies with your last message, word by word)"
+ECHO_LABEL = (
+    "echo: the built-in offline model (replies with your last message, word by word; "
+    "calls the tools your message names, and fits a JSON schema)"
+)
 
 
 @attrs.frozen

@@ -6,6 +6,8 @@
 - The model: the built-in offline `echo` (`bridge.serve.model`), unless a provider URL
   is given.
 - First start: example prompts and evaluators, and the example app (`bridge.serve.seeds`).
+- Tools: `convert_units` and `save_note` (`bridge.serve.tools`), offered to every prompt
+  and conversation; `GET /info` lists them.
 
 Everything is opened inside the loop that serves, because the database engines belong
 to the loop they were first used on.
@@ -30,6 +32,7 @@ from bridge.defaults import create_default_bridge
 from bridge.demo.services import app_service
 from bridge.serve.model import model_endpoint
 from bridge.serve.seeds import seed
+from bridge.serve.tools import playground_tools
 from bridge.server import PLAYGROUND_DIR, create_app
 from molecules import Store
 from runnable.http.serving import serve_in_thread
@@ -106,9 +109,20 @@ async def open_playground(options: ServeOptions = ServeOptions()) -> AsyncIterat
                 await source.init()  # every table now: workers must not race to make them
             if options.seed and await seed(sources, app_url=app_url):
                 _log.info("seeded the example prompts, app and evaluators")
-            bridge = create_default_bridge(sources, provider=endpoint.provider, run_store=run_store)
+            tools = playground_tools()
+            bridge = create_default_bridge(
+                sources, provider=endpoint.provider, run_store=run_store, tools=tools
+            )
             info: dict[str, Any] = {
                 "model": endpoint.describe(),
+                "tools": [
+                    {
+                        "name": spec["function"]["name"],
+                        "description": spec["function"]["description"],
+                        "requires_approval": tools.requires_approval(spec["function"]["name"]),
+                    }
+                    for spec in tools.specs()
+                ],
                 "database": run_store.url,
                 "example_app": app_url,
                 # Which process answered: with --workers N there are N of them.

@@ -1,5 +1,9 @@
 """What a new playground starts with: example prompts, an example app and evaluators.
 
+Two example prompts show tools and structured output: `unit-converter` asks the model
+to call `convert_units` (a tool of `bridge.serve.tools`), `capital-facts` asks for JSON
+that fits a schema.
+
 Seeds are written on first start only (when no prompt is saved yet), so a user's edits
 are never overwritten. The example app is a plain function served with
 `runnable.http.service.create_service` on 127.0.0.1 at a port chosen at each start;
@@ -16,6 +20,25 @@ from runnable.sources import Source
 __all__ = ["EXAMPLE_APP_ID", "EXAMPLE_EVALUATORS", "EXAMPLE_PROMPTS", "seed"]
 
 EXAMPLE_APP_ID = "capitals-app"
+
+CAPITAL_FACTS_FORMAT: dict[str, Any] = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "capital_facts",
+        "strict": True,
+        "schema": {
+            "type": "object",
+            "properties": {
+                "country": {"type": "string"},
+                "capital": {"type": "string"},
+                "population": {"type": "integer", "minimum": 0},
+            },
+            "required": ["country", "capital", "population"],
+            "additionalProperties": False,
+        },
+    },
+}
+"""The response format of the `capital-facts` example prompt."""
 
 EXAMPLE_PROMPTS: dict[str, dict[str, Any]] = {
     "greeter": {
@@ -37,8 +60,37 @@ EXAMPLE_PROMPTS: dict[str, dict[str, Any]] = {
         "name": "Capital question",
         "messages": [{"role": "user", "content": "What is the capital of {{country}}?"}],
     },
+    "unit-converter": {
+        "name": "Unit converter (tool)",
+        "messages": [
+            {
+                "role": "system",
+                "content": "You convert units. Always call the convert_units tool for the "
+                "arithmetic, then give the result in one short sentence.",
+            },
+            {
+                "role": "user",
+                "content": "Convert {{value}} {{from_unit}} to {{to_unit}} with convert_units "
+                "(value={{value}} from_unit={{from_unit}} to_unit={{to_unit}}).",
+            },
+        ],
+        "variable_defaults": {"value": "10", "from_unit": "km", "to_unit": "mi"},
+    },
+    "capital-facts": {
+        "name": "Capital facts (JSON)",
+        "messages": [
+            {"role": "system", "content": "You answer with facts, as JSON that fits the schema."},
+            {
+                "role": "user",
+                "content": "The capital of {{country}} and its population (country={{country}}).",
+            },
+        ],
+        "settings": {"response_format": CAPITAL_FACTS_FORMAT},
+    },
 }
-"""Example prompts: `greeter` (every input has a default), `summarize` (`text` is required)."""
+"""Example prompts: `greeter` (every input has a default), `summarize` (`text` is required),
+`unit-converter` (the model calls the `convert_units` tool), `capital-facts` (a
+`json_schema` response format: structured output with output ports)."""
 
 EXAMPLE_EVALUATORS: dict[str, dict[str, Any]] = {
     "exact-match": {

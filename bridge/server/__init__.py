@@ -100,7 +100,12 @@ def create_app(
 
         from bridge.server.app import BridgeApi
         from bridge.server.context import ServerContext
-        from bridge.server.conversations import ConversationsApi, MessageRequest, StartRequest
+        from bridge.server.conversations import (
+            ApprovalRequest,
+            ConversationsApi,
+            MessageRequest,
+            StartRequest,
+        )
         from bridge.server.hub import RunHub
         from bridge.server.listing import ListingApi
         from bridge.server.openapi import add_paths, server_paths
@@ -139,6 +144,7 @@ def create_app(
         "chain_run": ChainRunsRequest.model_json_schema(ref_template=_REF_TEMPLATE),
         "conversation": StartRequest.model_json_schema(ref_template=_REF_TEMPLATE),
         "message": MessageRequest.model_json_schema(ref_template=_REF_TEMPLATE),
+        "approval": ApprovalRequest.model_json_schema(ref_template=_REF_TEMPLATE),
     }
     for schema in schemas.values():
         runnables.document["components"]["schemas"].update(schema.pop("$defs", {}))

@@ -7,13 +7,19 @@ GET    /conversations/{id}              the conversation (below)
 PATCH  /conversations/{id}/variables    {name: value, ...} -> the conversation
 POST   /conversations/{id}/messages     {"text"} -> 202, the conversation (the turn runs on)
 POST   /conversations/{id}/cancel       stop the turn in flight -> the conversation
+POST   /conversations/{id}/tool_calls/{call_id}
+                                        {"approved", "result"} answer a call awaiting
+                                        approval -> the conversation (409: not awaiting)
 GET    /conversations/{id}/watch        EventSource of `state` events (the conversation)
 DELETE /conversations/{id}              remove it (its run is ended) -> 204
 ```
 
 The conversation is `{"instance_id", "status", "messages" (the display messages, the
 reply streaming in as the last one), "variables" ({name: value}), "streaming_text",
-"error", "variable_names", "missing_variables", "run_id"}`. An instance lives in the
+"error", "variable_names", "missing_variables", "run_id", "awaiting" (the tool calls
+waiting for a person's approval: `{"id", "name", "arguments"}`)}`. A structured reply's
+message carries its parsed JSON as `structured`; a tool call's answer is a `tool`
+message naming the call by `tool_call_id`. An instance lives in the
 store of the session that started it; any client that knows its id may use it.
 A watch is a shared, coalescing feed (`bridge.server.feeds`).
 """
@@ -40,6 +46,7 @@ from bridge.server.sessions import Session
 from molecules import Atom, derived
 from molecules.core.atom import Getter
 from molecules.engine import (
+    ActiveTurn,
     ChatNotAllowedError,
     ConversationEngine,
     EngineError,
@@ -47,9 +54,10 @@ from molecules.engine import (
     InstanceNotFoundError,
     InstanceNotReadyError,
     PromptEntityNotFoundError,
+    ToolCallNotAwaitingError,
 )
 
-__all__ = ["ConversationsApi", "MessageRequest", "StartRequest"]
+__all__ = ["ApprovalRequest", "ConversationsApi", "MessageRequest", "StartRequest"]
 
 
 class StartRequest(BaseModel):
@@ -60,6 +68,16 @@ class StartRequest(BaseModel):
     prompt: str | dict[str, Any] | None = None
     variables: dict[str, Any] = Field(default_factory=dict)
     run_id: str | None = None
+
+
+class ApprovalRequest(BaseModel):
+    """The body of `POST /conversations/{id}/tool_calls/{call_id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    approved: bool
+    # Approved with a result: the model reads it and the tool does not run.
+    result: Any = None
 
 
 class MessageRequest(BaseModel):
@@ -74,7 +92,8 @@ def _api_error(exc: EngineError) -> ApiError:
     detail = error_text(exc)
     if isinstance(exc, InstanceNotFoundError | PromptEntityNotFoundError):
         return ApiError(404, detail)
-    if isinstance(exc, InstanceBusyError | InstanceNotReadyError | ChatNotAllowedError):
+    busy = InstanceBusyError | InstanceNotReadyError | ChatNotAllowedError
+    if isinstance(exc, busy | ToolCallNotAwaitingError):
         return ApiError(409, detail)
     # The rest, EngineConfigError among them (a run_id to continue on a server without a
     # run store...), is a request this server cannot take: the detail says why.
@@ -99,6 +118,7 @@ class ConversationsApi:
             Route(one + "/variables", guard(self.variables), methods=["PATCH"]),
             Route(one + "/messages", guard(self.message), methods=["POST"]),
             Route(one + "/cancel", guard(self.cancel), methods=["POST"]),
+            Route(one + "/tool_calls/{call_id}", guard(self.approve), methods=["POST"]),
             Route(one + "/watch", guard(self.watch), methods=["GET"]),
         ]
 
@@ -136,6 +156,7 @@ class ConversationsApi:
                         "variable_names": list(get(selectors.variable_names(iid))),
                         "missing_variables": list(get(selectors.missing_variables(iid))),
                         "run_id": get(selectors.run_id(iid)),
+                        "awaiting": _awaiting(get(selectors.turn(iid))),
                     }
                 )
                 return data
@@ -217,6 +238,19 @@ class ConversationsApi:
                 await asyncio.wait({turn})
         return self._state(iid, session)
 
+    async def approve(self, request: Request) -> Response:
+        """`POST /conversations/{id}/tool_calls/{call_id}`: approve or deny a waiting call."""
+        iid, session = self._session(request)
+        body = ApprovalRequest.model_validate(await read_json_body(request, default={}))
+        call_id: str = request.path_params["call_id"]
+        try:
+            session.store.set(
+                self.engine.actions.approve_tool_call, iid, call_id, body.approved, body.result
+            )
+        except EngineError as exc:
+            raise _api_error(exc) from None
+        return self._state(iid, session)
+
     async def watch(self, request: Request) -> Response:
         """`GET /conversations/{id}/watch`: `state` events, coalesced."""
         iid, session = self._session(request)
@@ -233,6 +267,12 @@ class ConversationsApi:
             with anyio.move_on_after(self.ctx.cancel_timeout):
                 await asyncio.wait({ending})
         return Response(status_code=204)
+
+
+def _awaiting(turn: ActiveTurn | None) -> list[dict[str, str]]:
+    if turn is None:
+        return []
+    return [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in turn.awaiting]
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:

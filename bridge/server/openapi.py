@@ -260,6 +260,15 @@ def server_paths(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
                 "Stop the turn in flight", _json("Conversation"), (404,), parameters=conversation
             )
         },
+        "/conversations/{instance_id}/tool_calls/{call_id}": {
+            "post": _operation(
+                "Approve or deny a tool call awaiting approval",
+                _json("Conversation"),
+                (*body_errors, 409),
+                body=_json_body(schemas["approval"], required=True),
+                parameters=[*conversation, _path_id("call_id")],
+            )
+        },
     }
 
 

@@ -5,7 +5,10 @@ the events to fold: each round's `TurnStarted` and `TurnDelta`s, then for a repl
 asks for tools `ToolCallsRequested` (the assistant's call message) and one
 `ToolCallAnswered` per call (its `tool` message, as each finishes), and finally the
 turn's one `TurnCompleted`, whose usage and cost add up every round. More than
-`max_tool_rounds` rounds raise `ToolRoundsExceededError` (the turn fails).
+`max_tool_rounds` rounds raise `ToolRoundsExceededError` (the turn fails). Under a
+`json_schema` response format the final reply is parsed and validated as an execution's
+is (`runnable.chat.structured.parse_structured`): its message carries the value as
+`structured`, and a reply that breaks the schema fails the turn with the error.
 
 A call to a tool that requires approval waits for `approve_tool_call(instance_id,
 call_id, approved, result=None)`; meanwhile the instance is `awaiting_approval`. An
@@ -31,6 +34,7 @@ from molecules.engine.instances import Instances, TurnControl
 from runnable.chat.completion import ToolCall
 from runnable.chat.events import TurnCompleted, assistant_message
 from runnable.chat.execution import ChatProviderLike, TurnRequest, stream_turn
+from runnable.chat.structured import parse_structured, response_schema
 from runnable.chat.tool_loop import ToolRoundsExceededError, added_up, with_tool_specs
 from runnable.tools import Decision, ToolResult, run_tool_calls
 
@@ -66,7 +70,7 @@ async def turn_events(
         completion = added_up(so_far, completed.completion)
         calls = completion.tool_calls
         if not calls or tools is None:
-            yield completed.model_copy(update={"completion": completion})
+            yield _structured(completed.model_copy(update={"completion": completion}), request)
             return
         if rounds >= instances.max_tool_rounds:
             raise ToolRoundsExceededError(rounds)
@@ -84,6 +88,19 @@ async def turn_events(
             yield ToolCallAnswered(request.turn_id, result.message())
         # The model reads the answers in the order of its calls, however they finished.
         messages = [*messages, asked, *(answered[call.id].message() for call in calls)]
+
+
+def _structured(completed: TurnCompleted, request: TurnRequest) -> TurnCompleted:
+    """The final reply, its JSON parsed and validated under a `json_schema` response format.
+
+    The execution path's validator: a reply that is not JSON or breaks the schema raises
+    `StructuredOutputError` naming the failing path, and the turn fails with it.
+    """
+    if response_schema(request.settings) is None:
+        return completed
+    value = parse_structured(completed.completion.text, request.settings)
+    message = completed.message.model_copy(update={"structured": value})
+    return completed.model_copy(update={"message": message})
 
 
 def write_approve_tool_call(

@@ -229,6 +229,7 @@ async def run_turn(
                     started_at,
                     event.completion.text,
                     metrics=event.completion.metrics(),
+                    structured_output=event.message.structured,
                 )
         raise RuntimeError("the turn's stream ended without completing")  # pragma: no cover
     except asyncio.CancelledError:

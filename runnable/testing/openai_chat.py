@@ -4,8 +4,9 @@ It speaks the protocol the way api.openai.com does: JSON completions, SSE stream
 `chat.completion.chunk` objects ending in `data: [DONE]`, a usage chunk with empty
 `choices` when `stream_options.include_usage` is set, `{"error": {...}}` bodies (and
 error events mid-stream), `Retry-After` headers. Tests script the next replies
-(`state.script(...)`); unscripted requests get an echo of the last user message (under
-a `json_schema` response format, an object that fits the schema). Tool calls stream as
+(`state.script(...)`); unscripted requests get the offline echo model's answer
+(`runnable.testing.echo`: an echo of the last user message, tool calls for the tools
+the message names, an object that fits a `json_schema` response format). Tool calls stream as
 OpenAI streams them: each call's id and name first, then its arguments in small pieces,
 and `finish_reason: "tool_calls"`. Like the real service, it refuses malformed `tools`,
 `response_format` and tool messages that answer no call.
@@ -24,6 +25,8 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequen
 from typing import Any
 
 import attrs
+
+from runnable.testing.echo import echo_answer
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -236,37 +239,12 @@ def _openai_error(message: str, error_type: str, code: str | None = None) -> dic
 
 
 def _echo_reply(body: Mapping[str, Any], chunk_delay: float = 0.0) -> Reply:
-    last_user = ""
-    for message in body.get("messages", []):
-        if isinstance(message, Mapping) and message.get("role") == "user":
-            last_user = str(message.get("content", ""))
-    words = f"echo: {last_user}".split(" ")
+    """The offline echo model's answer (`runnable.testing.echo`), word by word."""
+    answer = echo_answer(body)
+    if answer.tool_calls:
+        return tool_calls_reply(*(tool_call(name, args) for name, args in answer.tool_calls))
+    words = answer.text.split(" ")
     return Reply(chunks=[words[0], *(" " + w for w in words[1:])], chunk_delay=chunk_delay)
-
-
-def _fitting(schema: Any, text: str) -> Any:
-    """A small value that fits a JSON schema (strings are `text`)."""
-    if not isinstance(schema, Mapping):
-        return text
-    if schema.get("enum"):
-        return schema["enum"][0]
-    kind = schema.get("type")
-    kind = kind[0] if isinstance(kind, list) and kind else kind
-    if kind == "object" or "properties" in schema:
-        properties = schema.get("properties") or {}
-        return {name: _fitting(sub, text) for name, sub in properties.items()}
-    if kind == "array":
-        return [_fitting(schema.get("items"), text)] if schema.get("minItems") else []
-    return {"integer": 0, "number": 0, "boolean": False, "null": None}.get(str(kind), text)
-
-
-def _schema_reply(body: Mapping[str, Any], echo: Reply) -> Reply:
-    """The echo as an object fitting the request's `json_schema` response format."""
-    response_format = body.get("response_format")
-    if not isinstance(response_format, Mapping) or response_format.get("type") != "json_schema":
-        return echo
-    schema = (response_format.get("json_schema") or {}).get("schema")
-    return Reply(chunks=[json.dumps(_fitting(schema, "".join(echo.chunks)))])
 
 
 def request_problem(body: Mapping[str, Any]) -> str | None:
@@ -357,9 +335,7 @@ class ChatCompletionsApp:
         if problem is not None:
             await conn.json(400, _openai_error(problem, "invalid_request_error"))
             return
-        scripted = self.state.next_reply() or _schema_reply(
-            body, _echo_reply(body, self.state.echo_chunk_delay)
-        )
+        scripted = self.state.next_reply() or _echo_reply(body, self.state.echo_chunk_delay)
         if scripted.first_byte_delay and not await conn.pause(scripted.first_byte_delay):
             return
         if scripted.status >= 400:

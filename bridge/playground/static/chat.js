@@ -3,6 +3,7 @@
 import { api, enc, listen, listRunnables, runnableLabel } from "./api.js";
 import { asText, autoGrow, fill, h, nextId, statusPill, toast } from "./dom.js";
 import { errorText } from "./output.js";
+import { structuredBlock, toolCallList, toolExchanges } from "./tools.js";
 
 const CHAT_KEY = "rb.chat";
 const BUSY = new Set(["pending", "running", "executing", "streaming", "awaiting_approval"]);
@@ -79,15 +80,30 @@ export async function mount(main, params, app) {
     app.setBusy(busy);
     const messages = (next?.messages || []).filter((m) => m.role !== "system");
     // While a reply streams, the conversation holds it as its last (assistant) message.
-    const streaming = busy && messages.at(-1)?.role === "assistant";
-    const items = messages.map((m, index) => {
+    const streaming = busy && messages.at(-1)?.role === "assistant" && !messages.at(-1)?.tool_calls;
+    // A call's answer is shown on the call's card, not as a message of its own.
+    const calls = new Map(toolExchanges(messages).map((call) => [call.id, call]));
+    const awaitingIds = new Set((next?.awaiting || []).map((call) => call.id));
+    const items = [];
+    messages.forEach((m, index) => {
+      if (m.role === "tool") return;
       const live = streaming && index === messages.length - 1;
-      return h(
+      const text = messageText(m.content);
+      if (m.tool_calls?.length) {
+        const list = toolCallList(m.tool_calls.map((c) => calls.get(c.id)), { awaitingIds, decide });
+        items.push(h("li", { class: "bubble bubble-tools", "data-role": "tool-calls" },
+          h("span", { class: "bubble-role" }, "assistant · tool calls"),
+          text ? h("div", { class: "bubble-text" }, text) : null,
+          list));
+        return;
+      }
+      const structured = m.structured !== undefined && m.structured !== null;
+      items.push(h(
         "li",
         { class: `bubble bubble-${m.role}${live ? " is-streaming" : ""}`, "data-role": m.role, "data-streaming": live ? "true" : null },
         h("span", { class: "bubble-role" }, m.role === "user" ? "You" : m.role),
-        h("div", { class: "bubble-text" }, messageText(m.content)),
-      );
+        structured ? structuredBlock(m.structured, "chat-structured") : h("div", { class: "bubble-text" }, text),
+      ));
     });
     if (busy && !streaming && next?.streaming_text) {
       items.push(h("li", { class: "bubble bubble-assistant is-streaming", "data-role": "assistant", "data-streaming": "true" }, h("span", { class: "bubble-role" }, "assistant"), h("div", { class: "bubble-text" }, next.streaming_text)));
@@ -162,6 +178,15 @@ export async function mount(main, params, app) {
       sendButton.disabled = false;
     }
     composer.focus();
+  }
+
+  async function decide(call, approved) {
+    if (!conversation) return;
+    try {
+      await api("POST", `/conversations/${enc(conversation.instance_id)}/tool_calls/${enc(call.id)}`, { approved });
+    } catch (exc) {
+      toast(`Could not ${approved ? "approve" : "deny"} ${call.name}: ${exc.message}`, "error");
+    }
   }
 
   async function stop() {

@@ -12,7 +12,7 @@ const FORMATS = [
   ["jinja2", "Jinja2"],
   ["mustache", "Mustache"],
 ];
-const WATCHED = ["entity", "is_dirty", "input_ports", "template_errors"];
+const WATCHED = ["entity", "is_dirty", "input_ports", "output_ports", "template_errors"];
 const PATCH_DELAY_MS = 120;
 
 function contentText(content) {
@@ -36,7 +36,7 @@ function editable(entity) {
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
 export class PromptEditor {
-  /** `onstate({dirty, ports, errors})` runs whenever one of them changes. */
+  /** `onstate({dirty, ports, errors, outputPorts, settings})` runs whenever one of them changes. */
   constructor(refText, { onstate, onsaved, defaultModel }) {
     this.ref = refText;
     this.defaultModel = defaultModel;
@@ -45,6 +45,7 @@ export class PromptEditor {
     this.draft = null;
     this.dirty = false;
     this.ports = [];
+    this.outputPorts = [];
     this.errors = [];
     this.timer = null;
     this.queue = Promise.resolve();
@@ -62,6 +63,7 @@ export class PromptEditor {
       entity: (entity) => this.serverEntity(entity),
       is_dirty: (dirty) => this.setState({ dirty: Boolean(dirty) }),
       input_ports: (ports) => this.setState({ ports: ports || [] }),
+      output_ports: (ports) => this.setState({ outputPorts: ports || [] }),
       template_errors: (errors) => this.setState({ errors: errors || [] }),
     });
   }
@@ -90,7 +92,11 @@ export class PromptEditor {
   }
 
   applySnapshot(snapshot, { force = false } = {}) {
-    const next = { dirty: Boolean(snapshot.is_dirty), ports: snapshot.input_ports || [] };
+    const next = {
+      dirty: Boolean(snapshot.is_dirty),
+      ports: snapshot.input_ports || [],
+      outputPorts: snapshot.output_ports || [],
+    };
     if (Array.isArray(snapshot.template_errors)) next.errors = snapshot.template_errors;
     this.serverEntity(snapshot.entity, { force });
     this.setState(next);
@@ -115,7 +121,13 @@ export class PromptEditor {
     }
     if (!changed) return;
     this.renderState();
-    this.onstate?.({ dirty: this.dirty, ports: this.ports, errors: this.errors });
+    this.onstate?.({
+      dirty: this.dirty,
+      ports: this.ports,
+      errors: this.errors,
+      outputPorts: this.outputPorts,
+      settings: this.draft?.settings || {},
+    });
   }
 
   // -- editing ---------------------------------------------------------------------------

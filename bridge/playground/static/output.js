@@ -3,6 +3,7 @@
 
 import { api, enc, listen } from "./api.js";
 import { asText, fill, formatCost, formatMs, formatNumber, h, statusPill } from "./dom.js";
+import { structuredBlock, toolCallList, toolExchanges } from "./tools.js";
 
 const TERMINAL = new Set(["success", "error", "cancelled", "skipped", "failed"]);
 
@@ -72,19 +73,25 @@ export function errorText(error) {
 export class OutputPanel {
   constructor({ label = "Output", testid = "output" } = {}) {
     this.status = "idle";
+    this.testid = testid;
     this.text = "";
     this.runId = null;
     this.close = null;
     this.pill = statusPill("idle");
     this.body = h("pre", { class: "output-text", "data-testid": `${testid}-text`, "aria-live": "polite" });
-    this.error = h("div", { class: "output-error", role: "alert", hidden: true });
+    this.error = h("div", { class: "output-error", role: "alert", hidden: true, "data-testid": `${testid}-error` });
     this.metrics = h("div", { class: "metrics", "data-testid": `${testid}-metrics` });
+    // The tool calls of the run (read from its record when it ends) and a parsed reply.
+    this.tools = h("div", { class: "output-tools", "data-testid": `${testid}-tools`, hidden: true });
+    this.structured = h("div", { class: "output-structured", hidden: true });
     this.link = h("a", { class: "subtle-link", hidden: true }, "Open run");
     this.el = h(
       "section",
       { class: "output-panel", "data-testid": testid, "aria-label": label },
       h("div", { class: "output-head" }, h("h3", {}, label), this.pill, this.link),
+      this.tools,
       this.body,
+      this.structured,
       this.error,
       this.metrics,
     );
@@ -116,6 +123,15 @@ export class OutputPanel {
     this.error.hidden = true;
     this.link.hidden = true;
     fill(this.metrics);
+    this.clearExtras();
+  }
+
+  clearExtras() {
+    this.body.hidden = false;
+    this.tools.hidden = true;
+    fill(this.tools);
+    this.structured.hidden = true;
+    fill(this.structured);
   }
 
   pending() {
@@ -137,6 +153,7 @@ export class OutputPanel {
     this.runId = runId;
     this.text = "";
     fill(this.body);
+    this.clearExtras();
     this.error.hidden = true;
     this.link.hidden = false;
     this.link.href = `#/runs/${enc(runId)}`;
@@ -152,7 +169,13 @@ export class OutputPanel {
       ondone: (done) => {
         this.close = null;
         const status = done.status || "success";
-        if (!this.text && done.output !== undefined && done.output !== null) {
+        const parsed = status === "success" && done.output !== null && typeof done.output === "object";
+        if (parsed) {
+          // A structured reply: the parsed value, indented, instead of the streamed text.
+          fill(this.structured, structuredBlock(done.output, `${this.testid}-structured`));
+          this.structured.hidden = false;
+          this.body.hidden = true;
+        } else if (!this.text && done.output !== undefined && done.output !== null) {
           this.text = asText(done.output);
           fill(this.body, this.text);
         }
@@ -181,10 +204,19 @@ export class OutputPanel {
     }
   }
 
+  showToolCalls(run) {
+    // The request recorded for a task is the last one sent: it holds every call and answer.
+    const messages = (run.tasks || []).flatMap((task) => task.request?.messages || []);
+    const list = toolCallList(toolExchanges(messages));
+    this.tools.hidden = !list;
+    fill(this.tools, list ? [h("h4", { class: "output-subtitle" }, "Tool calls"), list] : []);
+  }
+
   async loadMetrics(runId) {
     try {
       const run = await api("GET", `/runs/${enc(runId)}`);
       if (runId !== this.runId) return;
+      this.showToolCalls(run);
       const m = runMetrics(run);
       fill(
         this.metrics,

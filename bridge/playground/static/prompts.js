@@ -8,6 +8,21 @@ import { OutputPanel } from "./output.js";
 const runKey = (ref) => `rb.run.${ref}`;
 const inputsKey = (ref) => `rb.inputs.${ref}`;
 
+/** The tools the server offers every prompt, as a hint under the inputs (null: none). */
+function offeredTools(tools) {
+  if (!tools?.length) return null;
+  return h(
+    "p",
+    { class: "hint tools-hint", "data-testid": "tools-hint" },
+    "Tools the model may call: ",
+    tools.map((tool, index) => [
+      index ? ", " : "",
+      h("code", { title: tool.description || "" }, tool.name),
+      tool.requires_approval ? " (asks you first, in Chat)" : "",
+    ]),
+  );
+}
+
 /** Mount the section into `main`; `params[0]` is the prompt's ref. Returns unmount. */
 export async function mount(main, params, app) {
   const list = h("ul", { class: "item-list", "data-testid": "prompt-list", "aria-label": "Prompts" });
@@ -94,6 +109,9 @@ export async function mount(main, params, app) {
   let shownPorts = [];
   let goodPorts = [];
   const portsBox = h("div", { class: "ports", "data-testid": "ports" });
+  const toolsHint = offeredTools(app.info?.tools);
+  // A json_schema response format: the output ports its schema gives, shown beside the inputs.
+  const outputPortsBox = h("section", { class: "panel output-ports", "aria-label": "Output ports", "data-testid": "output-ports", hidden: true });
   const output = new OutputPanel({ label: "Reply", testid: "output" });
   const runButton = h(
     "button",
@@ -113,10 +131,29 @@ export async function mount(main, params, app) {
       { class: "panel", "aria-label": "Inputs" },
       h("div", { class: "panel-head" }, h("h2", { class: "section-title" }, "Inputs"), h("span", { class: "hint" }, "from the template's variables")),
       portsBox,
+      toolsHint,
       h("div", { class: "button-row" }, runButton, stopButton),
     ),
+    outputPortsBox,
     output.el,
   );
+
+  function showOutputPorts(ports, settings) {
+    const format = settings?.response_format;
+    const structured = format?.type === "json_schema" && ports.length > 0;
+    outputPortsBox.hidden = !structured;
+    if (!structured) return;
+    fill(
+      outputPortsBox,
+      h("div", { class: "panel-head" }, h("h2", { class: "section-title" }, "Output ports"), h("span", { class: "hint" }, `from the JSON schema “${format.json_schema?.name || "response"}”`)),
+      h("ul", { class: "port-list" }, ports.map((port) =>
+        h("li", { "data-output-port": port.key },
+          h("code", { class: "port-key" }, port.key),
+          h("span", { class: "port-type" }, port.type || "any"),
+          port.required ? h("span", { class: "required", title: "required" }, "required") : null,
+        ))),
+    );
+  }
 
   function saveInputs() {
     sessionStorage.setItem(inputsKey(current), JSON.stringify(Object.fromEntries(values)));
@@ -222,7 +259,8 @@ export async function mount(main, params, app) {
   let latestPorts = () => {};
   const editor = new PromptEditor(current, {
     defaultModel: app.info?.model?.name,
-    onstate: ({ dirty, ports, errors }) => {
+    onstate: ({ dirty, ports, errors, outputPorts, settings }) => {
+      showOutputPorts(outputPorts, settings);
       if (dirty !== dirtyRefs.has(current)) {
         if (dirty) dirtyRefs.add(current);
         else dirtyRefs.delete(current);

@@ -3,6 +3,7 @@
 import { api, enc, listRunnables, query, runnableLabel } from "./api.js";
 import { asText, fill, formatCost, formatMs, formatNumber, formatTime, h, nextId, statusPill, toast } from "./dom.js";
 import { errorText, metric, runMetrics } from "./output.js";
+import { toolCallList, toolExchanges } from "./tools.js";
 
 const PAGE_SIZES = [5, 10, 20, 50];
 const STATUSES = ["", "success", "error", "cancelled", "running", "pending"];
@@ -108,13 +109,26 @@ function codeBlock(value, testid) {
   return h("pre", { class: "code-block", "data-testid": testid }, asText(value) || "—");
 }
 
+function requestMessage(message, messages) {
+  // A call message shows its calls (with their answers); the answers are not repeated.
+  if (message.role === "tool") return null;
+  const calls = message.tool_calls?.length
+    ? toolCallList(toolExchanges(messages).filter((call) => message.tool_calls.some((c) => c.id === call.id)))
+    : null;
+  const text = typeof message.content === "string" ? message.content : asText(message.content);
+  return h("div", { class: `request-message role-${message.role}` },
+    h("span", { class: "bubble-role" }, calls ? `${message.role} · tool calls` : message.role),
+    text ? h("pre", {}, text) : null,
+    calls);
+}
+
 function requestView(run) {
   const requests = (run.tasks || []).map((t) => t.request).filter((r) => r !== null && r !== undefined);
   const request = requests.length === 1 ? requests[0] : requests.length ? requests : null;
   const messages = request?.messages;
   if (Array.isArray(messages)) {
     return h("div", { class: "request-messages", "data-testid": "run-request" },
-      messages.map((m) => h("div", { class: `request-message role-${m.role}` }, h("span", { class: "bubble-role" }, m.role), h("pre", {}, typeof m.content === "string" ? m.content : asText(m.content)))),
+      messages.map((m) => requestMessage(m, messages)),
       Object.keys(request).length > 1 ? h("details", {}, h("summary", {}, "Whole request"), codeBlock(request)) : null);
   }
   if (request === null && run.messages?.length) return codeBlock(run.messages, "run-request");
