@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +104,20 @@ def test_a_jsonl_line_that_is_not_json_is_named(page: Any, playground: Playgroun
     page.get_by_test_id("testset-load").click()
     expect(page.get_by_role("alert")).to_contain_text("line 2 is not JSON")
     expect(page.get_by_test_id("testset-preview")).to_contain_text("No rows loaded yet.")
+
+
+def test_test_set_rows_without_a_column_for_the_prompts_input_are_flagged(
+    page: Any, playground: Playground
+) -> None:
+    page.goto(f"{playground.url}/#/tests")
+    page.get_by_test_id("testset-target").select_option("prompt:capital-question")
+    paste = page.get_by_test_id("testset-paste")
+    expect(paste).to_have_attribute("placeholder", re.compile(r'^\{"country":'))
+    paste.fill('{"topic": "tea"}\n{"topic": "rain"}\n')
+    page.get_by_test_id("testset-load").click()
+    warning = page.get_by_test_id("testset-columns")
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text("input country")
+    paste.fill('{"country": "Peru"}\n')
+    page.get_by_test_id("testset-load").click()
+    expect(warning).to_be_hidden()

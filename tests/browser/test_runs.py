@@ -62,6 +62,9 @@ def test_stop_cancels_a_reply_mid_stream(page: Any, playground: Playground) -> N
     page.wait_for_timeout(600)  # no chunk arrives after the stop
     assert page.get_by_test_id("output-text").inner_text() == text
     expect(page.get_by_test_id("run")).to_be_enabled()
+    # The provider's usage never came: the figures say unknown, not zero.
+    tokens_out = page.get_by_test_id("output-metrics").locator(".metric", has_text="Tokens out")
+    expect(tokens_out.locator(".metric-value")).to_have_text("—")
 
 
 def test_reloading_mid_run_rejoins_the_stream_without_losing_text(

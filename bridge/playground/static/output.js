@@ -41,10 +41,12 @@ export function runMetrics(run) {
       ? values[0]
       : values.reduce((a, b) => a + b, 0);
   };
+  // A reply stopped mid-stream never got the provider's usage: its zeros mean "unknown".
+  const known = (value) => (run.status === "cancelled" && value === 0 ? null : value);
   return {
-    tokens_in: pick("tokens_in"),
-    tokens_out: pick("tokens_out"),
-    cost: pick("cost"),
+    tokens_in: known(pick("tokens_in")),
+    tokens_out: known(pick("tokens_out")),
+    cost: known(pick("cost")),
     latency_ms: pick("latency_ms"),
     ttft_ms: pick("ttft_ms"),
   };

@@ -41,7 +41,8 @@ export async function mount(main, params, app) {
   const pasteId = nextId("testset-paste");
   const targetId = nextId("testset-target");
   const fileInput = h("input", { id: fileId, type: "file", accept: ".jsonl,.ndjson,.json,.csv,.tsv", "data-testid": "testset-file" });
-  const paste = h("textarea", { id: pasteId, class: "template", rows: 5, spellcheck: "false", placeholder: '{"topic": "tea", "correct_answer": "echo: tea"}\n…or CSV with a header line', "data-testid": "testset-paste" });
+  const paste = h("textarea", { id: pasteId, class: "template", rows: 5, spellcheck: "false", placeholder: "One JSON object per line…or CSV with a header line", "data-testid": "testset-paste" });
+  const columnWarning = h("div", { class: "banner banner-warning", role: "status", hidden: true, "data-testid": "testset-columns" });
   const preview = h("div", { class: "table-wrap", "data-testid": "testset-preview" });
   const loadError = h("div", { class: "banner banner-error", role: "alert", hidden: true });
   const targetSelect = h("select", { id: targetId, "data-testid": "testset-target" });
@@ -67,6 +68,7 @@ export async function mount(main, params, app) {
         h("div", { class: "field" }, h("label", { for: pasteId }, "…or paste rows"), paste),
         h("div", { class: "button-row" }, h("button", { type: "button", class: "button", "data-testid": "testset-load", onclick: () => load(paste.value, "") }, "Use pasted rows")),
         loadError,
+        columnWarning,
         preview,
       ),
       h(
@@ -100,7 +102,32 @@ export async function mount(main, params, app) {
     renderPreview();
   }
 
+  // The chosen prompt's inputs: the paste box's example, and the columns a row must carry.
+  let inputKeys = [];
+  async function loadInputs() {
+    try {
+      const snapshot = await api("GET", `/runnables/${enc(targetSelect.value)}`);
+      inputKeys = (snapshot.input_ports || []).map((port) => port.key);
+    } catch {
+      inputKeys = [];
+    }
+    const example = Object.fromEntries(inputKeys.map((key) => [key, "…"]));
+    paste.placeholder = `${JSON.stringify({ ...example, correct_answer: "…" })}\n…one object per line, or CSV with a header line`;
+    checkColumns();
+  }
+
+  function checkColumns() {
+    // A column no input reads is ignored by the run: say so before it runs, not after.
+    const columns = rows.length ? columnsOf(rows) : [];
+    const missing = inputKeys.filter((key) => !columns.includes(key));
+    columnWarning.hidden = !rows.length || !missing.length;
+    if (!columnWarning.hidden) {
+      fill(columnWarning, `No column for the prompt's input${missing.length > 1 ? "s" : ""} ${missing.join(", ")}: the rows run without ${missing.length > 1 ? "them" : "it"} (a default where the prompt has one, an error where the input is required). Its inputs: ${inputKeys.join(", ")}.`);
+    }
+  }
+
   function renderPreview() {
+    checkColumns();
     if (!rows.length) {
       fill(preview, h("p", { class: "placeholder" }, "No rows loaded yet."));
       return;
@@ -126,6 +153,8 @@ export async function mount(main, params, app) {
   try {
     const [prompts, evals] = await Promise.all([listRunnables("prompt"), listRunnables("evaluator_revision")]);
     fill(targetSelect, prompts.items.map((p) => h("option", { value: `${p.kind}:${p.id}` }, runnableLabel(p))));
+    targetSelect.addEventListener("change", () => loadInputs());
+    loadInputs();
     evaluators = evals.items;
     evaluatorBox.append(...(evaluators.length
       ? evaluators.map((e, i) => {
