@@ -29,14 +29,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bridge.serve.front import MAX_HEAD, BadHead, Front, RequestHead, parse_head, worker_for
+from tests.bridge.server.conftest import session_for
 
 ROOT = Path(__file__).resolve().parents[3]
 TIMEOUT = 5.0
-
-
-def session_of(worker: int, workers: int = 2) -> str:
-    """A session id that the front sends to `worker`."""
-    return next(f"s{i}" for i in range(1000) if worker_for(f"s{i}", workers) == worker)
 
 
 # -- the head and the choice of worker -------------------------------------------------------
@@ -284,7 +280,7 @@ def post(session: str, *extra: str) -> str:
 async def test_each_request_of_one_connection_goes_to_its_sessions_worker(
     served: Served, connect: Connect
 ) -> None:
-    one, zero = session_of(1), session_of(0)
+    one, zero = session_for(1), session_for(0)
     connection = await connect(served.port)
     asked = [
         (get("/", f"X-Session: {one}"), 1),
@@ -305,12 +301,12 @@ async def test_a_body_reaches_its_worker_whole_and_the_next_request_routes_anew(
 ) -> None:
     connection = await connect(served.port)
     payload = os.urandom(300_000)
-    request = post(session_of(1), f"Content-Length: {len(payload)}")
+    request = post(session_for(1), f"Content-Length: {len(payload)}")
     _, _, body = await ask(connection, request, payload)
     answer = json.loads(body)
     assert answer["worker"] == 1 and answer["length"] == len(payload)
     assert answer["sha"] == hashlib.sha256(payload).hexdigest()
-    _, _, body = await ask(connection, get("/", f"X-Session: {session_of(0)}"))
+    _, _, body = await ask(connection, get("/", f"X-Session: {session_for(0)}"))
     assert json.loads(body)["worker"] == 0
 
 
@@ -318,10 +314,10 @@ async def test_a_chunked_body_pins_the_rest_of_the_connection_to_its_worker(
     served: Served, connect: Connect
 ) -> None:
     connection = await connect(served.port)
-    request = post(session_of(1), "Transfer-Encoding: chunked")
+    request = post(session_for(1), "Transfer-Encoding: chunked")
     status, _, body = await ask(connection, request, b"5\r\nhello\r\n0\r\n\r\n")
     assert status == 200 and json.loads(body)["length"] == 5
-    _, _, body = await ask(connection, get("/", f"X-Session: {session_of(0)}"))
+    _, _, body = await ask(connection, get("/", f"X-Session: {session_for(0)}"))
     assert json.loads(body)["worker"] == 1  # pinned, as documented
 
 
@@ -329,7 +325,7 @@ async def test_an_event_stream_reaches_the_client_while_the_worker_still_writes(
     served: Served, connect: Connect
 ) -> None:
     reader, writer = await connect(served.port)
-    writer.write(get("/stream", f"X-Session: {session_of(1)}").encode())
+    writer.write(get("/stream", f"X-Session: {session_for(1)}").encode())
     head_bytes = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)
     assert b"text/event-stream" in head_bytes
     first = await asyncio.wait_for(reader.readuntil(b"data: first\n\n"), TIMEOUT)
@@ -343,7 +339,7 @@ async def test_a_client_that_leaves_closes_its_upstream_connections(
     served: Served, connect: Connect
 ) -> None:
     reader, writer = await connect(served.port)
-    writer.write(get("/forever", f"X-Session: {session_of(0)}").encode())
+    writer.write(get("/forever", f"X-Session: {session_for(0)}").encode())
     await asyncio.wait_for(reader.readuntil(b"data: first\n\n"), TIMEOUT)
     assert served.front.connections == 1
     writer.close()
@@ -359,8 +355,8 @@ async def test_a_worker_that_closes_its_connection_closes_the_clients(
     served: Served, connect: Connect
 ) -> None:
     connection = await connect(served.port)
-    await ask(connection, get("/", f"X-Session: {session_of(1)}"))
-    status, headers, _ = await ask(connection, get("/close", f"X-Session: {session_of(1)}"))
+    await ask(connection, get("/", f"X-Session: {session_for(1)}"))
+    status, headers, _ = await ask(connection, get("/close", f"X-Session: {session_for(1)}"))
     assert status == 200 and headers["connection"] == "close"
     assert await asyncio.wait_for(connection[0].read(), TIMEOUT) == b""
 

@@ -1,10 +1,17 @@
-"""`runnable-bridge serve --workers 2 --db postgresql://...`: a save through one worker
-reaches the other worker's readers."""
+"""`runnable-bridge serve --workers 2 --db postgresql://...` through its one public URL.
+
+Real processes: the CLI's parent (the front) and two uvicorn workers over a fresh
+PostgreSQL database. Sessions are picked by the worker the front sends them to
+(`session_for`), so each test knows which worker holds what.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -12,16 +19,22 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+import attrs
 import httpx
 import pytest
+from httpx_sse import aconnect_sse
 from sqlalchemy.engine import make_url
 
+from tests.bridge.server.conftest import TIMEOUT, session_for
 from tests.db_fixtures import POSTGRES_URL
 
 ROOT = Path(__file__).resolve().parents[3]
-REF = "prompt:greeter"
+GREETER = "/runnables/prompt:greeter"
+SUMMARIZE = "/runnables/prompt:summarize"
+_READY = re.compile(r"2 workers ready behind \S+ \((\S+)\)")
 
 
 def _free_port() -> int:
@@ -31,17 +44,50 @@ def _free_port() -> int:
         return port
 
 
+def _asyncpg_url(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 async def _admin(sql: str) -> None:
-    url = make_url(POSTGRES_URL).set(drivername="postgresql", database="postgres")
-    conn = await asyncpg.connect(url.render_as_string(hide_password=False), timeout=5)
+    url = make_url(POSTGRES_URL).set(database="postgres")
+    conn = await asyncpg.connect(_asyncpg_url(url.render_as_string(hide_password=False)), timeout=5)
     try:
         await conn.execute(sql)
     finally:
         await conn.close()
 
 
-@pytest.fixture
-def fresh_database() -> Iterator[str]:
+async def _stored(database: str, entity_id: str) -> dict[str, Any]:
+    conn = await asyncpg.connect(_asyncpg_url(database), timeout=5)
+    try:
+        data = await conn.fetchval("SELECT data FROM prompts WHERE id = $1", entity_id)
+    finally:
+        await conn.close()
+    found: dict[str, Any] = json.loads(data) if isinstance(data, str) else data
+    return found
+
+
+@attrs.frozen
+class Served:
+    """A running `serve --workers 2`: its URL, its process, and where its stderr goes."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    stderr: Path
+
+    def said(self) -> str:
+        return self.stderr.read_text()
+
+    def pid_of(self, session: str | None) -> int:
+        headers = {} if session is None else {"X-Session": session}
+        pid: int = httpx.get(f"{self.url}/info", headers=headers, timeout=TIMEOUT).json()[
+            "worker_pid"
+        ]
+        return pid
+
+
+@pytest.fixture(scope="module")
+def database() -> Iterator[str]:
     name = f"rb_workers_{uuid.uuid4().hex[:12]}"
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     try:
@@ -50,55 +96,179 @@ def fresh_database() -> Iterator[str]:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def _one_client_per_worker(base: str, workers: int) -> dict[int, httpx.Client]:
-    clients: dict[int, httpx.Client] = {}
-    for _ in range(60):  # each client is one kept-alive connection: one worker
-        client = httpx.Client(base_url=base, timeout=10)
-        pid = client.get("/info").json()["worker_pid"]
-        if pid in clients:
-            client.close()
-        else:
-            clients[pid] = client
-        if len(clients) == workers:
-            return clients
-    raise AssertionError(f"connections reached only {len(clients)} of {workers} workers")
-
-
-def test_a_save_through_one_worker_reaches_a_reader_of_the_other(fresh_database: str) -> None:
+def _serve(folder: Path, db: str) -> Served:
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("OPENAI_BASE_URL", None)
+    stderr = folder / "stderr.txt"
     command = [sys.executable, "-m", "bridge", "serve", "--port", str(port), "--workers", "2"]
-    server = subprocess.Popen(
-        [*command, "--db", fresh_database],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    with stderr.open("wb") as sink:
+        process = subprocess.Popen(
+            [*command, "--db", db], cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=sink
+        )
+    served = Served(f"http://127.0.0.1:{port}", process, stderr)
+    deadline = time.monotonic() + 90
+    while not _READY.search(served.said()):
+        assert process.poll() is None, f"the server exited:\n{served.said()}"
+        assert time.monotonic() < deadline, f"no server:\n{served.said()}"
+        time.sleep(0.1)
+    return served
+
+
+def _stop(served: Served, signum: int) -> None:
+    """Stop the server with `signum`; its workers and their sockets must be gone."""
+    found = _READY.search(served.said())
+    assert found is not None
+    workers = [served.pid_of(session_for(0)), served.pid_of(session_for(1))]
+    served.process.send_signal(signum)
+    assert served.process.wait(timeout=30) == 0
+    for pid in workers:
+        assert not Path(f"/proc/{pid}").exists(), f"worker {pid} outlived the server"
+    assert not Path(found.group(1)).exists(), "the workers' socket folder was left behind"
+
+
+@pytest.fixture(scope="module")
+def served(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    running = _serve(tmp_path_factory.mktemp("workers"), database)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/info", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                assert server.poll() is None and time.monotonic() < deadline, "no server"
-                time.sleep(0.2)
-        clients = _one_client_per_worker(base, 2)
-        writer, reader = clients.values()
-        assert reader.get(f"/runnables/{REF}").status_code == 200  # loaded in the reader
-        assert writer.patch(f"/runnables/{REF}", json={"name": "Saved by the other"}).is_success
-        assert writer.post(f"/runnables/{REF}/save").is_success
-        seen = None
-        deadline = time.monotonic() + 2
-        while time.monotonic() < deadline:
-            seen = reader.get(f"/runnables/{REF}").json()["data"]["name"]
-            if seen == "Saved by the other":
-                break
-            time.sleep(0.05)
-        assert seen == "Saved by the other"
+        yield running
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        if running.process.poll() is None:
+            _stop(running, signal.SIGTERM)
+
+
+def test_a_request_without_a_session_always_reaches_the_same_worker(served: Served) -> None:
+    pids = {served.pid_of(None) for _ in range(10)}  # a new connection each
+    assert len(pids) == 1
+    assert pids == {served.pid_of("default")} == {served.pid_of(session_for(0))}
+    assert served.pid_of(session_for(1)) not in pids
+
+
+def test_a_browsers_draft_is_in_every_answer_and_its_save_writes(
+    served: Served, database: str
+) -> None:
+    # A browser: the page gives it its cookie; then every request closes its connection,
+    # so the kernel alone would have spread them over both workers.
+    with httpx.Client(base_url=served.url, timeout=TIMEOUT) as browser:
+        assert browser.get("/").status_code == 200 and browser.cookies.get("rb_session")
+        browser.headers["Connection"] = "close"
+        patched = browser.patch(GREETER, json={"name": "Drafted in one session"})
+        assert patched.json()["is_dirty"] is True
+        for _ in range(20):
+            read = browser.get(GREETER).json()
+            assert read["is_dirty"] is True and read["data"]["name"] == "Drafted in one session"
+        saved = browser.post(f"{GREETER}/save")
+        assert saved.status_code == 200 and saved.json()["is_dirty"] is False
+    stored = asyncio.run(_stored(database, "greeter"))
+    assert stored["name"] == "Drafted in one session"
+
+
+@pytest.mark.parametrize("worker", [0, 1])
+async def test_a_run_followed_over_event_source_streams_to_done(
+    served: Served, worker: int
+) -> None:
+    session = session_for(worker, prefix="run")
+    headers = {"X-Session": session}
+    async with httpx.AsyncClient(base_url=served.url, timeout=TIMEOUT, headers=headers) as http:
+        started = await http.post(f"{GREETER}/runs", json={"inputs": {"name": "Grace"}})
+        assert started.status_code == 201, started.text
+        run_id = started.json()["run_id"]
+        text, done = "", None
+        async with aconnect_sse(http, "GET", f"/runs/{run_id}/events") as source:
+            async for event in source.aiter_sse():
+                if event.event == "chunk":
+                    text += json.loads(event.data)["text"]
+                if event.event == "done":
+                    done = json.loads(event.data)
+                    break
+    assert done is not None and done["status"] == "success"
+    assert "Grace" in text
+    # Another session (on the other worker) reads the run's record.
+    other = {"X-Session": session_for(1 - worker, prefix="reader")}
+    record = httpx.get(f"{served.url}/runs/{run_id}", headers=other, timeout=TIMEOUT).json()
+    assert record["status"] == "success"
+
+
+def test_a_conversations_two_turns_work(served: Served) -> None:
+    headers = {"X-Session": session_for(1, prefix="talk"), "Connection": "close"}
+    with httpx.Client(base_url=served.url, timeout=TIMEOUT, headers=headers) as http:
+        started = http.post("/conversations", json={"prompt": "prompt:greeter"})
+        assert started.status_code == 201, started.text
+        iid = started.json()["instance_id"]
+        for text in ("first", "second"):
+            assert http.post(f"/conversations/{iid}/messages", json={"text": text}).is_success
+            state: dict[str, Any] = {}
+            deadline = time.monotonic() + 10
+            while state.get("status") != "completed" and time.monotonic() < deadline:
+                time.sleep(0.05)
+                answer = http.get(f"/conversations/{iid}")
+                assert answer.status_code == 200, answer.text
+                state = answer.json()
+            assert state["status"] == "completed"
+    replies = [m["content"] for m in state["messages"] if m["role"] == "assistant"]
+    assert len(replies) == 2 and replies[1] == "echo: second"
+
+
+def _eventually(client: httpx.Client, path: str, name: str) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        seen = client.get(path).json()
+        if seen["data"]["name"] == name:
+            break
+        time.sleep(0.05)
+    return seen
+
+
+def test_two_sessions_on_two_workers_keep_their_drafts_and_see_each_others_saves(
+    served: Served,
+) -> None:
+    ann = httpx.Client(
+        base_url=served.url, timeout=TIMEOUT, headers={"X-Session": session_for(0, prefix="ann")}
+    )
+    bob = httpx.Client(
+        base_url=served.url, timeout=TIMEOUT, headers={"X-Session": session_for(1, prefix="bob")}
+    )
+    with ann, bob:
+        assert served.pid_of(ann.headers["X-Session"]) != served.pid_of(bob.headers["X-Session"])
+        for client in (ann, bob):
+            client.get(GREETER)
+            client.get(SUMMARIZE)
+        ann.patch(GREETER, json={"name": "Ann's greeter"})
+        bob.patch(SUMMARIZE, json={"name": "Bob's summary"})
+        assert bob.get(GREETER).json()["is_dirty"] is False  # no draft leaks across
+        assert ann.get(SUMMARIZE).json()["is_dirty"] is False
+
+        assert ann.post(f"{GREETER}/save").status_code == 200
+        seen = _eventually(bob, GREETER, "Ann's greeter")  # the change feed
+        assert seen["data"]["name"] == "Ann's greeter" and seen["is_dirty"] is False
+        assert bob.get(SUMMARIZE).json()["is_dirty"] is True  # Bob's draft stays
+
+        assert bob.post(f"{SUMMARIZE}/save").status_code == 200
+        seen = _eventually(ann, SUMMARIZE, "Bob's summary")
+        assert seen["data"]["name"] == "Bob's summary" and seen["is_dirty"] is False
+
+
+def test_a_dead_worker_is_reported_and_started_again_and_ctrl_c_stops_everything(
+    tmp_path: Path,
+) -> None:
+    served = _serve(tmp_path, str(tmp_path / "playground.sqlite"))
+    try:
+        dead = served.pid_of(session_for(1))
+        os.kill(dead, signal.SIGKILL)
+        again = None
+        deadline = time.monotonic() + 90
+        while again is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+            headers = {"X-Session": session_for(1)}
+            answer = httpx.get(f"{served.url}/info", headers=headers, timeout=TIMEOUT)
+            if answer.status_code == 200:  # a 502 while it starts again
+                again = answer.json()["worker_pid"]
+        assert again is not None and again != dead
+        assert f"worker 1 (pid {dead}) exited with code -9" in served.said()
+        assert served.pid_of(None) == served.pid_of(session_for(0))
+        _stop(served, signal.SIGINT)
+    finally:
+        if served.process.poll() is None:
+            served.process.kill()
+            served.process.wait()
