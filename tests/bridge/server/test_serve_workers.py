@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -269,6 +270,28 @@ def test_a_dead_worker_is_reported_and_started_again_and_ctrl_c_stops_everything
         assert served.pid_of(None) == served.pid_of(session_for(0))
         _stop(served, signal.SIGINT)
     finally:
-        if served.process.poll() is None:
-            served.process.kill()
-            served.process.wait()
+        if served.process.poll() is None:  # the test failed: stop it all the same
+            served.process.terminate()
+            served.process.wait(timeout=30)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie has exited; only its reaping is left
+
+
+def test_workers_stop_by_themselves_when_their_parent_is_killed(tmp_path: Path) -> None:
+    served = _serve(tmp_path, str(tmp_path / "playground.sqlite"))
+    found = _READY.search(served.said())
+    assert found is not None
+    workers = [served.pid_of(session_for(0)), served.pid_of(session_for(1))]
+    served.process.kill()  # SIGKILL: the parent cannot stop them
+    served.process.wait()
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers)
+    shutil.rmtree(found.group(1), ignore_errors=True)  # the parent had no time to
