@@ -48,8 +48,13 @@ MAX_HEAD = 64 * 1024
 """The largest request head (request line and headers) the front reads, in bytes."""
 
 _CHUNK = 64 * 1024
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_VERSION = re.compile(rb"HTTP/1\.[01]")
+# One match checks the whole head in C (the request line, then every header line ending
+# in CRLF with no bare CR or LF inside); a second picks out the few headers routing reads.
+_TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_REQUEST_LINE = re.compile(_TOKEN + rb" [^ \r\n]+ HTTP/1\.[01]\r\n")
+_HEAD = re.compile(_REQUEST_LINE.pattern + rb"(?:" + _TOKEN + rb":[^\r\n]*\r\n)*\r\n")
+# Found in the lowered head, read from the head itself (a session id keeps its case).
+_ROUTING = re.compile(rb"\r\n(x-session|cookie|content-length|transfer-encoding|upgrade):")
 _DIGITS = re.compile(r"[0-9]+")
 
 
@@ -74,20 +79,18 @@ class RequestHead:
 
 def parse_head(head: bytes) -> RequestHead:
     """Read a request head (request line and header lines, each ending in CRLF, then CRLF)."""
-    if not head.endswith(b"\r\n\r\n"):
-        raise BadHead(400, "Bad Request", "the request head does not end with an empty line")
-    request_line, *lines = head[:-4].split(b"\r\n")
-    parts = request_line.split(b" ")
-    if len(parts) != 3 or not _TOKEN.fullmatch(parts[0]) or not _VERSION.fullmatch(parts[2]):
-        raise BadHead(400, "Bad Request", "the request line is not 'METHOD target HTTP/1.x'")
+    if not _HEAD.fullmatch(head):
+        if not head.endswith(b"\r\n\r\n"):
+            detail = "the request head does not end with an empty line"
+        elif not _REQUEST_LINE.match(head):
+            detail = "the request line is not 'METHOD target HTTP/1.x'"
+        else:
+            detail = "a header line is not 'Name: value'"
+        raise BadHead(400, "Bad Request", detail)
     fields: dict[str, list[str]] = {}
-    for line in lines:
-        name, colon, value = line.partition(b":")
-        if not colon or not _TOKEN.fullmatch(name):
-            raise BadHead(400, "Bad Request", "a header line is not 'Name: value'")
-        fields.setdefault(name.decode("ascii").lower(), []).append(
-            value.strip(b" \t").decode("latin-1")
-        )
+    for found in _ROUTING.finditer(head.lower()):
+        value = head[found.end() : head.index(b"\r\n", found.end())].strip(b" \t")
+        fields.setdefault(found.group(1).decode(), []).append(value.decode("latin-1"))
     lengths = set(fields.get("content-length", []))
     chunked = "transfer-encoding" in fields
     if lengths and chunked:

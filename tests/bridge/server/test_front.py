@@ -44,6 +44,7 @@ def head(*lines: str) -> bytes:
 
 def test_a_head_names_its_session_by_header_else_by_cookie() -> None:
     assert parse_head(head("GET / HTTP/1.1", "X-Session: abc")).session == "abc"
+    assert parse_head(head("GET / HTTP/1.1", "X-SESSION:  AbC ")).session == "AbC"
     assert parse_head(head("GET / HTTP/1.1", "Cookie: a=1; rb_session=xyz")).session == "xyz"
     both = head("GET / HTTP/1.1", "cookie: rb_session=xyz", "x-session: abc")
     assert parse_head(both).session == "abc"
@@ -75,6 +76,7 @@ def test_a_head_gives_its_body_length_and_pins_what_has_no_length() -> None:
         (head("GET / HTTP/1.1", "no colon here"), "header line"),
         (head("GET / HTTP/1.1", " folded: value"), "header line"),
         (b"GET / HTTP/1.1\r\n", "empty line"),
+        (head("GET / HTTP/1.1", "X-Session: a\nContent-Length: 5"), "header line"),
     ],
 )
 def test_a_malformed_head_is_refused_with_a_400_saying_why(given_head: bytes, says: str) -> None:
