@@ -159,7 +159,8 @@ def serve(
         from bridge.serve.workers import serve_workers
 
         try:
-            serve_workers(options, workers)
+            with contextlib.suppress(KeyboardInterrupt):  # a Ctrl+C before the workers run
+                serve_workers(options, workers)
         except RuntimeError as exc:  # a worker that could not start
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from None

@@ -120,7 +120,8 @@ async def _serve(options: ServeOptions, count: int) -> None:
             if not await _until_either(pool.start(), stop):
                 return
             await server.start_serving()
-            _say(f"{count} workers ready behind http://{options.host}:{options.port}/ ({folder})")
+            port = server.sockets[0].getsockname()[1]  # the one bound, when 0 was asked
+            _say(f"{count} workers ready behind http://{options.host}:{port}/ ({folder})")
             await stop.wait()
         finally:
             server.close()

@@ -29,6 +29,7 @@ import pytest
 from httpx_sse import aconnect_sse
 from sqlalchemy.engine import make_url
 
+from bridge.serve.workers import OPTIONS_VARIABLE, WorkerPool
 from tests.bridge.server.conftest import TIMEOUT, session_for
 from tests.db_fixtures import POSTGRES_URL
 
@@ -295,3 +296,13 @@ def test_workers_stop_by_themselves_when_their_parent_is_killed(tmp_path: Path) 
         time.sleep(0.1)
     assert not any(_alive(pid) for pid in workers)
     shutil.rmtree(found.group(1), ignore_errors=True)  # the parent had no time to
+
+
+async def test_a_worker_that_cannot_start_is_an_error_naming_it(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != OPTIONS_VARIABLE}  # no options: it fails
+    pool = WorkerPool([str(tmp_path / "w0.sock")], {**env, "PYTHONPATH": str(ROOT)})
+    try:
+        with pytest.raises(RuntimeError, match="worker 0 exited with code 1 before it served"):
+            await pool.start()
+    finally:
+        await pool.stop()
