@@ -10,133 +10,46 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import shutil
 import signal
-import socket
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-import attrs
 import httpx
 import pytest
 from httpx_sse import aconnect_sse
-from sqlalchemy.engine import make_url
 
 from bridge.serve.workers import OPTIONS_VARIABLE, WorkerPool
 from tests.bridge.server.conftest import TIMEOUT, session_for
-from tests.db_fixtures import POSTGRES_URL
+from tests.bridge.server.served_workers import (
+    ROOT,
+    Served,
+    fresh_database,
+    start_served,
+    stop_served,
+    stored,
+)
 
-ROOT = Path(__file__).resolve().parents[3]
 GREETER = "/runnables/prompt:greeter"
 SUMMARIZE = "/runnables/prompt:summarize"
-_READY = re.compile(r"2 workers ready behind \S+ \((\S+)\)")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _asyncpg_url(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-async def _admin(sql: str) -> None:
-    url = make_url(POSTGRES_URL).set(database="postgres")
-    conn = await asyncpg.connect(_asyncpg_url(url.render_as_string(hide_password=False)), timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-async def _stored(database: str, entity_id: str) -> dict[str, Any]:
-    conn = await asyncpg.connect(_asyncpg_url(database), timeout=5)
-    try:
-        data = await conn.fetchval("SELECT data FROM prompts WHERE id = $1", entity_id)
-    finally:
-        await conn.close()
-    found: dict[str, Any] = json.loads(data) if isinstance(data, str) else data
-    return found
-
-
-@attrs.frozen
-class Served:
-    """A running `serve --workers 2`: its URL, its process, and where its stderr goes."""
-
-    url: str
-    process: subprocess.Popen[bytes]
-    stderr: Path
-
-    def said(self) -> str:
-        return self.stderr.read_text()
-
-    def pid_of(self, session: str | None) -> int:
-        headers = {} if session is None else {"X-Session": session}
-        pid: int = httpx.get(f"{self.url}/info", headers=headers, timeout=TIMEOUT).json()[
-            "worker_pid"
-        ]
-        return pid
 
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[str]:
-    name = f"rb_workers_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def _serve(folder: Path, db: str) -> Served:
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("OPENAI_BASE_URL", None)
-    stderr = folder / "stderr.txt"
-    command = [sys.executable, "-m", "bridge", "serve", "--port", str(port), "--workers", "2"]
-    with stderr.open("wb") as sink:
-        process = subprocess.Popen(
-            [*command, "--db", db], cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=sink
-        )
-    served = Served(f"http://127.0.0.1:{port}", process, stderr)
-    deadline = time.monotonic() + 90
-    while not _READY.search(served.said()):
-        assert process.poll() is None, f"the server exited:\n{served.said()}"
-        assert time.monotonic() < deadline, f"no server:\n{served.said()}"
-        time.sleep(0.1)
-    return served
-
-
-def _stop(served: Served, signum: int) -> None:
-    """Stop the server with `signum`; its workers and their sockets must be gone."""
-    found = _READY.search(served.said())
-    assert found is not None
-    workers = [served.pid_of(session_for(0)), served.pid_of(session_for(1))]
-    served.process.send_signal(signum)
-    assert served.process.wait(timeout=30) == 0
-    for pid in workers:
-        assert not Path(f"/proc/{pid}").exists(), f"worker {pid} outlived the server"
-    assert not Path(found.group(1)).exists(), "the workers' socket folder was left behind"
+    with fresh_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def served(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    running = _serve(tmp_path_factory.mktemp("workers"), database)
+    running = start_served(tmp_path_factory.mktemp("workers"), database)
     try:
         yield running
     finally:
         if running.process.poll() is None:
-            _stop(running, signal.SIGTERM)
+            stop_served(running, signal.SIGTERM)
 
 
 def test_a_request_without_a_session_always_reaches_the_same_worker(served: Served) -> None:
@@ -161,8 +74,8 @@ def test_a_browsers_draft_is_in_every_answer_and_its_save_writes(
             assert read["is_dirty"] is True and read["data"]["name"] == "Drafted in one session"
         saved = browser.post(f"{GREETER}/save")
         assert saved.status_code == 200 and saved.json()["is_dirty"] is False
-    stored = asyncio.run(_stored(database, "greeter"))
-    assert stored["name"] == "Drafted in one session"
+    in_database = asyncio.run(stored(database, "greeter"))
+    assert in_database["name"] == "Drafted in one session"
 
 
 @pytest.mark.parametrize("worker", [0, 1])
@@ -254,7 +167,7 @@ def test_two_sessions_on_two_workers_keep_their_drafts_and_see_each_others_saves
 def test_a_dead_worker_is_reported_and_started_again_and_ctrl_c_stops_everything(
     tmp_path: Path,
 ) -> None:
-    served = _serve(tmp_path, str(tmp_path / "playground.sqlite"))
+    served = start_served(tmp_path, str(tmp_path / "playground.sqlite"))
     try:
         dead = served.pid_of(session_for(1))
         os.kill(dead, signal.SIGKILL)
@@ -269,7 +182,7 @@ def test_a_dead_worker_is_reported_and_started_again_and_ctrl_c_stops_everything
         assert again is not None and again != dead
         assert f"worker 1 (pid {dead}) exited with code -9" in served.said()
         assert served.pid_of(None) == served.pid_of(session_for(0))
-        _stop(served, signal.SIGINT)
+        stop_served(served, signal.SIGINT)
     finally:
         if served.process.poll() is None:  # the test failed: stop it all the same
             served.process.terminate()
@@ -285,9 +198,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_workers_stop_by_themselves_when_their_parent_is_killed(tmp_path: Path) -> None:
-    served = _serve(tmp_path, str(tmp_path / "playground.sqlite"))
-    found = _READY.search(served.said())
-    assert found is not None
+    served = start_served(tmp_path, str(tmp_path / "playground.sqlite"))
     workers = [served.pid_of(session_for(0)), served.pid_of(session_for(1))]
     served.process.kill()  # SIGKILL: the parent cannot stop them
     served.process.wait()
@@ -295,7 +206,7 @@ def test_workers_stop_by_themselves_when_their_parent_is_killed(tmp_path: Path) 
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_alive(pid) for pid in workers)
-    shutil.rmtree(found.group(1), ignore_errors=True)  # the parent had no time to
+    shutil.rmtree(served.sockets, ignore_errors=True)  # the parent had no time to
 
 
 async def test_a_worker_that_cannot_start_is_an_error_naming_it(tmp_path: Path) -> None:
