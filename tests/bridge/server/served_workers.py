@@ -7,7 +7,6 @@ socket is left. `fresh_database` makes a PostgreSQL database of its own for one 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -26,7 +25,7 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from tests.bridge.server.conftest import TIMEOUT, session_for
-from tests.db_fixtures import POSTGRES_URL
+from tests.db_fixtures import POSTGRES_URL, _run_apart
 
 ROOT = Path(__file__).resolve().parents[3]
 READY = re.compile(r"2 workers ready behind (http://\S+)/ \((\S+)\)")
@@ -100,11 +99,12 @@ async def _admin(sql: str) -> None:
 def fresh_database() -> Iterator[str]:
     """A new PostgreSQL database (its URL), dropped at the end."""
     name = f"rb_workers_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    # Apart from the caller's thread: playwright's sync API keeps a loop running there.
+    _run_apart(_admin(f'CREATE DATABASE "{name}"'))
     try:
         yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _run_apart(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def stored(database: str, entity_id: str) -> dict[str, Any]:
