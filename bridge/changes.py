@@ -15,7 +15,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from molecules import Store, follow_changes
+from molecules import follow_changes
+from molecules.changes import Stores
 from molecules.source_molecule import SourceMolecule
 from runnable.sources import ChangeFeed
 
@@ -41,11 +42,13 @@ def followed_kinds(bridge: RunnableBridge) -> dict[str, SourceMolecule[Any]]:
 
 
 @asynccontextmanager
-async def follow_bridge_changes(bridge: RunnableBridge, store: Store) -> AsyncIterator[list[str]]:
-    """While entered, refresh what `store` loaded when another process saves it; yields kinds.
+async def follow_bridge_changes(bridge: RunnableBridge, stores: Stores) -> AsyncIterator[list[str]]:
+    """While entered, refresh what `stores` loaded when another process saves it; yields kinds.
 
-    Yields the names of the kinds followed (empty when no source announces changes).
+    `stores`: one store, or a function giving the stores of the moment (a server's
+    sessions). Yields the names of the kinds followed (empty when no source announces
+    changes).
     """
     kinds = followed_kinds(bridge)
-    async with follow_changes(store, *kinds.values()):
+    async with follow_changes(stores, *kinds.values()):
         yield list(kinds)

@@ -127,7 +127,9 @@ def serve(
     workers: Annotated[
         int,
         typer.Option(
-            min=1, help="worker processes (coherent across workers on PostgreSQL's change feed)"
+            min=1,
+            help="worker processes behind one port, each request sent to its session's worker"
+            " (saved entities coherent across workers on PostgreSQL's change feed)",
         ),
     ] = 1,
 ) -> None:
@@ -157,7 +159,12 @@ def serve(
     if workers > 1:
         from bridge.serve.workers import serve_workers
 
-        serve_workers(options, workers)
+        try:
+            with contextlib.suppress(KeyboardInterrupt):  # a Ctrl+C before the workers run
+                serve_workers(options, workers)
+        except RuntimeError as exc:  # a worker that could not start
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from None
         return
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_playground(options))

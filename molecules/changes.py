@@ -14,7 +14,7 @@ is fetched again (announcements made meanwhile were lost).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -22,15 +22,19 @@ from molecules.core.store import Store
 from molecules.source_molecule import SourceMolecule, describe_source
 from runnable.sources.changes import ChangeFeed, EntityChange
 
-__all__ = ["follow_changes"]
+__all__ = ["Stores", "follow_changes"]
+
+Stores = Store | Callable[[], Iterable[Store]]
+"""One store, or a function giving the stores of the moment (a server's sessions)."""
 
 
 @asynccontextmanager
-async def follow_changes(store: Store, *molecules: SourceMolecule[Any]) -> AsyncIterator[None]:
-    """While entered, refresh what `store` has loaded of `molecules` when their source changes.
+async def follow_changes(stores: Stores, *molecules: SourceMolecule[Any]) -> AsyncIterator[None]:
+    """While entered, refresh what `stores` have loaded of `molecules` when their source changes.
 
     Every molecule's source must announce changes (`SqlSource` on PostgreSQL); the
-    listeners are ready when this is entered and stop when it is left.
+    listeners are ready when this is entered and stop when it is left. A function of
+    stores is called on each change, so stores made meanwhile are followed too.
     """
     for molecule in molecules:
         source = molecule.source
@@ -44,20 +48,27 @@ async def follow_changes(store: Store, *molecules: SourceMolecule[Any]) -> Async
             feed = molecule.source
             assert isinstance(feed, ChangeFeed)
             await stack.enter_async_context(
-                feed.listen(_refresher(store, molecule), on_gap=_resync(store, molecule))
+                feed.listen(_refresher(stores, molecule), on_gap=_resync(stores, molecule))
             )
         yield
 
 
-def _resync(store: Store, molecule: SourceMolecule[Any]) -> Any:
+def _each(stores: Stores) -> Iterable[Store]:
+    return (stores,) if isinstance(stores, Store) else stores()
+
+
+def _resync(stores: Stores, molecule: SourceMolecule[Any]) -> Any:
     def on_gap() -> None:
-        store.set(molecule.refresh_loaded)
+        for store in _each(stores):
+            store.set(molecule.refresh_loaded)
 
     return on_gap
 
 
-def _refresher(store: Store, molecule: SourceMolecule[Any]) -> Any:
+def _refresher(stores: Stores, molecule: SourceMolecule[Any]) -> Any:
     def on_change(change: EntityChange) -> None:
-        store.set(molecule.server_changed, change.id, change.version)
+        # A store that never loaded the entity does nothing here.
+        for store in _each(stores):
+            store.set(molecule.server_changed, change.id, change.version)
 
     return on_change

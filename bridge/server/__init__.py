@@ -160,8 +160,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        # Another worker's save (PostgreSQL sources) refreshes the default session's store.
-        async with follow_bridge_changes(bridge, ctx.sessions.default.store) as kinds:
+        # Another worker's save (PostgreSQL sources) refreshes every session's store that
+        # has the entity loaded, each keeping its draft.
+        sessions = ctx.sessions
+        async with follow_bridge_changes(bridge, lambda: [s.store for s in sessions]) as kinds:
             if kinds:
                 _log.info("following changes of %s", ", ".join(kinds))
             try:

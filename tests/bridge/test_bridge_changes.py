@@ -47,3 +47,29 @@ def test_bridge_molecules_and_runnable_export_one_conflict_error() -> None:
 
     assert ConflictError is runnable.ConflictError is molecules.ConflictError
     assert issubclass(ConflictError, runnable.RunnableError)
+
+
+async def test_every_store_of_a_function_of_stores_refreshes_even_one_made_later(
+    postgresql_database: Database,
+) -> None:
+    db = postgresql_database
+    source = SqlSource(db.url, "prompts", schema=db.schema)
+    elsewhere = SqlSource(db.url, "prompts", schema=db.schema)
+    bridge = create_default_bridge({"prompt": source})
+    stores = [Store()]
+    data = bridge.selectors.data("prompt:p1")
+    try:
+        await elsewhere.save("p1", PROMPT)
+        await bridge.load("prompt:p1", store=stores[0])
+        async with follow_bridge_changes(bridge, lambda: stores):
+            stores.append(Store())  # a session made after the feed started
+            await bridge.load("prompt:p1", store=stores[1])
+            changed = [asyncio.Event(), asyncio.Event()]
+            for store, event in zip(stores, changed, strict=True):
+                store.sub(data, event.set)
+            await elsewhere.save("p1", {**PROMPT, "name": "renamed"}, version=1)
+            await asyncio.wait_for(asyncio.gather(*(e.wait() for e in changed)), 1.0)
+        assert [store.get(data).name for store in stores] == ["renamed", "renamed"]
+    finally:
+        await source.close()
+        await elsewhere.close()

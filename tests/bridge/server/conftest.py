@@ -12,6 +12,7 @@ import pytest
 from httpx_sse import ServerSentEvent, aconnect_sse
 
 from bridge.serve import ServeOptions, playground_in_thread
+from bridge.serve.front import worker_for
 
 TIMEOUT = 10.0
 
@@ -76,6 +77,13 @@ def text_of(events: list[ServerSentEvent]) -> str:
 def words(count: int) -> str:
     """A text of `count` numbered words (an echo reply of `count` chunks and more)."""
     return " ".join(f"w{i}" for i in range(count))
+
+
+def session_for(worker: int, workers: int = 2, prefix: str = "s") -> str:
+    """A session id that `serve --workers` sends to `worker` (of `workers`)."""
+    return next(
+        f"{prefix}{i}" for i in range(10_000) if worker_for(f"{prefix}{i}", workers) == worker
+    )
 
 
 def tmp_db(tmp_path: Path) -> str:
