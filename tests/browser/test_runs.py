@@ -103,6 +103,14 @@ def test_the_runs_list_pages_and_opens_one_runs_detail(page: Any, playground: Pl
         for name in ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald"]:
             answer = client.post("/runnables/prompt:greeter/runs", json={"inputs": {"name": name}})
             assert answer.status_code == 201, answer.text
+        # The runs are recorded behind the answers: page through them once all six ended.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            listed = client.get("/runs", params={"status": "success"}).json()
+            if listed["total"] == 6:
+                break
+            time.sleep(0.1)
+        assert listed["total"] == 6, listed
     page.goto(f"{playground.url}/#/runs")
     page.get_by_label("Page size").select_option("5")
     rows = page.get_by_test_id("runs-table").locator("tbody tr")
@@ -124,3 +132,17 @@ def test_the_runs_list_pages_and_opens_one_runs_detail(page: Any, playground: Pl
     expect(page.get_by_test_id("run-request")).to_contain_text("Say hello to Alan")
     expect(page.get_by_test_id("run-metrics")).to_contain_text("Tokens in")
     screenshot(page, "run-detail")
+
+
+def test_a_runs_detail_opened_mid_run_follows_it_to_its_end(
+    page: Any, playground: Playground
+) -> None:
+    with httpx.Client(base_url=playground.url, timeout=10) as client:
+        answer = client.post("/runnables/prompt:greeter/runs", json={"inputs": {"name": words(60)}})
+        assert answer.status_code == 201, answer.text
+        run_id = answer.json()["run_id"]
+    page.goto(f"{playground.url}/#/runs/{run_id}")
+    status = page.get_by_test_id("run-status")
+    expect(status).to_have_text("running")
+    expect(status).to_have_text("success", timeout=20_000)
+    expect(page.get_by_test_id("run-output")).to_contain_text("w60")

@@ -135,16 +135,36 @@ function requestView(run) {
   return codeBlock(request, "run-request");
 }
 
+const LIVE = new Set(["running", "pending"]);
+
 async function mountDetail(main, runId) {
   fill(main, h("div", { class: "view run-detail" }, h("p", { class: "placeholder" }, "Loading the run…")));
-  let run;
-  try {
-    run = await api("GET", `/runs/${enc(runId)}`);
-  } catch (exc) {
-    fill(main, h("div", { class: "view run-detail" }, h("a", { href: "#/runs", class: "subtle-link" }, "← All runs"),
-      h("div", { class: "banner banner-error", role: "alert" }, `This run could not be read: ${exc.message}`)));
-    return () => {};
-  }
+  let timer = 0;
+  let closed = false;
+  const refresh = async () => {
+    let run;
+    try {
+      run = await api("GET", `/runs/${enc(runId)}`);
+    } catch (exc) {
+      if (closed) return;
+      fill(main, h("div", { class: "view run-detail" }, h("a", { href: "#/runs", class: "subtle-link" }, "← All runs"),
+        h("div", { class: "banner banner-error", role: "alert" }, `This run could not be read: ${exc.message}`)));
+      return;
+    }
+    if (closed) return;
+    renderDetail(main, run);
+    // A run still going is read again until it ends; a conversation's run waits between
+    // turns for as long as the conversation lasts, so it is read less often.
+    if (LIVE.has(run.status)) timer = setTimeout(refresh, run.status === "running" ? 700 : 3000);
+  };
+  await refresh();
+  return () => {
+    closed = true;
+    clearTimeout(timer);
+  };
+}
+
+function renderDetail(main, run) {
   const m = runMetrics(run);
   const error = run.error || (run.tasks || []).map((t) => t.error).find(Boolean);
   const tasks = run.tasks || [];
@@ -188,5 +208,4 @@ async function mountDetail(main, runId) {
         h("td", { class: "num" }, formatMs(child.stats?.latency_ms)))))))) : null,
     run.variables && Object.keys(run.variables).length ? section("Variables", codeBlock(run.variables, "run-variables")) : null,
     run.settings && Object.keys(run.settings).length ? section("Settings", codeBlock(run.settings, "run-settings")) : null));
-  return () => {};
 }
