@@ -27,6 +27,9 @@ _COMPARE = frozenset({"eq", "ne", "lt", "lteq", "gt", "gteq"})
 _MATH = frozenset({"add", "sub", "tilde", "mul", "div", "floordiv", "mod", "pow"})
 _TEST_ARGUMENT = frozenset({"name", "string", "integer", "float", "lbracket", "lbrace"})
 _END: Token = ("end", "")
+_NOT: Token = ("name", "not")
+_IF: Token = ("name", "if")
+_AND_OR = frozenset({("name", "and"), ("name", "or")})
 
 
 class Bad(Exception):
@@ -37,7 +40,9 @@ class TagParser:
     """One tag's tokens, read rule by rule; the loaded names go to `out`."""
 
     def __init__(self, tokens: list[Token]) -> None:
-        self.tokens = tokens
+        # Two end tokens after the last: the cursor and the one after it are always valid.
+        self.tokens = [*tokens, _END, _END]
+        self.size = len(tokens)
         self.i = 0
         self.out: list[str] = []
         self.depth = 0
@@ -46,19 +51,19 @@ class TagParser:
 
     def current(self) -> Token:
         """The token at the cursor (`("end", "")` past the last)."""
-        return self.tokens[self.i] if self.i < len(self.tokens) else _END
+        return self.tokens[self.i]
 
     def look(self) -> Token:
         """The token after the cursor."""
-        return self.tokens[self.i + 1] if self.i + 1 < len(self.tokens) else _END
+        return self.tokens[self.i + 1]
 
     def at_name(self, value: str) -> bool:
         """Whether the cursor is at the name `value`."""
-        return self.current() == ("name", value)
+        return self.tokens[self.i] == ("name", value)
 
     def skip(self, kind: str, value: str | None = None) -> bool:
         """Step over the token if it is of `kind` (and `value`); whether it was."""
-        token = self.current()
+        token = self.tokens[self.i]
         if token[0] == kind and (value is None or token[1] == value):
             self.i += 1
             return True
@@ -66,7 +71,7 @@ class TagParser:
 
     def expect(self, kind: str, value: str | None = None) -> str:
         """The token's text, stepping over it; `Bad` if it is not of `kind` (and `value`)."""
-        token = self.current()
+        token = self.tokens[self.i]
         if token[0] != kind or (value is not None and token[1] != value):
             raise Bad
         self.i += 1
@@ -74,11 +79,11 @@ class TagParser:
 
     def at_end(self) -> bool:
         """Whether every token was read."""
-        return self.i >= len(self.tokens)
+        return self.i >= self.size
 
     def expect_end(self) -> None:
         """`Bad` unless every token was read."""
-        if self.i < len(self.tokens):
+        if self.i < self.size:
             raise Bad
 
     def statement_end(self) -> None:
@@ -113,12 +118,12 @@ class TagParser:
         while True:
             if count:
                 self.expect("comma")
-            kind = self.current()[0]
+            kind = self.tokens[self.i][0]
             if kind in ("end", "rparen") or (extra_end is not None and self.at_name(extra_end)):
                 break
             self.expression(with_condexpr)
             count += 1
-            if self.current()[0] != "comma":
+            if self.tokens[self.i][0] != "comma":
                 break
         if count == 0 and not explicit_parentheses:
             raise Bad
@@ -128,7 +133,7 @@ class TagParser:
         self.or_()
         if not with_condexpr:
             return
-        while self.skip("name", "if"):
+        while self.tokens[self.i] == _IF and self.skip("name", "if"):
             self.or_()
             if self.skip("name", "else"):
                 self.or_()
@@ -136,20 +141,23 @@ class TagParser:
     def or_(self) -> None:
         """`not`-expressions joined by `and` and `or`."""
         self.not_()
-        while self.skip("name", "or") or self.skip("name", "and"):
+        while self.tokens[self.i] in _AND_OR:
+            self.i += 1
             self.not_()
 
     def not_(self) -> None:
         """Any number of `not`, then a comparison."""
-        while self.skip("name", "not"):
-            pass
+        while self.tokens[self.i] == _NOT:
+            self.i += 1
         self.compare()
 
     def compare(self) -> None:
         """Arithmetic joined by comparisons, `in` and `not in`."""
         self.math()
         while True:
-            kind = self.current()[0]
+            kind = self.tokens[self.i][0]
+            if kind == "end":
+                return
             if kind in _COMPARE or self.at_name("in"):
                 self.i += 1
             elif self.at_name("not") and self.look() == ("name", "in"):
@@ -161,13 +169,13 @@ class TagParser:
     def math(self) -> None:
         """Unary expressions joined by `+ - ~ * / // % **`."""
         self.unary()
-        while self.current()[0] in _MATH:
+        while self.tokens[self.i][0] in _MATH:
             self.i += 1
             self.unary()
 
     def unary(self) -> None:
         """Signs, a primary, its attributes, items and calls, then filters and tests."""
-        while self.current()[0] in ("add", "sub"):
+        while self.tokens[self.i][0] in ("add", "sub"):
             self.i += 1
         self.primary()
         self.postfix()
@@ -175,7 +183,7 @@ class TagParser:
 
     def primary(self) -> None:
         """A name, a literal, or a bracketed tuple, list or dict."""
-        kind, value = self.current()
+        kind, value = self.tokens[self.i]
         if kind == "name":
             self.i += 1
             if value not in CONSTANTS:
@@ -200,10 +208,10 @@ class TagParser:
     def _items(self, pairs: bool) -> None:
         closing = "rbrace" if pairs else "rbracket"
         count = 0
-        while self.current()[0] != closing:
+        while self.tokens[self.i][0] != closing:
             if count:
                 self.expect("comma")
-                if self.current()[0] == closing:
+                if self.tokens[self.i][0] == closing:
                     break
             self.expression()
             if pairs:
@@ -215,10 +223,10 @@ class TagParser:
     def postfix(self) -> None:
         """`.name`, `.0`, `[...]` and calls after a primary."""
         while True:
-            kind = self.current()[0]
+            kind = self.tokens[self.i][0]
             if kind == "dot":
                 self.i += 1
-                if self.current()[0] not in ("name", "integer"):
+                if self.tokens[self.i][0] not in ("name", "integer"):
                     raise Bad
                 self.i += 1
             elif kind == "lbracket":
@@ -232,7 +240,7 @@ class TagParser:
         self._enter()
         self.i += 1
         count = 0
-        while self.current()[0] != "rbracket":
+        while self.tokens[self.i][0] != "rbracket":
             if count:
                 self.expect("comma")
             self._subscribed()
@@ -245,9 +253,9 @@ class TagParser:
             self.expression()
             if not self.skip("colon"):
                 return
-        if self.current()[0] not in ("colon", "rbracket", "comma"):
+        if self.tokens[self.i][0] not in ("colon", "rbracket", "comma"):
             self.expression()
-        if self.skip("colon") and self.current()[0] not in ("rbracket", "comma"):
+        if self.skip("colon") and self.tokens[self.i][0] not in ("rbracket", "comma"):
             self.expression()
 
     def call_arguments(self) -> None:
@@ -255,14 +263,14 @@ class TagParser:
         self._enter()
         self.expect("lparen")
         first = True
-        while self.current()[0] != "rparen":
+        while self.tokens[self.i][0] != "rparen":
             if not first:
                 self.expect("comma")
-                if self.current()[0] == "rparen":
+                if self.tokens[self.i][0] == "rparen":
                     break
-            if self.current()[0] in ("mul", "pow"):
+            if self.tokens[self.i][0] in ("mul", "pow"):
                 self.i += 1
-            elif self.current()[0] == "name" and self.look()[0] == "assign":
+            elif self.tokens[self.i][0] == "name" and self.look()[0] == "assign":
                 self.i += 2
             self.expression()
             first = False
@@ -272,7 +280,9 @@ class TagParser:
     def filters_and_tests(self) -> None:
         """`|filter(...)`, `is [not] test ...` and calls, as many as follow."""
         while True:
-            kind = self.current()[0]
+            kind = self.tokens[self.i][0]
+            if kind == "end":
+                return
             if kind == "pipe":
                 self.filters()
             elif self.at_name("is"):
@@ -284,11 +294,11 @@ class TagParser:
 
     def filters(self, start_inline: bool = False) -> None:
         """`|name.name(...)` as many times as they follow (the first `|` optional)."""
-        while start_inline or self.current()[0] == "pipe":
+        while start_inline or self.tokens[self.i][0] == "pipe":
             if not start_inline:
                 self.i += 1
             self._dotted_name()
-            if self.current()[0] == "lparen":
+            if self.tokens[self.i][0] == "lparen":
                 self.call_arguments()
             start_inline = False
 
@@ -321,12 +331,12 @@ class TagParser:
         while True:
             if count:
                 self.expect("comma")
-            kind = self.current()[0]
+            kind = self.tokens[self.i][0]
             if kind in ("end", "rparen") or (extra_end is not None and self.at_name(extra_end)):
                 break
             self._target_item(events, what, with_namespace)
             count += 1
-            if self.current()[0] != "comma":
+            if self.tokens[self.i][0] != "comma":
                 break
         if count == 0:
             raise Bad
@@ -344,7 +354,7 @@ class TagParser:
         elif kind == "lparen":
             self._enter()
             self.i += 1
-            if self.current()[0] != "rparen":
+            if self.tokens[self.i][0] != "rparen":
                 events.extend(self.target(what))
             self.expect("rparen")
             self.depth -= 1
@@ -356,7 +366,7 @@ class TagParser:
         self.expect("lparen")
         names: list[str] = []
         defaults: list[str] = []
-        while self.current()[0] != "rparen":
+        while self.tokens[self.i][0] != "rparen":
             if names:
                 self.expect("comma")
             names.append(self.expect("name"))

@@ -14,7 +14,6 @@ characters searched in vain), for the tests.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 from jinja2 import lexer as _jinja2_lexer
 from jinja2.lexer import float_re, integer_re, operator_re, operators, string_re
@@ -55,7 +54,16 @@ _FAST = re.compile(
 # Names that are not a plain variable when they open an expression.
 _NOT_FAST = frozenset({"true", "false", "none", "True", "False", "None", "not"})
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
-_OPENS_AFTER_BRACE = frozenset("{%#")
+_DEPTH = {"(": 1, "[": 1, ")": -1, "]": -1}
+_SPACES = re.compile(r"\s*+")
+_QUOTE = re.compile(r"['\"]")
+_QUOTE_OR_BRACE = re.compile(r"['\"{}]")
+# Tokens of a stretch, whitespace skipped; `bad` is a character jinja2 would refuse.
+_TOKENS = re.compile(
+    rf"\s*+(?:(?P<float>(?ix:{float_re.pattern}))|(?P<integer>(?ix:{integer_re.pattern}))"
+    rf"|(?P<name>{_NAME_RE.pattern})|(?P<string>(?s:{string_re.pattern}))"
+    rf"|(?P<operator>{operator_re.pattern})|(?P<bad>\S))"
+)
 
 
 class _Broken(Exception):
@@ -68,71 +76,167 @@ class Lexer:
     def __init__(self, text: str) -> None:
         self.text = text
         self.work = 0
-        # Where a search for a comment's end, a raw block's end or a closing quote
-        # already failed: it fails from anywhere after too, so it is not searched again.
-        self._no_comment_end = len(text) + 1
-        self._no_raw_end = len(text) + 1
-        self._no_closing_quote = {"'": len(text) + 1, '"': len(text) + 1}
+        self.recovering = False
+        size = len(text) + 1
+        # Searches that look ahead: where the last one found its target (reused while
+        # still ahead), and from where one failed (it fails from anywhere after too).
+        self._found = {"}}": -1, "%}": -1}
+        self._none_after = {"}}": size, "%}": size, "#}": size, "raw": size}
 
     def tags(self) -> list[Tag]:
         """The tags in text order (data, comments and raw blocks hold no names)."""
-        try:
-            return list(self._read(recovering=False))
-        except _Broken:
-            return list(self._read(recovering=True))
-
-    def _read(self, recovering: bool) -> Iterator[Tag]:
         text = self.text
+        tags: list[Tag] = []
         pos = 0
         while (found := _OPENER.search(text, pos)) is not None:
-            start = found.start()
             self.work += 1
-            kind = text[start + 1]
-            if kind == "#":
-                pos = self._skip_comment(start, recovering)
-            elif kind == "%" and (raw := _RAW_BEGIN.match(text, start)) is not None:
-                pos = self._skip_raw(raw.end(), recovering)
-            elif (
-                kind == "{"
-                and (fast := _FAST.match(text, start)) is not None
-                and (fast.group(1) not in _NOT_FAST and fast.group(1).isidentifier())
-            ):
-                self.work += 1
-                pos = fast.end()
-                yield FAST, fast.group(1), [], True
-            else:
-                begin = start + 2
-                if text.startswith(("-", "+"), begin):
-                    begin += 1
-                end = _VARIABLE_END if kind == "{" else _BLOCK_END
-                tag = "variable" if kind == "{" else "block"
-                if recovering:
-                    tokens, pos, complete = self._recover_tag(begin, end)
-                else:
-                    tokens, pos = self._tag(begin, end)
-                    complete = True
-                yield tag, "", tokens, complete
+            try:
+                pos = self._one(found.start(), tags)
+            except _Broken:
+                # From this tag on, jinja2 would refuse the text: read the rest leniently.
+                self.recovering = True
+                pos = self._one(found.start(), tags)
+        return tags
 
-    def _skip_comment(self, start: int, recovering: bool) -> int:
-        close = -1 if start >= self._no_comment_end else self.text.find("#}", start + 2)
-        if close >= 0:
+    def _one(self, start: int, tags: list[Tag]) -> int:
+        """Read the tag (or comment, or raw block) at `start`; where reading goes on."""
+        text = self.text
+        kind = text[start + 1]
+        if kind == "#":
+            return self._skip_comment(start)
+        if kind == "%" and (raw := _RAW_BEGIN.match(text, start)) is not None:
+            return self._skip_raw(raw.end())
+        if kind == "{" and (fast := _FAST.match(text, start)) is not None:
+            name = fast.group(1)
+            if name not in _NOT_FAST and name.isidentifier():
+                tags.append((FAST, name, [], True))
+                return fast.end()
+        begin = start + 2
+        if text.startswith(("-", "+"), begin):
+            begin += 1
+        closing, end, tag = ("}}", _VARIABLE_END, "variable")
+        if kind == "%":
+            closing, end, tag = ("%}", _BLOCK_END, "block")
+        close = self._find(closing, begin)
+        if self.recovering:
+            opener = _OPENER.search(text, begin)
+            stop = opener.start() if opener is not None else len(text)
+            if close < 0 or close >= stop:
+                tags.append((tag, "", self._tokens(begin, stop, lenient=True), False))
+                return stop
+            inside = self._inside_end(begin, close, kind)
+            tags.append((tag, "", self._tokens(begin, inside, lenient=True), True))
+            return self._after(end, inside)
+        if close < 0:
+            raise _Broken  # the tag never closes
+        inside = self._inside_end(begin, close, kind)
+        if _QUOTE_OR_BRACE.search(text, begin, inside) is None:
+            # No string and no brace: jinja2 ends the tag at the first end delimiter.
+            tags.append((tag, "", self._tokens(begin, inside, lenient=False), True))
+            return self._after(end, inside)
+        tokens, after = self._tag(begin, end)
+        tags.append((tag, "", tokens, True))
+        return after
+
+    def _inside_end(self, begin: int, close: int, kind: str) -> int:
+        """Where the tag's content stops: before `-}}`, `-%}` or `+%}` if so written."""
+        signs = "-" if kind == "{" else "-+"
+        return close - 1 if close > begin and self.text[close - 1] in signs else close
+
+    def _after(self, end: re.Pattern[str], inside: int) -> int:
+        found = end.match(self.text, inside)
+        return found.end() if found is not None else inside + 2
+
+    def _find(self, target: str, begin: int) -> int:
+        """The first `target` at or after `begin`, or -1 (each stretch searched once)."""
+        last = self._found.get(target, -1)
+        if last >= begin:
+            return last
+        if begin >= self._none_after[target]:
+            return -1
+        found = self.text.find(target, begin)
+        self.work += (found if found >= 0 else len(self.text)) - begin
+        if found < 0:
+            self._none_after[target] = begin
+        elif target in self._found:
+            self._found[target] = found
+        return found
+
+    def _tokens(self, begin: int, end: int, lenient: bool) -> list[Token]:
+        """The tokens of a stretch without quotes or braces (or of any, leniently: a
+        character jinja2 refuses is skipped)."""
+        text = self.text
+        while end > begin and text[end - 1].isspace():
+            end -= 1
+        if lenient and _QUOTE.search(text, begin, end) is not None:
+            return self._lenient_tokens(begin, end)
+        tokens: list[Token] = []
+        depth = 0
+        for found in _TOKENS.finditer(text, begin, end):
             self.work += 1
+            kind = found.lastgroup or ""
+            value = found.group(kind)
+            if kind == "operator":
+                depth += _DEPTH.get(value, 0)
+                if depth < 0 and not lenient:
+                    raise _Broken
+                kind = operators[value]
+            elif kind == "bad" or (kind == "name" and not value.isidentifier()):
+                if lenient:
+                    continue
+                raise _Broken
+            tokens.append((kind, value))
+        if depth and not lenient:
+            raise _Broken  # an unclosed bracket: jinja2 reads past the end, then fails
+        return tokens
+
+    def _lenient_tokens(self, pos: int, end: int) -> list[Token]:
+        text = self.text
+        tokens: list[Token] = []
+        # A string that does not close before `end` from one quote does not from any
+        # later one either: each quote is tried once, not once per quote before it.
+        unclosed = {"'": end, '"': end}
+        while pos < end:
+            self.work += 1
+            pos = _SPACES.match(text, pos, end).end()  # type: ignore[union-attr]
+            char = text[pos]
+            if char in unclosed and pos >= unclosed[char]:
+                pos += 1
+                continue
+            found = _TOKENS.match(text, pos, end)
+            if found is None:  # only whitespace was left
+                break
+            kind = found.lastgroup or ""
+            value = found.group(kind)
+            pos = found.end()
+            if kind == "bad":
+                if value in unclosed:
+                    unclosed[value] = min(unclosed[value], found.start(kind))
+                    self.work += end - found.start(kind)
+                continue
+            if kind == "operator":
+                kind = operators[value]
+            tokens.append((kind, value))
+        return tokens
+
+    def _skip_comment(self, start: int) -> int:
+        close = self._find("#}", start + 2)
+        if close >= 0:
             return close + 2
-        if not recovering:
+        if not self.recovering:
             raise _Broken
-        self.work += max(0, len(self.text) - start) if start < self._no_comment_end else 1
-        self._no_comment_end = min(self._no_comment_end, start)
         return start + 2  # an unclosed `{#` is plain text
 
-    def _skip_raw(self, begin: int, recovering: bool) -> int:
-        found = None if begin >= self._no_raw_end else _RAW_END.search(self.text, begin)
+    def _skip_raw(self, begin: int) -> int:
+        found = None
+        if begin < self._none_after["raw"]:
+            found = _RAW_END.search(self.text, begin)
+            self.work += (found.end() if found is not None else len(self.text)) - begin
         if found is not None:
-            self.work += 1
             return found.end()
-        if not recovering:
+        self._none_after["raw"] = min(self._none_after["raw"], begin)
+        if not self.recovering:
             raise _Broken
-        self.work += max(0, len(self.text) - begin) if begin < self._no_raw_end else 1
-        self._no_raw_end = min(self._no_raw_end, begin)
         return begin  # an unclosed `{% raw %}` is plain text
 
     def _tag(self, pos: int, end: re.Pattern[str]) -> tuple[list[Token], int]:
@@ -161,44 +265,3 @@ class Lexer:
             elif kind == "name" and not value.isidentifier():
                 raise _Broken
             tokens.append((kind, value))
-
-    def _recover_tag(self, pos: int, end: re.Pattern[str]) -> tuple[list[Token], int, bool]:
-        """Tokens up to the tag's end, the next tag opener or the end of the text."""
-        text = self.text
-        size = len(text)
-        tokens: list[Token] = []
-        expected: list[str] = []
-        complete = True
-        while pos < size:
-            self.work += 1
-            char = text[pos]
-            if char == "{" and text[pos + 1 : pos + 2] in _OPENS_AFTER_BRACE and pos + 1 < size:
-                return tokens, pos, False
-            if (closing := end.match(text, pos)) is not None:
-                return tokens, closing.end(), complete and not expected
-            if char in self._no_closing_quote and pos >= self._no_closing_quote[char]:
-                pos, complete = pos + 1, False
-                continue
-            token = _TOKEN.match(text, pos)
-            if token is None:
-                if char in self._no_closing_quote:
-                    self.work += size - pos
-                    self._no_closing_quote[char] = pos
-                pos, complete = pos + 1, False
-                continue
-            pos = token.end()
-            kind = token.lastgroup or ""
-            value = token.group()
-            if kind == "whitespace":
-                continue
-            if kind == "operator":
-                if value in _CLOSERS:
-                    expected.append(_CLOSERS[value])
-                elif value in ")]}":
-                    if expected and expected[-1] == value:
-                        expected.pop()
-                    else:
-                        complete = False
-                kind = operators[value]
-            tokens.append((kind, value))
-        return tokens, size, False

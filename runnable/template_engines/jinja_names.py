@@ -152,6 +152,24 @@ def _token_names(tokens: list[Token], block: bool) -> tuple[list[str], list[str]
     return free, bound
 
 
+def _plain(tokens: list[Token]) -> bool:
+    """Whether the tokens are `name.attr|filter.x` (only the first name is read)."""
+    kind, value = tokens[0]
+    if kind != "name" or value in CONSTANTS or value == "not":
+        return False
+    after_sign = False
+    for kind, _ in tokens[1:]:
+        if after_sign:
+            if kind != "name":
+                return False
+            after_sign = False
+        elif kind in ("dot", "pipe"):
+            after_sign = True
+        else:
+            return False
+    return not after_sign
+
+
 class _Open:
     """A block being read: its node, the body being filled, the tags that continue it."""
 
@@ -176,17 +194,29 @@ class _Reader:
     def part(self) -> list[_Item]:
         return self.stack[-1].part if self.stack else self.root
 
-    def read(self, kind: str, name: str, tokens: list[Token]) -> None:
+    def read(self, kind: str, name: str, tokens: list[Token], complete: bool) -> None:
         if kind == FAST:
             self.order.setdefault(name)
             self.seen.add(name)
             self.part().append(("load", name))
             return
+        if not tokens:
+            return  # `{{ }}` or `{% %}`: nothing to read
         block = kind == "block"
+        if not block and _plain(tokens):
+            self.order.setdefault(tokens[0][1])
+            self.seen.add(tokens[0][1])
+            self.part().append(("load", tokens[0][1]))
+            return
         free, bound = _token_names(tokens, block)
         for found in free:
             self.order.setdefault(found)
         self.seen.update(free, bound)
+        if not complete and not block:
+            # Cut short (half-typed): its names by the token rule; a half-typed block
+            # tag is still parsed, so that it opens or closes what it names.
+            self.part().extend(_loads([n for n in free if n not in _KEYWORDS]))
+            return
         parser = TagParser(tokens)
         try:
             if block:
@@ -527,8 +557,8 @@ def scan(text: str, globals: frozenset[str]) -> tuple[list[str], int]:
     """The variables, and the work spent finding them (steps, for the linearity tests)."""
     lexer = Lexer(text)
     reader = _Reader()
-    for kind, name, tokens, _ in lexer.tags():
-        reader.read(kind, name, tokens)
+    for kind, name, tokens, complete in lexer.tags():
+        reader.read(kind, name, tokens, complete)
     analysis = _Analysis(reader.seen)
     analysis.frame(reader.root, sorted(analysis.first_reads(reader.root, _SELF)), [])
     for block in analysis.blocks:
