@@ -23,12 +23,16 @@ Event = tuple[str, str]
 
 CONSTANTS = frozenset({"true", "false", "none", "True", "False", "None"})
 MAX_BRACKETS = 48
-_COMPARE = frozenset({"eq", "ne", "lt", "lteq", "gt", "gteq"})
-_MATH = frozenset({"add", "sub", "tilde", "mul", "div", "floordiv", "mod", "pow"})
+_BINARY = frozenset(
+    {"eq", "ne", "lt", "lteq", "gt", "gteq", "add", "sub", "tilde", "mul", "div", "floordiv"}
+    | {"mod", "pow"}
+)
+_POSTFIX = frozenset({"dot", "lbracket", "lparen", "pipe", "name"})
 _TEST_ARGUMENT = frozenset({"name", "string", "integer", "float", "lbracket", "lbrace"})
 _END: Token = ("end", "")
 _NOT: Token = ("name", "not")
 _IF: Token = ("name", "if")
+_IN: Token = ("name", "in")
 _AND_OR = frozenset({("name", "and"), ("name", "or")})
 
 
@@ -139,47 +143,45 @@ class TagParser:
                 self.or_()
 
     def or_(self) -> None:
-        """`not`-expressions joined by `and` and `or`."""
-        self.not_()
-        while self.tokens[self.i] in _AND_OR:
-            self.i += 1
-            self.not_()
+        """`not`-expressions joined by `and` and `or`.
 
-    def not_(self) -> None:
-        """Any number of `not`, then a comparison."""
-        while self.tokens[self.i] == _NOT:
-            self.i += 1
-        self.compare()
-
-    def compare(self) -> None:
-        """Arithmetic joined by comparisons, `in` and `not in`."""
-        self.math()
+        jinja2's `parse_or` ... `parse_pow` are left-associative loops over the level
+        below, so one loop reads the same tokens: `not`s where an `and`/`or` operand
+        starts, then unary expressions joined by any comparison or arithmetic operator.
+        """
+        tokens = self.tokens
         while True:
-            kind = self.tokens[self.i][0]
-            if kind == "end":
-                return
-            if kind in _COMPARE or self.at_name("in"):
+            while tokens[self.i] == _NOT:
                 self.i += 1
-            elif self.at_name("not") and self.look() == ("name", "in"):
-                self.i += 2
-            else:
-                return
-            self.math()
-
-    def math(self) -> None:
-        """Unary expressions joined by `+ - ~ * / // % **`."""
-        self.unary()
-        while self.tokens[self.i][0] in _MATH:
-            self.i += 1
             self.unary()
+            while True:
+                token = tokens[self.i]
+                if token[0] in _BINARY or token == _IN:
+                    self.i += 1
+                elif token == _NOT and tokens[self.i + 1] == _IN:
+                    self.i += 2
+                else:
+                    break
+                self.unary()
+            if tokens[self.i] not in _AND_OR:
+                return
+            self.i += 1
 
     def unary(self) -> None:
         """Signs, a primary, its attributes, items and calls, then filters and tests."""
-        while self.tokens[self.i][0] in ("add", "sub"):
+        tokens = self.tokens
+        while tokens[self.i][0] in ("add", "sub"):
             self.i += 1
-        self.primary()
-        self.postfix()
-        self.filters_and_tests()
+        kind, value = tokens[self.i]
+        if kind == "name":
+            self.i += 1
+            if value not in CONSTANTS:
+                self.out.append(value)
+        else:
+            self.primary()
+        if tokens[self.i][0] in _POSTFIX:
+            self.postfix()
+            self.filters_and_tests()
 
     def primary(self) -> None:
         """A name, a literal, or a bracketed tuple, list or dict."""

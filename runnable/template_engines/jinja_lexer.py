@@ -66,6 +66,25 @@ _TOKENS = re.compile(
 )
 
 
+def _ungrouped(pattern: str) -> str:
+    return re.sub(r"\((?!\?)", "(?:", pattern)
+
+
+# The same tokens as one group each, strings left out (`_tokens` reads no quote).
+_WORDS = re.compile(
+    rf"\s*+((?ix:{_ungrouped(float_re.pattern)})|(?ix:{_ungrouped(integer_re.pattern)})"
+    rf"|{_NAME_RE.pattern}|{'|'.join(map(re.escape, sorted(operators, key=len, reverse=True)))}"
+    rf"|\S)"
+)
+
+
+def _word_kind(word: str) -> str:
+    """A token that is not an operator: a number, a name, or a character jinja2 refuses."""
+    if word[0].isdigit():
+        return "integer"  # or float: the grammar reads both alike
+    return "name" if word.isidentifier() else "bad"
+
+
 class _Broken(Exception):
     """jinja2 would refuse the text here: read it again in recovery mode."""
 
@@ -106,6 +125,8 @@ class Lexer:
             return self._skip_comment(start)
         if kind == "%" and (raw := _RAW_BEGIN.match(text, start)) is not None:
             return self._skip_raw(raw.end())
+        if self.recovering and _OPENER.match(text, start + 2) is not None:
+            return start + 2  # `{{{%`...: an empty tag cut short, nothing to read
         if kind == "{" and (fast := _FAST.match(text, start)) is not None:
             name = fast.group(1)
             if name not in _NOT_FAST and name.isidentifier():
@@ -166,27 +187,27 @@ class Lexer:
         """The tokens of a stretch without quotes or braces (or of any, leniently: a
         character jinja2 refuses is skipped)."""
         text = self.text
-        while end > begin and text[end - 1].isspace():
-            end -= 1
+        end = begin + len(text[begin:end].rstrip())  # trailing spaces would be rescanned
         if lenient and _QUOTE.search(text, begin, end) is not None:
             return self._lenient_tokens(begin, end)
-        tokens: list[Token] = []
+        words = _WORDS.findall(text, begin, end)
+        self.work += len(words)
+        if lenient:
+            return [
+                (kind, word)
+                for word in words
+                if (kind := operators.get(word) or _word_kind(word)) != "bad"
+            ]
+        tokens = [(operators.get(word) or _word_kind(word), word) for word in words]
         depth = 0
-        for found in _TOKENS.finditer(text, begin, end):
-            self.work += 1
-            kind = found.lastgroup or ""
-            value = found.group(kind)
-            if kind == "operator":
-                depth += _DEPTH.get(value, 0)
-                if depth < 0 and not lenient:
-                    raise _Broken
-                kind = operators[value]
-            elif kind == "bad" or (kind == "name" and not value.isidentifier()):
-                if lenient:
-                    continue
+        for kind, value in tokens:
+            if kind == "bad":
                 raise _Broken
-            tokens.append((kind, value))
-        if depth and not lenient:
+            if value in _DEPTH:
+                depth += _DEPTH[value]
+                if depth < 0:
+                    raise _Broken
+        if depth:
             raise _Broken  # an unclosed bracket: jinja2 reads past the end, then fails
         return tokens
 
