@@ -55,33 +55,34 @@ _FAST = re.compile(
 _NOT_FAST = frozenset({"true", "false", "none", "True", "False", "None", "not"})
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
 _DEPTH = {"(": 1, "[": 1, ")": -1, "]": -1}
-_SPACES = re.compile(r"\s*+")
-_QUOTE = re.compile(r"['\"]")
+_WORD_CHARACTER = re.compile(r"\w")
 _QUOTE_OR_BRACE = re.compile(r"['\"{}]")
-# Tokens of a stretch, whitespace skipped; `bad` is a character jinja2 would refuse.
-_TOKENS = re.compile(
-    rf"\s*+(?:(?P<float>(?ix:{float_re.pattern}))|(?P<integer>(?ix:{integer_re.pattern}))"
-    rf"|(?P<name>{_NAME_RE.pattern})|(?P<string>(?s:{string_re.pattern}))"
-    rf"|(?P<operator>{operator_re.pattern})|(?P<bad>\S))"
-)
 
 
 def _ungrouped(pattern: str) -> str:
     return re.sub(r"\((?!\?)", "(?:", pattern)
 
 
-# The same tokens as one group each, strings left out (`_tokens` reads no quote).
-_WORDS = re.compile(
-    rf"\s*+((?ix:{_ungrouped(float_re.pattern)})|(?ix:{_ungrouped(integer_re.pattern)})"
-    rf"|{_NAME_RE.pattern}|{'|'.join(map(re.escape, sorted(operators, key=len, reverse=True)))}"
-    rf"|\S)"
+# The same tokens, each one group (one `findall` reads a stretch): without strings (the
+# exact path reads no quote), and leniently with them, where a quote that does not
+# close takes the rest of the stretch (so it is tried once, not from every later quote).
+_OPERATORS = "|".join(map(re.escape, sorted(operators, key=len, reverse=True)))
+_WORD = (
+    rf"(?ix:{_ungrouped(float_re.pattern)})|(?ix:{_ungrouped(integer_re.pattern)})"
+    rf"|{_NAME_RE.pattern}|{_OPERATORS}|\S"
 )
+_WORDS = re.compile(rf"\s*+({_WORD})")
+_LENIENT_WORDS = re.compile(rf"\s*+((?s:{_ungrouped(string_re.pattern)})|['\"][\s\S]*+|{_WORD})")
 
 
 def _word_kind(word: str) -> str:
-    """A token that is not an operator: a number, a name, or a character jinja2 refuses."""
-    if word[0].isdigit():
+    """A token that is not an operator: a number, a string, a name, or a character
+    jinja2 refuses."""
+    first = word[0]
+    if first.isdigit():
         return "integer"  # or float: the grammar reads both alike
+    if first in "'\"":
+        return "string"
     return "name" if word.isidentifier() else "bad"
 
 
@@ -142,12 +143,12 @@ class Lexer:
         if self.recovering:
             opener = _OPENER.search(text, begin)
             stop = opener.start() if opener is not None else len(text)
-            if close < 0 or close >= stop:
-                tags.append((tag, "", self._tokens(begin, stop, lenient=True), False))
-                return stop
-            inside = self._inside_end(begin, close, kind)
-            tags.append((tag, "", self._tokens(begin, inside, lenient=True), True))
-            return self._after(end, inside)
+            cut = close < 0 or close >= stop
+            inside = stop if cut else self._inside_end(begin, close, kind)
+            # A variable tag without a word holds no name: nothing to read.
+            if kind == "%" or _WORD_CHARACTER.search(text, begin, inside) is not None:
+                tags.append((tag, "", self._tokens(begin, inside, lenient=True), not cut))
+            return stop if cut else self._after(end, inside)
         if close < 0:
             raise _Broken  # the tag never closes
         inside = self._inside_end(begin, close, kind)
@@ -188,16 +189,16 @@ class Lexer:
         character jinja2 refuses is skipped)."""
         text = self.text
         end = begin + len(text[begin:end].rstrip())  # trailing spaces would be rescanned
-        if lenient and _QUOTE.search(text, begin, end) is not None:
-            return self._lenient_tokens(begin, end)
-        words = _WORDS.findall(text, begin, end)
-        self.work += len(words)
         if lenient:
+            words = _LENIENT_WORDS.findall(text, begin, end)
+            self.work += len(words)
             return [
                 (kind, word)
                 for word in words
                 if (kind := operators.get(word) or _word_kind(word)) != "bad"
             ]
+        words = _WORDS.findall(text, begin, end)
+        self.work += len(words)
         tokens = [(operators.get(word) or _word_kind(word), word) for word in words]
         depth = 0
         for kind, value in tokens:
@@ -209,35 +210,6 @@ class Lexer:
                     raise _Broken
         if depth:
             raise _Broken  # an unclosed bracket: jinja2 reads past the end, then fails
-        return tokens
-
-    def _lenient_tokens(self, pos: int, end: int) -> list[Token]:
-        text = self.text
-        tokens: list[Token] = []
-        # A string that does not close before `end` from one quote does not from any
-        # later one either: each quote is tried once, not once per quote before it.
-        unclosed = {"'": end, '"': end}
-        while pos < end:
-            self.work += 1
-            pos = _SPACES.match(text, pos, end).end()  # type: ignore[union-attr]
-            char = text[pos]
-            if char in unclosed and pos >= unclosed[char]:
-                pos += 1
-                continue
-            found = _TOKENS.match(text, pos, end)
-            if found is None:  # only whitespace was left
-                break
-            kind = found.lastgroup or ""
-            value = found.group(kind)
-            pos = found.end()
-            if kind == "bad":
-                if value in unclosed:
-                    unclosed[value] = min(unclosed[value], found.start(kind))
-                    self.work += end - found.start(kind)
-                continue
-            if kind == "operator":
-                kind = operators[value]
-            tokens.append((kind, value))
         return tokens
 
     def _skip_comment(self, start: int) -> int:
