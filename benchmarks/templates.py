@@ -5,12 +5,13 @@ patterns and tokenizer it replaced.
     python benchmarks/templates.py --quick   # 10 KB texts, best of 2 (a smoke run)
 
 Each text is built to hurt a scanner: an unclosed `{{` followed by spaces (the old
-`curly` pattern backtracked cubically on it), runs of opening braces, tags that never
-close, and ordinary tags packed end to end. Every format extracts every text (jinja2
-its first `max_jinja2_chars`: past that limit it refuses the template at once). The
-old curly pattern and chevron-blue's tokenizer run on the same texts at sizes they can
-finish, to show the growth the linear scanners removed. Timing is wall clock, best of
-the repetitions, with the garbage collector off.
+`curly` pattern backtracked cubically on it), runs of opening braces, tags, strings and
+brackets that never close, and ordinary tags, blocks and expressions packed end to end.
+Every format extracts every whole text. The old curly pattern, chevron-blue's tokenizer
+and jinja2's own parser (the jinja2 extraction before `jinja_names`) run on the same
+kind of text at sizes they can finish, to show what the linear scanners removed.
+Timing is CPU time of this process (the machine is shared), best of the repetitions,
+with the garbage collector off.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chevron_blue.tokenizer import tokenize  # type: ignore[import-untyped]
+from jinja2 import meta
 
 from runnable.template_engines import jinja
-from runnable.templates import FORMATS, LIMITS, extract_variables
+from runnable.templates import FORMATS, check_template, extract_variables
 
 TARGET_MS = 50.0
 OLD_CURLY = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
@@ -49,6 +51,12 @@ def adversarial(size: int) -> dict[str, str]:
         "{{#a}} sections, never closed": fill("{{#a}}"),
         "{% if %} blocks, never closed": fill("{% if a %}"),
         "ordinary tags end to end": fill("{{ a }} "),
+        "strings that never close": fill("{{ '\\'"),
+        "brackets that never close": fill("{{ (["),
+        "blocks and filters, closed": fill(
+            "{% for x in y %}{% if x %}{{ x.a|upper }}{% endif %}{% endfor %}"
+        ),
+        "calls, filters, items": fill("{{ f(a, b=c)|default(d) ~ e[0] }} "),
     }
 
 
@@ -58,34 +66,33 @@ def best_ms(work: Callable[[], object], repeat: int) -> float:
     try:
         best = float("inf")
         for _ in range(repeat):
-            started = time.perf_counter()
+            started = time.process_time()
             work()
-            best = min(best, time.perf_counter() - started)
+            best = min(best, time.process_time() - started)
         return best * 1000
     finally:
         gc.enable()
 
 
-def extract_uncached(text: str, format: str) -> list[str]:
-    """Extraction as a first read of the text does it (jinja2 caches what it parsed)."""
-    jinja._read.cache_clear()
-    return extract_variables(text, format)
+def jinja2_parser_variables(text: str) -> set[str]:
+    """The jinja2 extraction before the scanner: jinja2's lexer, parser and compiler."""
+    return meta.find_undeclared_variables(jinja._JINJA.parse(text))
+
+
+def checked(text: str) -> None:
+    """`check_template` as a first read does it (it caches what it compiled)."""
+    jinja._compiled_or_error.cache_clear()
+    check_template(text, "jinja2")
 
 
 def extraction_table(size: int, repeat: int) -> tuple[list[str], dict[str, float]]:
-    """Markdown rows: each text x each format; and the slowest time of each format.
-
-    jinja2 reads the first `max_jinja2_chars` of each text: longer, it refuses at once.
-    """
-    jinja2_size = min(size, LIMITS.max_jinja2_chars)
-    names = [f"jinja2 ({jinja2_size:,} chars)" if f == "jinja2" else f for f in FORMATS]
-    rows = ["| text | " + " | ".join(names) + " |", "|---|" + "---:|" * len(FORMATS)]
+    """Markdown rows: each text x each format; and the slowest time of each format."""
+    rows = ["| text | " + " | ".join(FORMATS) + " |", "|---|" + "---:|" * len(FORMATS)]
     slowest = dict.fromkeys(FORMATS, 0.0)
     for name, text in adversarial(size).items():
         cells = []
         for format in FORMATS:
-            sample = text[:jinja2_size] if format == "jinja2" else text
-            ms = best_ms(lambda t=sample, f=format: extract_uncached(t, f), repeat)
+            ms = best_ms(lambda t=text, f=format: extract_variables(t, f), repeat)
             slowest[format] = max(slowest[format], ms)
             cells.append(f"{ms:.2f}")
         rows.append(f"| {name} | " + " | ".join(cells) + " |")
@@ -117,6 +124,34 @@ def mustache_growth(sizes: list[int], repeat: int) -> list[str]:
     return rows
 
 
+def jinja2_growth(sizes: list[int], repeat: int) -> list[str]:
+    """Markdown rows: jinja2's parser (the old extraction) against the scanner, and what
+    `check_template` (jinja2's parse and compile, still needed for errors) costs."""
+    rows = [
+        "| text | size | jinja2 parser + meta | scanner | ratio | check_template |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    units = {
+        "ordinary tags": "{{ a }} ",
+        "blocks and filters": adversarial(64)["blocks and filters, closed"],
+    }
+    for name, unit in units.items():
+        for size in sizes:
+            text = (unit * (size // len(unit) + 1))[:size]
+            text = text[: text.rfind("}") + 1]  # whole tags: jinja2 must accept it
+            if name == "blocks and filters":
+                text = text[: text.rfind("{% endfor %}") + len("{% endfor %}")]
+            old = best_ms(lambda t=text: jinja2_parser_variables(t), 1 if size > 20_000 else repeat)
+            new = best_ms(lambda t=text: extract_variables(t, "jinja2"), repeat)
+            check = best_ms(lambda t=text: checked(t), 1) if size <= 20_000 else float("nan")
+            check_cell = f"{check:.1f}" if check == check else "refused (max_jinja2_chars)"
+            rows.append(
+                f"| {name} | {size:,} | {old:.1f} | {new:.2f} | {old / max(new, 1e-6):.1f}x "
+                f"| {check_cell} |"
+            )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print a markdown report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -125,8 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     size, repeat = (10_000, 2) if args.quick else (100_000, 5)
     curly_sizes = [200, 400] if args.quick else [200, 400, 800, 1_600]
     mustache_sizes = [10_000, 20_000] if args.quick else [25_000, 100_000, 400_000, 1_000_000]
+    jinja2_sizes = [2_000, 5_000] if args.quick else [5_000, 20_000, 100_000]
     print(f"# Template extraction on adversarial text ({size:,} characters)\n")
-    print(f"Python {platform.python_version()} on {platform.machine()}; ms, best of {repeat}.\n")
+    version = f"Python {platform.python_version()} on {platform.machine()}"
+    print(f"{version}; ms of CPU, best of {repeat}.\n")
     rows, slowest = extraction_table(size, repeat)
     print("\n".join(rows))
     for format, ms in slowest.items():
@@ -136,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(curly_growth(curly_sizes)))
     print("\n## chevron-blue's tokenizer (quadratic) against the linear one\n")
     print("\n".join(mustache_growth(mustache_sizes, 1 if not args.quick else repeat)))
+    print("\n## jinja2's parser (the old jinja2 extraction) against the scanner\n")
+    print("\n".join(jinja2_growth(jinja2_sizes, repeat)))
     return 0
 
 

@@ -6,8 +6,10 @@ Four formats (each an engine in `runnable.template_engines`):
   name (`{{user.name}}` is the name `user.name`).
 - `fstring`: Python's format syntax read by the standard library's parser; `{user.name}`
   and `{items[0]}` read the root `user` / `items`.
-- `jinja2`: names found undeclared by jinja2's own parser (loop and `set` variables are
-  not inputs); rendering runs in jinja2's sandbox, without `include` or `import`.
+- `jinja2`: the names jinja2 would look up in the context (loop and `set` variables are
+  not inputs), read by a linear scanner that follows jinja2's grammar and scoping
+  (`template_engines.jinja_names`); checking and rendering use jinja2 itself, in its
+  sandbox, without `include` or `import`.
 - `mustache`: chevron-blue's tokens; sections are inputs, names inside a section are
   looked up on the section's value and are not inputs; no partials.
 

@@ -12,6 +12,7 @@ instance becomes `ready`, or `error` with the reason (and the task raises it). W
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Mapping
@@ -30,6 +31,8 @@ from molecules.engine.run_recorder import LoadedRun, load_run
 from molecules.engine.state import ExecutionConfig, InstanceState, Totals, VariableLayers
 from molecules.engine.turns import write_execute_message
 from runnable.chat.execution import PromptSpec
+from runnable.chat.request import prompt_variables
+from runnable.errors import TemplateError
 from runnable.messages import Resource
 from runnable.tracking import REDACTED
 from runnable.types import RunnableRef, error_info
@@ -113,6 +116,11 @@ async def _prompt(
     return PromptSpec.of(prompt), None
 
 
+def _read_templates(spec: PromptSpec) -> None:
+    with contextlib.suppress(TemplateError):  # a turn reports it when it renders
+        prompt_variables(spec, strict=True)
+
+
 def _recorded_settings(loaded: LoadedRun | None) -> dict[str, Any]:
     if loaded is None:
         return {}
@@ -148,6 +156,10 @@ async def load_instance(
             ref = None
         else:
             spec, ref = await _prompt(instances, get, set, prompt, options.refresh)
+        # jinja2 parses and compiles a template once, then caches it: do it here, in a
+        # worker thread, so the turns (rendered inside synchronous store writes, on the
+        # event loop) only render, within the render limits.
+        await asyncio.to_thread(_read_templates, spec)
         scoped: Mapping[str, Mapping[str, Any]] = {}
         if instances.scoped.sources:
             scoped = await instances.scoped.load(get, set, options.context)

@@ -9,12 +9,14 @@ properties of the JSON schema in `settings.response_format`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from pydantic import ConfigDict, ValidationInfo, field_validator
 
-from molecules.core.atom import Getter
+from molecules.core.atom import Atom, Getter, derived
+from molecules.ids import Family, id_family
 from molecules.source_molecule import SourceMolecule
 from runnable.chat.request import PromptSpec
 from runnable.chat.request import prompt_variables as spec_variables
@@ -173,8 +175,9 @@ def _of(get: Getter, molecule: PromptMolecule[Any], key: str) -> PromptData | No
 class PromptMolecule(SourceMolecule[P]):
     """Prompts (or built-in prompts) over a source, with their runnable selectors.
 
-    Extra selectors: `variables`, `template_errors`, `input_ports`, `output_ports`,
-    `schemas`, `configuration`; each is None (or empty) while the prompt has no data.
+    Extra selectors: `variables`, `template_errors` (async: awaitable), `input_ports`,
+    `output_ports`, `schemas`, `configuration`; each is None (or empty) while the prompt
+    has no data.
     """
 
     def __init__(
@@ -190,10 +193,7 @@ class PromptMolecule(SourceMolecule[P]):
             "variable_defaults",
             lambda get, key: dict(p.variable_defaults) if (p := _of(get, self, key)) else {},
         )
-        self.template_errors = self.selector(
-            "template_errors",
-            lambda get, key: prompt_template_errors(p) if (p := _of(get, self, key)) else [],
-        )
+        self.template_errors = self._template_errors()
         # Ports follow the variables and defaults only: an edit elsewhere cuts off here.
         self.input_ports = self.selector(
             "input_ports",
@@ -213,6 +213,23 @@ class PromptMolecule(SourceMolecule[P]):
             "configuration",
             lambda get, key: prompt_configuration(p) if (p := _of(get, self, key)) else None,
         )
+
+    def _template_errors(self) -> Family:
+        """`template_errors`, async: jinja2's parser and compiler (a millisecond or more a
+        kilobyte of tags) run in a worker thread, never on the event loop; the selector's
+        value is awaitable (the server's snapshots and watches publish it once settled)."""
+        label = self.name
+
+        def factory(key: str) -> Atom[Any]:
+            async def read(get: Getter) -> list[str]:
+                prompt = _of(get, self, key)
+                if prompt is None:
+                    return []
+                return await asyncio.to_thread(prompt_template_errors, prompt)
+
+            return derived(read, name=f"{label}.template_errors({key})")
+
+        return self.register_selector("template_errors", id_family(factory))
 
 
 def prompt_molecule(source: Source, **options: Any) -> PromptMolecule[PromptData]:

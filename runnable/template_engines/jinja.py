@@ -17,7 +17,7 @@ from string import Formatter
 from typing import Any
 
 from jinja2 import TemplateError as JinjaTemplateError
-from jinja2 import TemplateSyntaxError, meta, nodes
+from jinja2 import TemplateSyntaxError, nodes
 from jinja2.lexer import TokenStream
 from jinja2.parser import Parser
 from jinja2.runtime import LoopContext
@@ -25,6 +25,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
 from runnable.errors import TemplateError, TemplateLimitError
+from runnable.template_engines import jinja_names
 from runnable.template_engines.limits import (
     RenderBudget,
     TemplateLimits,
@@ -40,11 +41,6 @@ _ITERATE = "__runnable_iterate__"
 _MEASURE = "__runnable_measure__"
 _BLOCK_TAGS = frozenset({"if", "for", "macro", "call", "filter", "with", "block", "autoescape"})
 _LOADING = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)
-_KEYWORDS = frozenset(
-    {"and", "or", "not", "in", "is", "if", "else", "elif", "true", "false", "none", "True"}
-    | {"False", "None", "recursive", "as", "with", "without", "context", "ignore", "missing"}
-    | {"loop", "caller", "varargs", "kwargs", "self"}
-)
 _PADDING_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
 _WIDTH_FILTERS = frozenset({"center", "indent", "wordwrap", "truncate"})
 _PRINTF = re.compile(r"%[-#0 +]*(\*|\d*)(?:\.(\*|\d*))?")
@@ -157,6 +153,7 @@ def _environment() -> _LimitedEnvironment:
 
 
 _JINJA = _environment()
+_GLOBALS = frozenset(_JINJA.globals)
 
 
 class _Bounded(NodeTransformer):
@@ -236,13 +233,9 @@ def _nesting_error(
     return None
 
 
-def _parse(
-    text: str, limits: TemplateLimits, tokens: list[tuple[int, str, str]] | None = None
-) -> nodes.Template:
-    """The tree of a template that passed every check (its tokens, when already lexed)."""
-    lex_error = None
-    if tokens is None:
-        tokens, lex_error = _tokens(text)
+def _parse(text: str, limits: TemplateLimits) -> nodes.Template:
+    """The tree of a template that passed every check."""
+    tokens, lex_error = _tokens(text)
     if lex_error is not None:
         raise _syntax_error(lex_error)
     too_deep = _nesting_error(tokens, limits)
@@ -268,91 +261,61 @@ def _parse(
     return tree
 
 
-@lru_cache(maxsize=256)
-def _read(text: str, limits: TemplateLimits) -> tuple[tuple[str, ...], TemplateError | None]:
-    """The template's variables in text order, and what is wrong with it (if anything)."""
-    if len(text) > limits.max_jinja2_chars:
-        # jinja2's lexer and parser cost microseconds a character: past this, not even
-        # the variables are read, so no request can buy seconds of parsing.
-        too_long = TemplateLimitError(
-            "max_jinja2_chars",
-            f"the template is {len(text)} characters (at most {limits.max_jinja2_chars})",
-            format="jinja2",
-        )
-        return (), too_long
-    tokens, lex_error = _tokens(text)
-    try:
-        if lex_error is not None:
-            raise _syntax_error(lex_error)
-        undeclared = meta.find_undeclared_variables(_parse(text, limits, tokens))
-    except TemplateError as exc:
-        return tuple(_ordered(tokens, None)), exc
-    names = _ordered(tokens, set(undeclared))
-    # Safety net: the lexer order must never lose a name the parser found.
-    names.extend(sorted(undeclared.difference(names)))
-    return tuple(dict.fromkeys(names)), None
+def _too_long(text: str, limits: TemplateLimits) -> TemplateLimitError | None:
+    if len(text) <= limits.max_jinja2_chars:
+        return None
+    # jinja2's lexer, parser and compiler cost microseconds a character: past this, the
+    # template is refused at once, so no request can buy seconds of parsing.
+    return TemplateLimitError(
+        "max_jinja2_chars",
+        f"the template is {len(text)} characters (at most {limits.max_jinja2_chars})",
+        format="jinja2",
+    )
 
 
 def check(text: str, limits: TemplateLimits) -> None:
-    """Raise `TemplateError` for a syntax error, a nesting past the limits or an include."""
-    error = _read(text, limits)[1]
-    if error is not None:
-        raise error.with_traceback(None)  # a cached error: no traceback piles up on it
-
-
-def _ordered(tokens: list[tuple[int, str, str]], wanted: set[str] | None) -> list[str]:
-    """Names in text order: `wanted` ones, or (without a tree) those that look like inputs."""
-    names: list[str] = []
-    bound: set[str] = set()
-    previous = tag = ""
-    in_tag = at_tag = binding = False
-    for _, kind, value in tokens:
-        if kind == "whitespace":
-            continue
-        if kind in ("block_begin", "variable_begin"):
-            in_tag, tag, binding = True, "", False
-        elif kind in ("block_end", "variable_end"):
-            in_tag = False
-        elif kind == "name" and at_tag:
-            tag = value
-            binding = value in ("for", "set", "with", "macro")
-        elif kind == "name" and in_tag and previous not in (".", "|", "is"):
-            if binding:
-                bound.add(value)
-            elif wanted is None or value in wanted:
-                names.append(value)
-        if (kind == "operator" and value == "=") or (value == "in" and tag == "for"):
-            binding = False
-        at_tag = kind == "block_begin"
-        previous = value
-    if wanted is not None:
-        return list(dict.fromkeys(names))
-    # Test names (`odd`, `ge`...) only mean a test after `is`, which is skipped above.
-    skip = bound | _KEYWORDS | set(_JINJA.globals)
-    return list(dict.fromkeys(n for n in names if n not in skip))
+    """Raise `TemplateError` for a syntax error, a nesting past the limits, an include, an
+    unknown filter or test: whatever jinja2's parser or compiler refuses."""
+    _compiled(text, limits)
 
 
 def variables(text: str, limits: TemplateLimits) -> list[str]:
-    """The undeclared names, in text order; text that does not parse is read token by token."""
-    return list(_read(text, limits)[0])
+    """The undeclared names in text order, read by the linear scanner (`jinja_names`),
+    which gives what jinja2 gives on any template it accepts, and never raises."""
+    return jinja_names.variables(text, _GLOBALS)
 
 
 # --- rendering ---------------------------------------------------------------------------
 
 
 @lru_cache(maxsize=256)
-def _compiled(text: str, limits: TemplateLimits) -> Any:
-    check(text, limits)
-    tree = _Bounded().visit(_parse(text, limits))
-    tree.set_environment(_JINJA)
+def _compiled_or_error(text: str, limits: TemplateLimits) -> tuple[Any, TemplateError | None]:
+    """The compiled template, or what is wrong with it (kept: a bad template is cached too)."""
     try:
-        return _JINJA.from_string(tree)
-    except TemplateSyntaxError as exc:
-        raise _syntax_error(exc) from exc
+        too_long = _too_long(text, limits)
+        if too_long is not None:
+            raise too_long
+        tree = _Bounded().visit(_parse(text, limits))
+        tree.set_environment(_JINJA)
+        return _JINJA.from_string(tree), None
+    except TemplateError as exc:
+        return None, exc
+    except TemplateSyntaxError as exc:  # also the compiler's: unknown filter or test...
+        return None, _syntax_error(exc)
+    except AssertionError as exc:  # the compiler's own bookkeeping refusing a tree
+        return None, TemplateError(f"cannot compile: {exc}", format="jinja2")
     except (RecursionError, SyntaxError, MemoryError) as exc:  # Python's own nesting limits
-        raise TemplateLimitError(
-            "max_nesting", f"too deeply nested to compile ({exc})", format="jinja2"
-        ) from None
+        error = TemplateLimitError(
+            "max_nesting", f"too deeply nested to compile ({type(exc).__name__})", format="jinja2"
+        )
+        return None, error
+
+
+def _compiled(text: str, limits: TemplateLimits) -> Any:
+    template, error = _compiled_or_error(text, limits)
+    if error is not None:
+        raise error.with_traceback(None)  # a cached error: no traceback piles up on it
+    return template
 
 
 def _chunks(template: Any, variables: Mapping[str, Any]) -> Iterator[str]:

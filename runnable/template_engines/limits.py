@@ -43,8 +43,9 @@ class TemplateLimits:
     max_seconds: float = 2.0
     """Wall time of one render."""
     max_jinja2_chars: int = 20_000
-    """Longest jinja2 template: jinja2's lexer and parser cost ~15 µs a character, so
-    this bounds reading one (on a server's event loop) to a few hundred milliseconds."""
+    """Longest jinja2 template checked or rendered: jinja2's lexer, parser and compiler
+    cost ~10-15 µs a character of packed tags, so one check costs at most a few hundred
+    milliseconds of a worker thread. Extraction does not use jinja2 and has no limit."""
 
 
 LIMITS = TemplateLimits()

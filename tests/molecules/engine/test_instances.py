@@ -288,3 +288,24 @@ async def test_removed_instances_leave_nothing_behind(
     assert (len(engine.state), len(engine.turn_control)) == (0, 0)
     assert len(engine.selectors.display_messages) == 0 and len(engine.selectors.prompt) == 0
     assert all(ref() is None for ref in states)
+
+
+async def test_loading_an_instance_compiles_its_jinja2_templates_before_any_turn(
+    make_engine: MakeEngine, store: Store
+) -> None:
+    # Turns render inside synchronous store writes, on the event loop: jinja2's parse
+    # and compile (the costly part) already happened in a worker thread when it loaded.
+    from runnable.template_engines import jinja
+    from runnable.templates import LIMITS
+
+    text = "{% for x in items %}{{ x|upper }}{% endfor %} {{ topic }}"
+    engine = make_engine()
+    jinja._compiled_or_error.cache_clear()
+    await start(
+        store,
+        engine,
+        {"id": "j", "template_format": "jinja2", "messages": [{"role": "user", "content": text}]},
+    )
+    hits = jinja._compiled_or_error.cache_info().hits
+    jinja._compiled_or_error(text, LIMITS)
+    assert jinja._compiled_or_error.cache_info().hits == hits + 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from typing import Any
 
 import pytest
@@ -119,7 +120,10 @@ async def test_a_half_typed_template_keeps_the_other_ports_and_is_reported() -> 
     m, store = await loaded({"p1": broken})
     # The half-typed message still gives the variables it reads.
     assert [p.key for p in store.get(m.input_ports("p1"))] == ["name", "x"]
-    errors = store.get(m.template_errors("p1"))
+    # Checking parses with jinja2 in a worker thread: the selector's value is awaitable.
+    pending = store.get(m.template_errors("p1"))
+    assert inspect.isawaitable(pending)
+    errors = await pending
     assert len(errors) == 1 and errors[0].startswith("message text 1: jinja2 template")
 
 
