@@ -132,10 +132,13 @@ class PushedStream:
     (what `next_chunk` gives then), so a slow client never queues anything.
     """
 
+    __slots__ = ("_failure", "_ping", "_ping_every", "_runner", "_send", "_waiting")
+
     def __init__(self) -> None:
-        self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._send: Send | None = None
+        self._send: Send | None = None  # set while the stream runs
+        self._runner: asyncio.Task[Any] | None = None
         self._waiting: asyncio.Task[None] | None = None
+        self._failure: BaseException | None = None
         self._ping: asyncio.TimerHandle | None = None
         self._ping_every = 0.0
 
@@ -151,7 +154,7 @@ class PushedStream:
 
     def push(self) -> None:
         """Send what there is to send now, in order; never waits."""
-        while self._waiting is None and self._send is not None and not self.ended.done():
+        while self._waiting is None and self._send is not None:
             chunk = self.next_chunk()
             if chunk is None:
                 return
@@ -163,7 +166,7 @@ class PushedStream:
         try:
             self._waiting = start_send(self._send, message)
         except Exception as exc:
-            self._end(exc)
+            self._fail(exc)
             return
         if self._waiting is not None:
             self._waiting.add_done_callback(self._sent_late)
@@ -174,45 +177,53 @@ class PushedStream:
             return
         failure = task.exception()
         if failure is not None:
-            self._end(failure)
+            self._fail(failure)
             return
         self.push()
 
-    def _end(self, failure: BaseException) -> None:
-        if not self.ended.done():
-            self.ended.set_exception(failure)
+    def _fail(self, failure: BaseException) -> None:
+        # The stream's own task waits for the client to go away: stop it, and `run`
+        # raises `failure` instead.
+        self._send = None
+        if self._failure is None and self._runner is not None:
+            self._failure = failure
+            self._runner.cancel()
 
     def _keep_alive(self) -> None:
         # A client that is being written to (a send waiting) needs no comment.
-        if self._waiting is None and self._send is not None and not self.ended.done():
+        if self._waiting is None and self._send is not None:
             self._write(_PING)
         self._ping = asyncio.get_running_loop().call_later(self._ping_every, self._keep_alive)
 
     async def run(self, send: Send, receive: Receive, ping: float) -> None:
         """Stream to the client until it goes away (or a send fails: raised)."""
         await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
+        self._runner = asyncio.current_task()
         self._send = send
         if ping > 0:
             self._ping_every = ping
             self._ping = asyncio.get_running_loop().call_later(ping, self._keep_alive)
-        disconnected = asyncio.ensure_future(_disconnected(receive))
         try:
             self.open()
-            await asyncio.wait((disconnected, self.ended), return_when=asyncio.FIRST_COMPLETED)
-            if self.ended.done():
-                self.ended.result()
+            # No task of its own for this: the request's task waits, and a failed send
+            # cancels it (see `_fail`).
+            await _disconnected(receive)
+        except asyncio.CancelledError:
+            failure = self._failure
+            if failure is None or (self._runner is not None and self._runner.uncancel() > 0):
+                raise
+            raise failure from None
         finally:
             self._send = None
+            self._runner = None
             self.close()
             if self._ping is not None:
                 self._ping.cancel()
-            for task in (disconnected, self._waiting):
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
-            if not self.ended.done():
-                self.ended.cancel()
+            waiting = self._waiting
+            if waiting is not None:
+                waiting.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await waiting
 
 
 class PushedResponse(Response):

@@ -165,6 +165,8 @@ class Watch(PushedStream):
     feed's version).
     """
 
+    __slots__ = ("_atoms", "_feeds", "_registry", "_sent", "_store")
+
     def __init__(self, registry: FeedRegistry, store: Store, atoms: Mapping[str, Atom[Any]]):
         super().__init__()
         self._registry = registry
