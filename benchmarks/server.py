@@ -175,6 +175,13 @@ def _rss_mb(pid: int | str = "self") -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
+def _cpu_s(pid: int | str = "self") -> float:
+    # user + system time of a process (/proc/<pid>/stat fields 14 and 15, in clock ticks)
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _pct(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -204,9 +211,10 @@ def measure_watch(
         assert client.stdout.readline().strip() == "READY"
     time.sleep(0.5)  # every watcher has its first value; let the server settle
     per_watcher_kb = (_rss_mb(server_pid) - before) * 1000 / watchers
-    started = time.monotonic()
+    started, cpu = time.monotonic(), _cpu_s(server_pid)
     sent = asyncio.run(_write_all(url, writes))
     elapsed = time.monotonic() - started
+    cpu_ms = (_cpu_s(server_pid) - cpu) * 1000 / writes
     lasts: list[list[float]] = []
     for client in clients:
         out = _rest(client)
@@ -219,6 +227,7 @@ def measure_watch(
         "max_ms": max(latencies),
         "writes_per_s": writes / elapsed,
         "kb_per_watcher": per_watcher_kb,
+        "cpu_ms_per_write": cpu_ms,
     }
 
 
@@ -337,7 +346,7 @@ def measure_floor(watchers: int, writes: int, procs: int) -> dict[str, float]:
             await asyncio.to_thread(client.stdout.readline)
         per_watcher_kb = (_rss_mb() - before) * 1000 / watchers
         sent: list[float] = []
-        started = time.monotonic()
+        started, cpu = time.monotonic(), _cpu_s()
         for i in range(writes):
             sent.append(time.monotonic())
             event = _floor_event(i)
@@ -346,6 +355,7 @@ def measure_floor(watchers: int, writes: int, procs: int) -> dict[str, float]:
             await asyncio.gather(*(writer.drain() for writer in writers))
             await asyncio.sleep(0)
         elapsed = time.monotonic() - started
+        cpu_ms = (_cpu_s() - cpu) * 1000 / writes
         lasts = [json.loads((await asyncio.to_thread(_rest, c)).splitlines()[-1]) for c in clients]
         server.close()
         last_by_write = [max(times) for times in zip(*lasts, strict=True)]
@@ -356,6 +366,7 @@ def measure_floor(watchers: int, writes: int, procs: int) -> dict[str, float]:
             "max_ms": max(latencies),
             "writes_per_s": writes / elapsed,
             "kb_per_watcher": per_watcher_kb,
+            "cpu_ms_per_write": cpu_ms,
         }
 
     return asyncio.run(run())
@@ -431,14 +442,17 @@ def report(
         f"(load average {os.getloadavg()[0]:.1f}); "
         f"{args.watchers} watchers in {args.procs} client processes, {args.writes} writes",
         "",
-        _row(["watch", "p50 ms", "p99 ms", "max ms", "writes/s", "KB per watcher"]),
-        _row(["---"] * 6),
+        _row(
+            ["watch", "p50 ms", "p99 ms", "max ms", "writes/s", "server CPU ms/write", "KB/watcher"]
+        ),
+        _row(["---"] * 7),
     ]
     fmt: Callable[[dict[str, float]], list[str]] = lambda m: [  # noqa: E731
         f"{m['p50_ms']:.1f}",
         f"{m['p99_ms']:.1f}",
         f"{m['max_ms']:.1f}",
         f"{m['writes_per_s']:.0f}",
+        f"{m['cpu_ms_per_write']:.2f}",
         f"{m['kb_per_watcher']:.1f}",
     ]
     out.append(_row(["shared coalescing feeds (ours)", *fmt(ours)]))
