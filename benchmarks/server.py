@@ -141,8 +141,11 @@ async def _joiner(url: str, run_id: str, ready: asyncio.Event) -> dict[int, floa
 
 
 async def _joiners(args: argparse.Namespace) -> None:
+    # Started (interpreter up, modules imported) before the run is: its id comes on stdin.
+    print("UP", flush=True)
+    run_id = (await asyncio.to_thread(sys.stdin.readline)).strip()
     readies = [asyncio.Event() for _ in range(args.count)]
-    tasks = [asyncio.create_task(_joiner(args.url, args.run_id, r)) for r in readies]
+    tasks = [asyncio.create_task(_joiner(args.url, run_id, r)) for r in readies]
     await asyncio.gather(*(ready.wait() for ready in readies))
     print("READY", flush=True)
     print(json.dumps(await asyncio.gather(*tasks)), flush=True)
@@ -153,7 +156,7 @@ def _spawn(kind: str, url: str, count: int, last: int, **extra: str) -> subproce
     command += ["--count", str(count), "--last", str(last)]
     for key, value in extra.items():
         command += [f"--{key.replace('_', '-')}", value]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
 def _rest(client: subprocess.Popen[str]) -> str:
@@ -385,13 +388,19 @@ def _floor_event(version: int) -> bytes:
 
 def measure_joined(url: str, joined: int, words: int, procs: int) -> dict[str, float]:
     """Fan-out lag of each chunk over `joined` clients of one run (see the docstring)."""
+    clients = [_spawn("join", url, n, 0) for n in _split(joined, procs) if n]
+    for client in clients:
+        assert client.stdout is not None
+        assert client.stdout.readline().strip() == "UP"
     text = " ".join(f"w{i}" for i in range(words))
     answer = httpx.post(
         f"{url}/runnables/prompt:summarize/runs", json={"inputs": {"text": text}}, timeout=30
     )
     answer.raise_for_status()
-    run_id = answer.json()["run_id"]
-    clients = [_spawn("join", url, n, 0, run_id=run_id) for n in _split(joined, procs) if n]
+    for client in clients:
+        assert client.stdin is not None
+        client.stdin.write(answer.json()["run_id"] + "\n")
+        client.stdin.flush()
     for client in clients:
         assert client.stdout is not None
         assert client.stdout.readline().strip() == "READY"
@@ -513,7 +522,6 @@ def main() -> None:
     parser.add_argument("--serve", choices=["ours", "peer"])
     parser.add_argument("--url")
     parser.add_argument("--path", default=WATCH_PATH)
-    parser.add_argument("--run-id")
     parser.add_argument("--count", type=int, default=1)
     parser.add_argument("--last", type=int, default=0)
     args = parser.parse_args()
