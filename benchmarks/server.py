@@ -4,23 +4,25 @@
     python benchmarks/server.py --quick          # 50 watchers, 100 writes, 10 joined
 
 What is measured, against `runnable-bridge serve`'s app (the echo model, a SQLite file)
-served by uvicorn in this process; every client is in other processes (raw HTTP/1.1
-EventSource connections, `--procs` processes), so parsing events does not share the
-server's GIL:
+served by uvicorn in a process of its own; the writer is this process and every watcher
+is in other processes (raw HTTP/1.1 EventSource connections read by a plain selector
+loop, `--procs` processes), so nothing else shares the server's GIL:
 
 1. Watches: W clients watch one selector (`GET /runnables/prompt:greeter/watch?selectors=
    entity`); this process then makes N writes (PATCH, one after another). The latency of
    write i is from the moment its PATCH is sent to the moment the LAST watcher has a
    value at least as new (watches coalesce: a client that skipped value i and got i+1
    has it). p50, p99 and max over the writes; the target is p99 <= 50 ms. Memory per
-   watcher is this process's RSS growth from before the watchers connect to when all of
-   them have their first value, divided by W.
+   watcher is the server process's RSS growth from before the watchers connect to when
+   all of them have their first value, divided by W. The server's CPU time (user +
+   system) over the writes, per write, is the figure the machine's load swings least.
    Peer: the same watchers through a per-client-queue design that sends every value to
-   every client (what `/watch` did before feeds), side by side, with the ratio.
+   every client (what `/watch` did before feeds), side by side, with the ratio; and the
+   floor: the same bytes written to the same sockets by a bare asyncio loop.
 2. Joined run: one run of the echo model (`--words` words, 10 ms apart) followed by J
-   clients that all join it at the start; the fan-out lag of a chunk is from the first
-   client receiving it to the last one receiving it (p50, p99), and every client must
-   receive every chunk (no loss).
+   clients (started before the run, told its id when it starts) that all join it; the
+   fan-out lag of a chunk is from the first client receiving it to the last one
+   receiving it (p50, p99), and every client must receive every chunk (no loss).
 """
 
 from __future__ import annotations
