@@ -128,8 +128,8 @@ class PushedStream:
 
     A subclass says what to send next (`next_chunk`) and what to hold while open
     (`open`, `close`). `push` sends every chunk there is, unless a send still waits on a
-    client that is behind: then the rest goes when that send is done, newest first
-    (what `next_chunk` gives then), so a slow client never queues anything.
+    client that is behind: then what `next_chunk` gives once that send is done goes
+    (for a watch, the newest value), so a slow client never queues anything.
     """
 
     __slots__ = ("_failure", "_ping", "_ping_every", "_runner", "_send", "_waiting")
