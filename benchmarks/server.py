@@ -4,39 +4,44 @@
     python benchmarks/server.py --quick          # 50 watchers, 100 writes, 10 joined
 
 What is measured, against `runnable-bridge serve`'s app (the echo model, a SQLite file)
-served by uvicorn in this process; every client is in other processes (raw HTTP/1.1
-EventSource connections, `--procs` processes), so parsing events does not share the
-server's GIL:
+served by uvicorn in a process of its own; the writer is this process and every watcher
+is in other processes (raw HTTP/1.1 EventSource connections read by a plain selector
+loop, `--procs` processes), so nothing else shares the server's GIL:
 
 1. Watches: W clients watch one selector (`GET /runnables/prompt:greeter/watch?selectors=
    entity`); this process then makes N writes (PATCH, one after another). The latency of
    write i is from the moment its PATCH is sent to the moment the LAST watcher has a
    value at least as new (watches coalesce: a client that skipped value i and got i+1
    has it). p50, p99 and max over the writes; the target is p99 <= 50 ms. Memory per
-   watcher is this process's RSS growth from before the watchers connect to when all of
-   them have their first value, divided by W.
+   watcher is the server process's RSS growth from before the watchers connect to when
+   all of them have their first value, divided by W. The server's CPU time (user +
+   system) over the writes, per write, is the figure the machine's load swings least.
    Peer: the same watchers through a per-client-queue design that sends every value to
-   every client (what `/watch` did before feeds), side by side, with the ratio.
+   every client (what `/watch` did before feeds), side by side, with the ratio; and the
+   floor: the same bytes written to the same sockets by a bare asyncio loop.
 2. Joined run: one run of the echo model (`--words` words, 10 ms apart) followed by J
-   clients that all join it at the start; the fan-out lag of a chunk is from the first
-   client receiving it to the last one receiving it (p50, p99), and every client must
-   receive every chunk (no loss).
+   clients (started before the run, told its id when it starts) that all join it; the
+   fan-out lag of a chunk is from the first client receiving it to the last one
+   receiving it (p50, p99), and every client must receive every chunk (no loss).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
 import re
+import selectors
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,30 +70,52 @@ async def _open(url: str, path: str, headers: dict[str, str] | None = None) -> A
     return reader, writer
 
 
-async def _watcher(url: str, path: str, last: int, ready: asyncio.Event) -> list[float]:
-    """Times at which this client first held a value >= i, for i in 0..last."""
-    reader, writer = await _open(url, path)
-    held = -1
-    first_seen = [0.0] * (last + 1)
-    tail = b""
-    try:
-        while held < last:
-            data = await reader.read(1 << 16)
-            if not data:
-                break
+def _watchers(url: str, path: str, count: int, last: int) -> list[float]:
+    """Run `count` watchers; per write i, when the last of them first held a value >= i.
+
+    A plain selector loop over non-blocking sockets, not asyncio streams: the clients
+    share two CPUs with the server, and the lighter they are, the more the figures
+    measure the server (a browser holds one connection, on its own machine). Prints
+    READY once every watcher has its first event.
+    """
+    host, port = url.removeprefix("http://").split(":")
+    request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n"
+    selector = selectors.DefaultSelector()
+    held = [-1] * count
+    ready = [False] * count
+    tails = [b""] * count
+    first_seen = [[0.0] * (last + 1) for _ in range(count)]
+    socks = [socket.create_connection((host, int(port))) for _ in range(count)]
+    for index, sock in enumerate(socks):
+        sock.sendall(request.encode())
+        sock.setblocking(False)
+        selector.register(sock, selectors.EVENT_READ, index)
+    not_ready = count
+    open_count = count
+    while open_count:
+        for key, _ in selector.select():
+            index = key.data
+            sock = socks[index]
+            data = sock.recv(1 << 16)
             now = time.monotonic()
-            found = _VERSION.findall(tail + data)
-            tail = data[-64:]
-            if not ready.is_set() and (found or b"event: entity" in data):
-                ready.set()
+            found = _VERSION.findall(tails[index] + data)
+            tails[index] = data[-64:]
+            if not ready[index] and (found or b"event: entity" in data):
+                ready[index] = True
+                not_ready -= 1
+                if not not_ready:
+                    print("READY", flush=True)
+            seen = first_seen[index]
             for raw in found:
-                version = int(raw)
-                while held < version and held < last:
-                    held += 1
-                    first_seen[held] = now
-    finally:
-        writer.close()
-    return first_seen
+                version = min(int(raw), last)
+                while held[index] < version:
+                    held[index] += 1
+                    seen[held[index]] = now
+            if not data or held[index] >= last:
+                selector.unregister(sock)
+                sock.close()
+                open_count -= 1
+    return [max(times) for times in zip(*first_seen, strict=True)]
 
 
 async def _joiner(url: str, run_id: str, ready: asyncio.Event) -> dict[int, float]:
@@ -115,24 +142,15 @@ async def _joiner(url: str, run_id: str, ready: asyncio.Event) -> dict[int, floa
     return seen
 
 
-async def _client_main(args: argparse.Namespace) -> None:
-    if args.client == "watch":
-        readies = [asyncio.Event() for _ in range(args.count)]
-        tasks = [
-            asyncio.create_task(_watcher(args.url, args.path, args.last, ready))
-            for ready in readies
-        ]
-        await asyncio.gather(*(ready.wait() for ready in readies))
-        print("READY", flush=True)
-        results = await asyncio.gather(*tasks)
-        # The last watcher of this process, per write.
-        print(json.dumps([max(times) for times in zip(*results, strict=True)]), flush=True)
-    else:
-        readies = [asyncio.Event() for _ in range(args.count)]
-        tasks = [asyncio.create_task(_joiner(args.url, args.run_id, r)) for r in readies]
-        await asyncio.gather(*(ready.wait() for ready in readies))
-        print("READY", flush=True)
-        print(json.dumps(await asyncio.gather(*tasks)), flush=True)
+async def _joiners(args: argparse.Namespace) -> None:
+    # Started (interpreter up, modules imported) before the run is: its id comes on stdin.
+    print("UP", flush=True)
+    run_id = (await asyncio.to_thread(sys.stdin.readline)).strip()
+    readies = [asyncio.Event() for _ in range(args.count)]
+    tasks = [asyncio.create_task(_joiner(args.url, run_id, r)) for r in readies]
+    await asyncio.gather(*(ready.wait() for ready in readies))
+    print("READY", flush=True)
+    print(json.dumps(await asyncio.gather(*tasks)), flush=True)
 
 
 def _spawn(kind: str, url: str, count: int, last: int, **extra: str) -> subprocess.Popen[str]:
@@ -140,7 +158,7 @@ def _spawn(kind: str, url: str, count: int, last: int, **extra: str) -> subproce
     command += ["--count", str(count), "--last", str(last)]
     for key, value in extra.items():
         command += [f"--{key.replace('_', '-')}", value]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
 def _rest(client: subprocess.Popen[str]) -> str:
@@ -156,10 +174,17 @@ def _split(total: int, parts: int) -> list[int]:
     return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as statm:
+def _rss_mb(pid: int | str = "self") -> float:
+    with open(f"/proc/{pid}/statm") as statm:
         pages = int(statm.read().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def _cpu_s(pid: int | str = "self") -> float:
+    # user + system time of a process (/proc/<pid>/stat fields 14 and 15, in clock ticks)
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _pct(values: Sequence[float], q: float) -> float:
@@ -170,9 +195,9 @@ def _pct(values: Sequence[float], q: float) -> float:
 # -- the watch benchmark -------------------------------------------------------------------
 
 
-async def _write_all(url: str, writes: int, headers: dict[str, str]) -> list[float]:
+async def _write_all(url: str, writes: int) -> list[float]:
     sent: list[float] = []
-    async with httpx.AsyncClient(base_url=url, timeout=60, headers=headers) as http:
+    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
         for i in range(writes):
             sent.append(time.monotonic())
             answer = await http.patch("/runnables/prompt:greeter", json={"name": f"v{i}"})
@@ -181,19 +206,20 @@ async def _write_all(url: str, writes: int, headers: dict[str, str]) -> list[flo
 
 
 def measure_watch(
-    url: str, path: str, watchers: int, writes: int, procs: int, headers: dict[str, str]
+    url: str, path: str, watchers: int, writes: int, procs: int, server_pid: int
 ) -> dict[str, float]:
     """Latency from write to the last watcher, and memory per watcher (see the docstring)."""
-    before = _rss_mb()
+    before = _rss_mb(server_pid)
     clients = [_spawn("watch", url, n, writes - 1, path=path) for n in _split(watchers, procs) if n]
     for client in clients:
         assert client.stdout is not None
         assert client.stdout.readline().strip() == "READY"
     time.sleep(0.5)  # every watcher has its first value; let the server settle
-    per_watcher_kb = (_rss_mb() - before) * 1000 / watchers
-    started = time.monotonic()
-    sent = asyncio.run(_write_all(url, writes, headers))
+    per_watcher_kb = (_rss_mb(server_pid) - before) * 1000 / watchers
+    started, cpu = time.monotonic(), _cpu_s(server_pid)
+    sent = asyncio.run(_write_all(url, writes))
     elapsed = time.monotonic() - started
+    cpu_ms = (_cpu_s(server_pid) - cpu) * 1000 / writes
     lasts: list[list[float]] = []
     for client in clients:
         out = _rest(client)
@@ -206,6 +232,7 @@ def measure_watch(
         "max_ms": max(latencies),
         "writes_per_s": writes / elapsed,
         "kb_per_watcher": per_watcher_kb,
+        "cpu_ms_per_write": cpu_ms,
     }
 
 
@@ -250,8 +277,8 @@ def queue_per_client_app(bridge: Any, store: Any) -> Any:
     )
 
 
-def measure_peer(watchers: int, writes: int, procs: int) -> dict[str, float]:
-    """The watch benchmark against `queue_per_client_app`."""
+def serve_peer() -> contextlib.AbstractContextManager[str]:
+    """Serve `queue_per_client_app` (in a thread): its URL."""
     from bridge.defaults import create_default_bridge
     from bridge.serve.seeds import EXAMPLE_PROMPTS
     from molecules import Store
@@ -261,8 +288,40 @@ def measure_peer(watchers: int, writes: int, procs: int) -> dict[str, float]:
     bridge = create_default_bridge({"prompt": InMemorySource(EXAMPLE_PROMPTS)})
     store = Store()
     asyncio.run(bridge.load("prompt:greeter", store=store))
-    with serve_in_thread(queue_per_client_app(bridge, store)) as url:
-        return measure_watch(url, "/runnables/prompt:greeter/watch", watchers, writes, procs, {})
+    return serve_in_thread(queue_per_client_app(bridge, store))
+
+
+# -- the servers, each in a process of its own ---------------------------------------------
+
+
+def _serve(kind: str) -> None:
+    """Serve `ours` (the playground) or the `peer`; print the URL; stop when stdin closes."""
+    with contextlib.ExitStack() as stack:
+        if kind == "ours":
+            tmp = stack.enter_context(tempfile.TemporaryDirectory())
+            options = ServeOptions(port=0, db=str(Path(tmp) / "bench.sqlite"), echo_delay=0.01)
+            url = stack.enter_context(playground_in_thread(options))
+        else:
+            url = stack.enter_context(serve_peer())
+        print(url, flush=True)
+        # This thread waits without the GIL: the server thread has the process to itself.
+        sys.stdin.read()
+
+
+@contextlib.contextmanager
+def _server_process(kind: str) -> Iterator[tuple[str, int]]:
+    """`_serve(kind)` in a new process: its URL and pid."""
+    command = [sys.executable, __file__, "--serve", kind]
+    server = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert server.stdin is not None and server.stdout is not None
+    try:
+        url = server.stdout.readline().strip()
+        if not url.startswith("http://"):
+            raise RuntimeError(f"the {kind} server did not start")
+        yield url, server.pid
+    finally:
+        server.stdin.close()
+        server.wait(timeout=60)
 
 
 # -- the floor: raw asyncio writes of the same bytes, no HTTP framework ----------------------
@@ -292,7 +351,7 @@ def measure_floor(watchers: int, writes: int, procs: int) -> dict[str, float]:
             await asyncio.to_thread(client.stdout.readline)
         per_watcher_kb = (_rss_mb() - before) * 1000 / watchers
         sent: list[float] = []
-        started = time.monotonic()
+        started, cpu = time.monotonic(), _cpu_s()
         for i in range(writes):
             sent.append(time.monotonic())
             event = _floor_event(i)
@@ -301,6 +360,7 @@ def measure_floor(watchers: int, writes: int, procs: int) -> dict[str, float]:
             await asyncio.gather(*(writer.drain() for writer in writers))
             await asyncio.sleep(0)
         elapsed = time.monotonic() - started
+        cpu_ms = (_cpu_s() - cpu) * 1000 / writes
         lasts = [json.loads((await asyncio.to_thread(_rest, c)).splitlines()[-1]) for c in clients]
         server.close()
         last_by_write = [max(times) for times in zip(*lasts, strict=True)]
@@ -311,6 +371,7 @@ def measure_floor(watchers: int, writes: int, procs: int) -> dict[str, float]:
             "max_ms": max(latencies),
             "writes_per_s": writes / elapsed,
             "kb_per_watcher": per_watcher_kb,
+            "cpu_ms_per_write": cpu_ms,
         }
 
     return asyncio.run(run())
@@ -329,13 +390,19 @@ def _floor_event(version: int) -> bytes:
 
 def measure_joined(url: str, joined: int, words: int, procs: int) -> dict[str, float]:
     """Fan-out lag of each chunk over `joined` clients of one run (see the docstring)."""
+    clients = [_spawn("join", url, n, 0) for n in _split(joined, procs) if n]
+    for client in clients:
+        assert client.stdout is not None
+        assert client.stdout.readline().strip() == "UP"
     text = " ".join(f"w{i}" for i in range(words))
     answer = httpx.post(
         f"{url}/runnables/prompt:summarize/runs", json={"inputs": {"text": text}}, timeout=30
     )
     answer.raise_for_status()
-    run_id = answer.json()["run_id"]
-    clients = [_spawn("join", url, n, 0, run_id=run_id) for n in _split(joined, procs) if n]
+    for client in clients:
+        assert client.stdin is not None
+        client.stdin.write(answer.json()["run_id"] + "\n")
+        client.stdin.flush()
     for client in clients:
         assert client.stdout is not None
         assert client.stdout.readline().strip() == "READY"
@@ -386,14 +453,17 @@ def report(
         f"(load average {os.getloadavg()[0]:.1f}); "
         f"{args.watchers} watchers in {args.procs} client processes, {args.writes} writes",
         "",
-        _row(["watch", "p50 ms", "p99 ms", "max ms", "writes/s", "KB per watcher"]),
-        _row(["---"] * 6),
+        _row(
+            ["watch", "p50 ms", "p99 ms", "max ms", "writes/s", "server CPU ms/write", "KB/watcher"]
+        ),
+        _row(["---"] * 7),
     ]
     fmt: Callable[[dict[str, float]], list[str]] = lambda m: [  # noqa: E731
         f"{m['p50_ms']:.1f}",
         f"{m['p99_ms']:.1f}",
         f"{m['max_ms']:.1f}",
         f"{m['writes_per_s']:.0f}",
+        f"{m['cpu_ms_per_write']:.2f}",
         f"{m['kb_per_watcher']:.1f}",
     ]
     out.append(_row(["shared coalescing feeds (ours)", *fmt(ours)]))
@@ -417,16 +487,16 @@ def report(
 
 
 def _measure(args: argparse.Namespace) -> dict[str, float]:
-    if args.measure == "peer":
-        return measure_peer(args.watchers, args.writes, args.procs)
     if args.measure == "floor":
         return measure_floor(args.watchers, args.writes, args.procs)
-    with tempfile.TemporaryDirectory() as tmp:
-        options = ServeOptions(port=0, db=str(Path(tmp) / "bench.sqlite"), echo_delay=0.01)
-        with playground_in_thread(options) as url:
-            if args.measure == "watch":
-                return measure_watch(url, WATCH_PATH, args.watchers, args.writes, args.procs, {})
-            return measure_joined(url, args.joined, args.words, args.procs)
+    if args.measure == "peer":
+        with _server_process("peer") as (url, pid):
+            path = "/runnables/prompt:greeter/watch"
+            return measure_watch(url, path, args.watchers, args.writes, args.procs, pid)
+    with _server_process("ours") as (url, pid):
+        if args.measure == "watch":
+            return measure_watch(url, WATCH_PATH, args.watchers, args.writes, args.procs, pid)
+        return measure_joined(url, args.joined, args.words, args.procs)
 
 
 def _in_process_of_its_own(args: argparse.Namespace, what: str) -> dict[str, float]:
@@ -451,14 +521,21 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--measure", choices=["watch", "peer", "floor", "joined"])
     parser.add_argument("--client", choices=["watch", "join"])
+    parser.add_argument("--serve", choices=["ours", "peer"])
     parser.add_argument("--url")
     parser.add_argument("--path", default=WATCH_PATH)
-    parser.add_argument("--run-id")
     parser.add_argument("--count", type=int, default=1)
     parser.add_argument("--last", type=int, default=0)
     args = parser.parse_args()
+    if args.serve:
+        _serve(args.serve)
+        return
+    if args.client == "watch":
+        # The last watcher of this process, per write.
+        print(json.dumps(_watchers(args.url, args.path, args.count, args.last)), flush=True)
+        return
     if args.client:
-        asyncio.run(_client_main(args))
+        asyncio.run(_joiners(args))
         return
     if args.measure:
         print(json.dumps(_measure(args)))

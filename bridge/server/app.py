@@ -10,7 +10,6 @@ status `bridge.server.json.error_body` gives them. Watches are shared feeds
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncGenerator
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,8 +20,8 @@ from starlette.routing import Route
 
 from bridge.selectors import STANDARD_SELECTORS
 from bridge.server.context import ServerContext, guard, load_ref
-from bridge.server.eventstream import EventStreamResponse
-from bridge.server.feeds import watch_feeds
+from bridge.server.eventstream import PushedResponse
+from bridge.server.feeds import Watch
 from bridge.server.json import ApiError, error_body, read_json_body, to_json_data
 from bridge.server.openapi import openapi_document
 from bridge.server.sessions import Session
@@ -32,7 +31,7 @@ from runnable.chain import Chain
 from runnable.errors import ConflictError
 from runnable.types import RunnableRef
 
-__all__ = ["BridgeApi", "ChainRunRequest", "ExecuteRequest", "holding"]
+__all__ = ["BridgeApi", "ChainRunRequest", "ExecuteRequest"]
 
 # The kind's own entity (what PATCH edits) is offered as `entity`: the kind's `data`
 # selector name is taken by the standard RunnableData.
@@ -195,8 +194,8 @@ class BridgeApi:
                     f"selectors are: {', '.join(known)}",
                 )
         atoms = {name: self._atom(ref, name) for name in names}
-        events = watch_feeds(self.ctx.feeds, session.store, atoms)
-        return EventStreamResponse(holding(session, events), ping=self.ctx.ping)
+        watch = Watch(self.ctx.feeds, session.store, atoms)
+        return PushedResponse(watch, ping=self.ctx.ping, hold=session.streaming())
 
     # -- running -----------------------------------------------------------------------
 
@@ -247,15 +246,3 @@ class BridgeApi:
         )
         events = run_events(run, cancel_timeout=self.ctx.cancel_timeout)
         return EventSourceResponse(events, ping=self.ctx.ping)
-
-
-async def holding(
-    session: Session, events: AsyncGenerator[bytes, None]
-) -> AsyncGenerator[bytes, None]:
-    """`events`, with the session kept (not evicted) while they are sent."""
-    with session.streaming():
-        try:
-            async for event in events:
-                yield event
-        finally:
-            await events.aclose()

@@ -37,10 +37,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bridge.server.app import holding
 from bridge.server.context import ServerContext, guard
-from bridge.server.eventstream import EventStreamResponse
-from bridge.server.feeds import watch_feeds
+from bridge.server.eventstream import PushedResponse
+from bridge.server.feeds import Watch
 from bridge.server.json import ApiError, error_text, read_json_body, to_json_data
 from bridge.server.sessions import Session
 from molecules import Atom, derived
@@ -254,8 +253,8 @@ class ConversationsApi:
     async def watch(self, request: Request) -> Response:
         """`GET /conversations/{id}/watch`: `state` events, coalesced."""
         iid, session = self._session(request)
-        events = watch_feeds(self.ctx.feeds, session.store, {"state": self.view(iid)})
-        return EventStreamResponse(holding(session, events), ping=self.ctx.ping)
+        watch = Watch(self.ctx.feeds, session.store, {"state": self.view(iid)})
+        return PushedResponse(watch, ping=self.ctx.ping, hold=session.streaming())
 
     async def delete(self, request: Request) -> Response:
         """`DELETE /conversations/{id}`: remove the conversation (its run ends)."""

@@ -2,11 +2,14 @@
 
 A watch is state, not a log: a client wants the newest value, never every step on the
 way. So a `StateFeed` subscribes to its atom once (whatever the number of watchers),
-turns each new value into JSON text once, keeps only the latest and bumps its version;
-each client remembers the version it last sent and, when woken, sends the latest if it
-is newer. A slow client therefore skips values (it never gets an older one after a
-newer), holds one slot per selector (a bounded queue), and never delays the feed or
-the other clients: the feed only sets each waiting client's wake-up event.
+turns each new value into JSON text once, keeps only the latest and bumps its version.
+Once per loop tick with news (changes in one tick coalesce), it pushes to each of its
+`Watch`es in turn: a watch sends the feed's latest SSE bytes (encoded once for every
+client) if they are newer than what it last sent, straight into the client's `send`
+(`bridge.server.eventstream.PushedStream`). A client that is behind (its send waits on
+flow control) is skipped, and gets the newest value once its send is done: it never
+gets an older one after a newer, holds no queue, and never delays the feed or the other
+clients.
 
 Token streams are a log and never coalesce: they live in `bridge.server.hub`.
 """
@@ -14,7 +17,7 @@ Token streams are a log and never coalesce: they live in `bridge.server.hub`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -22,10 +25,11 @@ from reactivex.abc import DisposableBase
 from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
 from sse_starlette import ServerSentEvent
 
+from bridge.server.eventstream import PushedStream
 from bridge.server.json import error_text, json_text
 from molecules import Atom, Loadable, Store, loadable
 
-__all__ = ["SELECTOR_ERROR", "FeedRegistry", "StateFeed", "watch_feeds"]
+__all__ = ["SELECTOR_ERROR", "FeedRegistry", "StateFeed", "Watch"]
 
 SELECTOR_ERROR = "selector_error"
 
@@ -55,7 +59,8 @@ class StateFeed:
         # once per change for all the clients, not once per client.
         self._encoded: dict[str, bytes] = {}
         self.clients = 0
-        self._waiters: set[asyncio.Event] = set()
+        self._watches: dict[Watch, None] = {}  # in the order they joined
+        self._flushing = False
         self._loop = loop
         self._subscription: DisposableBase | None = None
 
@@ -91,8 +96,14 @@ class StateFeed:
         self.latest = value
         self.version += 1
         self._encoded.clear()
-        for waiter in self._waiters:
-            waiter.set()
+        if not self._flushing:
+            self._flushing = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flushing = False
+        for watch in tuple(self._watches):
+            watch.push()
 
     def encoded(self, name: str) -> bytes:
         """The latest value as the SSE event `name` (or `selector_error`), with its id."""
@@ -108,13 +119,13 @@ class StateFeed:
             self._encoded[name] = found
         return found
 
-    def join(self, waiter: asyncio.Event) -> None:
-        """Wake `waiter` on every new value."""
-        self._waiters.add(waiter)
+    def join(self, watch: Watch) -> None:
+        """Push to `watch` on every new value."""
+        self._watches[watch] = None
 
-    def leave(self, waiter: asyncio.Event) -> None:
-        """Stop waking `waiter`."""
-        self._waiters.discard(waiter)
+    def leave(self, watch: Watch) -> None:
+        """Stop pushing to `watch`."""
+        self._watches.pop(watch, None)
 
 
 class FeedRegistry:
@@ -145,34 +156,45 @@ class FeedRegistry:
             feed.stop()
 
 
-async def watch_feeds(
-    registry: FeedRegistry,
-    store: Store,
-    atoms: Mapping[str, Atom[Any]],
-) -> AsyncGenerator[bytes, None]:
-    """One event per selector with its current value, then its newest value on each change.
+class Watch(PushedStream):
+    """One client's watch of some atoms in one store (see the module docstring).
 
-    Events are named after their selector (`selector_error` with `{"selector", "detail"}`
-    for a read that failed); a selector's events carry increasing ids (its feed's
-    version). They come as encoded SSE bytes, shared by every client of a feed.
+    It sends one event per atom with its current value, then the newest value on each
+    change. Events are named after their selector (`selector_error` with `{"selector",
+    "detail"}` for a read that failed); a selector's events carry increasing ids (its
+    feed's version).
     """
-    wake = asyncio.Event()
-    feeds = {name: registry.acquire(store, atom) for name, atom in atoms.items()}
-    sent = dict.fromkeys(feeds, 0)
-    for feed in feeds.values():
-        feed.join(wake)
-    try:
-        while True:
-            wake.clear()
-            for name, feed in feeds.items():
-                value = feed.latest
-                if feed.version == sent[name] or value is None:
-                    continue
-                sent[name] = feed.version
-                yield feed.encoded(name)
-            if all(feed.version == sent[name] for name, feed in feeds.items()):
-                await wake.wait()
-    finally:
+
+    __slots__ = ("_atoms", "_feeds", "_registry", "_sent", "_store")
+
+    def __init__(self, registry: FeedRegistry, store: Store, atoms: Mapping[str, Atom[Any]]):
+        super().__init__()
+        self._registry = registry
+        self._store = store
+        self._atoms = atoms
+        self._feeds: dict[str, StateFeed] = {}
+        self._sent: dict[str, int] = {}
+
+    def open(self) -> None:
+        """Join the feeds (started if new) and send the values they already have."""
+        for name, atom in self._atoms.items():
+            feed = self._registry.acquire(self._store, atom)
+            self._feeds[name] = feed
+            self._sent[name] = 0
+            feed.join(self)
+        self.push()
+
+    def close(self) -> None:
+        """Leave the feeds (the last client of a feed stops it)."""
+        feeds, self._feeds = self._feeds, {}
         for feed in feeds.values():
-            feed.leave(wake)
-            registry.release(feed)
+            feed.leave(self)
+            self._registry.release(feed)
+
+    def next_chunk(self) -> bytes | None:
+        """The first selector's value newer than the one sent, as SSE bytes."""
+        for name, feed in self._feeds.items():
+            if feed.version != self._sent[name] and feed.latest is not None:
+                self._sent[name] = feed.version
+                return feed.encoded(name)
+        return None
