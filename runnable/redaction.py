@@ -7,6 +7,7 @@ in URLs, `key=value` pairs), and a logging filter that applies them to log recor
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -74,6 +75,7 @@ _SECRET_SUFFIXES = (
 )
 
 
+@functools.lru_cache(maxsize=4096)  # the same few keys, in every record written
 def is_secret_key(key: str) -> bool:
     """Tell whether a key names a secret (`Authorization`, `x-api-key`, `openaiApiKey`...)."""
     normal = _CAMEL.sub("_", key.strip()).lower().replace("-", "_")

@@ -14,6 +14,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Self
@@ -35,7 +36,7 @@ from runnable.tracking.payloads import column_values, new_row, terminal_status, 
 from runnable.tracking.reads import RunReads
 from runnable.tracking.statements import TERMINAL, interrupt_open
 from runnable.tracking.tables import ai_runs, ai_tasks
-from runnable.tracking.writes import MAX_PENDING, WriteQueue
+from runnable.tracking.writes import LINGER, MAX_PENDING, WriteQueue
 
 DEFAULT_PATH = "runs.sqlite"
 """The SQLite file (in the working directory) used when no URL is given."""
@@ -50,7 +51,9 @@ class RunStore(RunReads):
 
     Every awaited write is committed before it returns, so it survives this process being
     killed; concurrent writes share transactions (one per batch). The `queue_*` methods
-    queue a write without waiting (the runner's recorder uses them). At most
+    queue a write without waiting (the runner's recorder uses them, inside
+    `write_behind()`: such writes may wait up to `linger` seconds to share a transaction,
+    so a process killed meanwhile loses at most that much of them). At most
     `max_pending` writes wait: past that, awaited writes (and `room()`) wait for the
     queue to drain, never dropping a record. `close()` commits what is queued.
 
@@ -67,6 +70,7 @@ class RunStore(RunReads):
         create_tables: bool = True,
         durable: bool = False,
         max_pending: int = MAX_PENDING,
+        linger: float = LINGER,
     ) -> None:
         target = Path(DEFAULT_PATH) if url is None else url
         self._db = SqlDatabase(
@@ -82,7 +86,7 @@ class RunStore(RunReads):
         self._last_now = self.opened_at
         # Monotonic start of runs and tasks created here, to time them when they finish.
         self._started: dict[str, float] = {}
-        self._writes = WriteQueue(self._connection, max_pending=max_pending)
+        self._writes = WriteQueue(self._connection, max_pending=max_pending, linger=linger)
 
     @classmethod
     async def open(
@@ -93,6 +97,7 @@ class RunStore(RunReads):
         create_tables: bool = True,
         durable: bool = False,
         recover: bool = False,
+        linger: float = LINGER,
     ) -> Self:
         """Make a store and create its tables (see the class for the other arguments).
 
@@ -101,7 +106,7 @@ class RunStore(RunReads):
         database (a SQLite file of its own, a single writer at start-up). It is off by
         default because another live process's runs would be ended too.
         """
-        store = cls(url, schema=schema, create_tables=create_tables, durable=durable)
+        store = cls(url, schema=schema, create_tables=create_tables, durable=durable, linger=linger)
         await store.init()
         if recover:
             await store.mark_interrupted()
@@ -185,6 +190,11 @@ class RunStore(RunReads):
     def queue_run_update(self, run_id: str, **fields: Any) -> asyncio.Future[bool]:
         """Queue `update_run` (None meaning not given) without waiting for it."""
         return self._queue_update(ai_runs, run_id, fields)
+
+    def queue_start_run(self, run_id: str) -> asyncio.Future[bool]:
+        """Queue the start of a run written ahead as `pending`: `running`, timed from now."""
+        self._started[run_id] = time.monotonic()
+        return self._queue_update(ai_runs, run_id, {"status": RunStatus.RUNNING})
 
     def _queue_update(
         self, table: Table, record_id: str, fields: Mapping[str, Any]
@@ -453,6 +463,16 @@ class RunStore(RunReads):
         return Interrupted(runs=runs.rowcount, tasks=tasks.rowcount)
 
     # Shared
+
+    def write_behind(self) -> AbstractContextManager[None]:
+        """A block whose `queue_*` writes nobody waits for: while only such writes are
+        queued, the store waits up to `linger` s for more before it commits, so they share
+        transactions. Awaited writes, `hurry()` and `flush()` commit at once."""
+        return self._writes.behind()
+
+    def hurry(self) -> None:
+        """Commit what is queued now (someone waits for a write-behind record)."""
+        self._writes.hurry()
 
     async def room(self) -> None:
         """Return once the write queue has room (at most `max_pending` writes wait).

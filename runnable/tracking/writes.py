@@ -16,6 +16,13 @@ is resolved once its batch is committed: awaiting a write still means it is on d
 
 Backpressure: at most `max_pending` writes wait; `await queue.room()` returns once there
 is room again (the store's awaited methods call it before queuing).
+
+Write-behind: a write queued with `behind=True` is one nobody waits for (the runner's
+recorder makes them). While only such writes are queued, the worker waits up to `linger`
+seconds for more before it commits, so a steady trickle of them (a dataset's rows) shares
+one transaction per `linger` instead of one per trickle. Any other write, `hurry()`,
+`flush()` or a full batch ends the wait at once; a process killed meanwhile loses at
+most the last `linger` seconds of write-behind records.
 """
 
 from __future__ import annotations
@@ -43,6 +50,8 @@ MAX_BATCH = 500
 """Writes per transaction at most (keeps each `IN (...)` and statement small)."""
 MAX_PENDING = 10_000
 """Writes that may wait at most before `room()` makes callers wait."""
+LINGER = 0.1
+"""Seconds write-behind writes wait for company before they are committed, at most."""
 
 
 @attrs.define(slots=True, eq=False)
@@ -58,6 +67,7 @@ class Write:
     future: asyncio.Future[bool]
     totals: tuple[dict[str, Any], float | None] | None = None
     row: dict[str, Any] | None = None
+    behind: bool = False
 
 
 @attrs.define(slots=True, eq=False)
@@ -78,11 +88,23 @@ class WriteQueue:
     """Queues writes and commits them in batches on one background task (see the module)."""
 
     def __init__(
-        self, connect: Connect, *, max_batch: int = MAX_BATCH, max_pending: int = MAX_PENDING
+        self,
+        connect: Connect,
+        *,
+        max_batch: int = MAX_BATCH,
+        max_pending: int = MAX_PENDING,
+        linger: float = LINGER,
     ) -> None:
         self._connect = connect
         self.max_batch = max_batch
         self.max_pending = max_pending
+        self.linger = linger
+        self._urgent = 0  # queued writes that are not write-behind
+        self._behind = 0  # depth of `behind()` blocks
+        self._behind_block = _Behind(self)
+        self._taken = 0  # writes taken into batches so far
+        self._hurry_to = 0  # writes queued before the last `hurry()`: committed at once
+        self._nudge: asyncio.Future[None] | None = None  # the lingering worker's wait
         self._queue: collections.deque[Write] = collections.deque()
         self._worker: asyncio.Task[None] | None = None
         self._room = asyncio.Event()
@@ -108,16 +130,63 @@ class WriteQueue:
         totals: tuple[dict[str, Any], float | None] | None = None,
         row: dict[str, Any] | None = None,
     ) -> asyncio.Future[bool]:
-        """Queue a write; its future resolves once it is committed (never waits itself)."""
+        """Queue a write; its future resolves once it is committed (never waits itself).
+
+        Inside `behind()`, nobody waits for it: it may wait up to `linger` s for company.
+        """
+        behind = self._behind > 0
         loop = asyncio.get_running_loop()
-        write = Write(kind, table, record_id, values, loop.create_future(), totals, row)
+        write = Write(kind, table, record_id, values, loop.create_future(), totals, row, behind)
         self._queue.append(write)
         self.submitted += 1
         if len(self._queue) >= self.max_pending:
             self._room.clear()
         if self._worker is None or self._worker.done() or self._worker.get_loop() is not loop:
+            self._nudge = None
             self._worker = loop.create_task(self._run())
+        if not behind:
+            self._urgent += 1
+            self._poke()
+        elif len(self._queue) >= self.max_batch:
+            self._poke()
         return write.future
+
+    def behind(self) -> _Behind:
+        """A block whose writes are write-behind (see the module)."""
+        return self._behind_block
+
+    def hurry(self) -> None:
+        """Commit what is queued now, without waiting for more write-behind writes."""
+        if self._queue:
+            self._hurry_to = self.submitted
+            self._poke()
+
+    def _poke(self) -> None:
+        if self._nudge is not None and not self._nudge.done():
+            self._nudge.set_result(None)
+
+    def _due(self) -> bool:
+        """Whether the worker should commit now rather than wait for more writes."""
+        return bool(
+            self._urgent
+            or self._hurry_to > self._taken
+            or self._waiters
+            or len(self._queue) >= self.max_batch
+            or self.linger <= 0
+        )
+
+    async def _linger(self) -> None:
+        """Wait up to `linger` s for a reason to commit (see the module)."""
+        if self._due():
+            return
+        loop = asyncio.get_running_loop()
+        self._nudge = loop.create_future()
+        timer = loop.call_later(self.linger, self.hurry)
+        try:
+            await self._nudge
+        finally:
+            timer.cancel()
+            self._nudge = None
 
     async def room(self) -> None:
         """Return once fewer than `max_pending` writes wait."""
@@ -130,25 +199,54 @@ class WriteQueue:
             return
         done = asyncio.get_running_loop().create_future()
         self._waiters.append((self.submitted, done))
+        self._poke()
         await done
 
     async def _run(self) -> None:
         try:
             while self._queue:
-                batch = [self._queue.popleft()]
-                # A reopen starts a batch: it comes before every other write to its record.
-                while (
-                    self._queue and len(batch) < self.max_batch and self._queue[0].kind != "reopen"
-                ):
-                    batch.append(self._queue.popleft())
-                try:
-                    await self._commit(batch)
-                finally:
-                    self._settled += len(batch)
-                    self.batches += 1
-                    self._wake()
+                await self._linger()
+                await self._session()
         finally:
             self._worker = None
+
+    def _take(self) -> list[Write]:
+        batch = [self._queue.popleft()]
+        # A reopen starts a batch: it comes before every other write to its record.
+        while self._queue and len(batch) < self.max_batch and self._queue[0].kind != "reopen":
+            batch.append(self._queue.popleft())
+        self._urgent -= sum(1 for write in batch if not write.behind)
+        self._taken += len(batch)
+        return batch
+
+    async def _session(self) -> None:
+        """Commit batches on one connection while writes keep coming (one checkout, not
+        one per batch); a batch that fails ends the session and is settled on its own."""
+        batch: list[Write] | None = self._take()
+        try:
+            async with self._connect() as conn:
+                while batch is not None:
+                    outcomes = await _apply(conn, batch)
+                    await conn.commit()
+                    done, batch = batch, None
+                    self._settled_batch(done, outcomes)
+                    batch = self._take() if self._queue and self._due() else None
+        except Exception as exc:
+            if batch is not None:  # else releasing the connection failed, nothing is lost
+                await self._failed(batch, exc)
+        finally:
+            if batch is not None:
+                self._settled_batch(batch, None)
+
+    def _settled_batch(
+        self, batch: list[Write], outcomes: list[bool | BaseException] | None
+    ) -> None:
+        if outcomes is not None:
+            for write, outcome in zip(batch, outcomes, strict=True):
+                _settle(write.future, outcome)
+        self._settled += len(batch)
+        self.batches += 1
+        self._wake()
 
     def _wake(self) -> None:
         if len(self._queue) < self.max_pending:
@@ -161,22 +259,41 @@ class WriteQueue:
                 waiter.set_result(None)
         self._waiters = still
 
-    async def _commit(self, batch: list[Write]) -> None:
+    async def _failed(self, batch: list[Write], exc: Exception) -> None:
+        """Settle the writes of a batch that failed with `exc`."""
+        if len(batch) > 1 and isinstance(exc.__cause__ or exc, IntegrityError | _Raced):
+            for write in batch:  # find the bad write: the others still go through
+                await self._commit(write)
+            return
+        for write in batch:
+            told = exc.about(write.id) if isinstance(exc, TrackingBackendError) else exc
+            _settle(write.future, told)
+
+    async def _commit(self, write: Write) -> None:
+        """Commit one write in a transaction of its own."""
         try:
             async with self._connect() as conn:
-                outcomes = await _apply(conn, batch)
+                outcomes = await _apply(conn, [write])
                 await conn.commit()
         except Exception as exc:
-            if len(batch) > 1 and isinstance(exc.__cause__ or exc, IntegrityError | _Raced):
-                for write in batch:  # find the bad write: the others still go through
-                    await self._commit([write])
-                return
-            for write in batch:
-                told = exc.about(write.id) if isinstance(exc, TrackingBackendError) else exc
-                _settle(write.future, told)
+            await self._failed([write], exc)
             return
-        for write, outcome in zip(batch, outcomes, strict=True):
-            _settle(write.future, outcome)
+        _settle(write.future, outcomes[0])
+
+
+class _Behind:
+    """The `with` block of `WriteQueue.behind()` (one object per queue: it runs per event)."""
+
+    __slots__ = ("_queue",)
+
+    def __init__(self, queue: WriteQueue) -> None:
+        self._queue = queue
+
+    def __enter__(self) -> None:
+        self._queue._behind += 1
+
+    def __exit__(self, *_: object) -> None:
+        self._queue._behind -= 1
 
 
 def _settle(future: asyncio.Future[bool], outcome: bool | BaseException) -> None:
