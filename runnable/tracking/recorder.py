@@ -64,6 +64,7 @@ class _DatasetTotals:
 
 WRITE_AHEAD = 256
 """A dataset's row runs written ahead of the rows that start, at most."""
+_ROW_KIND = "chain"  # a dataset row runs as a chain (the kind of its `RunStarted`)
 
 
 @attrs.define
@@ -332,7 +333,7 @@ class RunRecorder:
         ahead = self._row_runs.get(event.parent_run_id or "")
         place = None if ahead is None else ahead.place.pop(event.run_id, None)
         if ahead is not None and place is not None:
-            self._write_ahead(event, event.parent_run_id or "", ahead, place + WRITE_AHEAD)
+            self._write_ahead(event, event.parent_run_id or "", ahead, place)
             self._watch(event, self._store.queue_start_run(event.run_id))
             return
         gate = self._gate(event.run_id)
@@ -359,7 +360,7 @@ class RunRecorder:
         written.add_done_callback(_opens(gate))
         ahead = self._row_runs.get(event.run_id)
         if ahead is not None:
-            self._write_ahead(event, event.run_id, ahead, WRITE_AHEAD)
+            self._write_ahead(event, event.run_id, ahead, 0)
 
     def _run_name(self, run_id: str, kind: str, row: int | None) -> str:
         name = self._names.pop(run_id, None) or self._name or kind
@@ -369,17 +370,18 @@ class RunRecorder:
         rows = self.rows.get(dataset_id or "")
         return rows[row] if rows is not None and row < len(rows) else None
 
-    def _write_ahead(self, event: Event, dataset_id: str, ahead: _RowRuns, upto: int) -> None:
-        """Queue the pending runs of the dataset's rows up to place `upto`, once half of
-        those written ahead have started (so they go in chunks, not one by one)."""
-        if ahead.written - WRITE_AHEAD // 2 > upto - WRITE_AHEAD:
+    def _write_ahead(self, event: Event, dataset_id: str, ahead: _RowRuns, place: int) -> None:
+        """The row at `place` starts: once fewer than half of `WRITE_AHEAD` rows after it
+        are written, queue the pending runs of the next ones (in chunks, not one by one)."""
+        if ahead.written - place > WRITE_AHEAD // 2:
             return
+        upto = place + WRITE_AHEAD
         ref = self.refs.get(dataset_id)
         for row, run_id in ahead.planned[ahead.written : upto]:
             gate = self._gate(run_id)
             written = self._store.queue_run(
                 id=run_id,
-                name=self._run_name(run_id, "chain", row),
+                name=self._run_name(run_id, _ROW_KIND, row),
                 runnable_ref=ref,
                 inputs=self._row_inputs(dataset_id, row),
                 parent_run_id=dataset_id,
