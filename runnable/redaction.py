@@ -150,7 +150,26 @@ def _unknown_to_json(value: Any) -> Any:
 
 def to_record_json(value: Any) -> Any:
     """Convert a payload (models, dataclasses, attrs, datetimes...) to redacted JSON data."""
-    return redact_secrets(to_jsonable_python(value, fallback=_unknown_to_json))
+    data = to_jsonable_python(value, fallback=_unknown_to_json)
+    _redact_in_place(data)  # its containers are new: no second copy (run records are hot)
+    return data
+
+
+def _redact_in_place(value: Any) -> None:
+    """`redact_secrets` on JSON data that nobody else holds, changing it where it is."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if item is not None and isinstance(key, str) and is_secret_key(key):
+                value[key] = REDACTED
+            elif isinstance(item, dict | list):
+                _redact_in_place(item)
+    elif isinstance(value, list):
+        if len(value) == 2 and isinstance(value[0], str) and is_secret_key(value[0]):
+            value[1] = REDACTED
+            return
+        for item in value:
+            if isinstance(item, dict | list):
+                _redact_in_place(item)
 
 
 class RedactingFilter(logging.Filter):

@@ -131,6 +131,10 @@ class RunRecorder:
         self._reopened: set[str] = set()
         # Datasets whose rows' run ids are known up front: by dataset run id.
         self._row_runs: dict[str, _RowRuns] = {}
+        # The event of each write not settled yet; one callback for all (no closure per
+        # write: a dataset makes many, and each would be garbage for the collector).
+        self._watched: dict[asyncio.Future[bool], Event] = {}
+        self._on_written = self._written
 
     def on_event(self, event: Event) -> None:
         """Queue the writes of `event` (the runner calls this for every event)."""
@@ -213,12 +217,13 @@ class RunRecorder:
 
     def _watch(self, event: Event, written: asyncio.Future[bool]) -> None:
         """Log the write's failure when it comes (nobody awaits a recorder's writes)."""
+        self._watched[written] = event
+        written.add_done_callback(self._on_written)
 
-        def done(future: asyncio.Future[bool]) -> None:
-            if not future.cancelled() and future.exception() is not None:
-                self._failed(event, future.exception())  # type: ignore[arg-type]
-
-        written.add_done_callback(done)
+    def _written(self, future: asyncio.Future[bool]) -> None:
+        event = self._watched.pop(future)
+        if not future.cancelled() and future.exception() is not None:
+            self._failed(event, future.exception())  # type: ignore[arg-type]
 
     def _forget(self, run_id: str) -> None:
         # A long-lived recorder must not grow with every run it has seen.
