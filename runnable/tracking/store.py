@@ -498,7 +498,7 @@ class RunStore(RunReads):
 
     async def close(self) -> None:
         """Commit what is queued, then release the engine if this store made it."""
-        await self._writes.flush()
+        await self._writes.close()
         await super().close()
 
     def _new(self, table: Table, fields: Mapping[str, Any]) -> dict[str, Any]:

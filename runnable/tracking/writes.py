@@ -164,6 +164,15 @@ class WriteQueue:
         self._poke()
         await done
 
+    async def close(self) -> None:
+        """Commit what is queued, then wait for the worker to let go of its connection
+        (a batch is settled before its connection is released)."""
+        await self.flush()
+        worker = self._worker
+        if worker is not None and not worker.done() and worker is not asyncio.current_task():
+            self.hurry()
+            await asyncio.wait([worker])  # never cancels the worker
+
     async def _run(self) -> None:
         try:
             while self._queue:
