@@ -3,6 +3,7 @@
     python benchmarks/tracking.py                 # 10,000 rows, markdown on stdout
     python benchmarks/tracking.py --quick         # 1,000 rows (a smoke run)
     python benchmarks/tracking.py --rows 5000 --writers 1000
+    python benchmarks/tracking.py --repeat 3      # each dataset variant 3 times, medians
 
 1. The run store alone: `--writers` tasks at once, each writing one run the way a turn
    does (create the run, add a task, append streamed text twice, end the task, end the
@@ -12,7 +13,9 @@
    OpenAI-compatible server, in its own process) then two evaluators reading its output;
    the same rows unrecorded (`create_default_bridge()` without a run store), then recorded
    on SQLite and on PostgreSQL (`create_default_bridge(run_store=...)`), in one run of the
-   script. The overhead is recorded wall time / unrecorded wall time - 1.
+   script. The overhead is recorded wall time / unrecorded wall time - 1, and the same
+   for this process's CPU time (steadier on a shared machine). With `--repeat N` the
+   variants run N times, interleaved, and the medians are reported.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import argparse
 import asyncio
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -107,17 +111,19 @@ async def dataset(
             run_store=run_store,
         )
         data = [{"name": "Ada" if i % 2 else f"Bob {i}"} for i in range(rows)]
+        cpu = time.process_time()
         started = time.perf_counter()
         run = await bridge.run_dataset(CHAIN, data, store=Store(), row_concurrency=row_concurrency)
         result = await run.wait()
         if bridge.recorder is not None:
             await bridge.recorder.drain()
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu
         if result.status is not ExecutionStatus.SUCCESS:
             raise RuntimeError(f"the dataset did not succeed: {result.status}")
         if bridge.recorder is not None and bridge.recorder.errors:
             raise RuntimeError(f"recording failed: {bridge.recorder.errors[0]}")
-    found: dict[str, float] = {"seconds": elapsed}
+    found: dict[str, float] = {"seconds": elapsed, "cpu": cpu}
     if run_store is not None:
         found["writes"] = run_store.writes
         found["transactions"] = run_store.transactions
@@ -135,7 +141,7 @@ async def recorded(
         await run_store.close()
 
 
-def report(rows: int, writers: int, concurrency: list[int]) -> str:
+def report(rows: int, writers: int, concurrency: list[int], repeat: int = 1) -> str:
     lines = [
         f"Python {platform.python_version()}, {platform.machine()}, {platform.system()}, "
         f"{os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f} at the start).",
@@ -164,7 +170,7 @@ def report(rows: int, writers: int, concurrency: list[int]) -> str:
                 )
             with chat_server() as base_url:
                 for flight in concurrency:
-                    lines += dataset_table(base_url, rows, flight, databases)
+                    lines += dataset_table(base_url, rows, flight, databases, repeat)
         finally:
             if have_pg:
                 asyncio.run(postgres_schema(False, schema))
@@ -175,26 +181,43 @@ def report(rows: int, writers: int, concurrency: list[int]) -> str:
 
 
 def dataset_table(
-    base_url: str, rows: int, flight: int, databases: list[tuple[str, str, str | None]]
+    base_url: str,
+    rows: int,
+    flight: int,
+    databases: list[tuple[str, str, str | None]],
+    repeat: int = 1,
 ) -> list[str]:
-    """The dataset unrecorded, then recorded in each database, `flight` rows at once."""
+    """The dataset unrecorded, then recorded in each database, `flight` rows at once;
+    each variant `repeat` times (interleaved), the median of each figure."""
     lines = [
         "",
         f"| dataset, {rows:,} rows (a prompt, two evaluators), row_concurrency={flight} "
-        "| wall s | rows/s | writes | writes/s | transactions | overhead |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| wall s | rows/s | CPU s | writes | writes/s | transactions | overhead (wall) "
+        "| overhead (CPU) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    bare = asyncio.run(dataset(base_url, rows, None, flight))
+    runs: dict[str, list[dict[str, float]]] = {"bare": []}
+    for _ in range(repeat):
+        runs["bare"].append(asyncio.run(dataset(base_url, rows, None, flight)))
+        for label, url, db_schema in databases:
+            found = asyncio.run(recorded(base_url, rows, url, db_schema, flight))
+            runs.setdefault(label, []).append(found)
+    median = {
+        label: {key: statistics.median(r[key] for r in found) for key in found[0]}
+        for label, found in runs.items()
+    }
+    bare = median["bare"]
     lines.append(
-        f"| not recorded | {bare['seconds']:.2f} | {rows / bare['seconds']:,.0f} | | | | |"
+        f"| not recorded | {bare['seconds']:.2f} | {rows / bare['seconds']:,.0f} "
+        f"| {bare['cpu']:.2f} | | | | | |"
     )
-    for label, url, db_schema in databases:
-        t = asyncio.run(recorded(base_url, rows, url, db_schema, flight))
-        overhead = t["seconds"] / bare["seconds"] - 1
+    for label, _, _ in databases:
+        t = median[label]
         lines.append(
-            f"| recorded, {label} | {t['seconds']:.2f} | {rows / t['seconds']:,.0f} | "
-            f"{t['writes']:,} | {t['writes'] / t['seconds']:,.0f} | {t['transactions']:,} | "
-            f"{overhead:+.0%} |"
+            f"| recorded, {label} | {t['seconds']:.2f} | {rows / t['seconds']:,.0f} "
+            f"| {t['cpu']:.2f} | {t['writes']:,.0f} | {t['writes'] / t['seconds']:,.0f} "
+            f"| {t['transactions']:,.0f} | {t['seconds'] / bare['seconds'] - 1:+.0%} "
+            f"| {t['cpu'] / bare['cpu'] - 1:+.0%} |"
         )
     return lines
 
@@ -210,9 +233,12 @@ def main() -> None:
         action="append",
         help="rows in flight (repeatable; default: 4, the library's default, and 32)",
     )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of each dataset variant (medians)"
+    )
     args = parser.parse_args()
     rows, writers = (1_000, 500) if args.quick else (args.rows, args.writers)
-    print(report(rows, writers, args.row_concurrency or [4, 32]))
+    print(report(rows, writers, args.row_concurrency or [4, 32], max(1, args.repeat)))
 
 
 if __name__ == "__main__":

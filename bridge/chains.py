@@ -147,6 +147,7 @@ async def run_chain_dataset(
     if recorder is not None:
         run_id = options.setdefault("run_id", uuid.uuid4().hex)
         recorder.expect(run_id, rows=rows, node_refs=loaded.node_refs())
+    callback = both_callbacks(recorder.on_event if recorder else None, on_event)
     if backend is not None:
         execute = await resolve_nodes(runner, loaded.chain, store=store, deadline=node_deadline)
         ray_run: RayDatasetRun = backend.run(
@@ -154,15 +155,13 @@ async def run_chain_dataset(
             rows,
             execute,
             ports=loaded.ports,
-            on_event=both_callbacks(recorder.on_event if recorder else None, on_event),
+            on_event=callback,
             **options,
         )
         return ray_run
-    return run_dataset(
-        loaded.chain,
-        rows,
-        loaded.execute,
-        ports=loaded.ports,
-        on_event=both_callbacks(recorder.on_event if recorder else None, on_event),
-        **options,
+    run = run_dataset(
+        loaded.chain, rows, loaded.execute, ports=loaded.ports, on_event=callback, **options
     )
+    if recorder is not None:  # the rows' runs are written ahead of the rows
+        recorder.expect(run.run_id, row_runs=run.row_run_ids)
+    return run

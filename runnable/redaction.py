@@ -7,6 +7,7 @@ in URLs, `key=value` pairs), and a logging filter that applies them to log recor
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -74,6 +75,7 @@ _SECRET_SUFFIXES = (
 )
 
 
+@functools.lru_cache(maxsize=4096)  # the same few keys, in every record written
 def is_secret_key(key: str) -> bool:
     """Tell whether a key names a secret (`Authorization`, `x-api-key`, `openaiApiKey`...)."""
     normal = _CAMEL.sub("_", key.strip()).lower().replace("-", "_")
@@ -148,7 +150,26 @@ def _unknown_to_json(value: Any) -> Any:
 
 def to_record_json(value: Any) -> Any:
     """Convert a payload (models, dataclasses, attrs, datetimes...) to redacted JSON data."""
-    return redact_secrets(to_jsonable_python(value, fallback=_unknown_to_json))
+    data = to_jsonable_python(value, fallback=_unknown_to_json)
+    _redact_in_place(data)  # its containers are new: no second copy (run records are hot)
+    return data
+
+
+def _redact_in_place(value: Any) -> None:
+    """`redact_secrets` on JSON data that nobody else holds, changing it where it is."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if item is not None and isinstance(key, str) and is_secret_key(key):
+                value[key] = REDACTED
+            elif isinstance(item, dict | list):
+                _redact_in_place(item)
+    elif isinstance(value, list):
+        if len(value) == 2 and isinstance(value[0], str) and is_secret_key(value[0]):
+            value[1] = REDACTED
+            return
+        for item in value:
+            if isinstance(item, dict | list):
+                _redact_in_place(item)
 
 
 class RedactingFilter(logging.Filter):

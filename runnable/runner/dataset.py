@@ -127,6 +127,9 @@ class DatasetRun:
                 if row is not None and row.ok:
                     self._results[row.index] = row
         self._todo: deque[int] = deque(i for i in range(len(rows)) if self._results[i] is None)
+        # Each row's run id, named before any row starts, so that a recorder can write the
+        # rows' runs ahead of them (`row_run_ids`).
+        self._row_run_ids = {index: uuid4().hex for index in self._todo}
         self._running: dict[int, GraphRun] = {}
         self._channel = EventChannel(on_event)
         self._started = False
@@ -141,6 +144,11 @@ class DatasetRun:
     def result(self) -> DatasetResult:
         """The rows so far, in row order."""
         return DatasetResult(self.run_id, self._status(), tuple(self._results))
+
+    @property
+    def row_run_ids(self) -> list[tuple[int, str]]:
+        """(row number, run id) of every row this run will start, in the order they start."""
+        return [(self._numbers[index], self._row_run_ids[index]) for index in self._todo]
 
     def start(self) -> DatasetRun:
         """Start the rows (needs a running event loop); starting twice does nothing."""
@@ -249,6 +257,7 @@ class DatasetRun:
             plan,
             self._execute,
             testcase=row,
+            run_id=self._row_run_ids.pop(index),
             parent_run=self.run_id,
             row=self._numbers[index],
             on_event=self._channel.emit,
@@ -283,7 +292,8 @@ class DatasetRun:
 
     def _refuse(self, index: int, problem: Exception) -> None:
         """A row that cannot even start: its own run begins and ends in error, no call made."""
-        run_id = uuid4().hex
+        # Its named run id, unless its graph run took it (and failed in an unforeseen way).
+        run_id = self._row_run_ids.pop(index, None) or uuid4().hex
         error = error_info(problem)
         now = time.time()
         emit = self._channel.emit

@@ -18,6 +18,8 @@ _VARIABLE_KEYS = frozenset({"name", "value", "source"})
 
 def status_value(status: RunStatus | str) -> RunStatus:
     """Return `status` as a RunStatus, or raise InvalidTrackingValueError naming the choices."""
+    if type(status) is RunStatus:  # the common case, without the enum lookup
+        return status
     try:
         return RunStatus(status)
     except ValueError:
@@ -120,8 +122,7 @@ def error_text(error: object) -> str | None:
 
 def usage_values(usage: object, **explicit: float | int | None) -> dict[str, Any]:
     """Merge a usage object or mapping (OpenAI names accepted) with explicit values."""
-    parsed = TaskUsage.model_validate({} if usage is None else usage)
-    values = parsed.model_dump(exclude_none=True)
+    values = {} if usage is None else TaskUsage.model_validate(usage).model_dump(exclude_none=True)
     values.update({key: value for key, value in explicit.items() if value is not None})
     return values
 
@@ -149,6 +150,9 @@ _EMPTY_DOCUMENTS: dict[str, Callable[[], Any]] = {
 }
 
 
+_COLUMNS: dict[str, tuple[str, ...]] = {}  # each table's column names, read once
+
+
 def column_values(fields: Mapping[str, Any]) -> dict[str, Any]:
     """Return the given fields (None meaning not given) as column values, JSON and redacted."""
     return {
@@ -160,10 +164,12 @@ def column_values(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 def new_row(table: Table, now: datetime, fields: Mapping[str, Any]) -> dict[str, Any]:
     """Return every column of a new row of `table`: the given fields, then the defaults."""
-    row: dict[str, Any] = {
-        column.name: _EMPTY_DOCUMENTS[column.name]() if column.name in _EMPTY_DOCUMENTS else None
-        for column in table.columns
-    }
+    columns = _COLUMNS.get(table.name)
+    if columns is None:
+        columns = _COLUMNS[table.name] = tuple(column.name for column in table.columns)
+    row: dict[str, Any] = dict.fromkeys(columns)
+    for name in _EMPTY_DOCUMENTS.keys() & row.keys():
+        row[name] = _EMPTY_DOCUMENTS[name]()
     row.update(created_at=now, updated_at=now)
     row.update(column_values(fields))
     if row["status"] in TERMINAL_STATUSES:

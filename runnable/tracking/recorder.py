@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -62,6 +62,20 @@ class _DatasetTotals:
         }
 
 
+WRITE_AHEAD = 256
+"""A dataset's row runs written ahead of the rows that start, at most."""
+_ROW_KIND = "chain"  # a dataset row runs as a chain (the kind of its `RunStarted`)
+
+
+@attrs.define
+class _RowRuns:
+    """A dataset's row runs, named before the rows start and written ahead of them."""
+
+    planned: Sequence[tuple[int, str]]  # (row number, run id), in the order rows start
+    place: dict[str, int]  # run id -> its place in `planned`, until the row starts
+    written: int = 0  # `planned[:written]` are queued as pending runs
+
+
 def score_of(output: Any) -> float | None:
     """An evaluator's numeric score: a number, or a mapping's numeric `score`."""
     if isinstance(output, Mapping):
@@ -69,6 +83,11 @@ def score_of(output: Any) -> float | None:
     if isinstance(output, int | float) and not isinstance(output, bool):
         return float(output)
     return None
+
+
+def _opens(gate: asyncio.Event) -> Callable[[object], None]:
+    """A done-callback that opens `gate` (the run's row is written, or its write failed)."""
+    return lambda _: gate.set()
 
 
 def task_id_for(run_id: str, node_id: str) -> str:
@@ -80,9 +99,11 @@ class RunRecorder:
     """Write a run's events to `store`: one `ai_runs` row per run, one `ai_tasks` row per node.
 
     `on_event` is the runner's synchronous callback: it queues each event's writes on the
-    store at once, in event order, without waiting (the store commits them in batches).
+    store at once, in event order, without waiting, as write-behind writes (the store
+    commits them in batches, at most its `linger` later).
     `await recorder.started(run_id)` returns once the run's row is committed (callers
-    wait for it before the first model call) and there is room in the store's queue (the
+    wait for it before the first model call; a row still queued is committed at once)
+    and there is room in the store's queue (the
     backpressure: at most the store's `max_pending` writes wait before a new call starts);
     `await recorder.drain()` once every event so far is written. A write that fails is
     logged and never stops the run.
@@ -108,11 +129,18 @@ class RunRecorder:
         # RunStarted is written: an earlier run of the same id may still be finishing.
         self._reopen: dict[str, int] = {}
         self._reopened: set[str] = set()
+        # Datasets whose rows' run ids are known up front: by dataset run id.
+        self._row_runs: dict[str, _RowRuns] = {}
+        # The event of each write not settled yet; one callback for all (no closure per
+        # write: a dataset makes many, and each would be garbage for the collector).
+        self._watched: dict[asyncio.Future[bool], Event] = {}
+        self._on_written = self._written
 
     def on_event(self, event: Event) -> None:
         """Queue the writes of `event` (the runner calls this for every event)."""
         try:
-            self._write(event)
+            with self._store.write_behind():
+                self._write(event)
         except Exception as exc:
             self._failed(event, exc)
             if isinstance(event, RunStarted):
@@ -128,12 +156,22 @@ class RunRecorder:
         node_refs: Mapping[str, object] | None = None,
         name: str | None = None,
         reopen: bool = False,
+        row_runs: Sequence[tuple[int, str]] | None = None,
     ) -> None:
         """Say what run `run_id` runs before it starts: its runnable, inputs, rows, name.
 
         `reopen`: the run was recorded before and runs part of itself again in place
         (a flow's step or action re-run): its row and its nodes' tasks are reopened.
+        `row_runs`: a dataset's (row number, run id) in the order its rows start
+        (`DatasetRun.row_run_ids`). The rows' runs are then written ahead as `pending`,
+        up to `WRITE_AHEAD` at a time, in the dataset's batches, so a row's first call
+        finds its run already committed instead of waiting for a transaction of its
+        own; a row that never starts (the dataset cancelled) ends `cancelled`.
         """
+        if row_runs is not None:
+            self._row_runs[run_id] = _RowRuns(
+                row_runs, {rid: i for i, (_, rid) in enumerate(row_runs)}
+            )
         if name is not None:
             self._names[run_id] = name
         if reopen:
@@ -154,7 +192,8 @@ class RunRecorder:
         its row; every caller waits while the store's write queue is full.
         """
         gate = self._started.get(run_id)
-        if gate is not None:
+        if gate is not None and not gate.is_set():
+            self._store.hurry()  # its row is a write-behind write: commit it now
             await gate.wait()
         await self._store.room()
 
@@ -178,12 +217,13 @@ class RunRecorder:
 
     def _watch(self, event: Event, written: asyncio.Future[bool]) -> None:
         """Log the write's failure when it comes (nobody awaits a recorder's writes)."""
+        self._watched[written] = event
+        written.add_done_callback(self._on_written)
 
-        def done(future: asyncio.Future[bool]) -> None:
-            if not future.cancelled() and future.exception() is not None:
-                self._failed(event, future.exception())  # type: ignore[arg-type]
-
-        written.add_done_callback(done)
+    def _written(self, future: asyncio.Future[bool]) -> None:
+        event = self._watched.pop(future)
+        if not future.cancelled() and future.exception() is not None:
+            self._failed(event, future.exception())  # type: ignore[arg-type]
 
     def _forget(self, run_id: str) -> None:
         # A long-lived recorder must not grow with every run it has seen.
@@ -289,20 +329,19 @@ class RunRecorder:
             self._run_completed(event)
 
     def _run_started(self, event: RunStarted) -> None:
-        gate = self._gate(event.run_id)
-        name = self._names.pop(event.run_id, None) or self._name or event.kind
-        if event.row is not None:
-            name = f"{name} row {event.row}"
         if event.kind == "dataset":
             self._totals[event.run_id] = _DatasetTotals()
         elif len(event.node_ids) == 1:
             self._single.add(event.run_id)
         if event.parent_run_id is not None and event.parent_run_id in self._totals:
             self._parents[event.run_id] = event.parent_run_id
-        inputs = self.inputs.pop(event.run_id, None)
-        rows = self.rows.get(event.parent_run_id or "")
-        if inputs is None and rows is not None and event.row is not None:
-            inputs = rows[event.row] if event.row < len(rows) else None
+        ahead = self._row_runs.get(event.parent_run_id or "")
+        place = None if ahead is None else ahead.place.pop(event.run_id, None)
+        if ahead is not None and place is not None:
+            self._write_ahead(event, event.parent_run_id or "", ahead, place)
+            self._watch(event, self._store.queue_start_run(event.run_id))
+            return
+        gate = self._gate(event.run_id)
         if self._reopen.get(event.run_id):
             self._reopen[event.run_id] -= 1
             if not self._reopen[event.run_id]:
@@ -310,17 +349,52 @@ class RunRecorder:
             self._reopened.add(event.run_id)
             reopened = self._store.queue_reopen_run(event.run_id)
             self._watch(event, reopened)
-            reopened.add_done_callback(lambda _: gate.set())
+            reopened.add_done_callback(_opens(gate))
             return
+        inputs = self.inputs.pop(event.run_id, None)
+        if inputs is None and event.row is not None:
+            inputs = self._row_inputs(event.parent_run_id, event.row)
         written = self._store.queue_run(
             id=event.run_id,
-            name=name,
+            name=self._run_name(event.run_id, event.kind, event.row),
             runnable_ref=self.refs.get(event.run_id) or self.refs.get(event.parent_run_id or ""),
             inputs=inputs,
             parent_run_id=event.parent_run_id,
         )
         self._watch(event, written)
-        written.add_done_callback(lambda _: gate.set())
+        written.add_done_callback(_opens(gate))
+        ahead = self._row_runs.get(event.run_id)
+        if ahead is not None:
+            self._write_ahead(event, event.run_id, ahead, 0)
+
+    def _run_name(self, run_id: str, kind: str, row: int | None) -> str:
+        name = self._names.pop(run_id, None) or self._name or kind
+        return name if row is None else f"{name} row {row}"
+
+    def _row_inputs(self, dataset_id: str | None, row: int) -> Mapping[str, Any] | None:
+        rows = self.rows.get(dataset_id or "")
+        return rows[row] if rows is not None and row < len(rows) else None
+
+    def _write_ahead(self, event: Event, dataset_id: str, ahead: _RowRuns, place: int) -> None:
+        """The row at `place` starts: once fewer than half of `WRITE_AHEAD` rows after it
+        are written, queue the pending runs of the next ones (in chunks, not one by one)."""
+        if ahead.written - place > WRITE_AHEAD // 2:
+            return
+        upto = place + WRITE_AHEAD
+        ref = self.refs.get(dataset_id)
+        for row, run_id in ahead.planned[ahead.written : upto]:
+            gate = self._gate(run_id)
+            written = self._store.queue_run(
+                id=run_id,
+                name=self._run_name(run_id, _ROW_KIND, row),
+                runnable_ref=ref,
+                inputs=self._row_inputs(dataset_id, row),
+                parent_run_id=dataset_id,
+                status=RunStatus.PENDING,
+            )
+            self._watch(event, written)
+            written.add_done_callback(_opens(gate))
+        ahead.written = max(ahead.written, min(upto, len(ahead.planned)))
 
     def _run_completed(self, event: RunCompleted) -> None:
         parent = self._totals.get(self._parents.get(event.run_id, ""))
@@ -332,6 +406,12 @@ class RunRecorder:
                 parent.failed += 1
         totals = self._totals.pop(event.run_id, None)
         self._forget(event.run_id)
+        ahead = self._row_runs.pop(event.run_id, None)
+        if ahead is not None:  # rows written ahead that never started: the dataset ended
+            for _, run_id in ahead.planned[: ahead.written]:
+                if run_id in ahead.place:
+                    self._forget(run_id)
+                    self._watch(event, self._store.queue_finish_run(run_id, RunStatus.CANCELLED))
         written = self._store.queue_finish_run(
             event.run_id,
             _STATUS.get(event.status.value, RunStatus.ERROR),

@@ -1,4 +1,4 @@
-"""RunStore: runs and their tasks in SQL, written as they happen.
+"""RunStore: runs and their tasks in SQL, written as they happen (reads: `reads.py`).
 
 Writes go through one queue (`runnable.tracking.writes`) that commits what has gathered
 in one transaction per batch; an awaited write returns once its batch is committed, so a
@@ -14,16 +14,17 @@ import asyncio
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Self
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, delete
 from sqlalchemy.exc import IntegrityError
 
-from runnable.sources.database import SqlBacked, SqlDatabase, SqlTarget
+from runnable.sources.database import SqlDatabase, SqlTarget
 from runnable.sources.sqltypes import utc_now
-from runnable.tracking.errors import RunNotFoundError, TaskNotFoundError, TrackingBackendError
+from runnable.tracking.errors import TrackingBackendError
 from runnable.tracking.models import (
     Interrupted,
     RunRecord,
@@ -31,23 +32,17 @@ from runnable.tracking.models import (
     TaskRecord,
 )
 from runnable.tracking.partial_text import PartialFlusher
-from runnable.tracking.payloads import (
-    column_values,
-    new_row,
-    ref_text,
-    status_value,
-    terminal_status,
-    usage_values,
-)
+from runnable.tracking.payloads import column_values, new_row, terminal_status, usage_values
+from runnable.tracking.reads import RunReads
 from runnable.tracking.statements import TERMINAL, interrupt_open
 from runnable.tracking.tables import ai_runs, ai_tasks
-from runnable.tracking.writes import MAX_PENDING, WriteQueue
+from runnable.tracking.writes import LINGER, MAX_PENDING, WriteQueue
 
 DEFAULT_PATH = "runs.sqlite"
 """The SQLite file (in the working directory) used when no URL is given."""
 
 
-class RunStore(SqlBacked):
+class RunStore(RunReads):
     """Runs (`ai_runs`) and their tasks (`ai_tasks`) in SQLite or PostgreSQL.
 
     `RunStore()` writes to `runs.sqlite` in the working directory; give a path, a URL
@@ -56,7 +51,9 @@ class RunStore(SqlBacked):
 
     Every awaited write is committed before it returns, so it survives this process being
     killed; concurrent writes share transactions (one per batch). The `queue_*` methods
-    queue a write without waiting (the runner's recorder uses them). At most
+    queue a write without waiting (the runner's recorder uses them, inside
+    `write_behind()`: such writes may wait up to `linger` seconds to share a transaction,
+    so a process killed meanwhile loses at most that much of them). At most
     `max_pending` writes wait: past that, awaited writes (and `room()`) wait for the
     queue to drain, never dropping a record. `close()` commits what is queued.
 
@@ -73,6 +70,7 @@ class RunStore(SqlBacked):
         create_tables: bool = True,
         durable: bool = False,
         max_pending: int = MAX_PENDING,
+        linger: float = LINGER,
     ) -> None:
         target = Path(DEFAULT_PATH) if url is None else url
         self._db = SqlDatabase(
@@ -88,7 +86,7 @@ class RunStore(SqlBacked):
         self._last_now = self.opened_at
         # Monotonic start of runs and tasks created here, to time them when they finish.
         self._started: dict[str, float] = {}
-        self._writes = WriteQueue(self._connection, max_pending=max_pending)
+        self._writes = WriteQueue(self._connection, max_pending=max_pending, linger=linger)
 
     @classmethod
     async def open(
@@ -99,6 +97,7 @@ class RunStore(SqlBacked):
         create_tables: bool = True,
         durable: bool = False,
         recover: bool = False,
+        linger: float = LINGER,
     ) -> Self:
         """Make a store and create its tables (see the class for the other arguments).
 
@@ -107,7 +106,7 @@ class RunStore(SqlBacked):
         database (a SQLite file of its own, a single writer at start-up). It is off by
         default because another live process's runs would be ended too.
         """
-        store = cls(url, schema=schema, create_tables=create_tables, durable=durable)
+        store = cls(url, schema=schema, create_tables=create_tables, durable=durable, linger=linger)
         await store.init()
         if recover:
             await store.mark_interrupted()
@@ -115,9 +114,6 @@ class RunStore(SqlBacked):
 
     def __repr__(self) -> str:
         return f"RunStore({self.url})"
-
-    def _backend_error(self, reason: str, key: str | None) -> Exception:
-        return TrackingBackendError(self.url, key, reason)
 
     def _now(self) -> datetime:
         # Strictly increasing, so records made by this store sort in the order they were made.
@@ -195,6 +191,11 @@ class RunStore(SqlBacked):
         """Queue `update_run` (None meaning not given) without waiting for it."""
         return self._queue_update(ai_runs, run_id, fields)
 
+    def queue_start_run(self, run_id: str) -> asyncio.Future[bool]:
+        """Queue the start of a run written ahead as `pending`: `running`, timed from now."""
+        self._started[run_id] = time.monotonic()
+        return self._queue_update(ai_runs, run_id, {"status": RunStatus.RUNNING})
+
     def _queue_update(
         self, table: Table, record_id: str, fields: Mapping[str, Any]
     ) -> asyncio.Future[bool]:
@@ -258,42 +259,6 @@ class RunStore(SqlBacked):
         values = {"status": RunStatus.RUNNING.value, "error": None, "finished_at": None}
         self._started[run_id] = time.monotonic()
         return self._writes.submit("reopen", ai_runs, run_id, {**values, "updated_at": self._now()})
-
-    async def get_run(self, run_id: str) -> RunRecord | None:
-        """Return the run, or None."""
-        async with self._connection(run_id) as conn:
-            row = (await conn.execute(select(ai_runs).where(ai_runs.c.id == run_id))).first()
-        return None if row is None else RunRecord.model_validate(_present(row._mapping))
-
-    async def list_runs(
-        self,
-        *,
-        limit: int = 50,
-        offset: int = 0,
-        runnable_ref: object = None,
-        status: RunStatus | str | None = None,
-        parent_run_id: str | None = None,
-    ) -> list[RunRecord]:
-        """Return runs, newest first, optionally filtered (see `count_runs` for the total)."""
-        stmt = _filtered(select(ai_runs), runnable_ref, status, parent_run_id)
-        stmt = stmt.order_by(ai_runs.c.created_at.desc(), ai_runs.c.id.desc())
-        async with self._connection() as conn:
-            rows = (await conn.execute(stmt.limit(limit).offset(offset))).all()
-        return [RunRecord.model_validate(_present(row._mapping)) for row in rows]
-
-    async def count_runs(
-        self,
-        *,
-        runnable_ref: object = None,
-        status: RunStatus | str | None = None,
-        parent_run_id: str | None = None,
-    ) -> int:
-        """How many runs `list_runs` with the same filters would page through."""
-        stmt = _filtered(
-            select(func.count()).select_from(ai_runs), runnable_ref, status, parent_run_id
-        )
-        async with self._connection() as conn:
-            return int((await conn.execute(stmt)).scalar_one())
 
     async def delete_run(self, run_id: str) -> bool:
         """Delete a run and its tasks; False if there was no such run."""
@@ -479,23 +444,6 @@ class RunStore(SqlBacked):
         self._started[task_id] = time.monotonic()
         return self._writes.submit("reopen", ai_tasks, task_id, values, row=row)
 
-    async def get_task(self, task_id: str) -> TaskRecord | None:
-        """Return the task, or None."""
-        async with self._connection(task_id) as conn:
-            row = (await conn.execute(select(ai_tasks).where(ai_tasks.c.id == task_id))).first()
-        return None if row is None else TaskRecord.model_validate(_present(row._mapping))
-
-    async def list_tasks(self, run_id: str) -> list[TaskRecord]:
-        """Return a run's tasks in the order they were added."""
-        stmt = (
-            select(ai_tasks)
-            .where(ai_tasks.c.run_id == run_id)
-            .order_by(ai_tasks.c.created_at, ai_tasks.c.id)
-        )
-        async with self._connection(run_id) as conn:
-            rows = (await conn.execute(stmt)).all()
-        return [TaskRecord.model_validate(_present(row._mapping)) for row in rows]
-
     # Recovery
 
     async def mark_interrupted(self, *, before: datetime | None = None) -> Interrupted:
@@ -515,6 +463,16 @@ class RunStore(SqlBacked):
         return Interrupted(runs=runs.rowcount, tasks=tasks.rowcount)
 
     # Shared
+
+    def write_behind(self) -> AbstractContextManager[None]:
+        """A block whose `queue_*` writes nobody waits for: while only such writes are
+        queued, the store waits up to `linger` s for more before it commits, so they share
+        transactions. Awaited writes, `hurry()` and `flush()` commit at once."""
+        return self._writes.behind()
+
+    def hurry(self) -> None:
+        """Commit what is queued now (someone waits for a write-behind record)."""
+        self._writes.hurry()
 
     async def room(self) -> None:
         """Return once the write queue has room (at most `max_pending` writes wait).
@@ -540,7 +498,7 @@ class RunStore(SqlBacked):
 
     async def close(self) -> None:
         """Commit what is queued, then release the engine if this store made it."""
-        await self._writes.flush()
+        await self._writes.close()
         await super().close()
 
     def _new(self, table: Table, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -548,25 +506,3 @@ class RunStore(SqlBacked):
         row = new_row(table, self._now(), fields)
         self._started[row["id"]] = time.monotonic()
         return row
-
-    async def _require(self, table: Table, record_id: str) -> None:
-        """Raise RunNotFoundError or TaskNotFoundError when no row of `table` has `record_id`."""
-        async with self._connection(record_id) as conn:
-            found = await conn.scalar(select(table.c.id).where(table.c.id == record_id))
-        if found is None:
-            raise RunNotFoundError(record_id) if table is ai_runs else TaskNotFoundError(record_id)
-
-
-def _present(mapping: Mapping[Any, Any]) -> dict[str, Any]:
-    # NULL columns fall back to the record's defaults ({} for inputs, [] for messages...).
-    return {key: value for key, value in mapping.items() if value is not None}
-
-
-def _filtered(stmt: Any, runnable_ref: object, status: object, parent_run_id: str | None) -> Any:
-    if status is not None:
-        stmt = stmt.where(ai_runs.c.status == status_value(status).value)  # type: ignore[arg-type]
-    if runnable_ref is not None:
-        stmt = stmt.where(ai_runs.c.runnable_ref == ref_text(runnable_ref))
-    if parent_run_id is not None:
-        stmt = stmt.where(ai_runs.c.parent_run_id == parent_run_id)
-    return stmt

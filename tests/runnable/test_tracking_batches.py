@@ -185,3 +185,16 @@ async def test_batched_finishes_racing_another_store_have_exactly_one_winner_eac
             assert task.status is (RunStatus.SUCCESS if mine else RunStatus.CANCELLED)
     finally:
         await other.close()
+
+
+async def test_closing_waits_for_the_writer_to_let_go_of_its_connection(
+    database: Database,
+) -> None:
+    store = await RunStore.open(database.url, schema=database.schema)
+    for i in range(50):
+        store.queue_run(id=f"run-{i}")
+    await store.close()
+    # Nothing of the store still runs (a writer releasing its connection after close
+    # would be cancelled mid-rollback when the loop ends).
+    running = [t for t in asyncio.all_tasks() if "WriteQueue" in t.get_coro().__qualname__]
+    assert running == []

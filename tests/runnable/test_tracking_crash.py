@@ -70,3 +70,50 @@ async def test_a_killed_stream_keeps_its_partial_text_and_becomes_interrupted(
     assert task is not None and run is not None
     assert (run.status, task.status) == (RunStatus.INTERRUPTED, RunStatus.INTERRUPTED)
     assert task.partial_text.endswith("tok39 ")
+
+
+WRITE_BEHIND_SCRIPT = """
+import asyncio, sys
+from runnable.tracking import RunStore
+
+async def main(path):
+    store = await RunStore.open(path, linger=0.2)
+    with store.write_behind():
+        for i in range(20):
+            store.queue_run(id=f"behind-{i}", name="recorded")
+    await asyncio.sleep(1.0)  # five lingers: committed, though nobody waited for them
+    with store.write_behind():
+        store.queue_run(id="too-recent", name="recorded")
+    print("QUEUED", flush=True)
+    await asyncio.sleep(3600)
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+async def test_a_killed_process_keeps_the_write_behind_records_older_than_the_linger(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "runs.sqlite"
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        WRITE_BEHIND_SCRIPT,
+        str(path),
+        stdout=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    try:
+        assert child.stdout is not None
+        line = await asyncio.wait_for(child.stdout.readline(), timeout=60)
+        assert line.decode().strip() == "QUEUED"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        await child.wait()
+    store = await RunStore.open(path)
+    try:
+        kept = {run.id for run in await store.list_runs(limit=50)}
+    finally:
+        await store.close()
+    assert {f"behind-{i}" for i in range(20)} <= kept

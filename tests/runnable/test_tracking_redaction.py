@@ -136,3 +136,12 @@ def test_secrets_inside_error_texts_are_blanked(text: str, secret: str) -> None:
 
 def test_ordinary_prose_is_left_alone() -> None:
     assert redact_text("a basic error with max_tokens=5") == "a basic error with max_tokens=5"
+
+
+@given(documents(with_secrets=True))
+def test_records_are_redacted_exactly_as_redact_secrets_does_and_the_input_is_untouched(
+    document: Any,
+) -> None:
+    before = repr(document)
+    assert to_record_json(document) == redact_secrets(document)
+    assert repr(document) == before

@@ -1,0 +1,267 @@
+"""Folding a batch of run-store writes into as few statements as possible.
+
+The SQL half of the write queue (`runnable.tracking.writes` decides when a batch is
+committed; this module what it sends). Within a batch, writes to the same record are
+folded into one row (a task added and finished in the same batch is one INSERT), every
+statement shape is sent once as an `executemany`, and the result each caller would have
+had from writing alone (True, False when the record had ended, not found) is worked out
+from the statuses read at the start of the batch. The guard that keeps a terminal status
+final stays in every UPDATE's WHERE clause, so it holds against other processes too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Literal
+
+import attrs
+from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from runnable.redaction import to_record_json
+from runnable.tracking.errors import RunNotFoundError, TaskNotFoundError
+from runnable.tracking.statements import APPEND_PARTIAL, TERMINAL, is_open
+from runnable.tracking.tables import ai_runs, ai_tasks
+
+WriteKind = Literal["insert", "update", "append", "finish", "reopen"]
+
+
+@attrs.define(slots=True, eq=False)
+class Write:
+    """One queued write: `values` is a full row (insert), column values (update, finish,
+    reopen), or {"text", "ttft", "now"} (append); `totals` is a finish's (stats,
+    latency_ms); `row` the row a reopen inserts when there is nothing to reopen."""
+
+    kind: WriteKind
+    table: Table
+    id: str
+    values: dict[str, Any]
+    future: asyncio.Future[bool]
+    totals: tuple[dict[str, Any], float | None] | None = None
+    row: dict[str, Any] | None = None
+    behind: bool = False
+
+
+@attrs.define(slots=True, eq=False)
+class _Record:
+    """What a batch knows of one record while it folds the batch's writes into it."""
+
+    status: str
+    row: dict[str, Any] | None = None  # inserted in this batch: later writes fold in here
+    reopen: dict[str, Any] | None = None  # written whatever the status, before the changes
+    changes: dict[str, Any] | None = None
+    text: list[str] = attrs.field(factory=list)
+    ttft: float | None = None
+    appended_at: Any = None
+    totals: tuple[dict[str, Any], float | None] | None = None
+
+
+class Raced(Exception):
+    """Another process ended a record between this batch's read and its write."""
+
+
+async def apply_batch(conn: AsyncConnection, batch: list[Write]) -> list[bool | BaseException]:
+    """Fold `batch` into as few statements as possible and run them; each write's outcome.
+
+    The outcomes rest on the statuses read first. PostgreSQL locks those rows until the
+    commit (FOR UPDATE); on SQLite the counts of changed rows are checked instead, and a
+    difference (another process wrote in between) raises `Raced`, or for a batch of one
+    write makes its outcome False (its guarded UPDATE changed nothing).
+    """
+    records = await _statuses(conn, batch)
+    inserted: dict[str, list[dict[str, Any]]] = {"ai_runs": [], "ai_tasks": []}
+    outcomes = [_fold(write, records, inserted) for write in batch]
+    for table in (ai_runs, ai_tasks):
+        if inserted[table.name]:
+            await conn.execute(insert(table), inserted[table.name])
+    changed = expected = 0
+    for key, record in records.items():
+        if record.reopen is not None:  # at most one: a reopen starts its batch
+            stmt = update(_TABLES[key[0]]).where(_TABLES[key[0]].c.id == key[1])
+            changed += (await conn.execute(stmt.values(record.reopen))).rowcount
+            expected += 1
+    appends = [
+        {"p_id": key[1], "p_text": "".join(r.text), "p_ttft": r.ttft, "p_now": r.appended_at}
+        for key, r in records.items()
+        if r.text
+    ]
+    expected += len(appends)
+    if appends:
+        changed += (await conn.execute(APPEND_PARTIAL, appends)).rowcount
+    changes, count = await _update(conn, ai_tasks, records)
+    changed, expected = changed + changes, expected + count
+    finishing = {key[1]: r for key, r in records.items() if r.totals is not None}
+    if finishing:
+        await _add_totals(conn, finishing)
+    changes, count = await _update(conn, ai_runs, records)
+    changed, expected = changed + changes, expected + count
+    if conn.dialect.supports_sane_multi_rowcount and changed != expected:
+        if len(batch) > 1:
+            raise Raced()
+        return [False]
+    return outcomes
+
+
+async def _statuses(conn: AsyncConnection, batch: list[Write]) -> dict[tuple[str, str], _Record]:
+    """The status of every record a write changes that this batch does not insert first."""
+    wanted: dict[str, set[str]] = {"ai_runs": set(), "ai_tasks": set()}
+    inserted: set[tuple[str, str]] = set()
+    for write in batch:
+        key = (write.table.name, write.id)
+        if write.kind == "insert":
+            inserted.add(key)
+        elif key not in inserted:
+            wanted[write.table.name].add(write.id)
+    records: dict[tuple[str, str], _Record] = {}
+    for table in (ai_runs, ai_tasks):
+        ids = wanted[table.name]
+        if ids:
+            rows = await conn.execute(_STATUS[table.name], {"ids": sorted(ids)})
+            for record_id, status in rows:
+                records[(table.name, record_id)] = _Record(status)
+    return records
+
+
+def _fold(
+    write: Write, records: dict[tuple[str, str], _Record], inserted: dict[str, list[Any]]
+) -> bool | BaseException:
+    """Apply `write` to what the batch knows; the outcome its caller gets."""
+    key = (write.table.name, write.id)
+    values = write.values
+    if write.kind == "insert":
+        row = dict(values)
+        records[key] = _Record(row["status"], row=row)
+        inserted[write.table.name].append(row)
+        return True
+    record = records.get(key)
+    if write.kind == "reopen":
+        if record is None and write.row is not None:
+            return _fold(attrs.evolve(write, kind="insert", values=write.row), records, inserted)
+        if record is not None:
+            record.status = values["status"]
+            record.reopen = values
+            return True
+    if record is None:
+        return RunNotFoundError(write.id) if write.table is ai_runs else TaskNotFoundError(write.id)
+    if record.status in TERMINAL:
+        return False
+    if write.kind == "append":
+        _fold_append(record, values)
+        return True
+    record.status = values.get("status", record.status)
+    if write.kind == "finish":
+        record.totals = write.totals
+    elif record.row is not None:
+        record.row.update(values)
+        return True
+    if "partial_text" in values:
+        record.text.clear()  # replaced: text appended earlier in the batch is gone
+    record.changes = {**(record.changes or {}), **values}
+    return True
+
+
+def _fold_append(record: _Record, values: dict[str, Any]) -> None:
+    text, ttft, now = values["text"], values["ttft"], values["now"]
+    if record.row is not None:
+        row = record.row
+        row["partial_text"] = (row["partial_text"] or "") + text
+        if row["ttft_ms"] is None:
+            row["ttft_ms"] = ttft
+        row["updated_at"] = now
+        return
+    if record.changes is not None and "partial_text" in record.changes:
+        record.changes["partial_text"] += text  # after a replacement in the same batch
+        text = ""
+    record.text.append(text)
+    record.ttft = record.ttft if record.ttft is not None else ttft
+    record.appended_at = now
+
+
+async def _add_totals(conn: AsyncConnection, finishing: dict[str, _Record]) -> None:
+    """Put each finishing run's stats (its tasks' count, tokens and cost) in its changes."""
+    found = {
+        run_id: (tasks, tokens_in, tokens_out, cost)
+        for run_id, tasks, tokens_in, tokens_out, cost in await conn.execute(
+            _TOTALS, {"ids": list(finishing)}
+        )
+    }
+    for run_id, record in finishing.items():
+        assert record.totals is not None and record.changes is not None
+        extra, latency_ms = record.totals
+        tasks, tokens_in, tokens_out, cost = found.get(run_id, (0, 0, 0, 0.0))
+        summary: dict[str, Any] = {
+            "tasks": tasks,
+            "tokens_in": int(tokens_in or 0),
+            "tokens_out": int(tokens_out or 0),
+            "cost": float(cost or 0.0),
+        }
+        if latency_ms is not None:
+            summary["latency_ms"] = latency_ms
+        summary.update(extra)
+        record.changes["stats"] = to_record_json(summary)
+
+
+async def _update(
+    conn: AsyncConnection, table: Table, records: dict[tuple[str, str], _Record]
+) -> tuple[int, int]:
+    """One `executemany` for every change to `table`, each row guarded by `is_open`.
+
+    The statement sets every column any of the changes sets, each to COALESCE(the new
+    value, the old one): a change that leaves a column out (None is never stored by a
+    change) keeps it. Returns (rows changed, rows meant to change).
+    """
+    changes = [
+        (record_id, record.changes)
+        for (name, record_id), record in records.items()
+        if name == table.name and record.changes
+    ]
+    if not changes:
+        return 0, 0
+    columns = tuple(sorted({column for _, values in changes for column in values}))
+    rows = [
+        {"w_id": record_id, **{f"v_{c}": values.get(c) for c in columns}}
+        for record_id, values in changes
+    ]
+    result = await conn.execute(_update_statement(table, columns), rows)
+    return result.rowcount, len(rows)
+
+
+_UPDATES: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+
+def _update_statement(table: Table, columns: tuple[str, ...]) -> Any:
+    # Built once per set of columns, so SQLAlchemy's compiled-statement cache is hit.
+    key = (table.name, columns)
+    stmt = _UPDATES.get(key)
+    if stmt is None:
+        values = {
+            c: func.coalesce(bindparam(f"v_{c}", type_=table.c[c].type), table.c[c])
+            for c in columns
+        }
+        stmt = _UPDATES[key] = (
+            update(table).where(table.c.id == bindparam("w_id"), is_open(table)).values(values)
+        )
+    return stmt
+
+
+_TABLES = {table.name: table for table in (ai_runs, ai_tasks)}
+# Locked in id order (PostgreSQL; SQLite ignores FOR UPDATE), so two processes'
+# batches never wait on each other in a cycle.
+_STATUS = {
+    table.name: select(table.c.id, table.c.status)
+    .where(table.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(table.c.id)
+    .with_for_update()
+    for table in (ai_runs, ai_tasks)
+}
+_TOTALS = (
+    select(
+        ai_tasks.c.run_id,
+        func.count(ai_tasks.c.id),
+        func.sum(ai_tasks.c.tokens_in),
+        func.sum(ai_tasks.c.tokens_out),
+        func.sum(ai_tasks.c.cost),
+    )
+    .where(ai_tasks.c.run_id.in_(bindparam("ids", expanding=True)))
+    .group_by(ai_tasks.c.run_id)
+)
