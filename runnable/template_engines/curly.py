@@ -38,9 +38,16 @@ def _line_and_column(text: str, offset: int) -> tuple[int, int]:
 
 
 def check(text: str) -> None:
-    """Raise `TemplateError` at a `{{` that no `}}` follows."""
-    last_close = text.rfind("}}")
-    unclosed = text.find("{{", last_close + 2 if last_close >= 0 else 0)
+    """Raise `TemplateError` at the first `{{` that does not open a tag (one pass)."""
+    pos = 0
+    for start, end, _ in tags(text):
+        _refuse_open(text, text.find("{{", pos, start))
+        pos = end
+    _refuse_open(text, text.find("{{", pos))
+
+
+def _refuse_open(text: str, unclosed: int) -> None:
+    # A stray `{{` between tags is a half-typed tag too: its text would go to the model.
     if unclosed >= 0:
         line, column = _line_and_column(text, unclosed)
         raise TemplateError(

@@ -211,3 +211,11 @@ def test_rendering_every_name_leaves_no_placeholder(format: str, names: list[str
     text = " ".join(PLACEHOLDER[format] % name for name in names)
     rendered = render(text, {name: f"<{name}>" for name in names}, format)
     assert rendered == " ".join(f"<{name}>" for name in names)
+
+
+def test_a_stray_curly_opener_before_a_complete_tag_is_an_error_and_the_tags_stay() -> None:
+    text = "Answer as {{city}} and {{\n{{text}}"
+    with pytest.raises(TemplateError, match="never closed") as raised:
+        check_template(text, "curly")
+    assert (raised.value.line, raised.value.column) == (1, 24)
+    assert extract_variables(text, "curly") == ["city", "text"]
