@@ -356,7 +356,7 @@ class RunRecorder:
             inputs = self._row_inputs(event.parent_run_id, event.row)
         written = self._store.queue_run(
             id=event.run_id,
-            name=self._run_name(event.run_id, event.kind, event.row),
+            name=self._run_name(event.run_id, event.kind, event.row, event.parent_run_id),
             runnable_ref=self.refs.get(event.run_id) or self.refs.get(event.parent_run_id or ""),
             inputs=inputs,
             parent_run_id=event.parent_run_id,
@@ -367,8 +367,16 @@ class RunRecorder:
         if ahead is not None:
             self._write_ahead(event, event.run_id, ahead, 0)
 
-    def _run_name(self, run_id: str, kind: str, row: int | None) -> str:
-        name = self._names.pop(run_id, None) or self._name or kind
+    def _run_name(
+        self, run_id: str, kind: str, row: int | None, parent_id: str | None = None
+    ) -> str:
+        name = self._names.pop(run_id, None) or self._name
+        if name is None:
+            # Unnamed: after what it runs, so a list of runs reads as what ran.
+            ref = self.refs.get(run_id)
+            nodes = self.node_refs.get(run_id) or self.node_refs.get(parent_id or "") or {}
+            first = next(iter(nodes.values()), None)
+            name = ref or (kind if first is None else f"{kind} of {first}")
         return name if row is None else f"{name} row {row}"
 
     def _row_inputs(self, dataset_id: str | None, row: int) -> Mapping[str, Any] | None:
@@ -386,7 +394,7 @@ class RunRecorder:
             gate = self._gate(run_id)
             written = self._store.queue_run(
                 id=run_id,
-                name=self._run_name(run_id, _ROW_KIND, row),
+                name=self._run_name(run_id, _ROW_KIND, row, dataset_id),
                 runnable_ref=ref,
                 inputs=self._row_inputs(dataset_id, row),
                 parent_run_id=dataset_id,

@@ -164,6 +164,7 @@ async def test_one_run_reads_back_with_its_output_and_tasks(client: httpx.AsyncC
     record = (await client.get(f"/runs/{run_id}")).json()
     assert record["id"] == run_id
     assert record["runnable_ref"] == SUMMARIZE
+    assert record["name"] == SUMMARIZE  # a list of runs reads as what ran
     assert record["inputs"] == {"text": "a b"}
     assert record["status"] == "success"
     assert record["output"] == "echo: Summarise this:\n\na b"
@@ -228,6 +229,9 @@ async def test_a_dataset_run_reports_each_row_and_the_mean_score_of_each_evaluat
     assert done["output"]["scores"]["exact"] == 0.8
     record = (await client.get(f"/runs/{run_id}")).json()
     assert len(record["children"]) == 5
+    assert record["name"] == "dataset of app_revision:capitals-app"
+    names = sorted(child["name"] for child in record["children"])
+    assert names[0] == "chain of app_revision:capitals-app row 0"
 
 
 async def test_bad_chain_run_requests_are_400(client: httpx.AsyncClient) -> None:
