@@ -19,13 +19,13 @@ from molecules.engine import expiry
 from molecules.engine.errors import InstanceBusyError, InstanceExistsError, InstanceNotReadyError
 from molecules.engine.events import StatusSet, TaskLinked, TurnQueued
 from molecules.engine.instances import Instances
+from molecules.engine.queued_turn import prepare_turn
 from molecules.engine.state import (
     ExecutionConfig,
     InstanceState,
     InstanceStatus,
     VariableLayers,
 )
-from molecules.engine.turns import prepare_turn
 from runnable.chat.execution import PromptSpec, TurnStarted
 from runnable.messages import ChatMessage
 from runnable.types import ErrorInfo

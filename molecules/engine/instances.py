@@ -42,7 +42,7 @@ class TurnControl:
     """The task running an instance's turn, and why it is being stopped (if it is)."""
 
     turn_id: str
-    request: TurnRequest
+    request: TurnRequest | None = None  # set once the turn's task has rendered it
     task: asyncio.Task[Any] | None = None
     cancel_requested: bool = False
     complete_requested: bool = False

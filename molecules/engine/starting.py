@@ -157,8 +157,8 @@ async def load_instance(
         else:
             spec, ref = await _prompt(instances, get, set, prompt, options.refresh)
         # jinja2 parses and compiles a template once, then caches it: do it here, in a
-        # worker thread, so the turns (rendered inside synchronous store writes, on the
-        # event loop) only render, within the render limits.
+        # worker thread, so the checks a turn makes in its synchronous store write (the
+        # variables it needs) only read the cache.
         await asyncio.to_thread(_read_templates, spec)
         scoped: Mapping[str, Mapping[str, Any]] = {}
         if instances.scoped.sources:

@@ -1,12 +1,14 @@
 """Turns: `execute_message`, `cancel` and `complete_execution`, and the task that runs a turn.
 
 `execute_message` checks and queues the turn synchronously (the instance is `executing`
-before the call returns, so a second call is refused), then runs it in a task: the run
-record first (when tracked), then the provider stream, each event folded into the
+before the call returns, so a second call is refused), then runs it in a task: the
+prompt's templates rendered (in a worker thread: a render never holds the event loop),
+the run record (when tracked), then the provider stream, each event folded into the
 instance as it arrives and the reply flushed to the run store as it streams. The task
-returns an `ExecutionResult`; provider and tracking failures end the turn with status
-`error` rather than raising. `cancel` stops the turn and keeps what was streamed;
-`complete_execution` stops it and keeps what was streamed as the complete reply.
+returns an `ExecutionResult`; render, provider and tracking failures end the turn with
+status `error` rather than raising (the instance takes the next message as usual).
+`cancel` stops the turn and keeps what was streamed; `complete_execution` stops it and
+keeps what was streamed as the complete reply.
 """
 
 from __future__ import annotations
@@ -17,14 +19,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import attrs
-
 from molecules.core.atom import Getter, Setter
 from molecules.engine import outside
-from molecules.engine.errors import ChatNotAllowedError, InstanceBusyError, InstanceNotReadyError
 from molecules.engine.events import InstanceEvent, TurnQueued
 from molecules.engine.instances import Instances, TurnControl
 from molecules.engine.outside import completion_by_hand
+from molecules.engine.queued_turn import QueuedTurn, queue_turn
 from molecules.engine.run_recorder import TurnRecorder
 from molecules.engine.state import InstanceState
 from molecules.engine.tool_loop import turn_events
@@ -33,53 +33,12 @@ from runnable.chat.execution import (
     TurnCompleted,
     TurnDelta,
     TurnRequest,
-    build_turn_request,
-    resolve_prompt_variables,
     turn_cancelled,
     turn_failed,
     turn_result,
 )
-from runnable.errors import MessageError, MissingVariablesError
 from runnable.messages import ChatMessage
 from runnable.types import ExecutionResult, ExecutionStatus
-from runnable.variables import computed_variables
-
-
-def prepare_turn(instances: Instances, state: InstanceState, user_input: str | None) -> TurnRequest:
-    """The request for the instance's next turn; refuses what cannot be sent."""
-    iid = state.id
-    if state.is_busy:
-        raise InstanceBusyError(iid, state.status)
-    if state.prompt is None:
-        raise InstanceNotReadyError(iid, f"its prompt is not loaded (status {state.status})")
-    if not state.config.allow_chat and state.messages:
-        raise ChatNotAllowedError(
-            f"prompt instance {iid!r} does not allow chat (allow_chat=False) and has already "
-            "run: clear its conversation to run it again"
-        )
-    layers = attrs.evolve(state.variables, computed=computed_variables(instances.now))
-    history = state.messages
-    try:
-        variables = resolve_prompt_variables(
-            state.prompt,
-            layers.layers(),
-            order=instances.order,
-            require=not history and state.config.apply_variables,
-        )
-    except MissingVariablesError as exc:
-        raise InstanceNotReadyError(iid, str(exc), exc.missing) from exc
-    try:
-        return build_turn_request(
-            state.prompt,
-            variables,
-            history=history,
-            user_input=user_input or None,
-            resources=state.resources,
-            settings=state.settings,
-            apply_variables=state.config.apply_variables,
-        )
-    except MessageError as exc:
-        raise InstanceNotReadyError(iid, str(exc)) from exc
 
 
 def appended_input(current: str, text: str | None) -> str:
@@ -94,20 +53,17 @@ def write_execute_message(
 ) -> asyncio.Task[ExecutionResult]:
     """Queue a turn with the current input, `text` appended to it, and start it."""
     state = instances.require(get, iid)
-    request = prepare_turn(instances, state, appended_input(state.current_input, text))
+    turn = queue_turn(instances, state, appended_input(state.current_input, text))
     provider = instances.provider_for_settings(state.settings)
-    control = TurnControl(request.turn_id, request)
-    control.task = instances.spawn(run_turn(instances, get, set, iid, control, provider), name=iid)
+    control = TurnControl(turn.turn_id)
+    control.task = instances.spawn(
+        run_turn(instances, get, set, iid, control, turn, provider), name=iid
+    )
     control.task.add_done_callback(
         lambda task: _cancelled_before_start(instances, set, iid, control, task)
     )
     set(instances.turn_control(iid), control)
-    computed = {
-        name: variable.value
-        for name, variable in request.variables.items()
-        if variable.source == "computed"
-    }
-    queued = TurnQueued(request.turn_id, request.user_input, state.resources, computed)
+    queued = TurnQueued(turn.turn_id, turn.user_input, state.resources, turn.computed())
     instances.emit(get, set, iid, queued)
     return control.task
 
@@ -196,11 +152,12 @@ async def run_turn(
     set: Setter,
     iid: str,
     control: TurnControl,
+    turn: QueuedTurn,
     provider: ChatProviderLike,
 ) -> ExecutionResult:
     """Run one queued turn to its end (see the module docstring)."""
     emit = instances.emitter_for(set, iid)
-    request = control.request
+    request = turn.unrendered().sent_to(provider)
     started_at = datetime.now(UTC)
     started = time.perf_counter()
     control.started = True
@@ -210,9 +167,13 @@ async def run_turn(
     parts: list[str] = []
     ttft_ms: float | None = None
     try:
-        # The run exists before the model is called; a cancel meanwhile lets it finish.
-        request = request.sent_to(provider)
-        await records.begin(state, request)
+        try:
+            request = (await _rendered(turn)).sent_to(provider)
+        finally:
+            # The run exists before the model is called (a turn whose render failed is
+            # recorded with what it asked); a cancel meanwhile lets it finish.
+            control.request = request
+            await records.begin(state, request)
         async for event in turn_events(instances, control, provider, request):
             emit(event)
             if isinstance(event, TurnDelta):
@@ -302,6 +263,15 @@ class _Records:
             except Exception:
                 return  # nothing was begun that could be ended (the failure was logged)
         await getattr(self._recorder, method)(*args)
+
+
+async def _rendered(turn: QueuedTurn) -> TurnRequest:
+    # A first turn renders the prompt's templates (up to the render limits' max_seconds
+    # of CPU): in a worker thread, so the event loop keeps serving everyone else. Later
+    # turns only append the input to the history.
+    if turn.renders_templates:
+        return await asyncio.to_thread(turn.render)
+    return turn.render()
 
 
 def _uncancel() -> None:

@@ -116,3 +116,27 @@ async def test_bad_conversation_requests_are_4xx_naming_what_is_wrong(
     assert no_text.status_code == 400 and "text" in no_text.json()["detail"]
     not_object = await client.patch(f"/conversations/{iid}/variables", json=["a"])
     assert not_object.status_code == 400
+
+
+async def test_a_template_over_its_limits_fails_the_turn_not_the_request(
+    client: httpx.AsyncClient,
+) -> None:
+    # n * 300 loop iterations: n=400 is past max_loop_iterations (100 000).
+    loops = "{% for i in range(n) %}{% for j in range(300) %}{% endfor %}.{% endfor %}"
+    prompt = {
+        "name": "Loops",
+        "messages": [{"role": "user", "content": loops}],
+        "template_format": "jinja2",
+    }
+    iid = await _start(client, prompt=prompt, variables={"n": 400})
+    sent = await client.post(f"/conversations/{iid}/messages", json={"text": "go"})
+    assert sent.status_code == 202
+    state = await _until(client, iid, "error")
+    assert state["error"]["type"] == "TemplateLimitError"
+    assert "max_loop_iterations" in state["error"]["message"]
+
+    await client.patch(f"/conversations/{iid}/variables", json={"n": 2})
+    again = await client.post(f"/conversations/{iid}/messages", json={"text": ""})
+    assert again.status_code == 202
+    state = await _until(client, iid, "completed")
+    assert state["messages"][-1]["content"] == "echo: ..\n\ngo"
