@@ -125,9 +125,13 @@ export async function mount(main, params, app) {
     });
   }
 
+  let variablesFor = 0;
   async function loadVariables(ref) {
+    // Only the newest call draws: an answer for a prompt chosen before must not replace it.
+    const mine = ++variablesFor;
     try {
       const snapshot = await api("GET", `/runnables/${enc(ref)}`);
+      if (mine !== variablesFor) return;
       const ports = snapshot.input_ports || [];
       fill(varsBox, ports.length ? ports.map((port) => {
         const id = nextId(`chat-var-${port.key}`);
@@ -142,6 +146,7 @@ export async function mount(main, params, app) {
           }));
       }) : h("p", { class: "placeholder" }, "This prompt has no variables."));
     } catch (exc) {
+      if (mine !== variablesFor) return;
       fill(varsBox, h("p", { class: "placeholder" }, `Variables could not be read: ${exc.message}`));
     }
   }

@@ -104,13 +104,18 @@ export async function mount(main, params, app) {
 
   // The chosen prompt's inputs: the paste box's example, and the columns a row must carry.
   let inputKeys = [];
+  let inputsFor = 0;
   async function loadInputs() {
+    const mine = ++inputsFor; // only the newest choice's answer counts
+    let keys = [];
     try {
       const snapshot = await api("GET", `/runnables/${enc(targetSelect.value)}`);
-      inputKeys = (snapshot.input_ports || []).map((port) => port.key);
+      keys = (snapshot.input_ports || []).map((port) => port.key);
     } catch {
-      inputKeys = [];
+      keys = [];
     }
+    if (mine !== inputsFor) return;
+    inputKeys = keys;
     const example = Object.fromEntries(inputKeys.map((key) => [key, "…"]));
     paste.placeholder = `${JSON.stringify({ ...example, correct_answer: "…" })}\n…one object per line, or CSV with a header line`;
     checkColumns();
