@@ -131,9 +131,10 @@ class RunRecorder:
         self._reopened: set[str] = set()
         # Datasets whose rows' run ids are known up front: by dataset run id.
         self._row_runs: dict[str, _RowRuns] = {}
-        # The event of each write not settled yet; one callback for all (no closure per
-        # write: a dataset makes many, and each would be garbage for the collector).
-        self._watched: dict[asyncio.Future[bool], Event] = {}
+        # The event type of each write not settled yet (for the log: not the event, which
+        # would keep its inputs and outputs alive, through collections, until the commit);
+        # one callback for all (no closure per write: a dataset makes many).
+        self._watched: dict[asyncio.Future[bool], str] = {}
         self._on_written = self._written
 
     def on_event(self, event: Event) -> None:
@@ -142,7 +143,7 @@ class RunRecorder:
             with self._store.write_behind():
                 self._write(event)
         except Exception as exc:
-            self._failed(event, exc)
+            self._failed(getattr(event, "type", "?"), exc)
             if isinstance(event, RunStarted):
                 self._gate(event.run_id).set()
 
@@ -211,19 +212,19 @@ class RunRecorder:
             gate = self._started[run_id] = asyncio.Event()
         return gate
 
-    def _failed(self, event: Event, exc: BaseException) -> None:
+    def _failed(self, event_type: str, exc: BaseException) -> None:
         self.errors.append(exc)
-        logger.error("could not record a %s event: %s", getattr(event, "type", "?"), exc)
+        logger.error("could not record a %s event: %s", event_type, exc)
 
     def _watch(self, event: Event, written: asyncio.Future[bool]) -> None:
         """Log the write's failure when it comes (nobody awaits a recorder's writes)."""
-        self._watched[written] = event
+        self._watched[written] = event.type
         written.add_done_callback(self._on_written)
 
     def _written(self, future: asyncio.Future[bool]) -> None:
-        event = self._watched.pop(future)
+        event_type = self._watched.pop(future)
         if not future.cancelled() and future.exception() is not None:
-            self._failed(event, future.exception())  # type: ignore[arg-type]
+            self._failed(event_type, future.exception())  # type: ignore[arg-type]
 
     def _forget(self, run_id: str) -> None:
         # A long-lived recorder must not grow with every run it has seen.
