@@ -54,6 +54,18 @@ def make_bridge(
     )
 
 
+async def one_turn(bridge: RunnableBridge, store: Store) -> None:
+    """Start a conversation on prompt p1 for Ada and run its first turn to its end."""
+    assert bridge.conversations is not None
+    iid = await store.set(
+        bridge.conversations.actions.start_prompt_instance,
+        "prompt:p1",
+        {"variables": {"name": "Ada"}},
+    )
+    await store.set(bridge.conversations.actions.execute_message, iid, "")
+    await bridge.conversations.drain()
+
+
 def usage(result: Any) -> tuple[Any, Any, Any]:
     return result.metrics.tokens_in, result.metrics.tokens_out, result.metrics.cost
 
@@ -85,14 +97,7 @@ async def test_every_path_reports_the_same_tokens_and_cost(
     await run.wait()
     dataset = await bridge.run_dataset(chain, [{"name": "Ada"}], store=store)
     await dataset.wait()
-    assert bridge.conversations is not None
-    iid = await store.set(
-        bridge.conversations.actions.start_prompt_instance,
-        "prompt:p1",
-        {"variables": {"name": "Ada"}},
-    )
-    await store.set(bridge.conversations.actions.execute_message, iid, "")
-    await bridge.conversations.drain()
+    await one_turn(bridge, store)
     assert bridge.recorder is not None
     await bridge.recorder.drain()
     expected = usage(executed)
@@ -119,14 +124,7 @@ async def test_a_conversation_started_by_id_runs_the_prompts_draft(
     molecule = bridge.runnable("prompt").molecule
     draft = [{"role": "user", "content": "Salute {{name}} from the draft"}]
     store.set(molecule.update, "p1", {"messages": draft})
-    assert bridge.conversations is not None
-    iid = await store.set(
-        bridge.conversations.actions.start_prompt_instance,
-        "prompt:p1",
-        {"variables": {"name": "Ada"}},
-    )
-    await store.set(bridge.conversations.actions.execute_message, iid, "")
-    await bridge.conversations.drain()
+    await one_turn(bridge, store)
     sent = chat_server.state.requests[-1].body["messages"]
     assert "Salute Ada from the draft" in json.dumps(sent)
 
@@ -139,14 +137,7 @@ async def test_each_path_records_its_runnable_inputs_settings_and_request(
     await bridge.execute("prompt:p1", {"name": "Ada"}, store=store)
     stream = bridge.stream("prompt:p1", {"name": "Ada"}, store=store)
     _ = [chunk async for chunk in stream]
-    assert bridge.conversations is not None
-    iid = await store.set(
-        bridge.conversations.actions.start_prompt_instance,
-        "prompt:p1",
-        {"variables": {"name": "Ada"}},
-    )
-    await store.set(bridge.conversations.actions.execute_message, iid, "")
-    await bridge.conversations.drain()
+    await one_turn(bridge, store)
     assert bridge.recorder is not None
     await bridge.recorder.drain()
     runs = await run_store.list_runs(runnable_ref="prompt:p1")
@@ -321,14 +312,7 @@ async def test_a_prompt_naming_no_model_records_the_model_the_provider_sent_it_t
         )
         store = Store()
         await bridge.execute("prompt:p1", {"name": "Ada"}, store=store)
-        assert bridge.conversations is not None
-        iid = await store.set(
-            bridge.conversations.actions.start_prompt_instance,
-            "prompt:p1",
-            {"variables": {"name": "Ada"}},
-        )
-        await store.set(bridge.conversations.actions.execute_message, iid, "")
-        await bridge.conversations.drain()
+        await one_turn(bridge, store)
         assert bridge.recorder is not None
         await bridge.recorder.drain()
     sent = [request.body["model"] for request in chat_server.state.requests]
