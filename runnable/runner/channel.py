@@ -11,13 +11,25 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from runnable.redaction import redact_secrets
 from runnable.runner.events import Event
 
-__all__ = ["EventCallback", "EventChannel"]
+__all__ = ["EventCallback", "EventChannel", "await_run"]
+
+T = TypeVar("T")
+
+
+async def await_run(outcome: Awaitable[T], cancel: Callable[[], None]) -> T:
+    """`outcome` of a run, shielded: a cancelled waiter cancels the run, through `cancel`."""
+    try:
+        return await asyncio.shield(outcome)
+    except asyncio.CancelledError:
+        cancel()
+        raise
+
 
 logger = logging.getLogger("runnable.runner")
 

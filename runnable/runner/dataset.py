@@ -24,7 +24,7 @@ from uuid import uuid4
 import attrs
 
 from runnable.chain import Chain
-from runnable.runner.channel import EventCallback, EventChannel
+from runnable.runner.channel import EventCallback, EventChannel, await_run
 from runnable.runner.errors import RunnerError, RunOptionsError, error_info
 from runnable.runner.events import Event, RunCompleted, RunStarted
 from runnable.runner.graph import Execute, GraphRun, run_graph
@@ -194,11 +194,7 @@ class DatasetRun:
         """Run every row to its end; cancelling the waiter cancels the run."""
         self.start()
         assert self._done is not None
-        try:
-            return await asyncio.shield(self._done)
-        except asyncio.CancelledError:
-            self.cancel()
-            raise
+        return await await_run(self._done, self.cancel)
 
     def __await__(self) -> Generator[Any, None, DatasetResult]:
         return self.wait().__await__()

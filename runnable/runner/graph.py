@@ -18,12 +18,11 @@ pending nodes end `cancelled`. The algorithm is in `runnable.runner.scheduler`.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any
 
 from runnable.chain import Chain, InputMapping
-from runnable.runner.channel import EventCallback, EventChannel
+from runnable.runner.channel import EventCallback, EventChannel, await_run
 from runnable.runner.errors import RunOptionsError
 from runnable.runner.events import Event, RunKind
 from runnable.runner.plan import GraphPlan, PortsLike, plan_graph
@@ -92,13 +91,8 @@ class GraphRun(Scheduler):
     async def wait(self) -> GraphRun:
         """Run to the end and return this run (cancelling the waiter cancels the run)."""
         self.start()
-        done = self._done
-        assert done is not None
-        try:
-            await asyncio.shield(done)
-        except asyncio.CancelledError:
-            self.cancel()
-            raise
+        assert self._done is not None
+        await await_run(self._done, self.cancel)
         return self
 
     def __await__(self) -> Generator[Any, None, GraphRun]:

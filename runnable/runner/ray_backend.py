@@ -28,7 +28,7 @@ from typing import Any
 from uuid import uuid4
 
 from runnable.chain import Chain
-from runnable.runner.channel import EventCallback, EventChannel
+from runnable.runner.channel import EventCallback, EventChannel, await_run
 from runnable.runner.dataset import DatasetResult, RowResult
 from runnable.runner.errors import RunOptionsError
 from runnable.runner.events import Event, RunCompleted, RunStarted
@@ -201,11 +201,7 @@ class RayDatasetRun:
         """Run every row to its end; cancelling the waiter cancels the run."""
         self.start()
         assert self._task is not None
-        try:
-            return await asyncio.shield(self._task)
-        except asyncio.CancelledError:
-            self.cancel()
-            raise
+        return await await_run(self._task, self.cancel)
 
     def __await__(self) -> Generator[Any, None, DatasetResult]:
         return self.wait().__await__()
