@@ -79,8 +79,10 @@ def render(
     budget: RenderBudget,
     as_text: Callable[[Any], str],
 ) -> str:
-    """Each tag replaced by its value (as text); a tag without a value stays as written."""
-    check(text)
+    """Each tag replaced by its value (as text); a tag without a value stays as written.
+
+    The text is checked first by `runnable.templates.render` (not again here).
+    """
     parts: list[str] = []
     size = 0
     pos = 0

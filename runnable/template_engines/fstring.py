@@ -150,19 +150,12 @@ def _value(field: str, variables: Mapping[str, Any]) -> Any:
 
 
 def render(
-    text: str,
-    variables: Mapping[str, Any],
-    budget: RenderBudget,
-    as_text: Callable[[Any], str],
-) -> str:
-    """Each field formatted; a field without a value stays as written."""
-    check(text, budget.limits)
-    return _render(text, variables, budget, as_text)
-
-
-def _render(
     text: str, variables: Mapping[str, Any], budget: RenderBudget, as_text: Callable[[Any], str]
 ) -> str:
+    """Each field formatted; a field without a value stays as written (a nested spec too).
+
+    The text is checked first by `runnable.templates.render` (not again here).
+    """
     formatter = Formatter()
     parts: list[str] = []
     size = 0
@@ -176,7 +169,7 @@ def _render(
             suffix = (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
             inserted = "{" + field + suffix + "}"
         else:
-            spec = _render(spec, variables, budget, as_text) if spec else ""
+            spec = render(spec, variables, budget, as_text) if spec else ""
             check_format_spec(spec, budget.limits, format="fstring")
             try:
                 value = formatter.convert_field(value, conversion) if conversion else value
