@@ -25,7 +25,7 @@ from runnable.chat.execution import (
     build_turn_request,
     resolve_prompt_variables,
 )
-from runnable.chat.request import request_settings
+from runnable.chat.request import request_settings, settings_model
 from runnable.errors import MessageError, MissingVariablesError
 from runnable.messages import ChatMessage, Resource
 from runnable.variables import ResolvedVariable, computed_variables
@@ -78,12 +78,11 @@ class QueuedTurn:
 
     def unrendered(self) -> TurnRequest:
         """The request as far as it is known without rendering: what a failed render records."""
-        model = self.settings.get("model")
         return TurnRequest(
             turn_id=self.turn_id,
             messages=list(self.history),
             user_input=self.user_input,
-            model=model if isinstance(model, str) and model else None,
+            model=settings_model(self.settings),
             settings=request_settings(self.settings),
             variables=dict(self.variables),
         )

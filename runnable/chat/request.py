@@ -38,6 +38,7 @@ __all__ = [
     "prompt_variables",
     "request_settings",
     "resolve_prompt_variables",
+    "settings_model",
 ]
 
 # Settings that describe the prompt, not the request (they never reach the provider).
@@ -74,8 +75,7 @@ class PromptSpec(BaseModel):
     @property
     def model(self) -> str | None:
         """The model named in the settings, if any."""
-        model = self.settings.get("model")
-        return model if isinstance(model, str) and model else None
+        return settings_model(self.settings)
 
 
 def _texts(content: Content | None) -> list[str]:
@@ -125,6 +125,12 @@ def resolve_prompt_variables(
         merged["default"] = {**spec.variable_defaults, **merged.get("default", {})}
     required = prompt_variables(spec) if require else ()
     return resolve_variables(merged, order, required=required)
+
+
+def settings_model(settings: Mapping[str, Any]) -> str | None:
+    """The model `settings` name (a non-empty string), or None: the provider's default."""
+    model = settings.get("model")
+    return model if isinstance(model, str) and model else None
 
 
 def request_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -226,12 +232,11 @@ def build_turn_request(
     else:
         messages = _raw_first_turn(spec.messages, user_input, turn_resources)
     chosen = dict(spec.settings if settings is None else settings)
-    model = chosen.get("model")
     return TurnRequest(
         turn_id=turn_id or uuid.uuid4().hex,
         messages=messages,
         user_input=user_input,
-        model=model if isinstance(model, str) and model else None,
+        model=settings_model(chosen),
         settings=request_settings(chosen),
         variables=resolved,
     )
