@@ -42,7 +42,7 @@ from starlette.requests import cookie_parser
 
 from bridge.server.sessions import COOKIE, DEFAULT_SESSION, HEADER
 
-__all__ = ["MAX_HEAD", "BadHead", "Front", "RequestHead", "parse_head", "worker_for"]
+__all__ = ["MAX_HEAD", "BadHeadError", "Front", "RequestHead", "parse_head", "worker_for"]
 
 MAX_HEAD = 64 * 1024
 """The largest request head (request line and headers) the front reads, in bytes."""
@@ -58,7 +58,7 @@ _ROUTING = re.compile(rb"\r\n(x-session|cookie|content-length|transfer-encoding|
 _DIGITS = re.compile(r"[0-9]+")
 
 
-class BadHead(Exception):
+class BadHeadError(Exception):
     """A request head the front refuses (answered with `status`, then the connection closes)."""
 
     def __init__(self, status: int, reason: str, detail: str) -> None:
@@ -86,7 +86,7 @@ def parse_head(head: bytes) -> RequestHead:
             detail = "the request line is not 'METHOD target HTTP/1.x'"
         else:
             detail = "a header line is not 'Name: value'"
-        raise BadHead(400, "Bad Request", detail)
+        raise BadHeadError(400, "Bad Request", detail)
     fields: dict[str, list[str]] = {}
     for found in _ROUTING.finditer(head.lower()):
         value = head[found.end() : head.index(b"\r\n", found.end())].strip(b" \t")
@@ -94,11 +94,11 @@ def parse_head(head: bytes) -> RequestHead:
     lengths = set(fields.get("content-length", []))
     chunked = "transfer-encoding" in fields
     if lengths and chunked:
-        raise BadHead(
+        raise BadHeadError(
             400, "Bad Request", "a request has Content-Length or Transfer-Encoding, not both"
         )
     if len(lengths) > 1 or not all(_DIGITS.fullmatch(length) for length in lengths):
-        raise BadHead(400, "Bad Request", "Content-Length is not one whole number")
+        raise BadHeadError(400, "Bad Request", "Content-Length is not one whole number")
     # As the server reads it: the first X-Session if not empty, else the first Cookie's.
     session = (fields.get(HEADER) or [""])[0]
     if not session and "cookie" in fields:
@@ -204,7 +204,7 @@ class _Connection:
                 continue  # blank lines between requests are allowed
             try:
                 request = parse_head(head)
-            except BadHead as exc:
+            except BadHeadError as exc:
                 await self._refuse(exc.status, exc.reason, str(exc))
                 return
             index = worker_for(request.session, len(self._sockets))

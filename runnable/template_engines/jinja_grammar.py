@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from runnable.template_engines.jinja_lexer import Token
 
-__all__ = ["CONSTANTS", "MAX_BRACKETS", "Bad", "Event", "TagParser"]
+__all__ = ["CONSTANTS", "MAX_BRACKETS", "Event", "TagParser", "UnparsedTagError"]
 
 Event = tuple[str, str]
 """`(what, name)`: what is `load`, `store`, `param` or `nsref` (a `set ns.x`: loads ns)."""
@@ -36,7 +36,7 @@ _IN: Token = ("name", "in")
 _AND_OR = frozenset({("name", "and"), ("name", "or")})
 
 
-class Bad(Exception):
+class UnparsedTagError(Exception):
     """The tag does not parse."""
 
 
@@ -74,10 +74,10 @@ class TagParser:
         return False
 
     def expect(self, kind: str, value: str | None = None) -> str:
-        """The token's text, stepping over it; `Bad` if it is not of `kind` (and `value`)."""
+        """The token's text, stepping over it; `UnparsedTagError` if not of `kind` (and `value`)."""
         token = self.tokens[self.i]
         if token[0] != kind or (value is not None and token[1] != value):
-            raise Bad
+            raise UnparsedTagError
         self.i += 1
         return token[1]
 
@@ -86,9 +86,9 @@ class TagParser:
         return self.i >= self.size
 
     def expect_end(self) -> None:
-        """`Bad` unless every token was read."""
+        """`UnparsedTagError` unless every token was read."""
         if self.i < self.size:
-            raise Bad
+            raise UnparsedTagError
 
     def statement_end(self) -> None:
         """The end of a tag that opens a body: an optional colon, then nothing."""
@@ -107,7 +107,7 @@ class TagParser:
     def _enter(self) -> None:
         self.depth += 1
         if self.depth > MAX_BRACKETS:
-            raise Bad
+            raise UnparsedTagError
 
     # --- expressions (jinja2's parse_tuple ... parse_primary) ---
 
@@ -130,7 +130,7 @@ class TagParser:
             if self.tokens[self.i][0] != "comma":
                 break
         if count == 0 and not explicit_parentheses:
-            raise Bad
+            raise UnparsedTagError
 
     def expression(self, with_condexpr: bool = True) -> None:
         """`a if b else c` (unless `with_condexpr` is False), or an `or` expression."""
@@ -205,7 +205,7 @@ class TagParser:
                 self._items(kind == "lbrace")
             self.depth -= 1
         else:
-            raise Bad
+            raise UnparsedTagError
 
     def _items(self, pairs: bool) -> None:
         closing = "rbrace" if pairs else "rbracket"
@@ -229,7 +229,7 @@ class TagParser:
             if kind == "dot":
                 self.i += 1
                 if self.tokens[self.i][0] not in ("name", "integer"):
-                    raise Bad
+                    raise UnparsedTagError
                 self.i += 1
             elif kind == "lbracket":
                 self._subscript()
@@ -318,7 +318,7 @@ class TagParser:
             self.call_arguments()
         elif kind in _TEST_ARGUMENT and value not in ("else", "or", "and"):
             if value == "is" and kind == "name":
-                raise Bad
+                raise UnparsedTagError
             self.primary()
             self.postfix()
 
@@ -341,7 +341,7 @@ class TagParser:
             if self.tokens[self.i][0] != "comma":
                 break
         if count == 0:
-            raise Bad
+            raise UnparsedTagError
         return events
 
     def _target_item(self, events: list[Event], what: str, with_namespace: bool) -> None:
@@ -361,7 +361,7 @@ class TagParser:
             self.expect("rparen")
             self.depth -= 1
         else:
-            raise Bad
+            raise UnparsedTagError
 
     def signature(self) -> tuple[list[str], list[str]]:
         """A macro's or call block's `(a, b=default)`: the names and the defaults' loads."""

@@ -86,7 +86,7 @@ def _word_kind(word: str) -> str:
     return "name" if word.isidentifier() else "bad"
 
 
-class _Broken(Exception):
+class _BrokenTagError(Exception):
     """jinja2 would refuse the text here: read it again in recovery mode."""
 
 
@@ -112,7 +112,7 @@ class Lexer:
             self.work += 1
             try:
                 pos = self._one(found.start(), tags)
-            except _Broken:
+            except _BrokenTagError:
                 # From this tag on, jinja2 would refuse the text: read the rest leniently.
                 self.recovering = True
                 pos = self._one(found.start(), tags)
@@ -150,7 +150,7 @@ class Lexer:
                 tags.append((tag, "", self._tokens(begin, inside, lenient=True), not cut))
             return stop if cut else self._after(end, inside)
         if close < 0:
-            raise _Broken  # the tag never closes
+            raise _BrokenTagError  # the tag never closes
         inside = self._inside_end(begin, close, kind)
         if _QUOTE_OR_BRACE.search(text, begin, inside) is None:
             # No string and no brace: jinja2 ends the tag at the first end delimiter.
@@ -203,13 +203,13 @@ class Lexer:
         depth = 0
         for kind, value in tokens:
             if kind == "bad":
-                raise _Broken
+                raise _BrokenTagError
             if value in _DEPTH:
                 depth += _DEPTH[value]
                 if depth < 0:
-                    raise _Broken
+                    raise _BrokenTagError
         if depth:
-            raise _Broken  # an unclosed bracket: jinja2 reads past the end, then fails
+            raise _BrokenTagError  # an unclosed bracket: jinja2 reads past the end, then fails
         return tokens
 
     def _skip_comment(self, start: int) -> int:
@@ -217,7 +217,7 @@ class Lexer:
         if close >= 0:
             return close + 2
         if not self.recovering:
-            raise _Broken
+            raise _BrokenTagError
         return start + 2  # an unclosed `{#` is plain text
 
     def _skip_raw(self, begin: int) -> int:
@@ -229,11 +229,11 @@ class Lexer:
             return found.end()
         self._none_after["raw"] = min(self._none_after["raw"], begin)
         if not self.recovering:
-            raise _Broken
+            raise _BrokenTagError
         return begin  # an unclosed `{% raw %}` is plain text
 
     def _tag(self, pos: int, end: re.Pattern[str]) -> tuple[list[Token], int]:
-        """Tokens up to the tag's end, exactly as jinja2 reads them; `_Broken` if it fails."""
+        """Tokens up to the tag's end, as jinja2 reads them; `_BrokenTagError` if it fails."""
         text = self.text
         tokens: list[Token] = []
         expected: list[str] = []
@@ -243,7 +243,7 @@ class Lexer:
                 return tokens, closing.end()
             token = _TOKEN.match(text, pos)
             if token is None:
-                raise _Broken  # a stray character, an unterminated string, the end
+                raise _BrokenTagError  # a stray character, an unterminated string, the end
             pos = token.end()
             kind = token.lastgroup or ""
             value = token.group()
@@ -251,10 +251,10 @@ class Lexer:
                 if value in _CLOSERS:
                     expected.append(_CLOSERS[value])
                 elif value in ")]}" and (not expected or expected.pop() != value):
-                    raise _Broken
+                    raise _BrokenTagError
                 kind = operators[value]
             elif kind == "whitespace":
                 continue
             elif kind == "name" and not value.isidentifier():
-                raise _Broken
+                raise _BrokenTagError
             tokens.append((kind, value))

@@ -17,7 +17,7 @@ nested past `MAX_NESTING` are read flat, so the tree stays shallow whatever the 
 
 from __future__ import annotations
 
-from runnable.template_engines.jinja_grammar import CONSTANTS, Bad, TagParser
+from runnable.template_engines.jinja_grammar import CONSTANTS, TagParser, UnparsedTagError
 from runnable.template_engines.jinja_lexer import FAST, Lexer, Token
 from runnable.template_engines.jinja_scopes import (
     BLOCK_SPECIAL,
@@ -149,7 +149,7 @@ class _Reader:
                 loads = parser.loads(parser.tuple_)
                 parser.expect_end()
                 self.part().extend(loads_of(loads))
-        except Bad:
+        except UnparsedTagError:
             self._by_tokens(tokens, block, free, bound)
 
     def _by_tokens(
@@ -255,7 +255,7 @@ class _Reader:
         elif tag in _FLAT:
             self._flat(tag, p)
         else:
-            raise Bad  # an unknown tag, or an end that closes nothing open
+            raise UnparsedTagError  # an unknown tag, or an end that closes nothing open
 
     def _flat(self, tag: str, p: TagParser) -> None:
         """`print`, and the loading tags (refused by the check, read for their names)."""

@@ -56,7 +56,7 @@ class _Record:
     totals: tuple[dict[str, Any], float | None] | None = None
 
 
-class Raced(Exception):
+class RacedWriteError(Exception):
     """Another process ended a record between this batch's read and its write."""
 
 
@@ -65,7 +65,7 @@ async def apply_batch(conn: AsyncConnection, batch: list[Write]) -> list[bool | 
 
     The outcomes rest on the statuses read first. PostgreSQL locks those rows until the
     commit (FOR UPDATE); on SQLite the counts of changed rows are checked instead, and a
-    difference (another process wrote in between) raises `Raced`, or for a batch of one
+    difference (another process wrote in between) raises `RacedWriteError`, or for a batch of one
     write makes its outcome False (its guarded UPDATE changed nothing).
     """
     records = await _statuses(conn, batch)
@@ -97,7 +97,7 @@ async def apply_batch(conn: AsyncConnection, batch: list[Write]) -> list[bool | 
     changed, expected = changed + changes, expected + count
     if conn.dialect.supports_sane_multi_rowcount and changed != expected:
         if len(batch) > 1:
-            raise Raced()
+            raise RacedWriteError()
         return [False]
     return outcomes
 

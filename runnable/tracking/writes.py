@@ -33,7 +33,7 @@ from sqlalchemy import Table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from runnable.tracking.batches import Raced, Write, WriteKind, apply_batch
+from runnable.tracking.batches import RacedWriteError, Write, WriteKind, apply_batch
 from runnable.tracking.errors import TrackingBackendError
 
 Connect = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
@@ -232,7 +232,7 @@ class WriteQueue:
 
     async def _failed(self, batch: list[Write], exc: Exception) -> None:
         """Settle the writes of a batch that failed with `exc`."""
-        if len(batch) > 1 and isinstance(exc.__cause__ or exc, IntegrityError | Raced):
+        if len(batch) > 1 and isinstance(exc.__cause__ or exc, IntegrityError | RacedWriteError):
             for write in batch:  # find the bad write: the others still go through
                 await self._commit(write)
             return

@@ -28,7 +28,7 @@ import uvicorn
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridge.serve.front import MAX_HEAD, BadHead, Front, RequestHead, parse_head, worker_for
+from bridge.serve.front import MAX_HEAD, BadHeadError, Front, RequestHead, parse_head, worker_for
 from tests.bridge.server.conftest import session_for
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -80,7 +80,7 @@ def test_a_head_gives_its_body_length_and_pins_what_has_no_length() -> None:
     ],
 )
 def test_a_malformed_head_is_refused_with_a_400_saying_why(given_head: bytes, says: str) -> None:
-    with pytest.raises(BadHead, match=says) as refused:
+    with pytest.raises(BadHeadError, match=says) as refused:
         parse_head(given_head)
     assert refused.value.status == 400
 
