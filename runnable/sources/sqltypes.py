@@ -14,6 +14,22 @@ from sqlalchemy.engine import Dialect
 JsonDocument = JSON(none_as_null=True)
 
 
+class JsonText(TypeDecorator[Any]):
+    """A JsonDocument written from JSON text its caller made, and read back parsed.
+
+    The run store turns a document into text (redacted) when it queues the write: a queued
+    row then holds strings the garbage collector never walks, and the column hands them to
+    the driver as they are instead of serializing again.
+    """
+
+    impl = JsonDocument
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        """No processing: the value is JSON text already (or None, stored as NULL)."""
+        return None
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """A timestamp stored in UTC and always read back as an aware UTC datetime.
 
@@ -27,10 +43,24 @@ class UtcDateTime(TypeDecorator[datetime]):
         """Normalise to UTC before writing."""
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value.isoformat()} given where UTC is required")
-        value = value.astimezone(UTC)
+        if value.tzinfo is not UTC:
+            if value.tzinfo is None:
+                raise ValueError(f"naive datetime {value.isoformat()} given where UTC is required")
+            value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        """On SQLite, the text its DATETIME stores, made in one step (run stores write many)."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        normalise = self.process_bind_param
+
+        def process(value: datetime | None) -> str | None:
+            naive = normalise(value, dialect)
+            # SQLAlchemy's SQLite DATETIME format, always with microseconds.
+            return None if naive is None else naive.isoformat(" ", "microseconds")
+
+        return process
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         """Return an aware UTC datetime."""

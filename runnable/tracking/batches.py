@@ -18,7 +18,7 @@ import attrs
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from runnable.redaction import to_record_json
+from runnable.redaction import to_record_json_text
 from runnable.tracking.errors import RunNotFoundError, TaskNotFoundError
 from runnable.tracking.statements import APPEND_PARTIAL, TERMINAL, is_open
 from runnable.tracking.tables import ai_runs, ai_tasks
@@ -198,7 +198,7 @@ async def _add_totals(conn: AsyncConnection, finishing: dict[str, _Record]) -> N
         if latency_ms is not None:
             summary["latency_ms"] = latency_ms
         summary.update(extra)
-        record.changes["stats"] = to_record_json(summary)
+        record.changes["stats"] = to_record_json_text(summary)
 
 
 async def _update(

@@ -1,14 +1,25 @@
-"""Turning what callers pass to the run store into column values (JSON, redacted)."""
+"""Turning what callers pass to the run store into column values (JSON text, redacted).
+
+A document column's value is its JSON text, made once when the write is queued
+(`to_record_json_text`); `parsed_row` turns a row of them back into documents.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table
 
-from runnable.redaction import REDACTED, is_secret_key, redact_text, to_record_json
+from runnable.redaction import (
+    REDACTED,
+    is_secret_key,
+    redact_text,
+    to_record_json,
+    to_record_json_text,
+)
 from runnable.tracking.errors import InvalidTrackingValueError
 from runnable.tracking.models import TERMINAL_STATUSES, RunStatus, TaskUsage, TrackedVariable
 from runnable.types import ErrorInfo
@@ -27,6 +38,16 @@ def status_value(status: RunStatus | str) -> RunStatus:
         raise InvalidTrackingValueError(
             f"unknown status {status!r}; expected one of {choices}"
         ) from None
+
+
+_STATUS_TEXT = {status.value: status.value for status in RunStatus}
+
+
+def status_text(status: RunStatus | str) -> str:
+    """`status_value(status).value`, without the enum's slow `value` for the usual case."""
+    # A RunStatus hashes and compares as its text, so one lookup serves members and text.
+    text = _STATUS_TEXT.get(status) if isinstance(status, str) else None
+    return text if text is not None else status_value(status).value
 
 
 def terminal_status(status: RunStatus | str) -> RunStatus:
@@ -127,27 +148,39 @@ def usage_values(usage: object, **explicit: float | int | None) -> dict[str, Any
     return values
 
 
+def _mapping_text(value: Mapping[str, Any]) -> str:
+    return to_record_json_text(value if type(value) is dict else dict(value))
+
+
+def _sequence_text(value: Any) -> str:
+    return to_record_json_text(value if type(value) is list else list(value))
+
+
 _COLUMN_VALUES: dict[str, Callable[[Any], Any]] = {
-    "status": lambda status: status_value(status).value,
+    "status": status_text,
     "runnable_ref": ref_text,
-    "inputs": lambda inputs: to_record_json(dict(inputs)),
-    "messages": lambda messages: to_record_json(list(messages)),
-    "variables": tracked_variables,
-    "settings": lambda settings: to_record_json(dict(settings)),
-    "stats": lambda stats: to_record_json(dict(stats)),
-    "request": to_record_json,
-    "response": to_record_json,
+    "inputs": _mapping_text,
+    "messages": _sequence_text,
+    # Redacted by name already: a secret variable keeps its source, only its value goes.
+    "variables": lambda variables: json.dumps(tracked_variables(variables)),
+    "settings": _mapping_text,
+    "stats": _mapping_text,
+    "request": to_record_json_text,
+    "response": to_record_json_text,
     "error": error_text,
 }
 # What a new row holds in the columns a caller did not give.
-_EMPTY_DOCUMENTS: dict[str, Callable[[], Any]] = {
-    "inputs": dict,
-    "messages": list,
-    "variables": dict,
-    "settings": dict,
-    "stats": dict,
-    "partial_text": str,
+_EMPTY_DOCUMENTS: dict[str, str] = {
+    "inputs": "{}",
+    "messages": "[]",
+    "variables": "{}",
+    "settings": "{}",
+    "stats": "{}",
+    "partial_text": "",
 }
+_DOCUMENTS = frozenset(
+    {"inputs", "messages", "variables", "settings", "stats", "request", "response"}
+)  # the columns whose values are JSON text
 
 
 _COLUMNS: dict[str, tuple[str, ...]] = {}  # each table's column names, read once
@@ -169,12 +202,20 @@ def new_row(table: Table, now: datetime, fields: Mapping[str, Any]) -> dict[str,
         columns = _COLUMNS[table.name] = tuple(column.name for column in table.columns)
     row: dict[str, Any] = dict.fromkeys(columns)
     for name in _EMPTY_DOCUMENTS.keys() & row.keys():
-        row[name] = _EMPTY_DOCUMENTS[name]()
+        row[name] = _EMPTY_DOCUMENTS[name]
     row.update(created_at=now, updated_at=now)
     row.update(column_values(fields))
     if row["status"] in TERMINAL_STATUSES:
         row["finished_at"] = now
     return row
+
+
+def parsed_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row as its record reads it: the documents' JSON text parsed."""
+    return {
+        name: json.loads(value) if name in _DOCUMENTS and value is not None else value
+        for name, value in row.items()
+    }
 
 
 def _same(value: Any) -> Any:

@@ -409,7 +409,7 @@ class RunRecorder:
         parent = self._totals.get(self._parents.get(event.run_id, ""))
         if parent is not None:
             parent.rows += 1
-            if event.status.value == "success":
+            if event.status == "success":
                 parent.succeeded += 1
             else:
                 parent.failed += 1
@@ -423,7 +423,7 @@ class RunRecorder:
                     self._watch(event, self._store.queue_finish_run(run_id, RunStatus.CANCELLED))
         written = self._store.queue_finish_run(
             event.run_id,
-            _STATUS.get(event.status.value, RunStatus.ERROR),
+            _STATUS.get(event.status, RunStatus.ERROR),  # StrEnum: looked up as its text
             error=event.error,
             stats=totals.stats() if totals is not None else None,
         )

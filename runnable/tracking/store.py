@@ -32,7 +32,13 @@ from runnable.tracking.models import (
     TaskRecord,
 )
 from runnable.tracking.partial_text import PartialFlusher
-from runnable.tracking.payloads import column_values, new_row, terminal_status, usage_values
+from runnable.tracking.payloads import (
+    column_values,
+    new_row,
+    parsed_row,
+    terminal_status,
+    usage_values,
+)
 from runnable.tracking.reads import RunReads
 from runnable.tracking.statements import TERMINAL, interrupt_open
 from runnable.tracking.tables import ai_runs, ai_tasks
@@ -153,7 +159,7 @@ class RunStore(RunReads):
         }
         row = self._new(ai_runs, fields)
         await self._writes.submit("insert", ai_runs, row["id"], row)
-        return RunRecord.model_validate(row)
+        return RunRecord.model_validate(parsed_row(row))
 
     def queue_run(self, **fields: Any) -> asyncio.Future[bool]:
         """Queue a new run (the arguments of `create_run`) without waiting for it.
@@ -308,7 +314,7 @@ class RunStore(RunReads):
             raise TrackingBackendError(
                 self.url, row["id"], "a task with this id already exists"
             ) from None
-        return TaskRecord.model_validate(row)
+        return TaskRecord.model_validate(parsed_row(row))
 
     def queue_task(self, run_id: str, **fields: Any) -> asyncio.Future[bool]:
         """Queue a new task (the arguments of `add_task`) without waiting for it."""

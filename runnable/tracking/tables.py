@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Float, ForeignKey, Integer, MetaData, String, Table, Text
 
-from runnable.sources.sqltypes import JsonDocument, UtcDateTime
+from runnable.sources.sqltypes import JsonText, UtcDateTime
 
 TRACKING_METADATA = MetaData()
 """Metadata of the run-tracking tables (for migrations: `TRACKING_METADATA.create_all`)."""
@@ -16,11 +16,11 @@ ai_runs = Table(
     Column("name", String, nullable=True),
     Column("runnable_ref", String, nullable=True),
     Column("status", String(16), nullable=False),
-    Column("inputs", JsonDocument, nullable=True),
-    Column("messages", JsonDocument, nullable=True),
-    Column("variables", JsonDocument, nullable=True),  # {name: {"value": ..., "source": ...}}
-    Column("settings", JsonDocument, nullable=True),
-    Column("stats", JsonDocument, nullable=True),
+    Column("inputs", JsonText, nullable=True),
+    Column("messages", JsonText, nullable=True),
+    Column("variables", JsonText, nullable=True),  # {name: {"value": ..., "source": ...}}
+    Column("settings", JsonText, nullable=True),
+    Column("stats", JsonText, nullable=True),
     Column("error", Text, nullable=True),
     # A loose reference: a child run may be written before or without its parent's store.
     Column("parent_run_id", String, nullable=True),
@@ -40,10 +40,10 @@ ai_tasks = Table(
     Column("name", String, nullable=True),
     Column("runnable_ref", String, nullable=True),
     Column("status", String(16), nullable=False),
-    Column("inputs", JsonDocument, nullable=True),
-    Column("variables", JsonDocument, nullable=True),
-    Column("request", JsonDocument, nullable=True),
-    Column("response", JsonDocument, nullable=True),
+    Column("inputs", JsonText, nullable=True),
+    Column("variables", JsonText, nullable=True),
+    Column("request", JsonText, nullable=True),
+    Column("response", JsonText, nullable=True),
     Column("partial_text", Text, nullable=False, default=""),
     Column("error", Text, nullable=True),
     Column("ttft_ms", Float, nullable=True),

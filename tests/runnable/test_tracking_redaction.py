@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from runnable.redaction import is_secret_key, redact_text, to_record_json
+from runnable.redaction import is_secret_key, redact_text, to_record_json, to_record_json_text
 from runnable.tracking import REDACTED, redact_secrets
 
 SECRET = "sk-hypothesis-secret"
@@ -145,3 +146,39 @@ def test_records_are_redacted_exactly_as_redact_secrets_does_and_the_input_is_un
     before = repr(document)
     assert to_record_json(document) == redact_secrets(document)
     assert repr(document) == before
+
+
+# Keys that end like a secret name in every way `is_secret_key` reads one: any case,
+# camelCase, '-' for '_', whitespace or control characters around it, odd letters
+# whose lower case is ASCII (the Kelvin sign), quotes and backslashes before it.
+tricky_keys = st.builds(
+    lambda head, word, tail: head + word + tail,
+    st.text(alphabet="aK_-\"\\ \n\x1c", max_size=4),
+    st.sampled_from(
+        ["api_key", "apiKey", "X-API-KEY", "token_x_token", "authToken", "Authorization",
+         "cookie", "secret", "PassWord", "passwd", "pwd", "auth", "credentials",
+         "max_tokens", "tokens", "monkey", "keys", "api_\u212aey"]
+    ),
+    st.text(alphabet=" \t\n\r\x1c\x1f\x85\xa0", max_size=2),
+)  # fmt: skip
+
+
+@given(
+    st.recursive(
+        plain_values | st.just(SECRET) | st.sampled_from(["\ud800", "é", "\x00"]),
+        lambda children: (
+            st.lists(children, max_size=3)
+            | st.dictionaries(plain_keys | secret_keys | tricky_keys, children, max_size=3)
+        ),
+        max_leaves=15,
+    )
+)
+@example({"api_key ": SECRET})  # whitespace after a secret name: `strip()` drops it
+@example({"X-Api-Key\n": SECRET, "n": [["authorization\x1c", SECRET]]})  # escaped
+@example({"api_\u212aey\xa0": SECRET})  # a Kelvin sign lower-cases to "k"
+@settings(max_examples=300)
+def test_record_json_text_is_the_redacted_record_whatever_the_keys(document: Any) -> None:
+    # The run store writes this text; its one-pass screen must never skip a redaction.
+    assert json.loads(to_record_json_text(document)) == json.loads(
+        json.dumps(to_record_json(document))
+    )
