@@ -12,6 +12,7 @@ final stays in every UPDATE's WHERE clause, so it holds against other processes 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, Literal
 
 import attrs
@@ -40,6 +41,7 @@ class Write:
     totals: tuple[dict[str, Any], float | None] | None = None
     row: dict[str, Any] | None = None
     behind: bool = False
+    on_failure: Callable[[BaseException], None] | None = None  # told when the write fails
 
 
 @attrs.define(slots=True, eq=False)

@@ -8,6 +8,7 @@ with one child run per row (its stats sum the rows and average each evaluator's 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -131,16 +132,13 @@ class RunRecorder:
         self._reopened: set[str] = set()
         # Datasets whose rows' run ids are known up front: by dataset run id.
         self._row_runs: dict[str, _RowRuns] = {}
-        # The event type of each write not settled yet (for the log: not the event, which
-        # would keep its inputs and outputs alive, through collections, until the commit);
-        # one callback for all (no closure per write: a dataset makes many).
-        self._watched: dict[asyncio.Future[bool], str] = {}
-        self._on_written = self._written
 
     def on_event(self, event: Event) -> None:
         """Queue the writes of `event` (the runner calls this for every event)."""
         try:
-            with self._store.write_behind():
+            # The log names the event's type, not the event: holding the event until its
+            # writes commit would keep its inputs and outputs alive through collections.
+            with self._store.write_behind(functools.partial(self._failed, event.type)):
                 self._write(event)
         except Exception as exc:
             self._failed(getattr(event, "type", "?"), exc)
@@ -216,16 +214,6 @@ class RunRecorder:
         self.errors.append(exc)
         logger.error("could not record a %s event: %s", event_type, exc)
 
-    def _watch(self, event: Event, written: asyncio.Future[bool]) -> None:
-        """Log the write's failure when it comes (nobody awaits a recorder's writes)."""
-        self._watched[written] = event.type
-        written.add_done_callback(self._on_written)
-
-    def _written(self, future: asyncio.Future[bool]) -> None:
-        event_type = self._watched.pop(future)
-        if not future.cancelled() and future.exception() is not None:
-            self._failed(event_type, future.exception())  # type: ignore[arg-type]
-
     def _forget(self, run_id: str) -> None:
         # A long-lived recorder must not grow with every run it has seen.
         self._started.pop(run_id, None)
@@ -243,9 +231,7 @@ class RunRecorder:
         refs = self.node_refs.get(run_id) or self.node_refs.get(self._parents.get(run_id, ""))
         return refs.get(node_id) if refs else None
 
-    def _add_task(
-        self, event: Event, run_id: str, node_id: str, inputs: Mapping[str, Any] | None = None
-    ) -> str:
+    def _add_task(self, run_id: str, node_id: str, inputs: Mapping[str, Any] | None = None) -> str:
         task_id = task_id_for(run_id, node_id)
         if task_id not in self._tasks:
             self._tasks.add(task_id)
@@ -256,15 +242,14 @@ class RunRecorder:
                 "inputs": inputs,
             }
             if run_id in self._reopened:  # the task may exist from the earlier run
-                written = self._store.queue_reopen_task(
+                self._store.queue_reopen_task(
                     task_id, inputs=inputs, or_add={"run_id": run_id, **fields}
                 )
             else:
-                written = self._store.queue_task(run_id, id=task_id, **fields)
-            self._watch(event, written)
+                self._store.queue_task(run_id, id=task_id, **fields)
         return task_id
 
-    def _sent(self, event: Event, run_id: str, request: Mapping[str, Any] | None) -> None:
+    def _sent(self, run_id: str, request: Mapping[str, Any] | None) -> None:
         # A one-node run (an execute or stream) is the request it sent: settings on the run.
         if request is None or run_id not in self._single:
             return
@@ -276,7 +261,7 @@ class RunRecorder:
             "settings": settings or None,
             "messages": messages if isinstance(messages, list) else None,
         }
-        self._watch(event, self._store.queue_run_update(run_id, **fields))
+        self._store.queue_run_update(run_id, **fields)
 
     def _count(self, run_id: str, metrics: Any, output: Any, node_id: str) -> None:
         totals = self._totals.get(self._parents.get(run_id, ""))
@@ -290,25 +275,21 @@ class RunRecorder:
         if score is not None:
             totals.scores.setdefault(node_id, []).append(score)
 
-    def _finish_task(self, event: Event, task_id: str, status: RunStatus, **fields: Any) -> None:
-        self._watch(event, self._store.queue_finish_task(task_id, status, **fields))
-
     def _write(self, event: Event) -> None:
         if isinstance(event, RunStarted):
             self._run_started(event)
         elif isinstance(event, NodeStarted):
-            self._add_task(event, event.run_id, event.node_id, event.inputs)
+            self._add_task(event.run_id, event.node_id, event.inputs)
         elif isinstance(event, NodeCompleted | NodeFailed):
             if isinstance(event, NodeCompleted) and event.cached:
                 return
             failed = isinstance(event, NodeFailed)
             if failed:
-                self._add_task(event, event.run_id, event.node_id)
+                self._add_task(event.run_id, event.node_id)
             metrics = event.metrics
             output = event.output
             self._count(event.run_id, metrics, None if failed else output, event.node_id)
-            self._finish_task(
-                event,
+            self._store.queue_finish_task(
                 task_id_for(event.run_id, event.node_id),
                 RunStatus.ERROR if failed else RunStatus.SUCCESS,
                 response=output,
@@ -320,12 +301,14 @@ class RunRecorder:
                 latency_ms=event.latency_ms,
                 request=event.request,
             )
-            self._sent(event, event.run_id, event.request)
+            self._sent(event.run_id, event.request)
         elif isinstance(event, NodeCancelled) and event.started:
-            self._finish_task(event, task_id_for(event.run_id, event.node_id), RunStatus.CANCELLED)
+            self._store.queue_finish_task(
+                task_id_for(event.run_id, event.node_id), RunStatus.CANCELLED
+            )
         elif isinstance(event, NodeSkipped):
-            task_id = self._add_task(event, event.run_id, event.node_id)
-            self._finish_task(event, task_id, RunStatus.SKIPPED, error=event.reason or None)
+            task_id = self._add_task(event.run_id, event.node_id)
+            self._store.queue_finish_task(task_id, RunStatus.SKIPPED, error=event.reason or None)
         elif isinstance(event, RunCompleted):
             self._run_completed(event)
 
@@ -339,8 +322,8 @@ class RunRecorder:
         ahead = self._row_runs.get(event.parent_run_id or "")
         place = None if ahead is None else ahead.place.pop(event.run_id, None)
         if ahead is not None and place is not None:
-            self._write_ahead(event, event.parent_run_id or "", ahead, place)
-            self._watch(event, self._store.queue_start_run(event.run_id))
+            self._write_ahead(event.parent_run_id or "", ahead, place)
+            self._store.queue_start_run(event.run_id)
             return
         gate = self._gate(event.run_id)
         if self._reopen.get(event.run_id):
@@ -348,9 +331,7 @@ class RunRecorder:
             if not self._reopen[event.run_id]:
                 del self._reopen[event.run_id]
             self._reopened.add(event.run_id)
-            reopened = self._store.queue_reopen_run(event.run_id)
-            self._watch(event, reopened)
-            reopened.add_done_callback(_opens(gate))
+            self._store.queue_reopen_run(event.run_id).add_done_callback(_opens(gate))
             return
         inputs = self.inputs.pop(event.run_id, None)
         if inputs is None and event.row is not None:
@@ -362,11 +343,10 @@ class RunRecorder:
             inputs=inputs,
             parent_run_id=event.parent_run_id,
         )
-        self._watch(event, written)
         written.add_done_callback(_opens(gate))
         ahead = self._row_runs.get(event.run_id)
         if ahead is not None:
-            self._write_ahead(event, event.run_id, ahead, 0)
+            self._write_ahead(event.run_id, ahead, 0)
 
     def _run_name(
         self, run_id: str, kind: str, row: int | None, parent_id: str | None = None
@@ -384,7 +364,7 @@ class RunRecorder:
         rows = self.rows.get(dataset_id or "")
         return rows[row] if rows is not None and row < len(rows) else None
 
-    def _write_ahead(self, event: Event, dataset_id: str, ahead: _RowRuns, place: int) -> None:
+    def _write_ahead(self, dataset_id: str, ahead: _RowRuns, place: int) -> None:
         """The row at `place` starts: once fewer than half of `WRITE_AHEAD` rows after it
         are written, queue the pending runs of the next ones (in chunks, not one by one)."""
         if ahead.written - place > WRITE_AHEAD // 2:
@@ -401,7 +381,6 @@ class RunRecorder:
                 parent_run_id=dataset_id,
                 status=RunStatus.PENDING,
             )
-            self._watch(event, written)
             written.add_done_callback(_opens(gate))
         ahead.written = max(ahead.written, min(upto, len(ahead.planned)))
 
@@ -420,11 +399,10 @@ class RunRecorder:
             for _, run_id in ahead.planned[: ahead.written]:
                 if run_id in ahead.place:
                     self._forget(run_id)
-                    self._watch(event, self._store.queue_finish_run(run_id, RunStatus.CANCELLED))
-        written = self._store.queue_finish_run(
+                    self._store.queue_finish_run(run_id, RunStatus.CANCELLED)
+        self._store.queue_finish_run(
             event.run_id,
             _STATUS.get(event.status, RunStatus.ERROR),  # StrEnum: looked up as its text
             error=event.error,
             stats=totals.stats() if totals is not None else None,
         )
-        self._watch(event, written)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -470,11 +470,14 @@ class RunStore(RunReads):
 
     # Shared
 
-    def write_behind(self) -> AbstractContextManager[None]:
+    def write_behind(
+        self, on_failure: Callable[[BaseException], None] | None = None
+    ) -> AbstractContextManager[None]:
         """A block whose `queue_*` writes nobody waits for: while only such writes are
         queued, the store waits up to `linger` s for more before it commits, so they share
-        transactions. Awaited writes, `hurry()` and `flush()` commit at once."""
-        return self._writes.behind()
+        transactions. Awaited writes, `hurry()` and `flush()` commit at once.
+        `on_failure` is told of each write of the block that fails."""
+        return self._writes.behind(on_failure)
 
     def hurry(self) -> None:
         """Commit what is queued now (someone waits for a write-behind record)."""
@@ -496,7 +499,7 @@ class RunStore(RunReads):
     @property
     def writes(self) -> int:
         """How many writes (a new run or task, a change, appended text) were queued."""
-        return self._writes.submitted
+        return self._writes.submitted + self._writes.folded
 
     async def flush(self) -> None:
         """Return once every write queued so far is committed."""

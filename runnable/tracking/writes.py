@@ -18,7 +18,11 @@ runner's recorder makes them). While only such writes are queued, the worker wai
 to `linger` seconds for more before it commits, so a steady trickle of them (a dataset's
 rows) shares one transaction per `linger` instead of one per trickle. Any other write, `hurry()`,
 `flush()` or a full batch ends the wait at once; a process killed meanwhile loses at
-most the last `linger` seconds of write-behind records.
+most the last `linger` seconds of write-behind records. The block's `on_failure` is told
+of each of its writes that fails (no callback per write). A write-behind update of a
+record whose insert is still queued, with nothing else queued for that record in
+between, is folded into that insert at once (a node that starts and ends within a batch
+is one queued write) and shares its future.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runnable.tracking.batches import RacedWriteError, Write, WriteKind, apply_batch
 from runnable.tracking.errors import TrackingBackendError
+from runnable.tracking.statements import TERMINAL
 
 Connect = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
 
@@ -68,6 +73,9 @@ class WriteQueue:
         self._hurry_to = 0  # writes queued before the last `hurry()`: committed at once
         self._nudge: asyncio.Future[None] | None = None  # the lingering worker's wait
         self._queue: collections.deque[Write] = collections.deque()
+        # Inserts still queued that a write-behind update may fold into, by record.
+        self._open_inserts: dict[tuple[str, str], Write] = {}
+        self._on_failure: Callable[[BaseException], None] | None = None  # the behind block's
         self._worker: asyncio.Task[None] | None = None
         self._room = asyncio.Event()
         self._room.set()
@@ -77,6 +85,8 @@ class WriteQueue:
         """How many transactions were committed (for benchmarks)."""
         self.submitted = 0
         """How many writes were queued (for benchmarks)."""
+        self.folded = 0
+        """How many write-behind updates were folded into a queued insert (for benchmarks)."""
 
     @property
     def pending(self) -> int:
@@ -94,11 +104,24 @@ class WriteQueue:
     ) -> asyncio.Future[bool]:
         """Queue a write; its future resolves once it is committed (never waits itself).
 
-        Inside `behind()`, nobody waits for it: it may wait up to `linger` s for company.
+        Inside `behind()`, nobody waits for it: it may wait up to `linger` s for company,
+        or be folded into its record's queued insert (see the module).
         """
         behind = self._behind > 0
+        key = (table.name, record_id)
+        open_insert = self._open_inserts.get(key)
+        if open_insert is not None:
+            if behind and kind == "update" and open_insert.values["status"] not in TERMINAL:
+                open_insert.values.update(values)  # what `apply_batch` would fold it into
+                self.folded += 1
+                return open_insert.future
+            del self._open_inserts[key]  # later updates must not pass this write
         loop = asyncio.get_running_loop()
         write = Write(kind, table, record_id, values, loop.create_future(), totals, row, behind)
+        if behind:
+            write.on_failure = self._on_failure
+            if kind == "insert" and open_insert is None:
+                self._open_inserts[key] = write
         self._queue.append(write)
         self.submitted += 1
         if len(self._queue) >= self.max_pending:
@@ -113,9 +136,12 @@ class WriteQueue:
             self._poke()
         return write.future
 
-    def behind(self) -> _Behind:
-        """A block whose writes are write-behind (see the module)."""
-        return self._behind_block
+    def behind(self, on_failure: Callable[[BaseException], None] | None = None) -> _Behind:
+        """A block whose writes are write-behind (see the module); `on_failure` is told
+        of each of them that fails."""
+        block = self._behind_block
+        block.on_failure = on_failure
+        return block
 
     def hurry(self) -> None:
         """Commit what is queued now, without waiting for more write-behind writes."""
@@ -187,6 +213,10 @@ class WriteQueue:
         while self._queue and len(batch) < self.max_batch and self._queue[0].kind != "reopen":
             batch.append(self._queue.popleft())
         self._urgent -= sum(1 for write in batch if not write.behind)
+        if self._open_inserts:
+            for write in batch:
+                if write.kind == "insert":
+                    self._open_inserts.pop((write.table.name, write.id), None)
         self._taken += len(batch)
         return batch
 
@@ -214,7 +244,7 @@ class WriteQueue:
     ) -> None:
         if outcomes is not None:
             for write, outcome in zip(batch, outcomes, strict=True):
-                _settle(write.future, outcome)
+                _settle(write, outcome)
         self._settled += len(batch)
         self.batches += 1
         self._wake()
@@ -238,7 +268,7 @@ class WriteQueue:
             return
         for write in batch:
             told = exc.about(write.id) if isinstance(exc, TrackingBackendError) else exc
-            _settle(write.future, told)
+            _settle(write, told)
 
     async def _commit(self, write: Write) -> None:
         """Commit one write in a transaction of its own."""
@@ -249,25 +279,39 @@ class WriteQueue:
         except Exception as exc:
             await self._failed([write], exc)
             return
-        _settle(write.future, outcomes[0])
+        _settle(write, outcomes[0])
 
 
 class _Behind:
     """The `with` block of `WriteQueue.behind()` (one object per queue: it runs per event)."""
 
-    __slots__ = ("_queue",)
+    __slots__ = ("_outer", "_queue", "on_failure")
 
     def __init__(self, queue: WriteQueue) -> None:
         self._queue = queue
+        self._outer: list[Callable[[BaseException], None] | None] = []
+        self.on_failure: Callable[[BaseException], None] | None = None
 
     def __enter__(self) -> None:
-        self._queue._behind += 1
+        queue = self._queue
+        queue._behind += 1
+        self._outer.append(queue._on_failure)
+        queue._on_failure = self.on_failure
 
     def __exit__(self, *_: object) -> None:
-        self._queue._behind -= 1
+        queue = self._queue
+        queue._behind -= 1
+        queue._on_failure = self._outer.pop()
 
 
-def _settle(future: asyncio.Future[bool], outcome: bool | BaseException) -> None:
+def _settle(write: Write, outcome: bool | BaseException) -> None:
+    future = write.future
+    if isinstance(outcome, BaseException) and write.on_failure is not None:
+        write.on_failure(outcome)
+        if not future.done():
+            future.set_exception(outcome)
+            future.exception()  # told already: not "never retrieved" when nobody awaits it
+        return
     if future.done():  # its caller was cancelled; the write itself went on
         return
     if isinstance(outcome, BaseException):

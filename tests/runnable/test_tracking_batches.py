@@ -6,6 +6,7 @@ Against real SQLite and PostgreSQL (the `run_store` fixture runs each test on bo
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pytest
 
@@ -198,3 +199,47 @@ async def test_closing_waits_for_the_writer_to_let_go_of_its_connection(
     # would be cancelled mid-rollback when the loop ends).
     running = [t for t in asyncio.all_tasks() if "WriteQueue" in t.get_coro().__qualname__]
     assert running == []
+
+
+async def test_write_behind_updates_fold_into_their_queued_insert_until_another_write_passes(
+    run_store: RunStore,
+) -> None:
+    run = await run_store.create_run()
+    failures: list[BaseException] = []
+    writes = run_store.writes
+    with run_store.write_behind(failures.append):
+        added = run_store.queue_task(run.id, id="quick", node_id="n")
+        renamed = run_store.queue_finish_task("quick", "success", {"text": "hi"}, tokens_out=1)
+        slow = run_store.queue_task(run.id, id="slow")
+        run_store.queue_append("slow", "partial")  # not an update: later ones stay behind it
+        ended = run_store.queue_finish_task("slow", "error", error="boom")
+    # The quick task's end went into its insert (one queued write, one future) ...
+    assert renamed is added
+    assert ended is not slow
+    assert run_store.writes - writes == 5  # every write is counted, folded or not
+    assert await asyncio.gather(added, slow, ended) == [True, True, True]
+    quick, late = await run_store.get_task("quick"), await run_store.get_task("slow")
+    assert quick is not None and late is not None
+    assert (quick.status, quick.response, quick.tokens_out) == (
+        RunStatus.SUCCESS,
+        {"text": "hi"},
+        1,
+    )
+    # ... and the slow one's end came after its streamed text, as it was queued.
+    assert (late.status, late.partial_text) == (RunStatus.ERROR, "partial")
+    assert failures == []
+
+
+async def test_a_write_behind_failure_is_told_once_to_its_block_and_never_left_unretrieved(
+    run_store: RunStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    failures: list[BaseException] = []
+    with run_store.write_behind(failures.append):
+        orphan = run_store.queue_task("no-such-run", id="orphan")
+        assert run_store.queue_finish_task("orphan", "success") is orphan
+    await run_store.flush()
+    assert len(failures) == 1 and isinstance(failures[0], TrackingBackendError)
+    assert orphan.done()
+    del orphan  # nobody awaited it: asyncio would log its exception as never retrieved
+    gc.collect()
+    assert "never retrieved" not in caplog.text
