@@ -41,6 +41,7 @@ def status_value(status: RunStatus | str) -> RunStatus:
 
 
 _STATUS_TEXT = {status.value: status.value for status in RunStatus}
+_TERMINAL_TEXT = frozenset(status.value for status in TERMINAL_STATUSES)
 
 
 def status_text(status: RunStatus | str) -> str:
@@ -183,7 +184,7 @@ _DOCUMENTS = frozenset(
 )  # the columns whose values are JSON text
 
 
-_COLUMNS: dict[str, tuple[str, ...]] = {}  # each table's column names, read once
+_EMPTY_ROWS: dict[str, dict[str, Any]] = {}  # each table's row of defaults, made once
 
 
 def column_values(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -197,15 +198,17 @@ def column_values(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 def new_row(table: Table, now: datetime, fields: Mapping[str, Any]) -> dict[str, Any]:
     """Return every column of a new row of `table`: the given fields, then the defaults."""
-    columns = _COLUMNS.get(table.name)
-    if columns is None:
-        columns = _COLUMNS[table.name] = tuple(column.name for column in table.columns)
-    row: dict[str, Any] = dict.fromkeys(columns)
-    for name in _EMPTY_DOCUMENTS.keys() & row.keys():
-        row[name] = _EMPTY_DOCUMENTS[name]
-    row.update(created_at=now, updated_at=now)
-    row.update(column_values(fields))
-    if row["status"] in TERMINAL_STATUSES:
+    empty = _EMPTY_ROWS.get(table.name)
+    if empty is None:
+        empty = _EMPTY_ROWS[table.name] = {
+            column.name: _EMPTY_DOCUMENTS.get(column.name) for column in table.columns
+        }
+    row = empty.copy()
+    row["created_at"] = row["updated_at"] = now
+    for name, value in fields.items():
+        if value is not None:
+            row[name] = _COLUMN_VALUES.get(name, _same)(value)
+    if row["status"] in _TERMINAL_TEXT:
         row["finished_at"] = now
     return row
 
