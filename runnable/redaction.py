@@ -165,10 +165,8 @@ _SECRET_WORDS = (
     "key", "token", "authorization", "cookie", "secret", "password", "passwd", "pwd",
     "auth", "credentials",
 )  # fmt: skip
-_MAYBE_SECRET = re.compile(
-    rf"(?:{'|'.join(_SECRET_WORDS)})" r'(?:\s|\\u[0-9a-fA-F]{4}|\\.)*"',
-    re.IGNORECASE,
-)
+# Matched in the lower-cased text, as `is_secret_key` compares (IGNORECASE is 7x slower).
+_MAYBE_SECRET = re.compile(rf"(?:{'|'.join(_SECRET_WORDS)})" r'(?:\s|\\u[0-9a-f]{4}|\\.)*"')
 
 
 def _maybe_secret(text: str) -> bool:
@@ -184,7 +182,7 @@ def _maybe_secret(text: str) -> bool:
         or "secret" in lowered
         or "cookie" in lowered
         or "credentials" in lowered
-    ) and _MAYBE_SECRET.search(text) is not None
+    ) and _MAYBE_SECRET.search(lowered) is not None
 
 
 def to_record_json_text(value: Any) -> str:
