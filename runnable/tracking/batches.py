@@ -221,12 +221,24 @@ def _fold_append(record: _Record, values: dict[str, Any]) -> None:
     record.appended_at = now
 
 
+_COUNTED = frozenset({"tasks", "tokens_in", "tokens_out", "cost"})
+
+
 async def _add_totals(conn: AsyncConnection, finishing: dict[str, _Record]) -> None:
-    """Put each finishing run's stats (its tasks' count, tokens and cost) in its changes."""
+    """Put each finishing run's stats (its tasks' count, tokens and cost) in its changes.
+
+    The tasks are counted in the database unless the caller's stats, which win, already
+    give all four (the runner's recorder counts them from the events it writes).
+    """
+    uncounted = [
+        run_id
+        for run_id, record in finishing.items()
+        if record.totals is not None and not record.totals[0].keys() >= _COUNTED
+    ]
     found = {
         run_id: (tasks, tokens_in, tokens_out, cost)
-        for run_id, tasks, tokens_in, tokens_out, cost in await conn.execute(
-            _TOTALS, {"ids": list(finishing)}
+        for run_id, tasks, tokens_in, tokens_out, cost in (
+            await conn.execute(_TOTALS, {"ids": uncounted}) if uncounted else ()
         )
     }
     for run_id, record in finishing.items():

@@ -63,6 +63,20 @@ class _DatasetTotals:
         }
 
 
+@attrs.define
+class _RunTotals:
+    """A run's tasks, tokens and cost, counted from its events as they are written."""
+
+    tasks: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float = 0.0
+
+    def stats(self) -> dict[str, Any]:
+        """The totals a run store would count from the run's tasks (so it need not)."""
+        return attrs.asdict(self)
+
+
 WRITE_AHEAD = 256
 """A dataset's row runs written ahead of the rows that start, at most."""
 _ROW_KIND = "chain"  # a dataset row runs as a chain (the kind of its `RunStarted`)
@@ -126,6 +140,9 @@ class RunRecorder:
         self._single: set[str] = set()
         self._names: dict[str, str] = {}  # one-node runs: their node's request is the run's
         self._tasks: set[str] = set()  # tasks written: a node may fail before it starts
+        # What each run's tasks add up to, for its stats; not for a reopened run (its
+        # tasks from before are in the store, not here: the store counts them).
+        self._run_totals: dict[str, _RunTotals] = {}
         # Runs that will run again in place (their rows exist), counted until their
         # RunStarted is written: an earlier run of the same id may still be finishing.
         self._reopen: dict[str, int] = {}
@@ -224,6 +241,7 @@ class RunRecorder:
         self._single.discard(run_id)
         self._names.pop(run_id, None)
         self._reopened.discard(run_id)
+        self._run_totals.pop(run_id, None)
         prefix = task_id_for(run_id, "")
         self._tasks = {t for t in self._tasks if not t.startswith(prefix)}
 
@@ -235,6 +253,9 @@ class RunRecorder:
         task_id = task_id_for(run_id, node_id)
         if task_id not in self._tasks:
             self._tasks.add(task_id)
+            counted = self._run_totals.get(run_id)
+            if counted is not None:
+                counted.tasks += 1
             fields = {
                 "node_id": node_id,
                 "name": node_id,
@@ -264,6 +285,11 @@ class RunRecorder:
         self._store.queue_run_update(run_id, **fields)
 
     def _count(self, run_id: str, metrics: Any, output: Any, node_id: str) -> None:
+        counted = self._run_totals.get(run_id)
+        if counted is not None and metrics is not None:
+            counted.tokens_in += metrics.tokens_in or 0
+            counted.tokens_out += metrics.tokens_out or 0
+            counted.cost += metrics.cost or 0.0
         totals = self._totals.get(self._parents.get(run_id, ""))
         if totals is None:
             return
@@ -322,6 +348,7 @@ class RunRecorder:
         ahead = self._row_runs.get(event.parent_run_id or "")
         place = None if ahead is None else ahead.place.pop(event.run_id, None)
         if ahead is not None and place is not None:
+            self._run_totals[event.run_id] = _RunTotals()
             self._write_ahead(event.parent_run_id or "", ahead, place)
             self._store.queue_start_run(event.run_id)
             return
@@ -333,6 +360,7 @@ class RunRecorder:
             self._reopened.add(event.run_id)
             self._store.queue_reopen_run(event.run_id).add_done_callback(_opens(gate))
             return
+        self._run_totals[event.run_id] = _RunTotals()
         inputs = self.inputs.pop(event.run_id, None)
         if inputs is None and event.row is not None:
             inputs = self._row_inputs(event.parent_run_id, event.row)
@@ -392,17 +420,24 @@ class RunRecorder:
                 parent.succeeded += 1
             else:
                 parent.failed += 1
+        # The store adds up a run's tasks itself unless the stats already say what it would.
+        counted = self._run_totals.get(event.run_id)
+        stats = None if counted is None else counted.stats()
         totals = self._totals.pop(event.run_id, None)
+        if totals is not None:
+            stats = {**(stats or {}), **totals.stats()}
         self._forget(event.run_id)
         ahead = self._row_runs.pop(event.run_id, None)
         if ahead is not None:  # rows written ahead that never started: the dataset ended
             for _, run_id in ahead.planned[: ahead.written]:
                 if run_id in ahead.place:
                     self._forget(run_id)
-                    self._store.queue_finish_run(run_id, RunStatus.CANCELLED)
+                    self._store.queue_finish_run(
+                        run_id, RunStatus.CANCELLED, stats=_RunTotals().stats()
+                    )
         self._store.queue_finish_run(
             event.run_id,
             _STATUS.get(event.status, RunStatus.ERROR),  # StrEnum: looked up as its text
             error=event.error,
-            stats=totals.stats() if totals is not None else None,
+            stats=stats,
         )

@@ -16,7 +16,7 @@ from runnable.runner.dataset import DatasetRun, run_dataset
 from runnable.runner.events import RunStarted
 from runnable.tracking import RunRecorder, RunStatus, RunStore
 from runnable.tracking.recorder import WRITE_AHEAD
-from runnable.types import ExecutionStatus
+from runnable.types import ExecutionMetrics, ExecutionResult, ExecutionStatus
 from tests.db_fixtures import Database
 
 CHAIN = Chain(nodes=[Node("echo", "prompt:p1")], connections=[])
@@ -178,3 +178,41 @@ async def test_waiting_for_a_runs_row_hurries_the_write_behind_queue(database: D
         assert await store.get_run("r1") is not None
     finally:
         await store.close()
+
+
+async def test_a_rows_stats_are_what_the_store_would_count_from_its_tasks(
+    run_store: RunStore,
+) -> None:
+    # The recorder gives each run's totals (tasks, tokens, cost) from the events it
+    # writes, so the store does not count them; they must be what counting would give.
+    chain = Chain(
+        nodes=[Node("ask", "prompt:p1"), Node("judge", "evaluator:e1")],
+        connections=[],
+    )
+
+    async def execute(node: Node, inputs: Mapping[str, Any], ctx: NodeContext) -> Any:
+        if node.id == "judge" and inputs["i"] % 3 == 0:
+            raise ValueError("no verdict")
+        metrics = ExecutionMetrics(tokens_in=inputs["i"], tokens_out=2, cost=0.25)
+        return ExecutionResult(status=ExecutionStatus.SUCCESS, output="ok", metrics=metrics)
+
+    recorder = RunRecorder(run_store)
+    rows = [{"i": i} for i in range(7)]
+    run = run_dataset(chain, rows, execute, on_event=recorder.on_event, row_concurrency=2)
+    recorder.expect(run.run_id, rows=rows, row_runs=run.row_run_ids)
+    result = await run.wait()
+    await recorder.drain()
+    assert not recorder.errors
+    row_run_ids = [row.run_id for row in result.rows if row is not None]
+    assert len(row_run_ids) == len(rows)
+    for row_run_id in row_run_ids:
+        stored = await run_store.get_run(row_run_id)
+        tasks = await run_store.list_tasks(row_run_id)
+        assert stored is not None and len(tasks) == 2
+        counted = {
+            "tasks": len(tasks),
+            "tokens_in": sum(t.tokens_in or 0 for t in tasks),
+            "tokens_out": sum(t.tokens_out or 0 for t in tasks),
+            "cost": sum(t.cost or 0.0 for t in tasks),
+        }
+        assert {key: stored.stats[key] for key in counted} == counted
