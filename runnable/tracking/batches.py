@@ -20,6 +20,7 @@ from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runnable.redaction import to_record_json_text
+from runnable.tracking.bulk import execute_many
 from runnable.tracking.errors import RunNotFoundError, TaskNotFoundError
 from runnable.tracking.statements import APPEND_PARTIAL, TERMINAL, is_open
 from runnable.tracking.tables import ai_runs, ai_tasks
@@ -75,7 +76,7 @@ async def apply_batch(conn: AsyncConnection, batch: list[Write]) -> list[bool | 
     outcomes = [_fold(write, records, inserted) for write in batch]
     for table in (ai_runs, ai_tasks):
         if inserted[table.name]:
-            await _insert(conn, table, inserted[table.name])
+            await execute_many(conn, _INSERT[table.name], inserted[table.name])
     changed = expected = 0
     for key, record in records.items():
         if record.reopen is not None:  # at most one: a reopen starts its batch
@@ -89,7 +90,7 @@ async def apply_batch(conn: AsyncConnection, batch: list[Write]) -> list[bool | 
     ]
     expected += len(appends)
     if appends:
-        changed += (await conn.execute(APPEND_PARTIAL, appends)).rowcount
+        changed += (await execute_many(conn, APPEND_PARTIAL, appends)).rowcount
     changes, count = await _update(conn, ai_tasks, records)
     changed, expected = changed + changes, expected + count
     finishing = {key[1]: r for key, r in records.items() if r.totals is not None}
@@ -102,48 +103,6 @@ async def apply_batch(conn: AsyncConnection, batch: list[Write]) -> list[bool | 
             raise RacedWriteError()
         return [False]
     return outcomes
-
-
-async def _insert(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """One `executemany` of new rows, each a tuple in the driver's own form.
-
-    The INSERT is compiled once per dialect and schema, and each value goes through its
-    column's bind processor only: SQLAlchemy's general path costs as much again per row
-    (parameter names matched, every processor looked up), and a dataset inserts thousands.
-    """
-    sql, columns = _compiled_insert(conn, table)
-    params = [
-        tuple([value if process is None else process(value) for name, process in columns
-               for value in (row[name],)])
-        for row in rows
-    ]  # fmt: skip
-    await conn.exec_driver_sql(sql, params)
-
-
-_INSERTS: dict[tuple[Any, ...], tuple[str, list[tuple[str, Any]]]] = {}
-
-
-def _compiled_insert(conn: AsyncConnection, table: Table) -> tuple[str, list[tuple[str, Any]]]:
-    dialect = conn.dialect
-    options = {} if conn.sync_connection is None else conn.sync_connection.get_execution_options()
-    translate = options.get("schema_translate_map")
-    key = (dialect.name, dialect.driver, dialect.paramstyle, table.name, repr(translate))
-    found = _INSERTS.get(key)
-    if found is None:
-        compiled = insert(table).compile(
-            dialect=dialect,
-            schema_translate_map=translate,
-            render_schema_translate=translate is not None,
-        )
-        names = compiled.positiontup
-        if names is None:  # a dialect with named parameters: not one the store runs on
-            raise TypeError(f"{dialect.name} takes named parameters")
-        processors = {
-            column.name: column.type.dialect_impl(dialect).bind_processor(dialect)
-            for column in table.columns
-        }
-        found = _INSERTS[key] = (compiled.string, [(name, processors[name]) for name in names])
-    return found
 
 
 async def _statuses(conn: AsyncConnection, batch: list[Write]) -> dict[tuple[str, str], _Record]:
@@ -278,7 +237,7 @@ async def _update(
         {"w_id": record_id, **{f"v_{c}": values.get(c) for c in columns}}
         for record_id, values in changes
     ]
-    result = await conn.execute(_update_statement(table, columns), rows)
+    result = await execute_many(conn, _update_statement(table, columns), rows)
     return result.rowcount, len(rows)
 
 
@@ -301,6 +260,7 @@ def _update_statement(table: Table, columns: tuple[str, ...]) -> Any:
 
 
 _TABLES = {table.name: table for table in (ai_runs, ai_tasks)}
+_INSERT = {table.name: insert(table) for table in (ai_runs, ai_tasks)}
 # Locked in id order (PostgreSQL; SQLite ignores FOR UPDATE), so two processes'
 # batches never wait on each other in a cycle.
 _STATUS = {

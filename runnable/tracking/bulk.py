@@ -1,0 +1,73 @@
+"""Statements run for many rows at once, each row handed to the driver as a tuple.
+
+SQLAlchemy's general `executemany` path matches parameter names and looks up bind
+processors for every value of every row, as much work again as the database's own for a
+run store's small rows, and a dataset writes thousands of them. Here a statement is
+compiled once per dialect and schema; each row becomes a tuple in the compiled order,
+each value through its own column type's bind processor only (the same processors
+SQLAlchemy would apply), and the constants the statement carries (its status guard) are
+filled in from the compiled statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import CursorResult
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+# Where a compiled parameter's value comes from: the row's key (and the processor its
+# type has, if any), or a constant of the statement, already processed.
+_Slot = tuple[str | None, Callable[[Any], Any] | None, Any]
+_COMPILED: dict[tuple[Any, ...], tuple[str, list[_Slot]]] = {}
+
+
+async def execute_many(
+    conn: AsyncConnection, stmt: ClauseElement, rows: Sequence[Mapping[str, Any]]
+) -> CursorResult[Any]:
+    """Run `stmt` once for each of `rows` (dicts of its bound parameters) in one call."""
+    sql, slots = _compiled(conn, stmt)
+    params = [
+        tuple([
+            constant if key is None
+            else value if process is None or value is None
+            else process(value)
+            for key, process, constant in slots
+            for value in ((row[key] if key is not None else None),)
+        ])
+        for row in rows
+    ]  # fmt: skip
+    return await conn.exec_driver_sql(sql, params)
+
+
+def _compiled(conn: AsyncConnection, stmt: ClauseElement) -> tuple[str, list[_Slot]]:
+    dialect = conn.dialect
+    sync = conn.sync_connection
+    translate = None if sync is None else sync.get_execution_options().get("schema_translate_map")
+    # Statements are module constants (built once), so the object itself is the key.
+    key = (stmt, dialect.name, dialect.driver, dialect.paramstyle, repr(translate))
+    found = _COMPILED.get(key)
+    if found is None:
+        compiled = stmt.compile(
+            dialect=dialect,
+            schema_translate_map=translate,
+            render_schema_translate=translate is not None,
+        )
+        assert isinstance(compiled, SQLCompiler)  # a DML statement's compiler
+        names = compiled.positiontup
+        if names is None:  # named parameters: no dialect a run store runs on
+            raise TypeError(f"{dialect.name} takes named parameters, not positions")
+        slots: list[_Slot] = []
+        for name in names:
+            bind = compiled.binds[name]
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if bind.required:
+                slots.append((bind.key, process, None))
+            else:
+                value = bind.effective_value
+                slots.append((None, None, value if process is None else process(value)))
+        found = _COMPILED[key] = (compiled.string, slots)
+    return found
