@@ -56,6 +56,8 @@ class UtcDateTime(TypeDecorator[datetime]):
         normalise = self.process_bind_param
 
         def process(value: datetime | None) -> str | None:
+            if value is not None and value.tzinfo is UTC:  # what utc_now() makes
+                return value.isoformat(" ", "microseconds")[:26]  # without "+00:00"
             naive = normalise(value, dialect)
             # SQLAlchemy's SQLite DATETIME format, always with microseconds.
             return None if naive is None else naive.isoformat(" ", "microseconds")
