@@ -77,6 +77,7 @@ class _RunTotals:
         return attrs.asdict(self)
 
 
+_UNSEEN: Any = object()  # an event class `on_event` has not looked up yet
 WRITE_AHEAD = 256
 """A dataset's row runs written ahead of the rows that start, at most."""
 _ROW_KIND = "chain"  # a dataset row runs as a chain (the kind of its `RunStarted`)
@@ -149,14 +150,21 @@ class RunRecorder:
         self._reopened: set[str] = set()
         # Datasets whose rows' run ids are known up front: by dataset run id.
         self._row_runs: dict[str, _RowRuns] = {}
+        # How each class of event is written (None: not at all), found on first sight.
+        self._writers: dict[type[Event], Callable[[Any], None] | None] = {}
 
     def on_event(self, event: Event) -> None:
         """Queue the writes of `event` (the runner calls this for every event)."""
+        write = self._writers.get(type(event), _UNSEEN)
+        if write is _UNSEEN:
+            write = self._writer_for(type(event))
+        if write is None:  # chunks and the like: nothing to record
+            return
         try:
             # The log names the event's type, not the event: holding the event until its
             # writes commit would keep its inputs and outputs alive through collections.
             with self._store.write_behind(functools.partial(self._failed, event.type)):
-                self._write(event)
+                write(event)
         except Exception as exc:
             self._failed(getattr(event, "type", "?"), exc)
             if isinstance(event, RunStarted):
@@ -301,42 +309,55 @@ class RunRecorder:
         if score is not None:
             totals.scores.setdefault(node_id, []).append(score)
 
-    def _write(self, event: Event) -> None:
-        if isinstance(event, RunStarted):
-            self._run_started(event)
-        elif isinstance(event, NodeStarted):
-            self._add_task(event.run_id, event.node_id, event.inputs)
-        elif isinstance(event, NodeCompleted | NodeFailed):
-            if isinstance(event, NodeCompleted) and event.cached:
-                return
-            failed = isinstance(event, NodeFailed)
-            if failed:
-                self._add_task(event.run_id, event.node_id)
-            metrics = event.metrics
-            output = event.output
-            self._count(event.run_id, metrics, None if failed else output, event.node_id)
-            self._store.queue_finish_task(
-                task_id_for(event.run_id, event.node_id),
-                RunStatus.ERROR if failed else RunStatus.SUCCESS,
-                response=output,
-                error=event.error if failed else None,  # type: ignore[union-attr]
-                tokens_in=metrics.tokens_in if metrics else None,
-                tokens_out=metrics.tokens_out if metrics else None,
-                cost=metrics.cost if metrics else None,
-                ttft_ms=None if failed or not metrics else metrics.ttft_ms,
-                latency_ms=event.latency_ms,
-                request=event.request,
-            )
-            self._sent(event.run_id, event.request)
-        elif isinstance(event, NodeCancelled) and event.started:
-            self._store.queue_finish_task(
-                task_id_for(event.run_id, event.node_id), RunStatus.CANCELLED
-            )
-        elif isinstance(event, NodeSkipped):
-            task_id = self._add_task(event.run_id, event.node_id)
-            self._store.queue_finish_task(task_id, RunStatus.SKIPPED, error=event.reason or None)
-        elif isinstance(event, RunCompleted):
-            self._run_completed(event)
+    def _writer_for(self, event_type: type[Event]) -> Callable[[Any], None] | None:
+        """How events of `event_type` are written, found once (by class, then its bases)."""
+        by_class: dict[type[Event], Callable[[Any], None]] = {
+            RunStarted: self._run_started,
+            NodeStarted: self._node_started,
+            NodeCompleted: self._node_ended,
+            NodeFailed: self._node_ended,
+            NodeCancelled: self._node_cancelled,
+            NodeSkipped: self._node_skipped,
+            RunCompleted: self._run_completed,
+        }
+        found = next((by_class[c] for c in event_type.__mro__ if c in by_class), None)
+        self._writers[event_type] = found
+        return found
+
+    def _node_started(self, event: NodeStarted) -> None:
+        self._add_task(event.run_id, event.node_id, event.inputs)
+
+    def _node_cancelled(self, event: NodeCancelled) -> None:
+        if event.started:
+            task_id = task_id_for(event.run_id, event.node_id)
+            self._store.queue_finish_task(task_id, RunStatus.CANCELLED)
+
+    def _node_skipped(self, event: NodeSkipped) -> None:
+        task_id = self._add_task(event.run_id, event.node_id)
+        self._store.queue_finish_task(task_id, RunStatus.SKIPPED, error=event.reason or None)
+
+    def _node_ended(self, event: NodeCompleted | NodeFailed) -> None:
+        if isinstance(event, NodeCompleted) and event.cached:
+            return
+        failed = isinstance(event, NodeFailed)
+        if failed:
+            self._add_task(event.run_id, event.node_id)
+        metrics = event.metrics
+        output = event.output
+        self._count(event.run_id, metrics, None if failed else output, event.node_id)
+        self._store.queue_finish_task(
+            task_id_for(event.run_id, event.node_id),
+            RunStatus.ERROR if failed else RunStatus.SUCCESS,
+            response=output,
+            error=event.error if failed else None,  # type: ignore[union-attr]
+            tokens_in=metrics.tokens_in if metrics else None,
+            tokens_out=metrics.tokens_out if metrics else None,
+            cost=metrics.cost if metrics else None,
+            ttft_ms=None if failed or not metrics else metrics.ttft_ms,
+            latency_ms=event.latency_ms,
+            request=event.request,
+        )
+        self._sent(event.run_id, event.request)
 
     def _run_started(self, event: RunStarted) -> None:
         if event.kind == "dataset":
