@@ -318,7 +318,8 @@ class RunStore(RunReads):
 
     def queue_task(self, run_id: str, **fields: Any) -> asyncio.Future[bool]:
         """Queue a new task (the arguments of `add_task`) without waiting for it."""
-        row = self._new(ai_tasks, {**fields, "run_id": run_id})
+        fields["run_id"] = run_id  # `fields` is this call's own dict
+        row = self._new(ai_tasks, fields)
         return self._writes.submit("insert", ai_tasks, row["id"], row)
 
     async def append_partial(
@@ -511,7 +512,10 @@ class RunStore(RunReads):
         await super().close()
 
     def _new(self, table: Table, fields: Mapping[str, Any]) -> dict[str, Any]:
-        fields = {"status": RunStatus.RUNNING, **fields, "id": fields.get("id") or uuid.uuid4().hex}
         row = new_row(table, self._now(), fields)
+        if row["status"] is None:  # not given: a new record is running
+            row["status"] = RunStatus.RUNNING.value
+        if not row["id"]:
+            row["id"] = uuid.uuid4().hex
         self._started[row["id"]] = time.monotonic()
         return row
