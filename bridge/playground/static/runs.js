@@ -50,14 +50,19 @@ async function mountList(main) {
     load();
   }
 
+  // Only the newest listing is shown: a filter changed while an older one was on its way
+  // (the first listing races the page's own controls) must not be overwritten by it.
+  let latest = 0;
   async function load() {
+    const mine = ++latest;
     let data;
     try {
       data = await api("GET", `/runs${query(filters)}`);
     } catch (exc) {
-      fill(table, h("div", { class: "banner banner-error", role: "alert" }, `Runs could not be listed: ${exc.message}`));
+      if (mine === latest) fill(table, h("div", { class: "banner banner-error", role: "alert" }, `Runs could not be listed: ${exc.message}`));
       return;
     }
+    if (mine !== latest) return;
     const { items, total } = data;
     if (!items.length && filters.offset > 0 && total > 0) {
       filters.offset = Math.max(0, (Math.ceil(total / filters.limit) - 1) * filters.limit);
