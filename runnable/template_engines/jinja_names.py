@@ -5,10 +5,11 @@
 name in a tag), at a small fraction of its cost and without a length limit; for text
 jinja2 refuses it gives what can be read. The property tests hold it to jinja2.
 
-How: `jinja_lexer` splits the text into tags; `jinja_grammar` reads each tag; the
-statements read here make a small tree, and `jinja_scopes` applies jinja2's scoping
-to it (loop and `set` variables, `with`, macro parameters, `if` branches, `loop`,
-`caller`, blocks).
+How: `jinja_lexer` splits the text into tags; `jinja_grammar` reads each tag (a block
+tag into a statement, `jinja_statements`); the statements read here make a small tree,
+and `jinja_scopes` applies jinja2's scoping to it (loop and `set` variables, `with`,
+macro parameters, `if` branches, `loop`, `caller`, blocks). What a tag's content
+gives is kept by content, so a text that repeats a tag reads it once.
 
 A tag that does not parse gives the names a token rule finds in it (not after `.`,
 `|` or `is`, not a keyword, not the target of a `for`/`set`/`with`/`macro`). Blocks
