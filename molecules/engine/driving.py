@@ -130,19 +130,19 @@ def write_start_execution(
     if state.prompt is None:
         # No prompt to render: the question alone is the turn.
         turn_id = uuid.uuid4().hex
-        instances.emit(
-            get, set, iid, TurnQueued(turn_id, state.current_input or None, state.resources, {})
-        )
-        started = None
+        queued = TurnQueued(turn_id, state.current_input or None, state.resources, {})
+        task = instances.spawn(_turn_id(turn_id), name=iid)
     else:
         turn = queue_turn(instances, state, state.current_input)
         turn_id = turn.turn_id
         queued = TurnQueued(turn_id, turn.user_input, state.resources, turn.computed())
-        instances.emit(get, set, iid, queued)
-        started = _started(instances, get, set, iid, turn)
+        task = instances.spawn(_started(instances, get, set, iid, turn), name=iid)
+    # Queued once its task exists (no loop, no task: nothing was changed); the task
+    # runs after this write, so it finds the turn queued.
+    instances.emit(get, set, iid, queued)
     if task_id is not None:
         instances.emit(get, set, iid, TaskLinked(turn_id, task_id))
-    return instances.spawn(_turn_id(turn_id) if started is None else started, name=iid)
+    return task
 
 
 async def _turn_id(turn_id: str) -> str:

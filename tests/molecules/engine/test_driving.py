@@ -14,6 +14,7 @@ import pytest
 from molecules import Store
 from molecules.engine import (
     ConversationEngine,
+    EngineConfigError,
     InstanceBusyError,
     InstanceExistsError,
     InstanceNotReadyError,
@@ -234,3 +235,17 @@ async def test_start_prompt_action_continues_the_run_it_is_given(
     messages = other.get(engine.selectors.conversation_messages(again.instance_id))
     assert other.get(engine.selectors.run_id(again.instance_id)) == run_id
     assert [m.role for m in messages] == ["system", "user", "assistant"]
+
+
+def test_start_execution_outside_an_event_loop_raises_and_queues_nothing() -> None:
+    engine, store = ConversationEngine(), Store()
+    prompt = {"name": "P", "messages": [{"role": "user", "content": "Hi"}]}
+    iid = store.set(engine.actions.create_instance, {"id": "i1", "prompt": prompt})
+    store.set(engine.actions.set_current_input, iid, "question")
+
+    with pytest.raises(EngineConfigError, match="asyncio loop"):
+        store.set(engine.actions.start_execution, iid)
+
+    assert store.get(engine.selectors.status(iid)) == "ready"
+    assert store.get(engine.selectors.turn(iid)) is None
+    assert store.get(engine.selectors.current_input(iid)) == "question"
