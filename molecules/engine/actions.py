@@ -12,7 +12,8 @@ Arguments after the instance id (`iid`), and what `store.set` returns:
   Task, or None (a turn driven from outside ends at once, and is recorded).
 - `create_instance(state)` (an `InstanceState` or a mapping of its fields) -> its id;
   `set_instance_status(iid, status, error=None)`, `start_streaming(iid)` -> None;
-  `start_execution(iid, task_id=None)` -> the turn id (a turn the caller runs).
+  `start_execution(iid, task_id=None)` -> Task of the turn id (a turn the caller runs;
+  done once its request is rendered, in a worker thread).
 - `approve_tool_call(iid, call_id, approved, result=None)` -> the turn's Task (the turn
   goes on once no call awaits approval).
 - `update_variable(iid, name, value)`, `update_variables(iid, values)`,

@@ -3,13 +3,13 @@
 `queue_turn` makes the cheap checks a turn must pass before it is queued (not busy, the
 prompt loaded, chat allowed, no variable missing, something to send) inside the
 synchronous store write; rendering the prompt's templates may take up to the render
-limits' `max_seconds`, so it is left to `QueuedTurn.render`, which the turn's task runs
-in a worker thread. `prepare_turn` does both at once, for a caller that needs the
-request in the write (`start_execution`).
+limits' `max_seconds`, so it is left to the turn's task: `QueuedTurn.arender` renders
+in a worker thread, for `execute_message`'s turns and for `start_execution` alike.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -30,7 +30,7 @@ from runnable.errors import MessageError, MissingVariablesError
 from runnable.messages import ChatMessage, Resource
 from runnable.variables import ResolvedVariable, computed_variables
 
-__all__ = ["QueuedTurn", "prepare_turn", "queue_turn"]
+__all__ = ["QueuedTurn", "queue_turn"]
 
 
 @attrs.frozen(slots=True)
@@ -75,6 +75,14 @@ class QueuedTurn:
             )
         except MessageError as exc:
             raise InstanceNotReadyError(self.iid, str(exc)) from exc
+
+    async def arender(self) -> TurnRequest:
+        """`render` where it cannot hold the event loop: a first turn's templates (up to
+        the render limits' `max_seconds` of CPU) in a worker thread; a later turn only
+        appends the input to the history, at once."""
+        if self.renders_templates:
+            return await asyncio.to_thread(self.render)
+        return self.render()
 
     def unrendered(self) -> TurnRequest:
         """The request as far as it is known without rendering: what a failed render records."""
@@ -125,8 +133,3 @@ def queue_turn(instances: Instances, state: InstanceState, user_input: str | Non
         settings=state.settings,
         apply_variables=state.config.apply_variables,
     )
-
-
-def prepare_turn(instances: Instances, state: InstanceState, user_input: str | None) -> TurnRequest:
-    """The request for the instance's next turn, rendered here; refuses what cannot be sent."""
-    return queue_turn(instances, state, user_input).render()

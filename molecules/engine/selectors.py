@@ -28,7 +28,7 @@ from molecules.engine.state import (
     identical,
 )
 from runnable.chat.execution import PromptSpec, prompt_variables, resolve_prompt_variables
-from runnable.errors import MessageError
+from runnable.errors import MessageError, TemplateError
 from runnable.messages import ChatMessage, Resource, build_turn_messages
 from runnable.types import ErrorInfo
 from runnable.variables import ResolvedVariable, variable_values
@@ -42,6 +42,14 @@ class InstanceStats:
 
     totals: Totals
     last_turn: TurnStats | None
+
+
+@attrs.frozen(slots=True)
+class _Resolution:
+    """The first turn's messages as rendered now, or why they cannot be."""
+
+    messages: tuple[ChatMessage, ...]
+    error: ErrorInfo | None = None
 
 
 @attrs.frozen(slots=True)
@@ -161,8 +169,15 @@ class InstanceSelectors:
             "missing_variables", self._missing_variables
         )
         self.is_ready: AtomFamily[str, Atom[bool]] = family("is_ready", self._is_ready)
+        # The first turn's messages rendered once, for the two selectors that show them.
+        self._resolution: AtomFamily[str, Atom[_Resolution]] = atom_family(
+            lambda iid: derived(lambda get: self._resolve(get, iid), name=f"resolution({iid})")
+        )
         self.resolved_messages: AtomFamily[str, Atom[tuple[ChatMessage, ...]]] = family(
-            "resolved_messages", self._resolved_messages
+            "resolved_messages", lambda get, iid: get(self._resolution(iid)).messages
+        )
+        self.resolved_messages_error: AtomFamily[str, Atom[ErrorInfo | None]] = family(
+            "resolved_messages_error", lambda get, iid: get(self._resolution(iid)).error
         )
         self.system_message: AtomFamily[str, Atom[str | None]] = family(
             "system_message", self._system_message
@@ -230,6 +245,7 @@ class InstanceSelectors:
         """Drop the selector atoms of a removed instance."""
         for made in self._families.values():
             made.remove(iid)
+        self._resolution.remove(iid)
 
     # Derived from slices
 
@@ -258,23 +274,24 @@ class InstanceSelectors:
             return False
         return not get(self.missing_variables(iid))
 
-    def _resolved_messages(self, get: Getter, iid: str) -> tuple[ChatMessage, ...]:
+    def _resolve(self, get: Getter, iid: str) -> _Resolution:
         conversation = get(self.conversation_messages(iid))
         if conversation:
-            return conversation
+            return _Resolution(conversation)
         prompt = get(self.prompt(iid))
         config = get(self.execution_config(iid))
         if prompt is None or config is None:
-            return ()
+            return _Resolution(())
         if not config.apply_variables:
-            return tuple(prompt.messages)
+            return _Resolution(tuple(prompt.messages))
         values = variable_values(get(self.merged_variables(iid)))
         try:
-            return tuple(
-                build_turn_messages(prompt.messages, values, format=prompt.template_format)
-            )
-        except MessageError:
-            return ()
+            messages = build_turn_messages(prompt.messages, values, format=prompt.template_format)
+        except (MessageError, TemplateError) as exc:
+            # A template that fails or hits a limit is a value to show, never a raise
+            # out of a selector (a server reading it would answer 500).
+            return _Resolution((), ErrorInfo.from_exception(exc))
+        return _Resolution(tuple(messages))
 
     def _system_message(self, get: Getter, iid: str) -> str | None:
         for message in get(self.resolved_messages(iid)):

@@ -168,7 +168,7 @@ async def run_turn(
     ttft_ms: float | None = None
     try:
         try:
-            request = (await _rendered(turn)).sent_to(provider)
+            request = (await turn.arender()).sent_to(provider)
         finally:
             # The run exists before the model is called (a turn whose render failed is
             # recorded with what it asked); a cancel meanwhile lets it finish.
@@ -263,15 +263,6 @@ class _Records:
             except Exception:
                 return  # nothing was begun that could be ended (the failure was logged)
         await getattr(self._recorder, method)(*args)
-
-
-async def _rendered(turn: QueuedTurn) -> TurnRequest:
-    # A first turn renders the prompt's templates (up to the render limits' max_seconds
-    # of CPU): in a worker thread, so the event loop keeps serving everyone else. Later
-    # turns only append the input to the history.
-    if turn.renders_templates:
-        return await asyncio.to_thread(turn.render)
-    return turn.render()
 
 
 def _uncancel() -> None:

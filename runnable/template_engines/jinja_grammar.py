@@ -19,7 +19,9 @@ from runnable.template_engines.jinja_lexer import Token
 __all__ = ["CONSTANTS", "MAX_BRACKETS", "Event", "TagParser", "UnparsedTagError"]
 
 Event = tuple[str, str]
-"""`(what, name)`: what is `load`, `store`, `param` or `nsref` (a `set ns.x`: loads ns)."""
+"""`(what, name)`: what is `load`, `store`, `param` or `nsref` (a `set ns.x`: loads ns);
+the reader also makes `outer` (a load) and `define` (a store) events, which jinja2's
+name visitor does not meet where they stand (see `jinja_scopes.outer_loads`)."""
 
 CONSTANTS = frozenset({"true", "false", "none", "True", "False", "None"})
 MAX_BRACKETS = 48

@@ -3,9 +3,13 @@
 Tokens follow jinja2's own lexer: its token patterns (reused from `jinja2.lexer`) tried
 in its order, its bracket balancing, its comment and `raw` rules, so a template jinja2
 reads gives the same tokens here. Text jinja2 refuses (an unclosed tag, a stray
-character, an unterminated string or comment) is read again from the start in a
-recovery mode where no tag runs past the next tag opener, so a half-typed tag never
-hides the tags after it. Both passes only move forward, and every search that looks
+character, an unterminated string or comment) is read from that tag on in a recovery
+mode where no tag runs past the next tag opener, so a half-typed tag never hides the
+tags after it. Tags of the common shapes (`{{ name }}`, a tag without quotes or braces;
+in recovery mode, every variable tag) are read with the data before them in one match
+of a regular expression, a run of them at once, and a content seen before is not
+tokenized again; the others token by token (`Lexer._one`). Both passes only move
+forward, and every search that looks
 ahead without consuming (a comment's end, a closing quote) remembers where it failed:
 the work is linear in the length of the text. `Lexer.work` counts it (tokens read plus
 characters searched in vain), for the tests.
@@ -25,15 +29,29 @@ Token = tuple[str, str]
 `pipe`...) and its text."""
 
 Tag = tuple[str, str, list[Token], bool]
-"""`(kind, name, tokens, complete)`: kind `variable` or `block` with the tag's tokens,
+"""`(kind, key, tokens, complete)`: kind `variable` or `block` with the tag's tokens,
 or kind `FAST` for `{{ name }}` (optionally with attributes and argument-less filters)
-with `name` its only variable and no tokens; `complete` is False for a tag that did not
-close properly (read in recovery mode)."""
+with `key` its only variable and no tokens; `complete` is False for a tag that did not
+close properly (read in recovery mode). For a variable or block tag, `key` is its
+content as written when equal contents always give equal tokens (else ""): a reader may
+keep what it made of a content by it."""
 
 FAST = "fast"
+_NO_TOKENS: list[Token] = []  # a FAST tag's (shared: never changed)
 
 # jinja2's own identifier pattern (the lexer imports it from a private module).
 _NAME_RE: re.Pattern[str] = getattr(_jinja2_lexer, "name_re")  # noqa: B009
+
+
+def _quick_names(pattern: str) -> str:
+    """jinja2's name pattern, `[\\w...]+`, as one that matches the same text faster: runs
+    of word characters, and the other characters only past ASCII."""
+    if not (pattern.startswith("[\\w") and pattern.endswith("]+")):
+        return pattern
+    return rf"(?:\w++|(?![\x00-\x7f])[{pattern[3:-2]}])++"
+
+
+_NAME_TOKEN = _quick_names(_NAME_RE.pattern)
 _OPENER = re.compile(r"\{[{%#]")
 _RAW_BEGIN = re.compile(r"\{%[-+]?\s*+raw\s*+(?:-%\}\s*+|%\})")
 _RAW_END = re.compile(r"\{%[-+]?\s*+endraw\s*+(?:\+%\}|-%\}\s*+|%\})")
@@ -41,18 +59,10 @@ _VARIABLE_END = re.compile(r"-\}\}\s*+|\}\}")
 _BLOCK_END = re.compile(r"\+%\}|-%\}\s*+|%\}")
 _TOKEN = re.compile(
     rf"(?P<whitespace>\s+)|(?P<float>(?ix:{float_re.pattern}))"
-    rf"|(?P<integer>(?ix:{integer_re.pattern}))|(?P<name>{_NAME_RE.pattern})"
+    rf"|(?P<integer>(?ix:{integer_re.pattern}))|(?P<name>{_NAME_TOKEN})"
     rf"|(?P<string>(?s:{string_re.pattern}))|(?P<operator>{operator_re.pattern})"
 )
-_NAME = rf"(?!\d){_NAME_RE.pattern}"
-# The commonest tag, `{{ name }}` (attributes and argument-less filters allowed), in one
-# match: only its first name can be a variable. Possessive: it never backtracks.
-_FAST = re.compile(
-    rf"\{{\{{[-+]?\s*+({_NAME})(?>\s*+\.\s*+{_NAME})*+"
-    rf"(?>\s*+\|\s*+{_NAME}(?>\s*+\.\s*+{_NAME})*+)*+\s*+(?:-\}}\}}\s*+|\}}\}})"
-)
-# Names that are not a plain variable when they open an expression.
-_NOT_FAST = frozenset({"true", "false", "none", "True", "False", "None", "not"})
+
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
 _DEPTH = {"(": 1, "[": 1, ")": -1, "]": -1}
 _WORD_CHARACTER = re.compile(r"\w")
@@ -69,10 +79,69 @@ def _ungrouped(pattern: str) -> str:
 _OPERATORS = "|".join(map(re.escape, sorted(operators, key=len, reverse=True)))
 _WORD = (
     rf"(?ix:{_ungrouped(float_re.pattern)})|(?ix:{_ungrouped(integer_re.pattern)})"
-    rf"|{_NAME_RE.pattern}|{_OPERATORS}|\S"
+    rf"|{_NAME_TOKEN}|{_OPERATORS}|\S"
 )
 _WORDS = re.compile(rf"\s*+({_WORD})")
 _LENIENT_WORDS = re.compile(rf"\s*+((?s:{_ungrouped(string_re.pattern)})|['\"][\s\S]*+|{_WORD})")
+_KNOWN_WORDS = 4096  # words whose token a lexer keeps (bounded: names may all differ)
+
+# The data before the next tag, then the tag when it has a common shape, read in one
+# match: `{{ name }}` (`fast`), a variable tag (`var`) or a block tag (`block`, not a
+# `raw`); anything else is left to `Lexer._one` (`other`, at `at`). Exactly: the content
+# holds no quote and no brace (jinja2 ends such a tag at its first end delimiter), as in
+# `_one`'s shortcut. Leniently: the content stops at the first end delimiter or the next
+# tag opener (then the tag was cut short), as `_one` reads in recovery mode. A `-` or
+# `+` before the end delimiter belongs to the delimiter. Possessive: no backtracking.
+_DATA = r"(?:[^{]++|\{(?![{%#]))*+(?P<at>)"
+# Leniently, a variable tag without a word character holds no name: skipped as data.
+_LENIENT_DATA = (
+    r"(?:[^{]++|\{(?![{%#])"
+    r"|\{\{[-+]?+(?:[^{}\w\-]++|-(?!\}\})|\{(?![{%#])|\}(?!\}))*+"
+    r"(?:-\}\}\s*+|\}\}|(?=\{[{%#])|\Z))*+(?P<at>)"
+)
+# A run of `{{ name }}` tags (attributes and argument-less filters allowed) whose first
+# names are plain ASCII identifiers (not a constant nor `not`), with data between them,
+# read in one match (`run`); `_RUN_NAMES` then finds their names in one pass (no other
+# `{{` before a name is in such a run). Other names are runs of word characters (a
+# subset of jinja2's name pattern, which also takes some combining marks and is slow to
+# match): a tag with any other name is read as a variable tag.
+_WORD_NAME = r"(?!\d)\w++"
+_ASCII_NAME = r"(?!(?:true|false|none|True|False|None|not)\b)[A-Za-z_][A-Za-z0-9_]*+\b"
+_RUN_BODY = (
+    rf"\{{\{{[-+]?\s*+{_ASCII_NAME}(?>\s*+\.\s*+{_WORD_NAME})*+"
+    rf"(?>\s*+\|\s*+{_WORD_NAME}(?>\s*+\.\s*+{_WORD_NAME})*+)*+\s*+"
+)
+_RUN_NAMES = re.compile(r"\{\{[-+]?\s*+([A-Za-z_][A-Za-z0-9_]*+)")
+_NOT_RAW = r"(?![-+]?\s*+raw\s*+-?%\})"
+_VARIABLE_CLOSE = r"-\}\}\s*+|\}\}"
+_BLOCK_CLOSE = r"\+%\}|-%\}\s*+|%\}"
+_RUN_TAG = rf"{_RUN_BODY}(?:-\}}\}}\s*+|\}}\}})"
+# Leniently, also cut short by the next tag opener (or the end).
+_LENIENT_RUN_TAG = rf"{_RUN_BODY}(?:-\}}\}}\s*+|\}}\}}|(?=\{{[{{%#])|\Z)"
+_EXACT = re.compile(
+    rf"{_DATA}(?:(?P<run>{_RUN_TAG}(?:{_DATA.replace('(?P<at>)', '')}{_RUN_TAG})*+)"
+    rf"|\{{\{{[-+]?+(?P<var>(?:[^{{}}'\"\-]++|-(?!\}}\}}))*+)(?:{_VARIABLE_CLOSE})"
+    rf"|\{{%{_NOT_RAW}[-+]?+(?P<block>(?:[^{{}}'\"%\-+]++|[-+](?!%\}})|%(?!\}}))*+)"
+    rf"(?:{_BLOCK_CLOSE})"
+    r"|(?P<other>))"
+)
+_LENIENT_CONTENT = r"(?:[^{}\-]++|-(?!\}\})|\{(?![{%#])|\}(?!\}))*+"
+_LENIENT_DATA_ONLY = _LENIENT_DATA.replace("(?P<at>)", "")
+# Leniently, a stretch of variable tags (`vars`, with data between them) is read in one
+# match, and `_LENIENT_VARIABLES` gives their contents and ends in one pass: leniently,
+# no tag runs past the next tag opener, so every `{{` after the data is a tag's.
+_LENIENT_VARIABLES = re.compile(
+    rf"{_LENIENT_DATA_ONLY}\{{\{{[-+]?+({_LENIENT_CONTENT})({_VARIABLE_CLOSE})?"
+)
+_LENIENT_VARIABLE_TAG = rf"\{{\{{[-+]?+{_LENIENT_CONTENT}(?:{_VARIABLE_CLOSE})?"
+_LENIENT = re.compile(
+    rf"{_LENIENT_DATA}(?:(?P<run>{_LENIENT_RUN_TAG}"
+    rf"(?:{_LENIENT_DATA_ONLY}{_LENIENT_RUN_TAG})*+)"
+    rf"|(?P<vars>{_LENIENT_VARIABLE_TAG}(?:{_LENIENT_DATA_ONLY}{_LENIENT_VARIABLE_TAG})*+)"
+    rf"|\{{%{_NOT_RAW}[-+]?+(?P<block>(?:[^{{%\-+]++|[-+](?!%\}})|\{{(?![{{%#])|%(?!\}}))*+)"
+    rf"(?P<bclose>{_BLOCK_CLOSE})?"
+    r"|(?P<other>))"
+)
 
 
 def _word_kind(word: str) -> str:
@@ -102,21 +171,82 @@ class Lexer:
         # still ahead), and from where one failed (it fails from anywhere after too).
         self._found = {"}}": -1, "%}": -1}
         self._none_after = {"}}": size, "%}": size, "#}": size, "raw": size}
+        self._known: dict[str, Token] = {}
+        # Tokens by tag content: templates repeat their tags (held once: the contents
+        # are pieces of the text, so these hold at most the text's length).
+        self._read_exactly: dict[str, list[Token]] = {}
+        self._read_leniently: dict[str, list[Token]] = {}
 
     def tags(self) -> list[Tag]:
         """The tags in text order (data, comments and raw blocks hold no names)."""
         text = self.text
+        size = len(text)
         tags: list[Tag] = []
+        append = tags.append
         pos = 0
-        while (found := _OPENER.search(text, pos)) is not None:
+        # One match reads the data before a tag and the tag, when it has a common shape
+        # (`_EXACT`, `_LENIENT`: the same reading as `_one`, without its searches);
+        # other tags, and tags jinja2 would refuse, go to `_one`.
+        while pos < size:
+            lenient = self.recovering
+            found = (_LENIENT if lenient else _EXACT).match(text, pos)
+            assert found is not None  # every alternative may match at an opener or the end
             self.work += 1
-            try:
-                pos = self._one(found.start(), tags)
-            except _BrokenTagError:
-                # From this tag on, jinja2 would refuse the text: read the rest leniently.
-                self.recovering = True
-                pos = self._one(found.start(), tags)
+            shape = found.lastgroup or "other"
+            if shape == "run":
+                names = _RUN_NAMES.findall(text, found.start("run"), found.end())
+                self.work += len(names)
+                tags.extend([(FAST, name, _NO_TOKENS, True) for name in names])
+                pos = found.end()
+                continue
+            if shape == "vars":
+                self._variables(found.start("vars"), found.end(), tags)
+                pos = found.end()
+                continue
+            if shape == "other":
+                start = found.start("at")
+                if start >= size:
+                    break
+                pos = self._careful(start, tags)
+                continue
+            if shape == "bclose":  # a lenient block tag that closed
+                shape = "block"
+                complete = True
+            else:
+                complete = not lenient
+            content = found.group(shape)
+            kind = "variable" if shape == "var" else "block"
+            tokens = (self._read_leniently if lenient else self._read_exactly).get(content)
+            if tokens is None:
+                try:
+                    tokens = self._words(content, lenient)
+                except _BrokenTagError:
+                    self.recovering = True
+                    continue  # read this tag again, leniently
+            append((kind, content, tokens, complete))
+            pos = found.end()
         return tags
+
+    def _variables(self, begin: int, end: int, tags: list[Tag]) -> None:
+        """Leniently, the variable tags of a stretch (each has a word: `_LENIENT_DATA`
+        took the others)."""
+        known = self._read_leniently
+        stretch = _LENIENT_VARIABLES.findall(self.text, begin, end)
+        self.work += len(stretch)
+        for content, close in stretch:
+            tokens = known.get(content)
+            if tokens is None:
+                tokens = self._words(content, True)
+            tags.append(("variable", content, tokens, close != ""))
+
+    def _careful(self, start: int, tags: list[Tag]) -> int:
+        """`_one`, and from a tag jinja2 would refuse on, recovery mode."""
+        try:
+            return self._one(start, tags)
+        except _BrokenTagError:
+            # From this tag on, jinja2 would refuse the text: read the rest leniently.
+            self.recovering = True
+            return self._one(start, tags)
 
     def _one(self, start: int, tags: list[Tag]) -> int:
         """Read the tag (or comment, or raw block) at `start`; where reading goes on."""
@@ -128,11 +258,6 @@ class Lexer:
             return self._skip_raw(raw.end())
         if self.recovering and _OPENER.match(text, start + 2) is not None:
             return start + 2  # `{{{%`...: an empty tag cut short, nothing to read
-        if kind == "{" and (fast := _FAST.match(text, start)) is not None:
-            name = fast.group(1)
-            if name not in _NOT_FAST and name.isidentifier():
-                tags.append((FAST, name, [], True))
-                return fast.end()
         begin = start + 2
         if text.startswith(("-", "+"), begin):
             begin += 1
@@ -187,19 +312,28 @@ class Lexer:
     def _tokens(self, begin: int, end: int, lenient: bool) -> list[Token]:
         """The tokens of a stretch without quotes or braces (or of any, leniently: a
         character jinja2 refuses is skipped)."""
-        text = self.text
-        end = begin + len(text[begin:end].rstrip())  # trailing spaces would be rescanned
+        return self._read_words(self.text[begin:end], lenient)
+
+    def _words(self, content: str, lenient: bool) -> list[Token]:
+        """The tokens of a tag's content (see `_tokens`); the same content twice gives
+        the same list (its readers must not change it)."""
+        read = self._read_leniently if lenient else self._read_exactly
+        tokens = read.get(content)
+        if tokens is None:
+            tokens = read[content] = self._read_words(content, lenient)
+        return tokens
+
+    def _read_words(self, content: str, lenient: bool) -> list[Token]:
+        content = content.rstrip()  # trailing spaces would be rescanned
+        known = self._known
         if lenient:
-            words = _LENIENT_WORDS.findall(text, begin, end)
+            words = _LENIENT_WORDS.findall(content)
             self.work += len(words)
-            return [
-                (kind, word)
-                for word in words
-                if (kind := operators.get(word) or _word_kind(word)) != "bad"
-            ]
-        words = _WORDS.findall(text, begin, end)
+            tokens = [known.get(word) or self._token(word) for word in words]
+            return [token for token in tokens if token[0] != "bad"]
+        words = _WORDS.findall(content)
         self.work += len(words)
-        tokens = [(operators.get(word) or _word_kind(word), word) for word in words]
+        tokens = [known.get(word) or self._token(word) for word in words]
         depth = 0
         for kind, value in tokens:
             if kind == "bad":
@@ -211,6 +345,13 @@ class Lexer:
         if depth:
             raise _BrokenTagError  # an unclosed bracket: jinja2 reads past the end, then fails
         return tokens
+
+    def _token(self, word: str) -> Token:
+        """The token a word is (kept: a template repeats its names and operators)."""
+        token = (operators.get(word) or _word_kind(word), word)
+        if len(self._known) < _KNOWN_WORDS:
+            self._known[word] = token
+        return token
 
     def _skip_comment(self, start: int) -> int:
         close = self._find("#}", start + 2)

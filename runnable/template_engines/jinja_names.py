@@ -5,10 +5,11 @@
 name in a tag), at a small fraction of its cost and without a length limit; for text
 jinja2 refuses it gives what can be read. The property tests hold it to jinja2.
 
-How: `jinja_lexer` splits the text into tags; `jinja_grammar` reads each tag; the
-statements read here make a small tree, and `jinja_scopes` applies jinja2's scoping
-to it (loop and `set` variables, `with`, macro parameters, `if` branches, `loop`,
-`caller`, blocks).
+How: `jinja_lexer` splits the text into tags; `jinja_grammar` reads each tag (a block
+tag into a statement, `jinja_statements`); the statements read here make a small tree,
+and `jinja_scopes` applies jinja2's scoping to it (loop and `set` variables, `with`,
+macro parameters, `if` branches, `loop`, `caller`, blocks). What a tag's content
+gives is kept by content, so a text that repeats a tag reads it once.
 
 A tag that does not parse gives the names a token rule finds in it (not after `.`,
 `|` or `is`, not a keyword, not the target of a `for`/`set`/`with`/`macro`). Blocks
@@ -17,8 +18,10 @@ nested past `MAX_NESTING` are read flat, so the tree stays shallow whatever the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from runnable.template_engines.jinja_grammar import CONSTANTS, TagParser, UnparsedTagError
-from runnable.template_engines.jinja_lexer import FAST, Lexer, Token
+from runnable.template_engines.jinja_lexer import FAST, Lexer, Tag, Token
 from runnable.template_engines.jinja_scopes import (
     BLOCK_SPECIAL,
     SELF,
@@ -30,7 +33,9 @@ from runnable.template_engines.jinja_scopes import (
     Macro,
     Scoped,
     loads_of,
+    outer_loads,
 )
+from runnable.template_engines.jinja_statements import FLAT, Statement, parse_statement
 
 __all__ = ["MAX_NESTING", "scan", "variables"]
 
@@ -50,7 +55,6 @@ _BODIES = {
     "autoescape": frozenset({"endautoescape"}),
     "block": frozenset({"endblock"}),
 }
-_FLAT = frozenset({"print", "include", "extends", "import", "from"})
 
 
 def _token_names(tokens: list[Token], block: bool) -> tuple[list[str], list[str]]:
@@ -94,6 +98,29 @@ def _plain(tokens: list[Token]) -> bool:
     return not after_sign
 
 
+_VariableNames = tuple[Sequence[str], Sequence[str], Sequence[str]]
+"""A variable tag's names: not bound, bound (`_token_names`), and those it loads."""
+
+
+def _variable_names(tokens: list[Token], complete: bool) -> _VariableNames:
+    """What a variable tag reads: by jinja2's grammar, or by the token rule when it was
+    cut short or does not parse."""
+    if _plain(tokens):
+        name = tokens[0][1]
+        return [name], (), (name,)
+    free, bound = _token_names(tokens, False)
+    if complete:
+        parser = TagParser(tokens)
+        try:
+            loads = parser.loads(parser.tuple_)
+            parser.expect_end()
+            return free, bound, loads
+        except UnparsedTagError:
+            pass
+    # Cut short (half-typed) or unparsed: its names by the token rule.
+    return free, bound, [n for n in free if n not in _KEYWORDS]
+
+
 class _Open:
     """A block being read: its node, the body being filled, the tags that continue it."""
 
@@ -114,43 +141,85 @@ class _Reader:
         self.stack: list[_Open] = []
         self.order: dict[str, None] = {}
         self.seen: set[str] = set()
+        self._complete: dict[str, _VariableNames] = {}
+        self._cut: dict[str, _VariableNames] = {}
+        self._blocks: dict[str, tuple[list[str], list[str], Statement | None]] = {}
 
     def part(self) -> list[Item]:
         return self.stack[-1].part if self.stack else self.root
 
-    def read(self, kind: str, name: str, tokens: list[Token], complete: bool) -> None:
+    def read_all(self, tags: list[Tag]) -> None:
+        """Read the tags in text order."""
+        order, seen = self.order, self.seen
+        complete_kept, cut_kept = self._complete, self._cut
+        previous: _VariableNames | None = None
+        for kind, key, tokens, complete in tags:
+            if kind == FAST:
+                # `{{ name }}`, the commonest tag, read here (`read` reads it the same way).
+                previous = None
+                if key not in order:
+                    order[key] = None
+                seen.add(key)
+                part = self.stack[-1].part if self.stack else self.root
+                load = ("load", key)
+                if not part or part[-1] != load:
+                    part.append(load)
+                continue
+            names = None
+            if kind == "variable" and key:
+                names = (complete_kept if complete else cut_kept).get(key)
+            if names is None:
+                previous = None
+                self.read(kind, key, tokens, complete)
+            elif names is not previous:
+                # (The same variable tag again right after itself reads nothing new.)
+                previous = names
+                self._variable(names)
+
+    def read(self, kind: str, key: str, tokens: list[Token], complete: bool) -> None:
+        """Read one tag (see `Tag` in `jinja_lexer`)."""
         if kind == FAST:
-            self.order.setdefault(name)
-            self.seen.add(name)
-            self.part().append(("load", name))
+            self._variable(([key], (), (key,)))
             return
         if not tokens:
             return  # `{{ }}` or `{% %}`: nothing to read
-        block = kind == "block"
-        if not block and _plain(tokens):
-            self.order.setdefault(tokens[0][1])
-            self.seen.add(tokens[0][1])
-            self.part().append(("load", tokens[0][1]))
+        if kind == "block":
+            # A block tag's names and parse depend on its tokens only: kept by content.
+            parsed = self._blocks.get(key) if key else None
+            if parsed is None:
+                free, bound = _token_names(tokens, True)
+                parsed = (free, bound, parse_statement(tokens))
+                if key:
+                    self._blocks[key] = parsed
+            free, bound, statement = parsed
+            self._names(free, bound)
+            if statement is None or not self._statement(statement):
+                self._by_tokens(tokens, True, free, bound)
             return
-        free, bound = _token_names(tokens, block)
+        # A variable tag's names depend on its tokens only: kept by its content.
+        kept = self._complete if complete else self._cut
+        names = kept.get(key) if key else None
+        if names is None:
+            names = _variable_names(tokens, complete)
+            if key:
+                kept[key] = names
+        self._variable(names)
+
+    def _names(self, free: Sequence[str], bound: Sequence[str]) -> None:
+        order = self.order
         for found in free:
-            self.order.setdefault(found)
+            if found not in order:
+                order[found] = None
         self.seen.update(free, bound)
-        if not complete and not block:
-            # Cut short (half-typed): its names by the token rule; a half-typed block
-            # tag is still parsed, so that it opens or closes what it names.
-            self.part().extend(loads_of([n for n in free if n not in _KEYWORDS]))
-            return
-        parser = TagParser(tokens)
-        try:
-            if block:
-                self._statement(parser, free, bound)
-            else:
-                loads = parser.loads(parser.tuple_)
-                parser.expect_end()
-                self.part().extend(loads_of(loads))
-        except UnparsedTagError:
-            self._by_tokens(tokens, block, free, bound)
+
+    def _variable(self, names: _VariableNames) -> None:
+        free, bound, loads = names
+        self._names(free, bound)
+        part = self.part()
+        for name in loads:
+            # A load just after the same load changes nothing: kept once.
+            if not part or part[-1] != ("load", name):
+                part.append(("load", name))
 
     def _by_tokens(
         self, tokens: list[Token], block: bool, free: list[str], bound: list[str]
@@ -178,119 +247,66 @@ class _Reader:
         self.part().append(node)  # type: ignore[arg-type]
         self.stack.append(_Open(kind, node, body, _BODIES[kind]))
 
-    def _statement(self, p: TagParser, free: list[str], bound: list[str]) -> None:
-        tag = p.expect("name")
+    def _statement(self, statement: Statement) -> bool:
+        """Apply a parsed block tag; False if it fits nowhere (an unknown tag, or an end
+        that closes nothing open)."""
+        tag = statement.tag
         top = self.stack[-1] if self.stack else None
         if top is not None and tag in top.accepts:
-            self._continue(top, tag, p)
-            return
+            self._continue(top, statement)
+            return True
+        part = self.part()
+        loads = statement.loads
         if tag == "for":
-            target = [n for _, n in p.target(extra_end="in")]
-            p.expect("name", "in")
-            iter = p.loads(p.tuple_, False, "recursive")
-            test = p.loads(p.expression) if p.skip("name", "if") else None
-            recursive = p.skip("name", "recursive")
-            p.statement_end()
-            node = For(target, iter, test, recursive)
-            self.part().extend(loads_of(iter))
+            node = For(statement.targets, loads, statement.test, statement.flag)
+            part.extend(outer_loads(loads))
             self._open("for", node, node.body)
         elif tag == "if":
-            test = p.loads(p.tuple_, False)
-            p.statement_end()
-            if_node = If(test)
+            if_node = If(loads)
             self._open("if", if_node, if_node.body)
         elif tag == "set":
-            assigned = p.target(with_namespace=True)
-            if p.skip("assign"):
-                value = p.loads(p.tuple_)
-                p.expect_end()
-                self.part().append(Assign(assigned, value))
-                return
-            filters = loads_of(p.loads(p.filters))
-            p.statement_end()
-            self.part().extend(assigned)
-            set_block = Scoped([], [], [], assigned + filters, [])
+            assigned = statement.events
+            if statement.flag:
+                part.append(Assign(assigned, loads))
+                return True
+            part.extend(assigned)
+            set_block = Scoped([], [], [], assigned + loads_of(statement.defaults), [])
             self._open("set", set_block, set_block.body)
         elif tag in ("macro", "call"):
-            name = p.expect("name") if tag == "macro" else ""
-            signed = tag == "macro" or p.current()[0] == "lparen"
-            args, defaults = p.signature() if signed else ([], [])
-            call = p.loads(p.expression) if tag == "call" else []
-            p.statement_end()
-            self.part().extend(loads_of(call) if tag == "call" else [("store", name)])
-            macro = Macro(call, args, defaults)
+            part.extend(outer_loads(loads) if tag == "call" else [("define", statement.name)])
+            macro = Macro(loads, statement.targets, statement.defaults)
             self._open(tag, macro, macro.body)
         elif tag == "with":
-            targets: list[str] = []
-            values: list[str] = []
-            while not p.at_end():
-                if targets:
-                    p.expect("comma")
-                targets.extend(n for _, n in p.target("param"))
-                p.expect("assign")
-                values.extend(p.loads(p.expression))
-            p.statement_end()
-            self.part().extend(loads_of(values))
+            targets = statement.targets
+            part.extend(outer_loads(loads))
             params = [("param", n) for n in targets]
-            with_node = Scoped([], targets, [], params + loads_of(values), [])
+            with_node = Scoped([], targets, [], params + loads_of(loads), [])
             self._open("with", with_node, with_node.body)
         elif tag == "filter":
-            loads = p.loads(p.filters, True)
-            p.statement_end()
-            self.part().extend(loads_of(loads))
+            part.extend(outer_loads(loads))
             filter_node = Scoped([], [], [], [], loads_of(loads))
             self._open("filter", filter_node, filter_node.body)
         elif tag == "autoescape":
-            loads = p.loads(p.expression)
-            p.statement_end()
             scope = Scoped([], [], loads, loads_of(loads), [])
             self._open("autoescape", scope, scope.body)
         elif tag == "block":
-            p.expect("name")
-            p.skip("name", "scoped")
-            p.skip("name", "required")
-            p.statement_end()
             block = Scoped([], [], [], [], [], isolated=True)
             self._open("block", block, block.body)
-        elif tag in _FLAT:
-            self._flat(tag, p)
+        elif tag in FLAT:
+            part.extend(loads_of(loads))
+            part.extend(("store", n) for n in statement.stores)
         else:
-            raise UnparsedTagError  # an unknown tag, or an end that closes nothing open
+            return False
+        return True
 
-    def _flat(self, tag: str, p: TagParser) -> None:
-        """`print`, and the loading tags (refused by the check, read for their names)."""
-        loads: list[str] = []
-        stores: list[str] = []
-        if tag == "print":
-            count = 0
-            while not p.at_end():
-                if count:
-                    p.expect("comma")
-                loads.extend(p.loads(p.expression))
-                count += 1
-        else:
-            loads = p.loads(p.expression)
-            if tag == "import" and p.skip("name", "as"):
-                stores.append(p.expect("name"))
-            elif tag == "from" and p.skip("name", "import"):
-                while p.current()[0] == "name" and p.look() != ("name", "context"):
-                    name = p.expect("name")
-                    stores.append(p.expect("name") if p.skip("name", "as") else name)
-                    if not p.skip("comma"):
-                        break
-            while not p.at_end():  # ignore missing, with/without context
-                p.expect("name")
-        self.part().extend(loads_of(loads))
-        self.part().extend(("store", n) for n in stores)
-
-    def _continue(self, top: _Open, tag: str, p: TagParser) -> None:
+    def _continue(self, top: _Open, statement: Statement) -> None:
+        tag = statement.tag
         if tag.startswith("end"):
             self.stack.pop()
             return
         node = top.node
         if tag == "elif":
-            test = p.loads(p.tuple_, False)
-            p.statement_end()
+            test = statement.loads
             if isinstance(node, If):
                 elif_node = If(test)
                 node.elifs.append(elif_node)
@@ -307,8 +323,7 @@ def scan(text: str, globals: frozenset[str]) -> tuple[list[str], int]:
     """The variables, and the work spent finding them (steps, for the linearity tests)."""
     lexer = Lexer(text)
     reader = _Reader()
-    for kind, name, tokens, complete in lexer.tags():
-        reader.read(kind, name, tokens, complete)
+    reader.read_all(lexer.tags())
     analysis = Analysis(reader.seen)
     analysis.frame(reader.root, sorted(analysis.first_reads(reader.root, SELF)), [])
     for block in analysis.blocks:

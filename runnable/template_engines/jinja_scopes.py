@@ -33,6 +33,7 @@ __all__ = [
     "Macro",
     "Scoped",
     "loads_of",
+    "outer_loads",
 ]
 
 
@@ -115,6 +116,14 @@ def loads_of(names: list[str]) -> list[Event]:
     return [("load", name) for name in names]
 
 
+def outer_loads(names: list[str]) -> list[Event]:
+    """Loads a statement makes in the enclosing frame that its own node also lists
+    (a `for`'s iterable, a call block's call, `with` values, `filter` arguments): they
+    resolve names there, but jinja2's name visitor meets them in the node's field order,
+    so `first_reads` skips them here (as it skips a macro's name, a `define`)."""
+    return [("outer", name) for name in names]
+
+
 class Analysis:
     """jinja2's scoping over the statement tree: which loads resolve from the context."""
 
@@ -143,7 +152,7 @@ class Analysis:
     def _mentions(self, body: Sequence[Item]) -> Iterator[Event]:
         for item in body:
             if isinstance(item, tuple):
-                if item[0] != "nsref":
+                if item[0] not in _UNMENTIONED:
                     yield item
             elif isinstance(item, Assign):
                 yield from (e for e in item.target if e[0] != "nsref")
@@ -229,7 +238,7 @@ class Analysis:
         if name in self.undeclared:
             return  # a variable already: nothing later can take that back
         refs, stores = chain[-1]
-        if what in ("load", "nsref"):
+        if what in ("load", "nsref", "outer"):
             if not self._in(name, chain, 0):
                 refs.add(name)
                 if not self._outer(name, ancestors):
@@ -283,6 +292,9 @@ class Analysis:
             stores |= stored
 
 
+# Events that jinja2's name visitor does not meet where they stand: `nsref` (not a
+# name node), `outer` (see `outer_loads`), `define` (a macro's name is no name node).
+_UNMENTIONED = frozenset({"nsref", "outer", "define"})
 _LOOP = frozenset({"loop"})
 _MACRO_SPECIAL = frozenset({"caller", "varargs", "kwargs"})
 SELF = frozenset({"self"})

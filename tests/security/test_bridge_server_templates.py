@@ -128,3 +128,34 @@ async def test_the_server_serves_its_own_openapi_document(client: httpx.AsyncCli
     assert {"400", "413", "415"} <= set(patch["responses"])
     assert "ChainRunRequest" not in document["components"]["schemas"]
     assert "Node" in document["components"]["schemas"]
+
+
+# Renders that hit a limit only when they run: each loads and checks fine.
+LIMIT_RENDERS = [
+    ("{{ 'a' * 200000000 }}", {}, "max_output_chars"),
+    ("{{ n ** 12000000 }}", {"n": 7}, "max_power_bits"),
+    (
+        "{% for i in range(n) %}{% for j in range(300) %}{% endfor %}.{% endfor %}",
+        {"n": 400},
+        "max_loop_iterations",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "inputs", "limit"), LIMIT_RENDERS)
+async def test_a_render_that_hits_a_limit_is_an_error_result_not_a_500(
+    client: httpx.AsyncClient, text: str, inputs: dict[str, Any], limit: str
+) -> None:
+    prompt = {"template_format": "jinja2", "messages": [{"role": "user", "content": text}]}
+    assert (await client.patch("/runnables/prompt:p1", json=prompt)).status_code == 200
+
+    response = await client.post("/runnables/prompt:p1/execute", json={"inputs": inputs})
+
+    assert response.status_code == 200
+    result = response.json()
+    assert (result["status"], result["error"]["type"]) == ("error", "TemplateLimitError")
+    assert limit in result["error"]["message"]
+    streamed = await client.post("/runnables/prompt:p1/stream", json={"inputs": inputs})
+    assert streamed.status_code < 500
+    assert limit in streamed.text
+    assert (await client.get("/runnables/prompt:p1")).status_code == 200

@@ -245,3 +245,26 @@ def test_jinja2_extraction_and_checking_raise_nothing_but_template_errors(text: 
 def test_a_100_kb_jinja2_template_is_read_whole_for_its_variables() -> None:
     text = "{{ a }} " * 12_000 + "{{ last }}"
     assert extract_variables(text, "jinja2") == ["a", "last"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # jinja2's name visitor meets a for's target before its iterable, a with's targets
+        # before its values, and never a macro's name: `caller` is read first or not.
+        "{% macro a() %}{% for caller in caller %}{% endfor %}{% endmacro %}",
+        "{% macro m() %}{% with caller = caller %}{% endwith %}{% endmacro %}",
+        "{% macro o() %}{% macro caller() %}{% endmacro %}{{ caller() }}{% endmacro %}",
+        "{% macro m() %}{% for x in caller %}{% endfor %}{% endmacro %}",
+        "{% macro m() %}{% call caller() %}{% endcall %}{% endmacro %}",
+    ],
+)
+def test_a_macros_caller_is_what_jinja2_makes_of_it(text: str) -> None:
+    assert jinja_names.variables(text, GLOBALS) == reference_variables(text)
+
+
+def test_repeated_tags_are_read_as_once_and_a_tag_between_them_is_not_lost() -> None:
+    text = "{{ a }" * 50 + "{{ b }" + "{{ a }" * 50 + "{% for a in c %}{{ a }}{% endfor %}"
+    assert extract_variables(text, "jinja2") == ["a", "b", "c"]
+    closed = "{{ f(x) }} " * 40 + "{% set x = 1 %}" + "{{ f(x) }} " * 40 + "{{ y }}"
+    assert extract_variables(closed, "jinja2") == reference_variables(closed) == ["f", "x", "y"]

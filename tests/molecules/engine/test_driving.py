@@ -14,6 +14,7 @@ import pytest
 from molecules import Store
 from molecules.engine import (
     ConversationEngine,
+    EngineConfigError,
     InstanceBusyError,
     InstanceExistsError,
     InstanceNotReadyError,
@@ -87,7 +88,7 @@ async def test_a_turn_driven_by_hand_streams_completes_and_is_recorded(
     engine = make_engine(run_store=run_store)
     iid = await start(store, engine, "plain")
     store.set(engine.actions.set_current_input, iid, "What is 2+2?")
-    turn_id = store.set(engine.actions.start_execution, iid, "task-7")
+    turn_id = await store.set(engine.actions.start_execution, iid, "task-7")
     assert store.get(engine.selectors.status(iid)) == "executing"
     assert store.get(engine.selectors.current_input(iid)) == ""
     store.set(engine.actions.start_streaming, iid)
@@ -144,7 +145,7 @@ async def test_two_turns_by_hand_land_in_one_run(
     iid = await start(store, engine, "plain")
     for question in ("one", "two"):
         store.set(engine.actions.set_current_input, iid, question)
-        store.set(engine.actions.start_execution, iid)
+        await store.set(engine.actions.start_execution, iid)
         store.set(engine.actions.complete_execution, iid, f"answer {question}")
     await engine.drain()
     [run] = await run_store.list_runs()
@@ -158,7 +159,7 @@ async def test_a_cancelled_turn_by_hand_is_recorded_cancelled(
     engine = make_engine(run_store=run_store)
     iid = await start(store, engine, "plain")
     store.set(engine.actions.set_current_input, iid, "q")
-    turn_id = store.set(engine.actions.start_execution, iid, "task-c")
+    turn_id = await store.set(engine.actions.start_execution, iid, "task-c")
     store.set(engine.actions.apply_event, iid, TurnDelta(turn_id=turn_id, text="par"))
     store.set(engine.actions.cancel, iid)
     await engine.drain()
@@ -175,9 +176,11 @@ async def test_start_execution_refuses_a_busy_or_unready_instance(
     with pytest.raises(InstanceNotReadyError, match="topic"):
         store.set(engine.actions.start_execution, iid)
     store.set(engine.actions.update_variable, iid, "topic", "tides")
-    store.set(engine.actions.start_execution, iid)
+    started = store.set(engine.actions.start_execution, iid)
+    # Refused at once, while the first one's request is still rendering.
     with pytest.raises(InstanceBusyError):
         store.set(engine.actions.start_execution, iid)
+    await started
 
 
 async def test_start_streaming_needs_a_turn(make_engine: MakeEngine, store: Store) -> None:
@@ -211,7 +214,7 @@ async def test_complete_execution_refuses_unknown_stats(
 ) -> None:
     engine = make_engine()
     iid = await start(store, engine, "plain")
-    store.set(engine.actions.start_execution, iid)
+    await store.set(engine.actions.start_execution, iid)
     with pytest.raises(ValueError, match="speed"):
         store.set(engine.actions.complete_execution, iid, "x", {"speed": 3})
     assert store.get(engine.selectors.status(iid)) == "executing"
@@ -232,3 +235,17 @@ async def test_start_prompt_action_continues_the_run_it_is_given(
     messages = other.get(engine.selectors.conversation_messages(again.instance_id))
     assert other.get(engine.selectors.run_id(again.instance_id)) == run_id
     assert [m.role for m in messages] == ["system", "user", "assistant"]
+
+
+def test_start_execution_outside_an_event_loop_raises_and_queues_nothing() -> None:
+    engine, store = ConversationEngine(), Store()
+    prompt = {"name": "P", "messages": [{"role": "user", "content": "Hi"}]}
+    iid = store.set(engine.actions.create_instance, {"id": "i1", "prompt": prompt})
+    store.set(engine.actions.set_current_input, iid, "question")
+
+    with pytest.raises(EngineConfigError, match="asyncio loop"):
+        store.set(engine.actions.start_execution, iid)
+
+    assert store.get(engine.selectors.status(iid)) == "ready"
+    assert store.get(engine.selectors.turn(iid)) is None
+    assert store.get(engine.selectors.current_input(iid)) == "question"

@@ -12,6 +12,7 @@ import pytest
 
 from molecules import Store
 from molecules.engine import ConversationEngine, InstanceNotReadyError
+from runnable.errors import TemplateLimitError
 from runnable.testing.openai_chat import reply
 from runnable.tracking import RunStatus, RunStore
 from tests.servers.fixtures import ChatServer
@@ -171,3 +172,102 @@ async def test_a_turn_cancelled_while_it_renders_ends_cancelled_and_the_next_run
     store.set(engine.actions.update_variable, iid, "n", 1)
     result = await store.set(engine.actions.execute_message, iid)
     assert result.status == "success" and result.output == "After."
+
+
+async def test_start_execution_renders_in_its_task_leaving_the_event_loop_running(
+    make_engine: MakeEngine, store: Store
+) -> None:
+    engine = make_engine()
+    ticker = Ticker()
+    probe = Probe(ticker)
+    iid = await start(
+        store,
+        engine,
+        prompt("{{ probe }}" + LOOPS + "{{ probe }}"),
+        variables={"n": 300, "probe": probe},
+    )
+    store.set(engine.actions.set_current_input, iid, "go")
+    try:
+        starting = store.set(engine.actions.start_execution, iid, "task-1")
+        # Queued, not rendered: the write returned before the template was rendered.
+        assert probe.seen == []
+        assert store.get(engine.selectors.status(iid)) == "executing"
+        assert store.get(engine.selectors.current_input(iid)) == ""
+        turn_id = await starting
+    finally:
+        await ticker.stop()
+
+    first, last = probe.seen
+    assert last > first  # the loop went on turning while the request rendered
+    turn = store.get(engine.selectors.turn(iid))
+    assert turn is not None and turn.turn_id == turn_id and turn.task_id == "task-1"
+    content = turn.messages[0].content
+    assert isinstance(content, str)
+    assert content.startswith("probe0000") and content.endswith("probe\n\ngo")
+
+
+async def test_start_execution_whose_render_hits_a_limit_fails_its_turn_and_raises(
+    make_engine: MakeEngine, store: Store, run_store: RunStore
+) -> None:
+    engine = make_engine(run_store=run_store)
+    iid = await start(store, engine, prompt(LOOPS), variables={"n": 400})
+    store.set(engine.actions.set_current_input, iid, "first")
+
+    with pytest.raises(TemplateLimitError, match="max_loop_iterations"):
+        await store.set(engine.actions.start_execution, iid, "task-f")
+    await engine.drain()
+
+    assert store.get(engine.selectors.status(iid)) == "error"
+    error = store.get(engine.selectors.error(iid))
+    assert error is not None and error.type == "TemplateLimitError"
+    assert store.get(engine.selectors.current_input(iid)) == "first"  # given back to retry
+    task = await run_store.get_task("task-f")
+    assert task is not None and task.status is RunStatus.ERROR
+    store.set(engine.actions.update_variable, iid, "n", 1)
+    assert await store.set(engine.actions.start_execution, iid)  # the next one starts
+
+
+async def test_a_turn_cancelled_while_start_execution_renders_is_not_started_after(
+    make_engine: MakeEngine, store: Store
+) -> None:
+    engine = make_engine()
+    iid = await start(store, engine, prompt(LOOPS), variables={"n": 300})
+    starting = store.set(engine.actions.start_execution, iid)
+    await asyncio.sleep(0)  # the task starts, and waits on its render
+
+    store.set(engine.actions.cancel, iid)
+
+    with pytest.raises(InstanceNotReadyError, match="ended before it started"):
+        await starting
+    assert store.get(engine.selectors.status(iid)) == "ready"
+    assert store.get(engine.selectors.turn(iid)) is None
+
+
+async def test_resolved_messages_names_a_template_that_hits_a_limit(
+    make_engine: MakeEngine, store: Store
+) -> None:
+    engine = make_engine()
+    iid = await start(store, engine, prompt(LOOPS), variables={"n": 400})
+
+    assert store.get(engine.selectors.resolved_messages(iid)) == ()
+    error = store.get(engine.selectors.resolved_messages_error(iid))
+    assert error is not None and error.type == "TemplateLimitError"
+    assert "max_loop_iterations" in error.message
+
+    store.set(engine.actions.update_variable, iid, "n", 1)
+    assert store.get(engine.selectors.resolved_messages_error(iid)) is None
+    [message] = store.get(engine.selectors.resolved_messages(iid))
+    assert message.content == "0" * 300
+
+
+async def test_resolved_messages_names_a_template_that_fails_to_render(
+    make_engine: MakeEngine, store: Store
+) -> None:
+    engine = make_engine()
+    iid = await start(store, engine, prompt("{{ n + 'a' }}"), variables={"n": 1})
+
+    assert store.get(engine.selectors.resolved_messages(iid)) == ()
+    assert store.get(engine.selectors.system_message(iid)) is None
+    error = store.get(engine.selectors.resolved_messages_error(iid))
+    assert error is not None and error.type == "TemplateError"
+    assert "unsupported operand" in error.message
