@@ -20,7 +20,7 @@ from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runnable.redaction import to_record_json_text
-from runnable.tracking.bulk import execute_many
+from runnable.tracking.bulk import execute_many, insert_many
 from runnable.tracking.errors import RunNotFoundError, TaskNotFoundError
 from runnable.tracking.statements import APPEND_PARTIAL, TERMINAL, is_open
 from runnable.tracking.tables import ai_runs, ai_tasks
@@ -76,7 +76,7 @@ async def apply_batch(conn: AsyncConnection, batch: list[Write]) -> list[bool | 
     outcomes = [_fold(write, records, inserted) for write in batch]
     for table in (ai_runs, ai_tasks):
         if inserted[table.name]:
-            await execute_many(conn, _INSERT[table.name], inserted[table.name])
+            await insert_many(conn, _INSERT[table.name], inserted[table.name])
     changed = expected = 0
     for key, record in records.items():
         if record.reopen is not None:  # at most one: a reopen starts its batch
