@@ -27,6 +27,7 @@ from runnable.runner.events import (
 )
 from runnable.tracking.models import RunStatus
 from runnable.tracking.store import RunStore
+from runnable.tracking.totals import DatasetTotals, RunTotals, score_of
 
 logger = logging.getLogger("runnable.tracking")
 
@@ -36,45 +37,6 @@ _STATUS = {
     "cancelled": RunStatus.CANCELLED,
     "skipped": RunStatus.SKIPPED,
 }
-
-
-@attrs.define
-class _DatasetTotals:
-    """What a dataset's parent run adds up from its rows as they finish."""
-
-    rows: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    tokens_in: int = 0
-    tokens_out: int = 0
-    cost: float = 0.0
-    scores: dict[str, list[float]] = attrs.field(factory=dict)
-
-    def stats(self) -> dict[str, Any]:
-        """The parent run's stats: counts, usage, and the mean score per evaluator node."""
-        return {
-            "rows": self.rows,
-            "succeeded": self.succeeded,
-            "failed": self.failed,
-            "tokens_in": self.tokens_in,
-            "tokens_out": self.tokens_out,
-            "cost": self.cost,
-            "scores": {node: sum(v) / len(v) for node, v in self.scores.items() if v},
-        }
-
-
-@attrs.define
-class _RunTotals:
-    """A run's tasks, tokens and cost, counted from its events as they are written."""
-
-    tasks: int = 0
-    tokens_in: int = 0
-    tokens_out: int = 0
-    cost: float = 0.0
-
-    def stats(self) -> dict[str, Any]:
-        """The totals a run store would count from the run's tasks (so it need not)."""
-        return attrs.asdict(self)
 
 
 _UNSEEN: Any = object()  # an event class `on_event` has not looked up yet
@@ -90,15 +52,6 @@ class _RowRuns:
     planned: Sequence[tuple[int, str]]  # (row number, run id), in the order rows start
     place: dict[str, int]  # run id -> its place in `planned`, until the row starts
     written: int = 0  # `planned[:written]` are queued as pending runs
-
-
-def score_of(output: Any) -> float | None:
-    """An evaluator's numeric score: a number, or a mapping's numeric `score`."""
-    if isinstance(output, Mapping):
-        output = output.get("score")
-    if isinstance(output, int | float) and not isinstance(output, bool):
-        return float(output)
-    return None
 
 
 def _opens(gate: asyncio.Event) -> Callable[[object], None]:
@@ -137,13 +90,13 @@ class RunRecorder:
         self.node_refs: dict[str, Mapping[str, str]] = {}
         self.errors: list[BaseException] = []
         self._parents: dict[str, str] = {}  # a dataset row's run id -> the dataset run id
-        self._totals: dict[str, _DatasetTotals] = {}
+        self._totals: dict[str, DatasetTotals] = {}
         self._single: set[str] = set()
         self._names: dict[str, str] = {}  # one-node runs: their node's request is the run's
         self._tasks: set[str] = set()  # tasks written: a node may fail before it starts
         # What each run's tasks add up to, for its stats; not for a reopened run (its
         # tasks from before are in the store, not here: the store counts them).
-        self._run_totals: dict[str, _RunTotals] = {}
+        self._run_totals: dict[str, RunTotals] = {}
         # Runs that will run again in place (their rows exist), counted until their
         # RunStarted is written: an earlier run of the same id may still be finishing.
         self._reopen: dict[str, int] = {}
@@ -361,7 +314,7 @@ class RunRecorder:
 
     def _run_started(self, event: RunStarted) -> None:
         if event.kind == "dataset":
-            self._totals[event.run_id] = _DatasetTotals()
+            self._totals[event.run_id] = DatasetTotals()
         elif len(event.node_ids) == 1:
             self._single.add(event.run_id)
         if event.parent_run_id is not None and event.parent_run_id in self._totals:
@@ -369,7 +322,7 @@ class RunRecorder:
         ahead = self._row_runs.get(event.parent_run_id or "")
         place = None if ahead is None else ahead.place.pop(event.run_id, None)
         if ahead is not None and place is not None:
-            self._run_totals[event.run_id] = _RunTotals()
+            self._run_totals[event.run_id] = RunTotals()
             self._write_ahead(event.parent_run_id or "", ahead, place)
             self._store.queue_start_run(event.run_id)
             return
@@ -381,7 +334,7 @@ class RunRecorder:
             self._reopened.add(event.run_id)
             self._store.queue_reopen_run(event.run_id).add_done_callback(_opens(gate))
             return
-        self._run_totals[event.run_id] = _RunTotals()
+        self._run_totals[event.run_id] = RunTotals()
         inputs = self.inputs.pop(event.run_id, None)
         if inputs is None and event.row is not None:
             inputs = self._row_inputs(event.parent_run_id, event.row)
@@ -454,7 +407,7 @@ class RunRecorder:
                 if run_id in ahead.place:
                     self._forget(run_id)
                     self._store.queue_finish_run(
-                        run_id, RunStatus.CANCELLED, stats=_RunTotals().stats()
+                        run_id, RunStatus.CANCELLED, stats=RunTotals().stats()
                     )
         self._store.queue_finish_run(
             event.run_id,
