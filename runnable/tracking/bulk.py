@@ -65,10 +65,9 @@ def _tuples(slots: list[_Slot], rows: Sequence[Mapping[str, Any]]) -> list[tuple
     return [
         tuple([
             constant if key is None
-            else value if process is None or value is None
-            else process(value)
+            else row[key] if process is None or row[key] is None
+            else process(row[key])
             for key, process, constant in slots
-            for value in ((row[key] if key is not None else None),)
         ])
         for row in rows
     ]  # fmt: skip

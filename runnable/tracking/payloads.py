@@ -41,7 +41,6 @@ def status_value(status: RunStatus | str) -> RunStatus:
 
 
 _STATUS_TEXT = {status.value: status.value for status in RunStatus}
-_TERMINAL_TEXT = frozenset(status.value for status in TERMINAL_STATUSES)
 
 
 def status_text(status: RunStatus | str) -> str:
@@ -208,7 +207,7 @@ def new_row(table: Table, now: datetime, fields: Mapping[str, Any]) -> dict[str,
     for name, value in fields.items():
         if value is not None:
             row[name] = _COLUMN_VALUES.get(name, _same)(value)
-    if row["status"] in _TERMINAL_TEXT:
+    if row["status"] in TERMINAL_STATUSES:
         row["finished_at"] = now
     return row
 
