@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, Mapping, Sequence
-from contextlib import aclosing
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from contextlib import aclosing, suppress
 from typing import Any
 
 import attrs
 import httpx
-from httpx_sse import EventSource
+from httpx_sse import EventSource, ServerSentEvent
 from pydantic import SecretStr
 
 from runnable.chat.completion import (
@@ -208,28 +208,31 @@ class ChatProvider:
     ) -> AsyncGenerator[ChatStreamEvent, None]:
         state = StreamState()
         ttft_ms: float | None = None
-        async for sse in EventSource(response).aiter_sse():
-            try:
-                text = state.feed(sse.data)
-            except ProviderStreamError as exc:
-                raise ProviderStreamError(self._redact(f"{self.url}: {exc.message}")) from None
-            if text:
-                if ttft_ms is None:
-                    ttft_ms = (time.perf_counter() - started) * 1000
-                yield ChatDelta(text=text)
-            if state.saw_done:
-                break
-        if not state.finished:
-            raise ProviderStreamError(
-                f"the stream from {self.url} ended before the model finished "
-                "(no finish_reason and no [DONE])"
+        async with aclosing(EventSource(response).aiter_sse()) as events:
+            async for sse in events:
+                try:
+                    text = state.feed(sse.data)
+                except ProviderStreamError as exc:
+                    raise ProviderStreamError(self._redact(f"{self.url}: {exc.message}")) from None
+                if text:
+                    if ttft_ms is None:
+                        ttft_ms = (time.perf_counter() - started) * 1000
+                    yield ChatDelta(text=text)
+                if state.saw_done:
+                    break
+            if not state.finished:
+                raise ProviderStreamError(
+                    f"the stream from {self.url} ended before the model finished "
+                    "(no finish_reason and no [DONE])"
+                )
+            latency_ms = (time.perf_counter() - started) * 1000
+            completion = self._completion(
+                state.text, state.model, state.finish_reason, state.usage, ttft_ms, latency_ms
             )
-        latency_ms = (time.perf_counter() - started) * 1000
-        completion = self._completion(
-            state.text, state.model, state.finish_reason, state.usage, ttft_ms, latency_ms
-        )
-        completion.tool_calls = state.tool_calls
-        yield ChatDone(completion=completion)
+            completion.tool_calls = state.tool_calls
+            yield ChatDone(completion=completion)
+            if state.saw_done:
+                await _read_rest(events)
 
     def _body(
         self,
@@ -400,3 +403,18 @@ class ChatProvider:
         )
         completion.tool_calls = list(answer.tool_calls)
         return completion
+
+
+# A response closed before its body ends takes its connection with it, and a new
+# connection per call costs a TCP (and TLS) handshake; after `[DONE]` a server sends only
+# the body's end, so it is read, within these bounds: a server that keeps talking is cut off.
+_REST_SECONDS = 0.25
+_REST_EVENTS = 16
+
+
+async def _read_rest(events: AsyncIterator[ServerSentEvent]) -> None:
+    """Read what follows `[DONE]` (normally nothing), so the connection can be kept alive."""
+    with suppress(StopAsyncIteration, TimeoutError, httpx.TransportError):
+        async with asyncio.timeout(_REST_SECONDS):
+            for _ in range(_REST_EVENTS):
+                await anext(events)

@@ -80,6 +80,8 @@ class Reply:
     error_after: int | None = None
     # Stream only: end the body cleanly after this many chunks, no finish chunk, no [DONE].
     end_after: int | None = None
+    # Stream only: keep the body open this long after [DONE] (a server slow to end it).
+    hold_after_done: float = 0.0
     # The model name to report instead of the requested one.
     model: str | None = None
     # Answer a stream request with a plain JSON completion, as some servers do.
@@ -123,6 +125,8 @@ class RecordedRequest:
     headers: Mapping[str, str]
     body: Any
     received_at: float
+    client: tuple[str, int] | None = None
+    """The client's address and port: requests on one kept-alive connection share it."""
 
 
 class ChatServerState:
@@ -315,7 +319,14 @@ class ChatCompletionsApp:
         except ValueError:
             body = raw_body.decode(errors="replace")
         self.state.record(
-            RecordedRequest(scope["method"], scope["path"], headers, body, time.monotonic())
+            RecordedRequest(
+                scope["method"],
+                scope["path"],
+                headers,
+                body,
+                time.monotonic(),
+                None if scope.get("client") is None else tuple(scope["client"]),
+            )
         )
         if scope["method"] != "POST" or not scope["path"].endswith("/chat/completions"):
             await conn.json(404, _openai_error(f"no route {scope['path']}", "invalid_request"))
@@ -449,5 +460,7 @@ class ChatCompletionsApp:
                 "usage": self._usage(body, scripted),
             }
             await conn.body(f"data: {json.dumps(final)}\n\n".encode(), more=True)
-        await conn.body(b"data: [DONE]\n\n")
+        await conn.body(b"data: [DONE]\n\n", more=bool(scripted.hold_after_done))
         self.state.record_finished_stream()
+        if scripted.hold_after_done and await conn.pause(scripted.hold_after_done):
+            await conn.body(b"")

@@ -108,6 +108,38 @@ async def test_stream_yields_deltas_in_order_then_done_with_usage(
     assert done.completion.ttft_ms <= (done.completion.latency_ms or 0)
 
 
+async def test_streamed_and_plain_calls_share_one_kept_alive_connection(
+    provider: ChatProvider, chat_server: ChatServer
+) -> None:
+    # A stream closed before its body's end would close its connection: a new TCP (and
+    # TLS) handshake for every call.
+    for _ in range(3):
+        events = await collect(provider.stream(MESSAGES))
+        assert isinstance(events[-1], ChatDone)
+    await provider.complete(MESSAGES)
+
+    clients = [request.client for request in chat_server.state.requests]
+    assert len(clients) == 4 and clients[0] is not None
+    assert set(clients) == {clients[0]}
+
+
+async def test_a_server_that_holds_the_body_open_after_done_is_cut_off(
+    chat_server: ChatServer,
+) -> None:
+    chat_server.state.script(reply("Hi", hold_after_done=20.0), reply("again"))
+    started = time.monotonic()
+    async with ChatProvider(chat_server.base_url, model="m", timeout=60.0) as provider:
+        events = await collect(provider.stream(MESSAGES))
+
+        assert time.monotonic() - started < 10.0  # not the 20 s the server holds on
+        done = events[-1]
+        assert isinstance(done, ChatDone) and done.completion.text == "Hi"
+        after = await collect(provider.stream(MESSAGES))  # on a new connection
+        assert isinstance(after[-1], ChatDone) and after[-1].completion.text == "again"
+    first, second = chat_server.state.requests
+    assert first.client != second.client
+
+
 async def test_stream_asks_for_usage_unless_told_not_to(chat_server: ChatServer) -> None:
     async with ChatProvider(chat_server.base_url, model="m") as with_usage:
         await collect(with_usage.stream(MESSAGES))
