@@ -16,11 +16,11 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import attrs
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, Update, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runnable.redaction import to_record_json_text
-from runnable.tracking.bulk import execute_many, insert_many
+from runnable.tracking.bulk import insert_many, update_many
 from runnable.tracking.errors import RunNotFoundError, TaskNotFoundError
 from runnable.tracking.statements import APPEND_PARTIAL, TERMINAL, is_open
 from runnable.tracking.tables import ai_runs, ai_tasks
@@ -90,7 +90,7 @@ async def apply_batch(conn: AsyncConnection, batch: list[Write]) -> list[bool | 
     ]
     expected += len(appends)
     if appends:
-        changed += (await execute_many(conn, APPEND_PARTIAL, appends)).rowcount
+        changed += await update_many(conn, APPEND_PARTIAL, appends)
     changes, count = await _update(conn, ai_tasks, records)
     changed, expected = changed + changes, expected + count
     finishing = {key[1]: r for key, r in records.items() if r.totals is not None}
@@ -237,14 +237,13 @@ async def _update(
         {"w_id": record_id, **{f"v_{c}": values.get(c) for c in columns}}
         for record_id, values in changes
     ]
-    result = await execute_many(conn, _update_statement(table, columns), rows)
-    return result.rowcount, len(rows)
+    return await update_many(conn, _update_statement(table, columns), rows), len(rows)
 
 
-_UPDATES: dict[tuple[str, tuple[str, ...]], Any] = {}
+_UPDATES: dict[tuple[str, tuple[str, ...]], Update] = {}
 
 
-def _update_statement(table: Table, columns: tuple[str, ...]) -> Any:
+def _update_statement(table: Table, columns: tuple[str, ...]) -> Update:
     # Built once per set of columns, so SQLAlchemy's compiled-statement cache is hit.
     key = (table.name, columns)
     stmt = _UPDATES.get(key)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import CursorResult, Insert
+from sqlalchemy import CursorResult, Insert, Update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -23,6 +23,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 # type has, if any), or a constant of the statement, already processed.
 _Slot = tuple[str | None, Callable[[Any], Any] | None, Any]
 _COMPILED: dict[tuple[Any, ...], tuple[str, list[_Slot]]] = {}
+_JOINED: dict[str, tuple[str, tuple[Any, ...], list[_Slot], tuple[Any, ...]]] = {}
 
 
 # SQLite binds at most this many parameters in one statement (its default limit).
@@ -50,6 +51,63 @@ async def insert_many(
         chunk = _tuples(slots, rows[start : start + per_statement])
         flat = [value for row in chunk for value in row]
         await conn.exec_driver_sql(f"{head} VALUES {', '.join([values] * len(chunk))}", tuple(flat))
+
+
+async def update_many(
+    conn: AsyncConnection, stmt: Update, rows: Sequence[Mapping[str, Any]]
+) -> int:
+    """Run `stmt` (an UPDATE of one row's parameters) for each of `rows`; rows changed.
+
+    On SQLite, as one `UPDATE ... FROM (VALUES ...)` per chunk, whose every row parameter
+    is read from the VALUES row joined on the WHERE clause (for the reason of
+    `insert_many`). Elsewhere, `execute_many`.
+    """
+    if conn.dialect.paramstyle != "qmark":
+        return (await execute_many(conn, stmt, rows)).rowcount
+    sql, slots = _compiled(conn, stmt)
+    template, before, row_slots, after = _joined_update(sql, slots)
+    placeholders = "(" + ", ".join(["?"] * len(row_slots)) + ")"
+    room = (_SQLITE_MAX_PARAMETERS - len(before) - len(after)) // len(row_slots)
+    per_statement = max(1, min(_MAX_ROWS_PER_INSERT, room))
+    changed = 0
+    for start in range(0, len(rows), per_statement):
+        chunk = _tuples(row_slots, rows[start : start + per_statement])
+        flat = [value for row in chunk for value in row]
+        values = ", ".join([placeholders] * len(chunk))
+        result = await conn.exec_driver_sql(template.format(values), (*before, *flat, *after))
+        changed += result.rowcount
+    return changed
+
+
+def _joined_update(
+    sql: str, slots: list[_Slot]
+) -> tuple[str, tuple[Any, ...], list[_Slot], tuple[Any, ...]]:
+    """A one-row qmark UPDATE as the template of its joined form (`{}` for the VALUES
+    rows), with the constants bound before and after the rows, and the row's slots."""
+    found = _JOINED.get(sql)
+    if found is None:
+        parts = sql.split("?")
+        if len(parts) != len(slots) + 1 or " WHERE " not in sql or " FROM " in sql:
+            raise ValueError(f"not a one-row UPDATE with a WHERE clause: {sql}")
+        row_slots = [slot for slot in slots if slot[0] is not None]
+        # SQLite names a VALUES table's columns column1, column2, ...
+        rowed = [index for index, slot in enumerate(slots) if slot[0] is not None]
+        columns = {index: f"v.column{n}" for n, index in enumerate(rowed, 1)}
+        text = parts[0]
+        for index in range(len(slots)):
+            text += columns.get(index, "?") + parts[index + 1]
+        head, where = text.split(" WHERE ", 1)
+        cut = head.count("?")
+        constants = [slot[2] for slot in slots if slot[0] is None]
+        found = _JOINED[sql] = (
+            head.replace("{", "{{").replace("}", "}}")
+            + " FROM (VALUES {}) AS v WHERE "
+            + where.replace("{", "{{").replace("}", "}}"),
+            tuple(constants[:cut]),
+            row_slots,
+            tuple(constants[cut:]),
+        )
+    return found
 
 
 async def execute_many(

@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, insert, select, update
+import pytest
+from sqlalchemy import Text, bindparam, cast, func, insert, select, update
 
 from runnable.tracking import RunStore
-from runnable.tracking.bulk import execute_many
+from runnable.tracking.bulk import execute_many, insert_many, update_many
 from runnable.tracking.statements import is_open
 from runnable.tracking.tables import ai_runs
 
@@ -76,3 +77,80 @@ async def test_guarded_updates_count_what_they_changed_and_skip_ended_rows(
     open_run, ended = await run_store.get_run("open"), await run_store.get_run("ended")
     assert open_run is not None and ended is not None
     assert (open_run.name, ended.name) == ("renamed", None)
+
+
+async def test_a_joined_update_stores_what_one_update_a_row_stores(run_store: RunStore) -> None:
+    # update_many sends SQLite one UPDATE ... FROM (VALUES ...) for all rows: every
+    # column's value must come out as executemany's would, None keeping the old value,
+    # constants before the WHERE (the coalesce's '') and after it (the guard) in place.
+    later = NOW + timedelta(minutes=5)
+    appended = (
+        update(ai_runs)
+        .where(ai_runs.c.id == bindparam("w_id"), is_open(ai_runs))
+        .values(
+            name=func.coalesce(ai_runs.c.name, "") + bindparam("w_name", type_=Text),
+            stats=func.coalesce(bindparam("w_stats", type_=ai_runs.c.stats.type), ai_runs.c.stats),
+            updated_at=bindparam("w_now", type_=ai_runs.c.updated_at.type),
+        )
+    )
+    changes = [
+        {"name": " ✓ one", "stats": '{"cost": 0.5}', "now": later},
+        {"name": "two", "stats": None, "now": later.astimezone(timezone(timedelta(hours=-3)))},
+        {"name": "", "stats": '{"q": "it\'s"}', "now": later},
+        {"name": "ended", "stats": '{"x": 1}', "now": later},
+    ]
+    async with run_store.engine.connect() as conn:
+        for side in ("ours", "theirs"):
+            await execute_many(
+                conn,
+                insert(ai_runs),
+                [run_row(f"{side}{n}", name=None if n else "start") for n in range(3)]
+                + [run_row(f"{side}3", status="error")],
+            )
+        rows = [
+            {"w_id": f"{{}}{n}", "w_name": c["name"], "w_stats": c["stats"], "w_now": c["now"]}
+            for n, c in enumerate(changes)
+        ]
+        ours = await update_many(
+            conn, appended, [{**r, "w_id": r["w_id"].format("ours")} for r in rows]
+        )
+        theirs = await conn.execute(
+            appended, [{**r, "w_id": r["w_id"].format("theirs")} for r in rows]
+        )
+        await conn.commit()
+    if run_store.engine.dialect.supports_sane_multi_rowcount:
+        assert ours == theirs.rowcount == 3
+    found = await stored(run_store, [f"{side}{n}" for side in ("ours", "theirs") for n in range(4)])
+    assert found[:4] == found[4:]
+    assert found[0][0] == "start ✓ one" and found[3][0] is None  # the ended run kept its name
+
+
+async def test_a_joined_update_of_more_rows_than_one_statement_takes_changes_them_all(
+    run_store: RunStore,
+) -> None:
+    count = 1_234  # three statements on SQLite (500 rows each)
+    guarded = (
+        update(ai_runs)
+        .where(ai_runs.c.id == bindparam("w_id"), is_open(ai_runs))
+        .values(name=bindparam("w_name"))
+    )
+    async with run_store.engine.connect() as conn:
+        await insert_many(conn, insert(ai_runs), [run_row(f"r{n:04}") for n in range(count)])
+        rows = [{"w_id": f"r{n:04}", "w_name": f"name {n}"} for n in range(count)]
+        changed = await update_many(conn, guarded, rows)
+        await conn.commit()
+    if run_store.engine.dialect.supports_sane_multi_rowcount:
+        assert changed == count
+    runs = await run_store.list_runs(limit=count)
+    assert sorted(run.name or "" for run in runs) == sorted(f"name {n}" for n in range(count))
+
+
+async def test_an_update_the_joined_form_cannot_take_is_refused_by_name(
+    run_store: RunStore,
+) -> None:
+    unguarded = update(ai_runs).values(name=bindparam("w_name"))  # no WHERE to join on
+    async with run_store.engine.connect() as conn:
+        if run_store.engine.dialect.paramstyle != "qmark":
+            return  # executemany takes any statement
+        with pytest.raises(ValueError, match="not a one-row UPDATE with a WHERE clause"):
+            await update_many(conn, unguarded, [{"w_name": "x"}])
