@@ -1,4 +1,5 @@
-"""RunStore: runs and their tasks in SQL, written as they happen (reads: `reads.py`).
+"""RunStore: runs and their tasks in SQL, written as they happen (tasks: `tasks.py`,
+reads: `reads.py`).
 
 Writes go through one queue (`runnable.tracking.writes`) that commits what has gathered
 in one transaction per batch; an awaited write returns once its batch is committed, so a
@@ -12,43 +13,28 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
 
-from sqlalchemy import Table, delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete
 
 from runnable.sources.database import SqlDatabase, SqlTarget
 from runnable.sources.sqltypes import utc_now
-from runnable.tracking.errors import TrackingBackendError
-from runnable.tracking.models import (
-    Interrupted,
-    RunRecord,
-    RunStatus,
-    TaskRecord,
-)
-from runnable.tracking.partial_text import PartialFlusher
-from runnable.tracking.payloads import (
-    column_values,
-    new_row,
-    parsed_row,
-    terminal_status,
-    usage_values,
-)
-from runnable.tracking.reads import RunReads
-from runnable.tracking.statements import TERMINAL, interrupt_open
+from runnable.tracking.models import Interrupted, RunRecord, RunStatus
+from runnable.tracking.payloads import column_values, parsed_row, terminal_status
+from runnable.tracking.statements import interrupt_open
 from runnable.tracking.tables import ai_runs, ai_tasks
+from runnable.tracking.tasks import TaskWrites
 from runnable.tracking.writes import LINGER, MAX_PENDING, WriteQueue
 
 DEFAULT_PATH = "runs.sqlite"
 """The SQLite file (in the working directory) used when no URL is given."""
 
 
-class RunStore(RunReads):
+class RunStore(TaskWrites):
     """Runs (`ai_runs`) and their tasks (`ai_tasks`) in SQLite or PostgreSQL.
 
     `RunStore()` writes to `runs.sqlite` in the working directory; give a path, a URL
@@ -90,8 +76,7 @@ class RunStore(RunReads):
         """The database URL, password hidden."""
         self.opened_at: datetime = utc_now()
         self._last_now = self.opened_at
-        # Monotonic start of runs and tasks created here, to time them when they finish.
-        self._started: dict[str, float] = {}
+        self._started = {}
         self._writes = WriteQueue(self._connection, max_pending=max_pending, linger=linger)
 
     @classmethod
@@ -120,14 +105,6 @@ class RunStore(RunReads):
 
     def __repr__(self) -> str:
         return f"RunStore({self.url})"
-
-    def _now(self) -> datetime:
-        # Strictly increasing, so records made by this store sort in the order they were made.
-        now = utc_now()
-        if now <= self._last_now:
-            now = self._last_now + timedelta(microseconds=1)
-        self._last_now = now
-        return now
 
     # Runs
 
@@ -202,16 +179,6 @@ class RunStore(RunReads):
         self._started[run_id] = time.monotonic()
         return self._queue_update(ai_runs, run_id, {"status": RunStatus.RUNNING})
 
-    def _queue_update(
-        self, table: Table, record_id: str, fields: Mapping[str, Any]
-    ) -> asyncio.Future[bool]:
-        values = column_values(fields)
-        now = self._now()
-        values["updated_at"] = now
-        if values.get("status") in TERMINAL:
-            values["finished_at"] = now
-        return self._writes.submit("update", table, record_id, values)
-
     async def finish_run(
         self,
         run_id: str,
@@ -276,181 +243,6 @@ class RunStore(RunReads):
         self._started.pop(run_id, None)
         return bool(result.rowcount)
 
-    # Tasks
-
-    async def add_task(
-        self,
-        run_id: str,
-        *,
-        node_id: str | None = None,
-        name: str | None = None,
-        runnable_ref: object = None,
-        inputs: Mapping[str, Any] | None = None,
-        variables: object = None,
-        request: Any = None,
-        status: RunStatus | str = RunStatus.RUNNING,
-        id: str | None = None,
-    ) -> TaskRecord:
-        """Add a task (a turn or a node) to a run; earlier tasks are never rewritten."""
-        await self._writes.room()
-        fields = {
-            "id": id,
-            "run_id": run_id,
-            "node_id": node_id,
-            "name": name,
-            "runnable_ref": runnable_ref,
-            "status": status,
-            "inputs": inputs,
-            "variables": variables,
-            "request": request,
-        }
-        row = self._new(ai_tasks, fields)
-        try:
-            await self._writes.submit("insert", ai_tasks, row["id"], row)
-        except TrackingBackendError as exc:
-            if not isinstance(exc.__cause__, IntegrityError):
-                raise
-            await self._require(ai_runs, run_id)
-            raise TrackingBackendError(
-                self.url, row["id"], "a task with this id already exists"
-            ) from None
-        return TaskRecord.model_validate(parsed_row(row))
-
-    def queue_task(self, run_id: str, **fields: Any) -> asyncio.Future[bool]:
-        """Queue a new task (the arguments of `add_task`) without waiting for it."""
-        fields["run_id"] = run_id  # `fields` is this call's own dict
-        row = self._new(ai_tasks, fields)
-        return self._writes.submit("insert", ai_tasks, row["id"], row)
-
-    async def append_partial(
-        self, task_id: str, text: str, *, ttft_ms: float | None = None
-    ) -> bool:
-        """Append streamed text to a running task (and set its ttft once); False if ended."""
-        await self._writes.room()
-        return await self.queue_append(task_id, text, ttft_ms=ttft_ms)
-
-    def queue_append(
-        self, task_id: str, text: str, *, ttft_ms: float | None = None
-    ) -> asyncio.Future[bool]:
-        """Queue `append_partial` without waiting for it."""
-        values = {"text": text, "ttft": ttft_ms, "now": self._now()}
-        return self._writes.submit("append", ai_tasks, task_id, values)
-
-    def partial_flusher(self, task_id: str, *, interval: float = 0.5) -> PartialFlusher:
-        """Return a buffer that appends a task's streamed text at least every `interval` s."""
-        return PartialFlusher(self, task_id, interval=interval)
-
-    async def update_task(
-        self,
-        task_id: str,
-        *,
-        status: RunStatus | str | None = None,
-        node_id: str | None = None,
-        request: Any = None,
-        response: Any = None,
-        partial_text: str | None = None,
-        ttft_ms: float | None = None,
-    ) -> bool:
-        """Change the given fields of a task that has not ended; False if it has ended."""
-        await self._writes.room()
-        fields = {
-            "status": status,
-            "node_id": node_id,
-            "request": request,
-            "response": response,
-            "partial_text": partial_text,
-            "ttft_ms": ttft_ms,
-        }
-        return await self._queue_update(ai_tasks, task_id, fields)
-
-    async def finish_task(
-        self,
-        task_id: str,
-        status: RunStatus | str,
-        response: Any = None,
-        usage: object = None,
-        *,
-        error: object = None,
-        tokens_in: int | None = None,
-        tokens_out: int | None = None,
-        cost: float | None = None,
-        ttft_ms: float | None = None,
-        latency_ms: float | None = None,
-        request: Any = None,
-    ) -> bool:
-        """End a task with its response, error, usage and timings; False if already ended.
-
-        `request` (what was sent, when only known at the end) is stored if given.
-
-        `usage` may be an OpenAI-style usage dict or an object with tokens_in/tokens_out/
-        cost/ttft_ms/latency_ms; explicit arguments win. Without a latency, a task added by
-        this store is timed from `add_task`.
-        """
-        await self._writes.room()
-        return await self.queue_finish_task(
-            task_id,
-            status,
-            response,
-            usage,
-            error=error,
-            tokens_in=tokens_in,
-            tokens_out=tokens_out,
-            cost=cost,
-            ttft_ms=ttft_ms,
-            latency_ms=latency_ms,
-            request=request,
-        )
-
-    def queue_finish_task(
-        self,
-        task_id: str,
-        status: RunStatus | str,
-        response: Any = None,
-        usage: object = None,
-        **given: Any,
-    ) -> asyncio.Future[bool]:
-        """Queue the end of a task (the arguments of `finish_task`) without waiting for it."""
-        error, request = given.pop("error", None), given.pop("request", None)
-        fields = usage_values(usage, **given)
-        started = self._started.pop(task_id, None)
-        if "latency_ms" not in fields and started is not None:
-            fields["latency_ms"] = (time.monotonic() - started) * 1000.0
-        fields.update(status=terminal_status(status), response=response, error=error)
-        if request is not None:
-            fields["request"] = request
-        return self._queue_update(ai_tasks, task_id, fields)
-
-    async def reopen_task(self, task_id: str, *, inputs: Mapping[str, Any] | None = None) -> None:
-        """Make a task `running` again with these inputs, its outcome cleared (response,
-        error, usage, timings, streamed text); see `reopen_run`. `TaskNotFoundError` if absent."""
-        await self._writes.room()
-        await self.queue_reopen_task(task_id, inputs=inputs)
-
-    def queue_reopen_task(
-        self,
-        task_id: str,
-        *,
-        inputs: Mapping[str, Any] | None = None,
-        or_add: Mapping[str, Any] | None = None,
-    ) -> asyncio.Future[bool]:
-        """Queue `reopen_task`; with `or_add` (the arguments of `add_task`, run_id
-        included), a task that does not exist is added instead."""
-        values: dict[str, Any] = {
-            "status": RunStatus.RUNNING.value,
-            "finished_at": None,
-            "request": None,
-            "response": None,
-            "error": None,
-            "partial_text": "",
-            **{name: None for name in ("ttft_ms", "latency_ms", "tokens_in", "tokens_out")},
-            "cost": None,
-            **column_values({"inputs": inputs}),
-            "updated_at": self._now(),
-        }
-        row = None if or_add is None else self._new(ai_tasks, {**or_add, "id": task_id})
-        self._started[task_id] = time.monotonic()
-        return self._writes.submit("reopen", ai_tasks, task_id, values, row=row)
-
     # Recovery
 
     async def mark_interrupted(self, *, before: datetime | None = None) -> Interrupted:
@@ -510,12 +302,3 @@ class RunStore(RunReads):
         """Commit what is queued, then release the engine if this store made it."""
         await self._writes.close()
         await super().close()
-
-    def _new(self, table: Table, fields: Mapping[str, Any]) -> dict[str, Any]:
-        row = new_row(table, self._now(), fields)
-        if row["status"] is None:  # not given: a new record is running
-            row["status"] = RunStatus.RUNNING.value
-        if not row["id"]:
-            row["id"] = uuid.uuid4().hex
-        self._started[row["id"]] = time.monotonic()
-        return row
