@@ -18,9 +18,12 @@ characters searched in vain), for the tests.
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 
 from jinja2 import lexer as _jinja2_lexer
 from jinja2.lexer import float_re, integer_re, operator_re, operators, string_re
+
+from runnable.template_engines.jinja_shapes import Shape, canonical, split
 
 __all__ = ["FAST", "Lexer", "Tag", "Token"]
 
@@ -28,16 +31,23 @@ Token = tuple[str, str]
 """`(type, value)`: a jinja2 token type (`name`, `string`, `integer`, `float`, `dot`,
 `pipe`...) and its text."""
 
-Tag = tuple[str, str, list[Token], bool]
-"""`(kind, key, tokens, complete)`: kind `variable` or `block` with the tag's tokens,
-or kind `FAST` for `{{ name }}` (optionally with attributes and argument-less filters)
-with `key` its only variable and no tokens; `complete` is False for a tag that did not
-close properly (read in recovery mode). For a variable or block tag, `key` is its
-content as written when equal contents always give equal tokens (else ""): a reader may
-keep what it made of a content by it."""
+Tag = tuple[str, str, list[Token], bool, Shape | None, list[str]]
+"""`(kind, key, tokens, complete, shape, names)`: kind `variable` or `block` with the
+tag's tokens, or kind `FAST` for `{{ name }}` (optionally with attributes and
+argument-less filters) with `key` its only variable and no tokens; `complete` is False
+for a tag that did not close properly (read in recovery mode). For a variable or block
+tag, `key` is its content as written when equal contents always give equal tokens
+(else ""): a reader may keep what it made of a content by it. When `shape` is not None
+the tokens are its canonical tokens (`jinja_shapes`: placeholders for names) and
+`names` the tag's own names, which a reader puts back; a reader may keep what it made
+of a shape by it."""
+
+_Read = tuple[list[Token], Shape, list[str]]
+"""A content read: its shape's canonical tokens, the shape, the content's names."""
 
 FAST = "fast"
 _NO_TOKENS: list[Token] = []  # a FAST tag's (shared: never changed)
+_NO_NAMES: list[str] = []
 
 # jinja2's own identifier pattern (the lexer imports it from a private module).
 _NAME_RE: re.Pattern[str] = getattr(_jinja2_lexer, "name_re")  # noqa: B009
@@ -173,9 +183,11 @@ class Lexer:
         self._none_after = {"}}": size, "%}": size, "#}": size, "raw": size}
         self._known: dict[str, Token] = {}
         # Tokens by tag content: templates repeat their tags (held once: the contents
-        # are pieces of the text, so these hold at most the text's length).
-        self._read_exactly: dict[str, list[Token]] = {}
-        self._read_leniently: dict[str, list[Token]] = {}
+        # are pieces of the text, so these hold at most the text's length); and by
+        # shape, which contents with new names share.
+        self._read_exactly: dict[str, _Read] = {}
+        self._read_leniently: dict[str, _Read] = {}
+        self._shapes: tuple[dict[Hashable, Shape], dict[Hashable, Shape]] = ({}, {})
 
     def tags(self) -> list[Tag]:
         """The tags in text order (data, comments and raw blocks hold no names)."""
@@ -196,7 +208,7 @@ class Lexer:
             if shape == "run":
                 names = _RUN_NAMES.findall(text, found.start("run"), found.end())
                 self.work += len(names)
-                tags.extend([(FAST, name, _NO_TOKENS, True) for name in names])
+                tags.extend([(FAST, name, _NO_TOKENS, True, None, _NO_NAMES) for name in names])
                 pos = found.end()
                 continue
             if shape == "vars":
@@ -216,14 +228,14 @@ class Lexer:
                 complete = not lenient
             content = found.group(shape)
             kind = "variable" if shape == "var" else "block"
-            tokens = (self._read_leniently if lenient else self._read_exactly).get(content)
-            if tokens is None:
+            read = (self._read_leniently if lenient else self._read_exactly).get(content)
+            if read is None:
                 try:
-                    tokens = self._words(content, lenient)
+                    read = self._words(content, lenient)
                 except _BrokenTagError:
                     self.recovering = True
                     continue  # read this tag again, leniently
-            append((kind, content, tokens, complete))
+            append((kind, content, read[0], complete, read[1], read[2]))
             pos = found.end()
         return tags
 
@@ -234,10 +246,10 @@ class Lexer:
         stretch = _LENIENT_VARIABLES.findall(self.text, begin, end)
         self.work += len(stretch)
         for content, close in stretch:
-            tokens = known.get(content)
-            if tokens is None:
-                tokens = self._words(content, True)
-            tags.append(("variable", content, tokens, close != ""))
+            read = known.get(content)
+            if read is None:
+                read = self._words(content, True)
+            tags.append(("variable", content, read[0], close != "", read[1], read[2]))
 
     def _careful(self, start: int, tags: list[Tag]) -> int:
         """`_one`, and from a tag jinja2 would refuse on, recovery mode."""
@@ -272,17 +284,19 @@ class Lexer:
             inside = stop if cut else self._inside_end(begin, close, kind)
             # A variable tag without a word holds no name: nothing to read.
             if kind == "%" or _WORD_CHARACTER.search(text, begin, inside) is not None:
-                tags.append((tag, "", self._tokens(begin, inside, lenient=True), not cut))
+                tokens = self._tokens(begin, inside, lenient=True)
+                tags.append((tag, "", tokens, not cut, None, _NO_NAMES))
             return stop if cut else self._after(end, inside)
         if close < 0:
             raise _BrokenTagError  # the tag never closes
         inside = self._inside_end(begin, close, kind)
         if _QUOTE_OR_BRACE.search(text, begin, inside) is None:
             # No string and no brace: jinja2 ends the tag at the first end delimiter.
-            tags.append((tag, "", self._tokens(begin, inside, lenient=False), True))
+            tokens = self._tokens(begin, inside, lenient=False)
+            tags.append((tag, "", tokens, True, None, _NO_NAMES))
             return self._after(end, inside)
         tokens, after = self._tag(begin, end)
-        tags.append((tag, "", tokens, True))
+        tags.append((tag, "", tokens, True, None, _NO_NAMES))
         return after
 
     def _inside_end(self, begin: int, close: int, kind: str) -> int:
@@ -314,14 +328,28 @@ class Lexer:
         character jinja2 refuses is skipped)."""
         return self._read_words(self.text[begin:end], lenient)
 
-    def _words(self, content: str, lenient: bool) -> list[Token]:
-        """The tokens of a tag's content (see `_tokens`); the same content twice gives
-        the same list (its readers must not change it)."""
+    def _words(self, content: str, lenient: bool) -> _Read:
+        """The canonical tokens of a tag's content (see `_tokens`), its shape and names;
+        the same shape twice gives the same list (its readers must not change it)."""
         read = self._read_leniently if lenient else self._read_exactly
-        tokens = read.get(content)
-        if tokens is None:
-            tokens = read[content] = self._read_words(content, lenient)
-        return tokens
+        known = read.get(content)
+        if known is not None:
+            return known
+        key, pieces, names = split(content)
+        shapes = self._shapes[lenient]
+        self.work += len(names) + 1
+        shape = shapes.get(key)
+        if shape is None:
+            try:
+                tokens = self._read_words(canonical(pieces) if names else content, lenient)
+            except _BrokenTagError:
+                shapes[key] = Shape(None)
+                raise
+            shape = shapes[key] = Shape(tokens)
+        if shape.tokens is None:
+            raise _BrokenTagError
+        known = read[content] = (shape.tokens, shape, names)
+        return known
 
     def _read_words(self, content: str, lenient: bool) -> list[Token]:
         content = content.rstrip()  # trailing spaces would be rescanned

@@ -35,7 +35,13 @@ from runnable.template_engines.jinja_scopes import (
     loads_of,
     outer_loads,
 )
-from runnable.template_engines.jinja_statements import FLAT, Statement, parse_statement
+from runnable.template_engines.jinja_shapes import Picks, Shape, picked, picks
+from runnable.template_engines.jinja_statements import (
+    FLAT,
+    Statement,
+    StatementShape,
+    parse_statement,
+)
 
 __all__ = ["MAX_NESTING", "scan", "variables"]
 
@@ -121,6 +127,38 @@ def _variable_names(tokens: list[Token], complete: bool) -> _VariableNames:
     return free, bound, [n for n in free if n not in _KEYWORDS]
 
 
+_BlockNames = tuple[list[str], list[str], Statement | None]
+"""A block tag's names not bound and bound (`_token_names`), and its statement."""
+
+
+def _block_names(tokens: list[Token]) -> _BlockNames:
+    free, bound = _token_names(tokens, True)
+    return free, bound, parse_statement(tokens)
+
+
+_BlockPicks = tuple[Picks, Picks, StatementShape | None]
+_VariablePicks = tuple[Picks, Picks, Picks]
+
+
+def _variable_picks(tokens: list[Token], complete: bool, names: list[str]) -> _VariablePicks:
+    """A shape's variable tag read from its canonical tokens (`jinja_shapes`)."""
+    free, bound, loads = _variable_names(tokens, complete)
+    return picks(free, len(names)), picks(bound, len(names)), picks(loads, len(names))
+
+
+def _block_picks(tokens: list[Token], names: list[str]) -> _BlockPicks:
+    """A shape's block tag read from its canonical tokens (`jinja_shapes`)."""
+    free, bound, statement = _block_names(tokens)
+    shaped = None if statement is None else StatementShape(statement, len(names))
+    return picks(free, len(names)), picks(bound, len(names)), shaped
+
+
+def _picked_block(kept: _BlockPicks, names: list[str]) -> _BlockNames:
+    free, bound, shaped = kept
+    statement = None if shaped is None else shaped.renamed(names)
+    return picked(free, names), picked(bound, names), statement
+
+
 class _Open:
     """A block being read: its node, the body being filled, the tags that continue it."""
 
@@ -143,7 +181,11 @@ class _Reader:
         self.seen: set[str] = set()
         self._complete: dict[str, _VariableNames] = {}
         self._cut: dict[str, _VariableNames] = {}
-        self._blocks: dict[str, tuple[list[str], list[str], Statement | None]] = {}
+        self._blocks: dict[str, _BlockNames] = {}
+        # What a shape's canonical tokens read, by shape (`jinja_shapes`).
+        self._shape_complete: dict[Shape, _VariablePicks] = {}
+        self._shape_cut: dict[Shape, _VariablePicks] = {}
+        self._shape_blocks: dict[Shape, _BlockPicks] = {}
 
     def part(self) -> list[Item]:
         return self.stack[-1].part if self.stack else self.root
@@ -152,8 +194,9 @@ class _Reader:
         """Read the tags in text order."""
         order, seen = self.order, self.seen
         complete_kept, cut_kept = self._complete, self._cut
+        shape_complete, shape_cut = self._shape_complete, self._shape_cut
         previous: _VariableNames | None = None
-        for kind, key, tokens, complete in tags:
+        for kind, key, tokens, complete, shape, names_in in tags:
             if kind == FAST:
                 # `{{ name }}`, the commonest tag, read here (`read` reads it the same way).
                 previous = None
@@ -165,18 +208,39 @@ class _Reader:
                 if not part or part[-1] != load:
                     part.append(load)
                 continue
-            names = None
             if kind == "variable" and key:
-                names = (complete_kept if complete else cut_kept).get(key)
-            if names is None:
-                previous = None
-                self.read(kind, key, tokens, complete)
-            elif names is not previous:
-                # (The same variable tag again right after itself reads nothing new.)
-                previous = names
-                self._variable(names)
+                kept = complete_kept if complete else cut_kept
+                names = kept.get(key)
+                if names is None and shape is not None:
+                    # A new content: read by its shape (as `read` does, without the calls).
+                    by_shape = shape_complete if complete else shape_cut
+                    found = by_shape.get(shape)
+                    if found is None:
+                        found = by_shape[shape] = _variable_picks(tokens, complete, names_in)
+                    free, bound, loads = found
+                    names = kept[key] = (
+                        names_in if free is None else picked(free, names_in),
+                        picked(bound, names_in),
+                        names_in if loads is None else picked(loads, names_in),
+                    )
+                if names is not None:
+                    if names is not previous:
+                        # (The same variable tag again right after itself reads nothing new.)
+                        previous = names
+                        self._variable(names)
+                    continue
+            previous = None
+            self.read(kind, key, tokens, complete, shape, names_in)
 
-    def read(self, kind: str, key: str, tokens: list[Token], complete: bool) -> None:
+    def read(
+        self,
+        kind: str,
+        key: str,
+        tokens: list[Token],
+        complete: bool,
+        shape: Shape | None = None,
+        names_in: list[str] | None = None,
+    ) -> None:
         """Read one tag (see `Tag` in `jinja_lexer`)."""
         if kind == FAST:
             self._variable(([key], (), (key,)))
@@ -187,8 +251,13 @@ class _Reader:
             # A block tag's names and parse depend on its tokens only: kept by content.
             parsed = self._blocks.get(key) if key else None
             if parsed is None:
-                free, bound = _token_names(tokens, True)
-                parsed = (free, bound, parse_statement(tokens))
+                if shape is None or names_in is None:
+                    parsed = _block_names(tokens)
+                else:
+                    kept_picks = self._shape_blocks.get(shape)
+                    if kept_picks is None:
+                        kept_picks = self._shape_blocks[shape] = _block_picks(tokens, names_in)
+                    parsed = _picked_block(kept_picks, names_in)
                 if key:
                     self._blocks[key] = parsed
             free, bound, statement = parsed
@@ -200,7 +269,19 @@ class _Reader:
         kept = self._complete if complete else self._cut
         names = kept.get(key) if key else None
         if names is None:
-            names = _variable_names(tokens, complete)
+            if shape is None or names_in is None:
+                names = _variable_names(tokens, complete)
+            else:
+                by_shape = self._shape_complete if complete else self._shape_cut
+                found = by_shape.get(shape)
+                if found is None:
+                    found = by_shape[shape] = _variable_picks(tokens, complete, names_in)
+                free_picks, bound_picks, load_picks = found
+                names = (
+                    picked(free_picks, names_in),
+                    picked(bound_picks, names_in),
+                    picked(load_picks, names_in),
+                )
             if key:
                 kept[key] = names
         self._variable(names)

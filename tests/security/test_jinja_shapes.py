@@ -1,0 +1,107 @@
+"""The jinja2 scanner reads a tag by its shape (its content with the plain names taken
+out) and puts each tag's own names back: held to jinja2 on texts that repeat shapes with
+new names, and on blocks nested past `MAX_NESTING`."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from runnable.template_engines import jinja, jinja_names
+from runnable.template_engines.jinja_shapes import canonical, split
+from tests.security.jinja_reference import reference_variables
+from tests.security.test_jinja_extraction import TEMPLATES
+
+GLOBALS = frozenset(jinja._JINJA.globals)
+
+# The plain names the generated templates use, and what a copy may call them instead:
+# fresh names, the same ones, special names (their scoping differs), a keyword (mostly
+# refused by jinja2), a name past ASCII (kept literally in a shape).
+_RENAMED = re.compile(r"\b(a|b|c|x|y|item|ns|odd|upper|range)\b")
+NEW_NAMES = st.sampled_from(
+    [
+        *("a", "b", "x", "item", "a1", "b22", "z9", "_q", "endless", "data", "loop"),
+        *("caller", "kwargs", "self", "range", "in", "é", "naïve", "a_é"),
+    ]
+)
+RENAMINGS = st.dictionaries(
+    st.sampled_from(["a", "b", "c", "x", "y", "item", "ns", "odd", "upper", "range"]),
+    NEW_NAMES,
+)
+
+
+def _renamed(text: str, renaming: dict[str, str]) -> str:
+    return _RENAMED.sub(lambda m: renaming.get(m.group(), m.group()), text)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(template=TEMPLATES, renamings=st.lists(RENAMINGS, min_size=1, max_size=4))
+def test_copies_of_a_template_with_other_names_read_as_jinja2_reads_them(
+    template: str, renamings: list[dict[str, str]]
+) -> None:
+    text = template + "".join(_renamed(template, renaming) for renaming in renamings)
+    expected = reference_variables(text)
+    event("jinja2 accepts" if expected is not None else "jinja2 refuses")
+    found = jinja_names.variables(text, GLOBALS)
+    if expected is not None:
+        assert found == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    unit=st.sampled_from(
+        [
+            "{{{{ f{n}(a{n}, b=c)|default(d{n}) ~ e[{n}] }}}}",
+            "{{% for x in y{n} %}}{{{{ x.a|upper ~ loop.index ~ z{n} }}}}{{% endfor %}}",
+            "{{% set s{n} = t{n} %}}{{{{ s{n} ~ s{m} }}}}",
+            "{{% if a{n} is divisibleby b{m} %}}{{{{ 'x{n}' ~ c{m} }}}}{{% endif %}}",
+            "{{% with w{n} = v{m} %}}{{{{ w{n} ~ w{m} }}}}{{% endwith %}}",
+            "{{% macro m{n}(p{n}, q=r{m}) %}}{{{{ p{n} ~ caller() }}}}{{% endmacro %}}",
+            "{{{{ {n}e5 ~ 1e{n} ~ a{n}.b{m} }}}}",
+        ]
+    ),
+    numbers=st.lists(st.integers(0, 5), min_size=1, max_size=12),
+)
+def test_tags_of_one_shape_with_many_names_read_as_jinja2_reads_them(
+    unit: str, numbers: list[int]
+) -> None:
+    text = "".join(unit.format(n=n, m=(n * 7) % 4) for n in numbers)
+    expected = reference_variables(text)
+    assert expected is not None
+    assert jinja_names.variables(text, GLOBALS) == expected
+
+
+@pytest.mark.parametrize(
+    ("content", "names"),
+    [
+        (" f1(a, b=c)|default(d) ~ e[0] ", ["f1", "a", "b", "c", "default", "d", "e"]),
+        (" if x is not none and loop.index in y ", ["x", "index", "y"]),
+        (" endfor ", []),  # an end tag's name is kept
+        (" 1e5 + a1 - 0x1f ", ["a1"]),  # numbers stay whole
+        (" 'it is' ~ naïve ~ aé ", ["it"]),  # `is` kept; names past ASCII kept
+    ],
+)
+def test_a_shape_takes_out_the_plain_names_only(content: str, names: list[str]) -> None:
+    key, pieces, found = split(content)
+    assert found == names
+    assert canonical(pieces).count("_") >= len(names)
+    assert split(re.sub(r"\b[a-z]\d\b", "q9", content))[0] == key or not names
+
+
+def test_contents_that_hold_the_mark_never_share_a_shape_with_plain_contents() -> None:
+    marked, _, _ = split("\x00 \x00")
+    plain, _, _ = split("a b")
+    assert marked != plain
+
+
+def test_every_word_the_reader_compares_a_name_with_is_kept_in_shapes() -> None:
+    from runnable.template_engines import jinja_shapes, jinja_statements
+
+    compared = set(jinja_names._KEYWORDS) | set(jinja_names._BODIES) | set(jinja_statements.FLAT)
+    compared |= {"scoped", "required", "import", "raw"}
+    kept = {word for word in compared if not split(f" {word} ")[2]}
+    assert kept == compared
+    assert jinja_shapes._KEPT >= compared
