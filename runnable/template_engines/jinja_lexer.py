@@ -23,9 +23,9 @@ from collections.abc import Hashable
 from jinja2 import lexer as _jinja2_lexer
 from jinja2.lexer import float_re, integer_re, operator_re, operators, string_re
 
-from runnable.template_engines.jinja_shapes import Shape, canonical, split
+from runnable.template_engines.jinja_shapes import Shape, canonical, split, split_many
 
-__all__ = ["FAST", "Lexer", "Tag", "Token"]
+__all__ = ["FAST", "VARIABLES", "Lexer", "Tag", "Token"]
 
 Token = tuple[str, str]
 """`(type, value)`: a jinja2 token type (`name`, `string`, `integer`, `float`, `dot`,
@@ -46,6 +46,10 @@ _Read = tuple[list[Token], Shape, list[str]]
 """A content read: its shape's canonical tokens, the shape, the content's names."""
 
 FAST = "fast"
+BLOCK = "block"
+VARIABLES = "variables"
+"""A run of variable tags of one shape (and all closed, or all cut short): `names` are
+theirs one after the other, `shape.count` each; `key` is ""."""
 _NO_TOKENS: list[Token] = []  # a FAST tag's (shared: never changed)
 _NO_NAMES: list[str] = []
 
@@ -128,12 +132,28 @@ _BLOCK_CLOSE = r"\+%\}|-%\}\s*+|%\}"
 _RUN_TAG = rf"{_RUN_BODY}(?:-\}}\}}\s*+|\}}\}})"
 # Leniently, also cut short by the next tag opener (or the end).
 _LENIENT_RUN_TAG = rf"{_RUN_BODY}(?:-\}}\}}\s*+|\}}\}}|(?=\{{[{{%#])|\Z)"
-_EXACT = re.compile(
-    rf"{_DATA}(?:(?P<run>{_RUN_TAG}(?:{_DATA.replace('(?P<at>)', '')}{_RUN_TAG})*+)"
-    rf"|\{{\{{[-+]?+(?P<var>(?:[^{{}}'\"\-]++|-(?!\}}\}}))*+)(?:{_VARIABLE_CLOSE})"
-    rf"|\{{%{_NOT_RAW}[-+]?+(?P<block>(?:[^{{}}'\"%\-+]++|[-+](?!%\}})|%(?!\}}))*+)"
-    rf"(?:{_BLOCK_CLOSE})"
+_VARIABLE_CONTENT = r"(?:[^{}'\"\-]++|-(?!\}\}))*+"
+_BLOCK_CONTENT = r"(?:[^{}'\"%\-+]++|[-+](?!%\})|%(?!\}))*+"
+_EXACT_TAG = (
+    rf"\{{(?:\{{[-+]?+{_VARIABLE_CONTENT}(?:{_VARIABLE_CLOSE})"
+    rf"|%{_NOT_RAW}[-+]?+{_BLOCK_CONTENT}(?:{_BLOCK_CLOSE}))"
+)
+_EXACT_ONE = (
+    rf"|\{{\{{[-+]?+(?P<var>{_VARIABLE_CONTENT})(?:{_VARIABLE_CLOSE})"
+    rf"|\{{%{_NOT_RAW}[-+]?+(?P<block>{_BLOCK_CONTENT})(?:{_BLOCK_CLOSE})"
     r"|(?P<other>))"
+)
+_DATA_ONLY = _DATA.replace("(?P<at>)", "")
+# Two tags or more of those shapes with data between them (`tags`) are read in one
+# match, and `_EXACT_TAGS` gives their contents in one pass (no `{{` or `{%` in data).
+_EXACT = re.compile(
+    rf"{_DATA}(?:(?P<run>{_RUN_TAG}(?:{_DATA_ONLY}{_RUN_TAG})*+)"
+    rf"|(?P<tags>{_EXACT_TAG}(?:{_DATA_ONLY}{_EXACT_TAG})++){_EXACT_ONE}"
+)
+_EXACT_SINGLE = re.compile(rf"{_DATA}(?:(?P<run>{_RUN_TAG}){_EXACT_ONE}")
+_EXACT_TAGS = re.compile(
+    rf"\{{(?:(\{{)[-+]?+({_VARIABLE_CONTENT})(?:{_VARIABLE_CLOSE})"
+    rf"|%[-+]?+({_BLOCK_CONTENT})(?:{_BLOCK_CLOSE}))"
 )
 _LENIENT_CONTENT = r"(?:[^{}\-]++|-(?!\}\})|\{(?![{%#])|\}(?!\}))*+"
 _LENIENT_DATA_ONLY = _LENIENT_DATA.replace("(?P<at>)", "")
@@ -196,12 +216,14 @@ class Lexer:
         tags: list[Tag] = []
         append = tags.append
         pos = 0
+        single_until = 0  # a stretch of tags read one by one (`_tag_run` declined it)
         # One match reads the data before a tag and the tag, when it has a common shape
         # (`_EXACT`, `_LENIENT`: the same reading as `_one`, without its searches);
         # other tags, and tags jinja2 would refuse, go to `_one`.
         while pos < size:
             lenient = self.recovering
-            found = (_LENIENT if lenient else _EXACT).match(text, pos)
+            pattern = _LENIENT if lenient else _EXACT if pos >= single_until else _EXACT_SINGLE
+            found = pattern.match(text, pos)
             assert found is not None  # every alternative may match at an opener or the end
             self.work += 1
             shape = found.lastgroup or "other"
@@ -214,6 +236,13 @@ class Lexer:
             if shape == "vars":
                 self._variables(found.start("vars"), found.end(), tags)
                 pos = found.end()
+                continue
+            if shape == "tags":
+                if self._tag_run(found.start("tags"), found.end(), tags):
+                    pos = found.end()
+                else:  # a tag jinja2 refuses, or the mark: read them one by one
+                    single_until = found.end()
+                    pos = found.start("tags")
                 continue
             if shape == "other":
                 start = found.start("at")
@@ -242,14 +271,103 @@ class Lexer:
     def _variables(self, begin: int, end: int, tags: list[Tag]) -> None:
         """Leniently, the variable tags of a stretch (each has a word: `_LENIENT_DATA`
         took the others)."""
-        known = self._read_leniently
         stretch = _LENIENT_VARIABLES.findall(self.text, begin, end)
         self.work += len(stretch)
-        for content, close in stretch:
-            read = known.get(content)
-            if read is None:
-                read = self._words(content, True)
-            tags.append(("variable", content, read[0], close != "", read[1], read[2]))
+        contents = [content for content, _ in stretch]
+        self._shaped(None, contents, [close != "" for _, close in stretch], tags)
+
+    def _tag_run(self, begin: int, end: int, tags: list[Tag]) -> bool:
+        """Exactly, the tags of a run (`tags` in `_EXACT`); False, reading none, if one
+        is a tag jinja2 refuses (they are read one by one then)."""
+        found = _EXACT_TAGS.findall(self.text, begin, end)
+        self.work += len(found)
+        variables = [brace != "" for brace, _, _ in found]
+        contents = [variable if brace else block for brace, variable, block in found]
+        return self._shaped(variables, contents, None, tags)
+
+    def _shaped(
+        self,
+        variables: list[bool] | None,
+        contents: list[str],
+        completes: list[bool] | None,
+        tags: list[Tag],
+    ) -> bool:
+        """Tags by their contents (`variables`: which are variable tags, None for all;
+        `completes`: which closed, None for all); False, adding none, if one is a tag
+        jinja2 refuses. Mostly new contents are read by their shapes (`split_many`), a
+        run of variable tags of one shape as one `VARIABLES` tag."""
+        size = len(contents)
+        split_all = split_many(contents) if 2 * len(set(contents)) > size else None
+        if split_all is None:
+            return self._by_content(variables, contents, completes, tags)
+        keys, names = split_all
+        lenient = self.recovering
+        shapes = self._shapes[lenient]
+        self.work += len(names)
+        if variables is None and keys.count(keys[0]) == size:
+            complete = completes is None or completes[0]
+            if completes is None or completes.count(complete) == size:
+                shape = shapes.get(keys[0]) or self._new_shape(keys[0], contents[0], lenient)
+                if shape.tokens is None:
+                    return False
+                tags.append((VARIABLES, "", shape.tokens, complete, shape, names))
+                return True
+        new: list[Tag] = []
+        offset = start = 0
+        run: Shape | None = None  # the shape of the variable tags read since `start`
+        run_complete = True
+        for index, key in enumerate(keys):
+            shape = shapes.get(key) or self._new_shape(key, contents[index], lenient)
+            if shape.tokens is None:
+                return False
+            variable = variables is None or variables[index]
+            complete = completes is None or completes[index]
+            if run is not None and (not variable or shape is not run or complete != run_complete):
+                new.append((VARIABLES, "", run.tokens, run_complete, run, names[start:offset]))
+                run = None
+            if not variable:
+                until = offset + shape.count
+                new.append((BLOCK, contents[index], shape.tokens, True, shape, names[offset:until]))
+            elif run is None:
+                run, run_complete, start = shape, complete, offset
+            offset += shape.count
+        if run is not None:
+            new.append((VARIABLES, "", run.tokens, run_complete, run, names[start:offset]))
+        tags.extend(new)
+        return True
+
+    def _by_content(
+        self,
+        variables: list[bool] | None,
+        contents: list[str],
+        completes: list[bool] | None,
+        tags: list[Tag],
+    ) -> bool:
+        """`_shaped` for contents that mostly repeat: each read once, kept by content."""
+        lenient = self.recovering
+        known = self._read_leniently if lenient else self._read_exactly
+        new: list[Tag] = []
+        for index, content in enumerate(contents):
+            try:
+                read = known.get(content) or self._words(content, lenient)
+            except _BrokenTagError:
+                return False
+            kind = "variable" if variables is None or variables[index] else BLOCK
+            complete = completes is None or completes[index]
+            new.append((kind, content, read[0], complete, read[1], read[2]))
+        tags.extend(new)
+        return True
+
+    def _new_shape(self, key: Hashable, content: str, lenient: bool) -> Shape:
+        _, pieces, names = split(content)
+        try:
+            tokens: list[Token] | None = self._read_words(
+                canonical(pieces) if names else content, lenient
+            )
+        except _BrokenTagError:
+            tokens = None
+        shape = self._shapes[lenient][key] = Shape(tokens, len(names))
+        return shape
 
     def _careful(self, start: int, tags: list[Tag]) -> int:
         """`_one`, and from a tag jinja2 would refuse on, recovery mode."""
@@ -335,17 +453,9 @@ class Lexer:
         known = read.get(content)
         if known is not None:
             return known
-        key, pieces, names = split(content)
-        shapes = self._shapes[lenient]
+        key, _, names = split(content)
         self.work += len(names) + 1
-        shape = shapes.get(key)
-        if shape is None:
-            try:
-                tokens = self._read_words(canonical(pieces) if names else content, lenient)
-            except _BrokenTagError:
-                shapes[key] = Shape(None)
-                raise
-            shape = shapes[key] = Shape(tokens)
+        shape = self._shapes[lenient].get(key) or self._new_shape(key, content, lenient)
         if shape.tokens is None:
             raise _BrokenTagError
         known = read[content] = (shape.tokens, shape, names)

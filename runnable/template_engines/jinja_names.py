@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from runnable.template_engines.jinja_grammar import CONSTANTS, TagParser, UnparsedTagError
-from runnable.template_engines.jinja_lexer import FAST, Lexer, Tag, Token
+from runnable.template_engines.jinja_lexer import FAST, VARIABLES, Lexer, Tag, Token
 from runnable.template_engines.jinja_scopes import (
     BLOCK_SPECIAL,
     SELF,
@@ -140,10 +140,10 @@ _BlockPicks = tuple[Picks, Picks, StatementShape | None]
 _VariablePicks = tuple[Picks, Picks, Picks]
 
 
-def _variable_picks(tokens: list[Token], complete: bool, names: list[str]) -> _VariablePicks:
+def _variable_picks(tokens: list[Token], complete: bool, count: int) -> _VariablePicks:
     """A shape's variable tag read from its canonical tokens (`jinja_shapes`)."""
     free, bound, loads = _variable_names(tokens, complete)
-    return picks(free, len(names)), picks(bound, len(names)), picks(loads, len(names))
+    return picks(free, count), picks(bound, count), picks(loads, count)
 
 
 def _block_picks(tokens: list[Token], names: list[str]) -> _BlockPicks:
@@ -208,6 +208,10 @@ class _Reader:
                 if not part or part[-1] != load:
                     part.append(load)
                 continue
+            if kind == VARIABLES and shape is not None:
+                previous = None
+                self._variable(self._run_names(tokens, complete, shape, names_in))
+                continue
             if kind == "variable" and key:
                 kept = complete_kept if complete else cut_kept
                 names = kept.get(key)
@@ -216,7 +220,7 @@ class _Reader:
                     by_shape = shape_complete if complete else shape_cut
                     found = by_shape.get(shape)
                     if found is None:
-                        found = by_shape[shape] = _variable_picks(tokens, complete, names_in)
+                        found = by_shape[shape] = _variable_picks(tokens, complete, len(names_in))
                     free, bound, loads = found
                     names = kept[key] = (
                         names_in if free is None else picked(free, names_in),
@@ -275,7 +279,7 @@ class _Reader:
                 by_shape = self._shape_complete if complete else self._shape_cut
                 found = by_shape.get(shape)
                 if found is None:
-                    found = by_shape[shape] = _variable_picks(tokens, complete, names_in)
+                    found = by_shape[shape] = _variable_picks(tokens, complete, len(names_in))
                 free_picks, bound_picks, load_picks = found
                 names = (
                     picked(free_picks, names_in),
@@ -285,6 +289,28 @@ class _Reader:
             if key:
                 kept[key] = names
         self._variable(names)
+
+    def _run_names(
+        self, tokens: list[Token], complete: bool, shape: Shape, names: list[str]
+    ) -> _VariableNames:
+        """What a run of variable tags of one shape reads (`VARIABLES` in `jinja_lexer`)."""
+        by_shape = self._shape_complete if complete else self._shape_cut
+        found = by_shape.get(shape)
+        if found is None:
+            found = by_shape[shape] = _variable_picks(tokens, complete, shape.count)
+        count = shape.count
+        if len(names) > count and names[count:] == names[:-count]:
+            names = names[:count]  # one tag again and again: read once
+        if count == 0:
+            return picked(found[0], names), picked(found[1], names), picked(found[2], names)
+        starts = range(0, len(names), count)
+        free, bound, loads = (
+            names
+            if kept is None
+            else [names[at + p] if p.__class__ is int else p for at in starts for p in kept]  # type: ignore[operator]
+            for kept in found
+        )
+        return free, bound, loads
 
     def _names(self, free: Sequence[str], bound: Sequence[str]) -> None:
         order = self.order

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Hashable, Sequence
 
-__all__ = ["Picks", "Shape", "canonical", "picked", "picks", "split"]
+__all__ = ["Picks", "Shape", "canonical", "picked", "picks", "split", "split_many"]
 
 # Words compared by value somewhere in reading a tag (the grammar's keywords and
 # constants, the tag names, the special names of jinja2's scoping).
@@ -62,6 +62,17 @@ def split(content: str) -> tuple[Hashable, list[str], list[str]]:
     return key, pieces, parts[1::2]
 
 
+def split_many(contents: list[str]) -> tuple[list[str], list[str]] | None:
+    """The shape keys of many contents (none holding `{%`) and all their names in text
+    order, in one pass; None if one holds the mark (`split` each then)."""
+    joined = "{%".join(contents)
+    if _MARK in joined:
+        return None
+    parts = _SPLIT.split(joined)
+    # A name never holds `{%`, nor does a content: the keys split where the contents do.
+    return _MARK.join(parts[0::2]).split("{%"), parts[1::2]
+
+
 def canonical(pieces: list[str]) -> str:
     """The content of a shape with its names as placeholders `_0`, `_1`..."""
     names = _placeholders(len(pieces) - 1)
@@ -94,9 +105,11 @@ def picked(picks: Picks, names: list[str]) -> list[str]:
 
 
 class Shape:
-    """A shape seen in a text: its canonical tokens (None: jinja2 refuses the tag)."""
+    """A shape seen in a text: its canonical tokens (None: jinja2 refuses the tag), and
+    how many names a content of it holds."""
 
-    __slots__ = ("tokens",)
+    __slots__ = ("count", "tokens")
 
-    def __init__(self, tokens: list[tuple[str, str]] | None) -> None:
+    def __init__(self, tokens: list[tuple[str, str]] | None, count: int) -> None:
         self.tokens = tokens
+        self.count = count
