@@ -323,7 +323,9 @@ class Lexer:
             variable = variables is None or variables[index]
             complete = completes is None or completes[index]
             if run is not None and (not variable or shape is not run or complete != run_complete):
-                new.append((VARIABLES, "", run.tokens, run_complete, run, names[start:offset]))
+                new.append(
+                    (VARIABLES, "", run.tokens or [], run_complete, run, names[start:offset])
+                )
                 run = None
             if not variable:
                 until = offset + shape.count
@@ -332,7 +334,7 @@ class Lexer:
                 run, run_complete, start = shape, complete, offset
             offset += shape.count
         if run is not None:
-            new.append((VARIABLES, "", run.tokens, run_complete, run, names[start:offset]))
+            new.append((VARIABLES, "", run.tokens or [], run_complete, run, names[start:offset]))
         tags.extend(new)
         return True
 

@@ -35,7 +35,7 @@ from runnable.template_engines.jinja_scopes import (
     loads_of,
     outer_loads,
 )
-from runnable.template_engines.jinja_shapes import Picks, Shape, picked, picks
+from runnable.template_engines.jinja_shapes import Picks, Shape, picked, picked_run, picks
 from runnable.template_engines.jinja_statements import (
     FLAT,
     Statement,
@@ -303,14 +303,12 @@ class _Reader:
             names = names[:count]  # one tag again and again: read once
         if count == 0:
             return picked(found[0], names), picked(found[1], names), picked(found[2], names)
-        starts = range(0, len(names), count)
-        free, bound, loads = (
-            names
-            if kept is None
-            else [names[at + p] if p.__class__ is int else p for at in starts for p in kept]  # type: ignore[operator]
-            for kept in found
+        free, bound, loads = found
+        return (
+            picked_run(free, names, count),
+            picked_run(bound, names, count),
+            picked_run(loads, names, count),
         )
-        return free, bound, loads
 
     def _names(self, free: Sequence[str], bound: Sequence[str]) -> None:
         order = self.order

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Hashable, Sequence
 
-__all__ = ["Picks", "Shape", "canonical", "picked", "picks", "split", "split_many"]
+__all__ = ["Picks", "Shape", "canonical", "picked", "picked_run", "picks", "split", "split_many"]
 
 # Words compared by value somewhere in reading a tag (the grammar's keywords and
 # constants, the tag names, the special names of jinja2's scoping).
@@ -102,6 +102,16 @@ def picked(picks: Picks, names: list[str]) -> list[str]:
     if not picks:
         return _NO_NAMES
     return [names[p] if p.__class__ is int else p for p in picks]  # type: ignore[misc]
+
+
+def picked_run(picks: Picks, names: list[str], count: int) -> list[str]:
+    """`picked` for a run of contents of one shape (`count` names each), one after the other."""
+    if picks is None:
+        return names
+    if not picks:
+        return _NO_NAMES
+    starts = range(0, len(names), count)
+    return [names[at + p] if p.__class__ is int else p for at in starts for p in picks]  # type: ignore[misc]
 
 
 class Shape:
