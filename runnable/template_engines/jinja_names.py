@@ -45,7 +45,7 @@ from runnable.template_engines.jinja_statements import (
 
 __all__ = ["MAX_NESTING", "scan", "variables"]
 
-MAX_NESTING = 32
+MAX_NESTING = 256
 _SPECIAL = frozenset({"loop", "caller", "varargs", "kwargs", "self", "super"})
 _BINDING = frozenset({"for", "set", "with", "macro"})
 _KEYWORDS = CONSTANTS | _SPECIAL | {"and", "or", "not", "in", "is", "if", "else", "elif"}
@@ -146,11 +146,11 @@ def _variable_picks(tokens: list[Token], complete: bool, count: int) -> _Variabl
     return picks(free, count), picks(bound, count), picks(loads, count)
 
 
-def _block_picks(tokens: list[Token], names: list[str]) -> _BlockPicks:
+def _block_picks(tokens: list[Token], count: int) -> _BlockPicks:
     """A shape's block tag read from its canonical tokens (`jinja_shapes`)."""
     free, bound, statement = _block_names(tokens)
-    shaped = None if statement is None else StatementShape(statement, len(names))
-    return picks(free, len(names)), picks(bound, len(names)), shaped
+    shaped = None if statement is None else StatementShape(statement, count)
+    return picks(free, count), picks(bound, count), shaped
 
 
 def _picked_block(kept: _BlockPicks, names: list[str]) -> _BlockNames:
@@ -195,6 +195,7 @@ class _Reader:
         order, seen = self.order, self.seen
         complete_kept, cut_kept = self._complete, self._cut
         shape_complete, shape_cut = self._shape_complete, self._shape_cut
+        blocks_kept, shape_blocks = self._blocks, self._shape_blocks
         previous: _VariableNames | None = None
         for kind, key, tokens, complete, shape, names_in in tags:
             if kind == FAST:
@@ -211,6 +212,25 @@ class _Reader:
             if kind == VARIABLES and shape is not None:
                 previous = None
                 self._variable(self._run_names(tokens, complete, shape, names_in))
+                continue
+            if kind == "block" and shape is not None:
+                # (As `read` reads it, without the calls: blocks are the costliest tags.)
+                previous = None
+                parsed = blocks_kept.get(key)
+                if parsed is None:
+                    kept_picks = shape_blocks.get(shape)
+                    if kept_picks is None:
+                        kept_picks = shape_blocks[shape] = _block_picks(tokens, shape.count)
+                    parsed = blocks_kept[key] = _picked_block(kept_picks, names_in)
+                unbound, bound_names, statement = parsed
+                for found_name in unbound:
+                    if found_name not in order:
+                        order[found_name] = None
+                seen.update(unbound)
+                if bound_names:
+                    seen.update(bound_names)
+                if statement is None or not self._statement(statement):
+                    self._by_tokens(tokens, True, unbound, bound_names)
                 continue
             if kind == "variable" and key:
                 kept = complete_kept if complete else cut_kept
@@ -260,7 +280,7 @@ class _Reader:
                 else:
                     kept_picks = self._shape_blocks.get(shape)
                     if kept_picks is None:
-                        kept_picks = self._shape_blocks[shape] = _block_picks(tokens, names_in)
+                        kept_picks = self._shape_blocks[shape] = _block_picks(tokens, len(names_in))
                     parsed = _picked_block(kept_picks, names_in)
                 if key:
                     self._blocks[key] = parsed
@@ -345,12 +365,17 @@ class _Reader:
             self.part().extend(("store", n) for n in bound)
 
     def _open(self, kind: str, node: object, body: list[Item]) -> None:
-        if len(self.stack) >= MAX_NESTING:
-            # Read flat: the body goes on in the enclosing one; only the end is matched.
-            self.stack.append(_Open(kind, None, self.part(), _BODIES[kind]))
+        stack = self.stack
+        part = stack[-1].part if stack else self.root
+        if len(stack) >= MAX_NESTING:
+            # Read flat (only in text jinja2 refuses, see MAX_NESTING): the body goes on
+            # in the enclosing one, an `if` test too; only the end is matched.
+            if isinstance(node, If):
+                part.extend(loads_of(node.test))
+            stack.append(_Open(kind, None, part, _BODIES[kind]))
             return
-        self.part().append(node)  # type: ignore[arg-type]
-        self.stack.append(_Open(kind, node, body, _BODIES[kind]))
+        part.append(node)  # type: ignore[arg-type]
+        stack.append(_Open(kind, node, body, _BODIES[kind]))
 
     def _statement(self, statement: Statement) -> bool:
         """Apply a parsed block tag; False if it fits nowhere (an unknown tag, or an end
@@ -430,9 +455,9 @@ def scan(text: str, globals: frozenset[str]) -> tuple[list[str], int]:
     reader = _Reader()
     reader.read_all(lexer.tags())
     analysis = Analysis(reader.seen)
-    analysis.frame(reader.root, sorted(analysis.first_reads(reader.root, SELF)), [])
+    analysis.frame(reader.root, sorted(analysis.first_reads(reader.root, SELF)))
     for block in analysis.blocks:
-        analysis.frame(block.body, sorted(analysis.first_reads(block.body, BLOCK_SPECIAL)), [])
+        analysis.frame(block.body, sorted(analysis.first_reads(block.body, BLOCK_SPECIAL)))
     found = analysis.undeclared - globals
     names = [name for name in reader.order if name in found]
     names.extend(sorted(found.difference(names)))

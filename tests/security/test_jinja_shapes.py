@@ -105,3 +105,58 @@ def test_every_word_the_reader_compares_a_name_with_is_kept_in_shapes() -> None:
     kept = {word for word in compared if not split(f" {word} ")[2]}
     assert kept == compared
     assert compared <= jinja_shapes._KEPT
+# --- blocks nested deeply ---------------------------------------------------------------
+
+# Past 32 (where the scanner used to read blocks flat), and near the deepest nesting
+# jinja2 parses at Python's default recursion limit (244 for these tags).
+DEEP = 40
+DEEPER = 200
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{% if a %}" * DEEP + "{% if deep %}{{ x }}{% endif %}" + "{% endif %}" * DEEP,
+        "{% for x in y %}" * DEEP + "{{ x ~ z }}{% if q %}{{ loop.index }}{% endif %}"
+        + "{% endfor %}" * DEEP,
+        "{% with w = 1 %}" * DEEP + "{{ w ~ v }}" + "{% endwith %}" * DEEP + "{{ w }}",
+        "{% if a %}" * DEEP + "{% set s = 1 %}" + "{% endif %}" * DEEP + "{{ s }}",
+        "{% for x in y %}" * DEEP + "{% set s = x %}{{ s }}" + "{% endfor %}" * DEEP + "{{ s }}",
+        "{% if a %}" * DEEP + "{% for i in j %}{% set k = i %}{% endfor %}{{ k }}"
+        + "{% endif %}" * DEEP,
+        "{% if a %}" * DEEP + "{% macro m(p) %}{{ p ~ caller() }}{% endmacro %}{{ p ~ m }}"
+        + "{% endif %}" * DEEP,
+        "{% for x in y %}" * DEEP + "{% if x %}{{ x }}{% elif e %}{{ f }}{% else %}{{ g }}"
+        + "{% endif %}" + "{% endfor %}" * DEEP + "{{ loop }}",
+        "{% with a = b %}" * DEEP + "{% filter upper %}{{ a ~ c }}{% endfilter %}"
+        + "{% endwith %}" * DEEP,
+    ],
+)
+def test_blocks_nested_deeply_read_as_jinja2_reads_them(text: str) -> None:
+    expected = reference_variables(text)
+    assert expected is not None
+    assert jinja_names.variables(text, GLOBALS) == expected
+
+
+@pytest.mark.parametrize(
+    ("opening", "closing"),
+    [
+        ("{% if a %}{% set s = 1 %}", "{% endif %}"),
+        ("{% for x in y %}{% if x %}{{ loop.index }}{% endif %}", "{% endfor %}"),
+        ("{% with w = v %}{% set t = w %}", "{% endwith %}"),
+    ],
+)
+def test_blocks_nested_as_deep_as_jinja2_parses_read_as_jinja2_reads_them(
+    opening: str, closing: str
+) -> None:
+    text = opening * DEEPER + "{{ s ~ t ~ w ~ x ~ z }}" + closing * DEEPER + "{{ s ~ x }}"
+    expected = reference_variables(text)
+    assert expected is not None
+    assert jinja_names.variables(text, GLOBALS) == expected
+
+
+@pytest.mark.parametrize("depth", [400, 5_000])
+def test_nesting_deeper_than_jinja2_parses_is_read_without_recursion_error(depth: int) -> None:
+    half = depth // 2
+    text = "{% for x in y %}{% if x %}" * half + "{{ x ~ z }}" + "{% endif %}{% endfor %}" * half
+    assert jinja_names.variables(text, GLOBALS) == ["y", "z"]
