@@ -5,22 +5,23 @@
 name in a tag), at a small fraction of its cost and without a length limit; for text
 jinja2 refuses it gives what can be read. The property tests hold it to jinja2.
 
-How: `jinja_lexer` splits the text into tags; `jinja_grammar` reads each tag (a block
-tag into a statement, `jinja_statements`); the statements read here make a small tree,
-and `jinja_scopes` applies jinja2's scoping to it (loop and `set` variables, `with`,
-macro parameters, `if` branches, `loop`, `caller`, blocks). What a tag's content
-gives is kept by content, so a text that repeats a tag reads it once.
+How: `jinja_lexer` splits the text into tags; `jinja_tags` reads each tag (a block tag
+into a statement, `jinja_statements`, by jinja2's grammar, `jinja_grammar`); the
+statements read here make a tree, and `jinja_scopes` applies jinja2's scoping to it
+(loop and `set` variables, `with`, macro parameters, `if` branches, `loop`, `caller`,
+blocks). A tag is read by its shape (`jinja_shapes`: its content with the plain names
+taken out), so the tags of a text that differ only in their names are parsed once, and
+what a content gives is kept by content too.
 
 A tag that does not parse gives the names a token rule finds in it (not after `.`,
 `|` or `is`, not a keyword, not the target of a `for`/`set`/`with`/`macro`). Blocks
-nested past `MAX_NESTING` are read flat, so the tree stays shallow whatever the text.
+nested past `MAX_NESTING` are read flat, which only text jinja2 refuses holds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from runnable.template_engines.jinja_grammar import CONSTANTS, TagParser, UnparsedTagError
 from runnable.template_engines.jinja_lexer import FAST, VARIABLES, Lexer, Tag, Token
 from runnable.template_engines.jinja_scopes import (
     BLOCK_SPECIAL,
@@ -35,21 +36,26 @@ from runnable.template_engines.jinja_scopes import (
     loads_of,
     outer_loads,
 )
-from runnable.template_engines.jinja_shapes import Picks, Shape, picked, picked_run, picks
-from runnable.template_engines.jinja_statements import (
-    FLAT,
-    Statement,
-    StatementShape,
-    parse_statement,
+from runnable.template_engines.jinja_shapes import Shape, picked, picked_run
+from runnable.template_engines.jinja_statements import FLAT, Statement
+from runnable.template_engines.jinja_tags import (
+    KEYWORDS,
+    BlockNames,
+    BlockPicks,
+    VariableNames,
+    VariablePicks,
+    block_names,
+    block_picks,
+    picked_block,
+    variable_names,
+    variable_picks,
 )
 
 __all__ = ["MAX_NESTING", "scan", "variables"]
 
+# Past the deepest nesting jinja2 parses at Python's default recursion limit (244 blocks):
+# deeper blocks are read flat, so the work stays at most this many steps a character.
 MAX_NESTING = 256
-_SPECIAL = frozenset({"loop", "caller", "varargs", "kwargs", "self", "super"})
-_BINDING = frozenset({"for", "set", "with", "macro"})
-_KEYWORDS = CONSTANTS | _SPECIAL | {"and", "or", "not", "in", "is", "if", "else", "elif"}
-_KEYWORDS |= {"recursive", "as", "with", "without", "context", "ignore", "missing"}
 _BODIES = {
     "if": frozenset({"elif", "else", "endif"}),
     "for": frozenset({"else", "endfor"}),
@@ -61,102 +67,6 @@ _BODIES = {
     "autoescape": frozenset({"endautoescape"}),
     "block": frozenset({"endblock"}),
 }
-
-
-def _token_names(tokens: list[Token], block: bool) -> tuple[list[str], list[str]]:
-    """The tag's names outside `.x`, `|f` and `is t`: those not bound, and those bound.
-
-    Bound: the targets of `for` (before `in`), `set`, `with` and `macro` (before `=`).
-    A tag's first name in `{% %}` is its tag name, in neither list.
-    """
-    free: list[str] = []
-    bound: list[str] = []
-    previous = ""
-    tag = ""
-    binding = False
-    for index, (kind, value) in enumerate(tokens):
-        if kind == "name" and block and index == 0:
-            tag = value
-            binding = value in _BINDING
-        elif kind == "name" and previous not in (".", "|", "is"):
-            (bound if binding else free).append(value)
-        if kind == "assign" or (value == "in" and tag == "for"):
-            binding = False
-        previous = value
-    return free, bound
-
-
-def _plain(tokens: list[Token]) -> bool:
-    """Whether the tokens are `name.attr|filter.x` (only the first name is read)."""
-    kind, value = tokens[0]
-    if kind != "name" or value in CONSTANTS or value == "not":
-        return False
-    after_sign = False
-    for kind, _ in tokens[1:]:
-        if after_sign:
-            if kind != "name":
-                return False
-            after_sign = False
-        elif kind in ("dot", "pipe"):
-            after_sign = True
-        else:
-            return False
-    return not after_sign
-
-
-_VariableNames = tuple[Sequence[str], Sequence[str], Sequence[str]]
-"""A variable tag's names: not bound, bound (`_token_names`), and those it loads."""
-
-
-def _variable_names(tokens: list[Token], complete: bool) -> _VariableNames:
-    """What a variable tag reads: by jinja2's grammar, or by the token rule when it was
-    cut short or does not parse."""
-    if _plain(tokens):
-        name = tokens[0][1]
-        return [name], (), (name,)
-    free, bound = _token_names(tokens, False)
-    if complete:
-        parser = TagParser(tokens)
-        try:
-            loads = parser.loads(parser.tuple_)
-            parser.expect_end()
-            return free, bound, loads
-        except UnparsedTagError:
-            pass
-    # Cut short (half-typed) or unparsed: its names by the token rule.
-    return free, bound, [n for n in free if n not in _KEYWORDS]
-
-
-_BlockNames = tuple[list[str], list[str], Statement | None]
-"""A block tag's names not bound and bound (`_token_names`), and its statement."""
-
-
-def _block_names(tokens: list[Token]) -> _BlockNames:
-    free, bound = _token_names(tokens, True)
-    return free, bound, parse_statement(tokens)
-
-
-_BlockPicks = tuple[Picks, Picks, StatementShape | None]
-_VariablePicks = tuple[Picks, Picks, Picks]
-
-
-def _variable_picks(tokens: list[Token], complete: bool, count: int) -> _VariablePicks:
-    """A shape's variable tag read from its canonical tokens (`jinja_shapes`)."""
-    free, bound, loads = _variable_names(tokens, complete)
-    return picks(free, count), picks(bound, count), picks(loads, count)
-
-
-def _block_picks(tokens: list[Token], count: int) -> _BlockPicks:
-    """A shape's block tag read from its canonical tokens (`jinja_shapes`)."""
-    free, bound, statement = _block_names(tokens)
-    shaped = None if statement is None else StatementShape(statement, count)
-    return picks(free, count), picks(bound, count), shaped
-
-
-def _picked_block(kept: _BlockPicks, names: list[str]) -> _BlockNames:
-    free, bound, shaped = kept
-    statement = None if shaped is None else shaped.renamed(names)
-    return picked(free, names), picked(bound, names), statement
 
 
 class _Open:
@@ -179,13 +89,13 @@ class _Reader:
         self.stack: list[_Open] = []
         self.order: dict[str, None] = {}
         self.seen: set[str] = set()
-        self._complete: dict[str, _VariableNames] = {}
-        self._cut: dict[str, _VariableNames] = {}
-        self._blocks: dict[str, _BlockNames] = {}
+        self._complete: dict[str, VariableNames] = {}
+        self._cut: dict[str, VariableNames] = {}
+        self._blocks: dict[str, BlockNames] = {}
         # What a shape's canonical tokens read, by shape (`jinja_shapes`).
-        self._shape_complete: dict[Shape, _VariablePicks] = {}
-        self._shape_cut: dict[Shape, _VariablePicks] = {}
-        self._shape_blocks: dict[Shape, _BlockPicks] = {}
+        self._shape_complete: dict[Shape, VariablePicks] = {}
+        self._shape_cut: dict[Shape, VariablePicks] = {}
+        self._shape_blocks: dict[Shape, BlockPicks] = {}
 
     def part(self) -> list[Item]:
         return self.stack[-1].part if self.stack else self.root
@@ -196,7 +106,7 @@ class _Reader:
         complete_kept, cut_kept = self._complete, self._cut
         shape_complete, shape_cut = self._shape_complete, self._shape_cut
         blocks_kept, shape_blocks = self._blocks, self._shape_blocks
-        previous: _VariableNames | None = None
+        previous: VariableNames | None = None
         for kind, key, tokens, complete, shape, names_in in tags:
             if kind == FAST:
                 # `{{ name }}`, the commonest tag, read here (`read` reads it the same way).
@@ -220,8 +130,8 @@ class _Reader:
                 if parsed is None:
                     kept_picks = shape_blocks.get(shape)
                     if kept_picks is None:
-                        kept_picks = shape_blocks[shape] = _block_picks(tokens, shape.count)
-                    parsed = blocks_kept[key] = _picked_block(kept_picks, names_in)
+                        kept_picks = shape_blocks[shape] = block_picks(tokens, shape.count)
+                    parsed = blocks_kept[key] = picked_block(kept_picks, names_in)
                 unbound, bound_names, statement = parsed
                 for found_name in unbound:
                     if found_name not in order:
@@ -240,7 +150,7 @@ class _Reader:
                     by_shape = shape_complete if complete else shape_cut
                     found = by_shape.get(shape)
                     if found is None:
-                        found = by_shape[shape] = _variable_picks(tokens, complete, len(names_in))
+                        found = by_shape[shape] = variable_picks(tokens, complete, len(names_in))
                     free, bound, loads = found
                     names = kept[key] = (
                         names_in if free is None else picked(free, names_in),
@@ -276,12 +186,12 @@ class _Reader:
             parsed = self._blocks.get(key) if key else None
             if parsed is None:
                 if shape is None or names_in is None:
-                    parsed = _block_names(tokens)
+                    parsed = block_names(tokens)
                 else:
                     kept_picks = self._shape_blocks.get(shape)
                     if kept_picks is None:
-                        kept_picks = self._shape_blocks[shape] = _block_picks(tokens, len(names_in))
-                    parsed = _picked_block(kept_picks, names_in)
+                        kept_picks = self._shape_blocks[shape] = block_picks(tokens, len(names_in))
+                    parsed = picked_block(kept_picks, names_in)
                 if key:
                     self._blocks[key] = parsed
             free, bound, statement = parsed
@@ -294,12 +204,12 @@ class _Reader:
         names = kept.get(key) if key else None
         if names is None:
             if shape is None or names_in is None:
-                names = _variable_names(tokens, complete)
+                names = variable_names(tokens, complete)
             else:
                 by_shape = self._shape_complete if complete else self._shape_cut
                 found = by_shape.get(shape)
                 if found is None:
-                    found = by_shape[shape] = _variable_picks(tokens, complete, len(names_in))
+                    found = by_shape[shape] = variable_picks(tokens, complete, len(names_in))
                 free_picks, bound_picks, load_picks = found
                 names = (
                     picked(free_picks, names_in),
@@ -312,12 +222,12 @@ class _Reader:
 
     def _run_names(
         self, tokens: list[Token], complete: bool, shape: Shape, names: list[str]
-    ) -> _VariableNames:
+    ) -> VariableNames:
         """What a run of variable tags of one shape reads (`VARIABLES` in `jinja_lexer`)."""
         by_shape = self._shape_complete if complete else self._shape_cut
         found = by_shape.get(shape)
         if found is None:
-            found = by_shape[shape] = _variable_picks(tokens, complete, shape.count)
+            found = by_shape[shape] = variable_picks(tokens, complete, shape.count)
         count = shape.count
         if len(names) > count and names[count:] == names[:-count]:
             names = names[:count]  # one tag again and again: read once
@@ -337,7 +247,7 @@ class _Reader:
                 order[found] = None
         self.seen.update(free, bound)
 
-    def _variable(self, names: _VariableNames) -> None:
+    def _variable(self, names: VariableNames) -> None:
         free, bound, loads = names
         self._names(free, bound)
         part = self.part()
@@ -350,7 +260,7 @@ class _Reader:
         self, tokens: list[Token], block: bool, free: list[str], bound: list[str]
     ) -> None:
         """A tag that does not parse: its names by the token rule; blocks still open."""
-        loads = loads_of([n for n in free if n not in _KEYWORDS])
+        loads = loads_of([n for n in free if n not in KEYWORDS])
         tag = tokens[0][1] if block and tokens and tokens[0][0] == "name" else ""
         if tag in ("for", "macro", "call", "with"):
             # A body where the bound names are parameters, like a `with`.

@@ -98,9 +98,9 @@ def test_contents_that_hold_the_mark_never_share_a_shape_with_plain_contents() -
 
 
 def test_every_word_the_reader_compares_a_name_with_is_kept_in_shapes() -> None:
-    from runnable.template_engines import jinja_shapes, jinja_statements
+    from runnable.template_engines import jinja_shapes, jinja_statements, jinja_tags
 
-    compared = set(jinja_names._KEYWORDS) | set(jinja_names._BODIES) | set(jinja_statements.FLAT)
+    compared = set(jinja_tags.KEYWORDS) | set(jinja_names._BODIES) | set(jinja_statements.FLAT)
     compared |= {"scoped", "required", "import", "raw"}
     kept = {word for word in compared if not split(f" {word} ")[2]}
     assert kept == compared
