@@ -7,10 +7,12 @@ character, an unterminated string or comment) is read from that tag on in a reco
 mode where no tag runs past the next tag opener, so a half-typed tag never hides the
 tags after it. Tags of the common shapes (`{{ name }}`, a tag without quotes or braces;
 in recovery mode, every variable tag) are read with the data before them in one match
-of a regular expression, a run of them at once, and a content seen before is not
-tokenized again; the others token by token (`Lexer._one`). Both passes only move
-forward, and every search that looks
-ahead without consuming (a comment's end, a closing quote) remembers where it failed:
+of a regular expression (`jinja_patterns`), a run of them at once; a run's contents are
+cut into shapes and names in one pass (`jinja_shapes`), each shape is tokenized once
+(with placeholders for its names), and a content seen before is not read again; the
+other tags are read token by token (`Lexer._one`). Both passes only move forward, and
+every search that looks ahead without consuming (a comment's end, a closing quote)
+remembers where it failed:
 the work is linear in the length of the text. `Lexer.work` counts it (tokens read plus
 characters searched in vain), for the tests.
 """
@@ -20,9 +22,26 @@ from __future__ import annotations
 import re
 from collections.abc import Hashable
 
-from jinja2 import lexer as _jinja2_lexer
-from jinja2.lexer import float_re, integer_re, operator_re, operators, string_re
+from jinja2.lexer import operators
 
+from runnable.template_engines.jinja_patterns import (
+    BLOCK_END,
+    EXACT,
+    EXACT_SINGLE,
+    EXACT_TAGS,
+    LENIENT,
+    LENIENT_VARIABLES,
+    LENIENT_WORDS,
+    OPENER,
+    QUOTE_OR_BRACE,
+    RAW_BEGIN,
+    RAW_END,
+    RUN_NAMES,
+    TOKEN,
+    VARIABLE_END,
+    WORD_CHARACTER,
+    WORDS,
+)
 from runnable.template_engines.jinja_shapes import Shape, canonical, split, split_many
 
 __all__ = ["FAST", "VARIABLES", "Lexer", "Tag", "Token"]
@@ -53,125 +72,9 @@ theirs one after the other, `shape.count` each; `key` is ""."""
 _NO_TOKENS: list[Token] = []  # a FAST tag's (shared: never changed)
 _NO_NAMES: list[str] = []
 
-# jinja2's own identifier pattern (the lexer imports it from a private module).
-_NAME_RE: re.Pattern[str] = getattr(_jinja2_lexer, "name_re")  # noqa: B009
-
-
-def _quick_names(pattern: str) -> str:
-    """jinja2's name pattern, `[\\w...]+`, as one that matches the same text faster: runs
-    of word characters, and the other characters only past ASCII."""
-    if not (pattern.startswith("[\\w") and pattern.endswith("]+")):
-        return pattern
-    return rf"(?:\w++|(?![\x00-\x7f])[{pattern[3:-2]}])++"
-
-
-_NAME_TOKEN = _quick_names(_NAME_RE.pattern)
-_OPENER = re.compile(r"\{[{%#]")
-_RAW_BEGIN = re.compile(r"\{%[-+]?\s*+raw\s*+(?:-%\}\s*+|%\})")
-_RAW_END = re.compile(r"\{%[-+]?\s*+endraw\s*+(?:\+%\}|-%\}\s*+|%\})")
-_VARIABLE_END = re.compile(r"-\}\}\s*+|\}\}")
-_BLOCK_END = re.compile(r"\+%\}|-%\}\s*+|%\}")
-_TOKEN = re.compile(
-    rf"(?P<whitespace>\s+)|(?P<float>(?ix:{float_re.pattern}))"
-    rf"|(?P<integer>(?ix:{integer_re.pattern}))|(?P<name>{_NAME_TOKEN})"
-    rf"|(?P<string>(?s:{string_re.pattern}))|(?P<operator>{operator_re.pattern})"
-)
-
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
 _DEPTH = {"(": 1, "[": 1, ")": -1, "]": -1}
-_WORD_CHARACTER = re.compile(r"\w")
-_QUOTE_OR_BRACE = re.compile(r"['\"{}]")
-
-
-def _ungrouped(pattern: str) -> str:
-    return re.sub(r"\((?!\?)", "(?:", pattern)
-
-
-# The same tokens, each one group (one `findall` reads a stretch): without strings (the
-# exact path reads no quote), and leniently with them, where a quote that does not
-# close takes the rest of the stretch (so it is tried once, not from every later quote).
-_OPERATORS = "|".join(map(re.escape, sorted(operators, key=len, reverse=True)))
-_WORD = (
-    rf"(?ix:{_ungrouped(float_re.pattern)})|(?ix:{_ungrouped(integer_re.pattern)})"
-    rf"|{_NAME_TOKEN}|{_OPERATORS}|\S"
-)
-_WORDS = re.compile(rf"\s*+({_WORD})")
-_LENIENT_WORDS = re.compile(rf"\s*+((?s:{_ungrouped(string_re.pattern)})|['\"][\s\S]*+|{_WORD})")
 _KNOWN_WORDS = 4096  # words whose token a lexer keeps (bounded: names may all differ)
-
-# The data before the next tag, then the tag when it has a common shape, read in one
-# match: `{{ name }}` (`fast`), a variable tag (`var`) or a block tag (`block`, not a
-# `raw`); anything else is left to `Lexer._one` (`other`, at `at`). Exactly: the content
-# holds no quote and no brace (jinja2 ends such a tag at its first end delimiter), as in
-# `_one`'s shortcut. Leniently: the content stops at the first end delimiter or the next
-# tag opener (then the tag was cut short), as `_one` reads in recovery mode. A `-` or
-# `+` before the end delimiter belongs to the delimiter. Possessive: no backtracking.
-_DATA = r"(?:[^{]++|\{(?![{%#]))*+(?P<at>)"
-# Leniently, a variable tag without a word character holds no name: skipped as data.
-_LENIENT_DATA = (
-    r"(?:[^{]++|\{(?![{%#])"
-    r"|\{\{[-+]?+(?:[^{}\w\-]++|-(?!\}\})|\{(?![{%#])|\}(?!\}))*+"
-    r"(?:-\}\}\s*+|\}\}|(?=\{[{%#])|\Z))*+(?P<at>)"
-)
-# A run of `{{ name }}` tags (attributes and argument-less filters allowed) whose first
-# names are plain ASCII identifiers (not a constant nor `not`), with data between them,
-# read in one match (`run`); `_RUN_NAMES` then finds their names in one pass (no other
-# `{{` before a name is in such a run). Other names are runs of word characters (a
-# subset of jinja2's name pattern, which also takes some combining marks and is slow to
-# match): a tag with any other name is read as a variable tag.
-_WORD_NAME = r"(?!\d)\w++"
-_ASCII_NAME = r"(?!(?:true|false|none|True|False|None|not)\b)[A-Za-z_][A-Za-z0-9_]*+\b"
-_RUN_BODY = (
-    rf"\{{\{{[-+]?\s*+{_ASCII_NAME}(?>\s*+\.\s*+{_WORD_NAME})*+"
-    rf"(?>\s*+\|\s*+{_WORD_NAME}(?>\s*+\.\s*+{_WORD_NAME})*+)*+\s*+"
-)
-_RUN_NAMES = re.compile(r"\{\{[-+]?\s*+([A-Za-z_][A-Za-z0-9_]*+)")
-_NOT_RAW = r"(?![-+]?\s*+raw\s*+-?%\})"
-_VARIABLE_CLOSE = r"-\}\}\s*+|\}\}"
-_BLOCK_CLOSE = r"\+%\}|-%\}\s*+|%\}"
-_RUN_TAG = rf"{_RUN_BODY}(?:-\}}\}}\s*+|\}}\}})"
-# Leniently, also cut short by the next tag opener (or the end).
-_LENIENT_RUN_TAG = rf"{_RUN_BODY}(?:-\}}\}}\s*+|\}}\}}|(?=\{{[{{%#])|\Z)"
-_VARIABLE_CONTENT = r"(?:[^{}'\"\-]++|-(?!\}\}))*+"
-_BLOCK_CONTENT = r"(?:[^{}'\"%\-+]++|[-+](?!%\})|%(?!\}))*+"
-_EXACT_TAG = (
-    rf"\{{(?:\{{[-+]?+{_VARIABLE_CONTENT}(?:{_VARIABLE_CLOSE})"
-    rf"|%{_NOT_RAW}[-+]?+{_BLOCK_CONTENT}(?:{_BLOCK_CLOSE}))"
-)
-_EXACT_ONE = (
-    rf"|\{{\{{[-+]?+(?P<var>{_VARIABLE_CONTENT})(?:{_VARIABLE_CLOSE})"
-    rf"|\{{%{_NOT_RAW}[-+]?+(?P<block>{_BLOCK_CONTENT})(?:{_BLOCK_CLOSE})"
-    r"|(?P<other>))"
-)
-_DATA_ONLY = _DATA.replace("(?P<at>)", "")
-# Two tags or more of those shapes with data between them (`tags`) are read in one
-# match, and `_EXACT_TAGS` gives their contents in one pass (no `{{` or `{%` in data).
-_EXACT = re.compile(
-    rf"{_DATA}(?:(?P<run>{_RUN_TAG}(?:{_DATA_ONLY}{_RUN_TAG})*+)"
-    rf"|(?P<tags>{_EXACT_TAG}(?:{_DATA_ONLY}{_EXACT_TAG})++){_EXACT_ONE}"
-)
-_EXACT_SINGLE = re.compile(rf"{_DATA}(?:(?P<run>{_RUN_TAG}){_EXACT_ONE}")
-_EXACT_TAGS = re.compile(
-    rf"\{{(?:(\{{)[-+]?+({_VARIABLE_CONTENT})(?:{_VARIABLE_CLOSE})"
-    rf"|%[-+]?+({_BLOCK_CONTENT})(?:{_BLOCK_CLOSE}))"
-)
-_LENIENT_CONTENT = r"(?:[^{}\-]++|-(?!\}\})|\{(?![{%#])|\}(?!\}))*+"
-_LENIENT_DATA_ONLY = _LENIENT_DATA.replace("(?P<at>)", "")
-# Leniently, a stretch of variable tags (`vars`, with data between them) is read in one
-# match, and `_LENIENT_VARIABLES` gives their contents and ends in one pass: leniently,
-# no tag runs past the next tag opener, so every `{{` after the data is a tag's.
-_LENIENT_VARIABLES = re.compile(
-    rf"{_LENIENT_DATA_ONLY}\{{\{{[-+]?+({_LENIENT_CONTENT})({_VARIABLE_CLOSE})?"
-)
-_LENIENT_VARIABLE_TAG = rf"\{{\{{[-+]?+{_LENIENT_CONTENT}(?:{_VARIABLE_CLOSE})?"
-_LENIENT = re.compile(
-    rf"{_LENIENT_DATA}(?:(?P<run>{_LENIENT_RUN_TAG}"
-    rf"(?:{_LENIENT_DATA_ONLY}{_LENIENT_RUN_TAG})*+)"
-    rf"|(?P<vars>{_LENIENT_VARIABLE_TAG}(?:{_LENIENT_DATA_ONLY}{_LENIENT_VARIABLE_TAG})*+)"
-    rf"|\{{%{_NOT_RAW}[-+]?+(?P<block>(?:[^{{%\-+]++|[-+](?!%\}})|\{{(?![{{%#])|%(?!\}}))*+)"
-    rf"(?P<bclose>{_BLOCK_CLOSE})?"
-    r"|(?P<other>))"
-)
 
 
 def _word_kind(word: str) -> str:
@@ -218,17 +121,17 @@ class Lexer:
         pos = 0
         single_until = 0  # a stretch of tags read one by one (`_tag_run` declined it)
         # One match reads the data before a tag and the tag, when it has a common shape
-        # (`_EXACT`, `_LENIENT`: the same reading as `_one`, without its searches);
+        # (`EXACT`, `LENIENT`: the same reading as `_one`, without its searches);
         # other tags, and tags jinja2 would refuse, go to `_one`.
         while pos < size:
             lenient = self.recovering
-            pattern = _LENIENT if lenient else _EXACT if pos >= single_until else _EXACT_SINGLE
+            pattern = LENIENT if lenient else EXACT if pos >= single_until else EXACT_SINGLE
             found = pattern.match(text, pos)
             assert found is not None  # every alternative may match at an opener or the end
             self.work += 1
             shape = found.lastgroup or "other"
             if shape == "run":
-                names = _RUN_NAMES.findall(text, found.start("run"), found.end())
+                names = RUN_NAMES.findall(text, found.start("run"), found.end())
                 self.work += len(names)
                 tags.extend([(FAST, name, _NO_TOKENS, True, None, _NO_NAMES) for name in names])
                 pos = found.end()
@@ -271,15 +174,15 @@ class Lexer:
     def _variables(self, begin: int, end: int, tags: list[Tag]) -> None:
         """Leniently, the variable tags of a stretch (each has a word: `_LENIENT_DATA`
         took the others)."""
-        stretch = _LENIENT_VARIABLES.findall(self.text, begin, end)
+        stretch = LENIENT_VARIABLES.findall(self.text, begin, end)
         self.work += len(stretch)
         contents = [content for content, _ in stretch]
         self._shaped(None, contents, [close != "" for _, close in stretch], tags)
 
     def _tag_run(self, begin: int, end: int, tags: list[Tag]) -> bool:
-        """Exactly, the tags of a run (`tags` in `_EXACT`); False, reading none, if one
+        """Exactly, the tags of a run (`tags` in `EXACT`); False, reading none, if one
         is a tag jinja2 refuses (they are read one by one then)."""
-        found = _EXACT_TAGS.findall(self.text, begin, end)
+        found = EXACT_TAGS.findall(self.text, begin, end)
         self.work += len(found)
         variables = [brace != "" for brace, _, _ in found]
         contents = [variable if brace else block for brace, variable, block in found]
@@ -386,31 +289,31 @@ class Lexer:
         kind = text[start + 1]
         if kind == "#":
             return self._skip_comment(start)
-        if kind == "%" and (raw := _RAW_BEGIN.match(text, start)) is not None:
+        if kind == "%" and (raw := RAW_BEGIN.match(text, start)) is not None:
             return self._skip_raw(raw.end())
-        if self.recovering and _OPENER.match(text, start + 2) is not None:
+        if self.recovering and OPENER.match(text, start + 2) is not None:
             return start + 2  # `{{{%`...: an empty tag cut short, nothing to read
         begin = start + 2
         if text.startswith(("-", "+"), begin):
             begin += 1
-        closing, end, tag = ("}}", _VARIABLE_END, "variable")
+        closing, end, tag = ("}}", VARIABLE_END, "variable")
         if kind == "%":
-            closing, end, tag = ("%}", _BLOCK_END, "block")
+            closing, end, tag = ("%}", BLOCK_END, "block")
         close = self._find(closing, begin)
         if self.recovering:
-            opener = _OPENER.search(text, begin)
+            opener = OPENER.search(text, begin)
             stop = opener.start() if opener is not None else len(text)
             cut = close < 0 or close >= stop
             inside = stop if cut else self._inside_end(begin, close, kind)
             # A variable tag without a word holds no name: nothing to read.
-            if kind == "%" or _WORD_CHARACTER.search(text, begin, inside) is not None:
+            if kind == "%" or WORD_CHARACTER.search(text, begin, inside) is not None:
                 tokens = self._tokens(begin, inside, lenient=True)
                 tags.append((tag, "", tokens, not cut, None, _NO_NAMES))
             return stop if cut else self._after(end, inside)
         if close < 0:
             raise _BrokenTagError  # the tag never closes
         inside = self._inside_end(begin, close, kind)
-        if _QUOTE_OR_BRACE.search(text, begin, inside) is None:
+        if QUOTE_OR_BRACE.search(text, begin, inside) is None:
             # No string and no brace: jinja2 ends the tag at the first end delimiter.
             tokens = self._tokens(begin, inside, lenient=False)
             tags.append((tag, "", tokens, True, None, _NO_NAMES))
@@ -467,11 +370,11 @@ class Lexer:
         content = content.rstrip()  # trailing spaces would be rescanned
         known = self._known
         if lenient:
-            words = _LENIENT_WORDS.findall(content)
+            words = LENIENT_WORDS.findall(content)
             self.work += len(words)
             tokens = [known.get(word) or self._token(word) for word in words]
             return [token for token in tokens if token[0] != "bad"]
-        words = _WORDS.findall(content)
+        words = WORDS.findall(content)
         self.work += len(words)
         tokens = [known.get(word) or self._token(word) for word in words]
         depth = 0
@@ -504,7 +407,7 @@ class Lexer:
     def _skip_raw(self, begin: int) -> int:
         found = None
         if begin < self._none_after["raw"]:
-            found = _RAW_END.search(self.text, begin)
+            found = RAW_END.search(self.text, begin)
             self.work += (found.end() if found is not None else len(self.text)) - begin
         if found is not None:
             return found.end()
@@ -522,7 +425,7 @@ class Lexer:
             self.work += 1
             if not expected and (closing := end.match(text, pos)) is not None:
                 return tokens, closing.end()
-            token = _TOKEN.match(text, pos)
+            token = TOKEN.match(text, pos)
             if token is None:
                 raise _BrokenTagError  # a stray character, an unterminated string, the end
             pos = token.end()
