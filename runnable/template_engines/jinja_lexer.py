@@ -182,6 +182,13 @@ class Lexer:
     def _tag_run(self, begin: int, end: int, tags: list[Tag]) -> bool:
         """Exactly, the tags of a run (`tags` in `EXACT`); False, reading none, if one
         is a tag jinja2 refuses (they are read one by one then)."""
+        first = EXACT_SINGLE.match(self.text, begin)
+        if first is not None and first.lastgroup in ("var", "block"):
+            # Text jinja2 refuses is most often so from its first tag: tried alone first.
+            try:
+                self._words(first.group(first.lastgroup), False)
+            except _BrokenTagError:
+                return False
         found = EXACT_TAGS.findall(self.text, begin, end)
         self.work += len(found)
         variables = [brace != "" for brace, _, _ in found]
@@ -252,13 +259,18 @@ class Lexer:
         lenient = self.recovering
         known = self._read_leniently if lenient else self._read_exactly
         new: list[Tag] = []
+        last: tuple[str, bool] | None = None  # the last variable tag's content, closed
         for index, content in enumerate(contents):
+            complete = completes is None or completes[index]
+            variable = variables is None or variables[index]
+            if variable and last == (content, complete):
+                continue  # the same variable tag again right after itself reads nothing new
             try:
                 read = known.get(content) or self._words(content, lenient)
             except _BrokenTagError:
                 return False
-            kind = "variable" if variables is None or variables[index] else BLOCK
-            complete = completes is None or completes[index]
+            last = (content, complete) if variable else None
+            kind = "variable" if variable else BLOCK
             new.append((kind, content, read[0], complete, read[1], read[2]))
         tags.extend(new)
         return True

@@ -281,7 +281,9 @@ class _Reader:
             # Read flat (only in text jinja2 refuses, see MAX_NESTING): the body goes on
             # in the enclosing one, an `if` test too; only the end is matched.
             if isinstance(node, If):
-                part.extend(loads_of(node.test))
+                for name in node.test:
+                    if not part or part[-1] != ("load", name):
+                        part.append(("load", name))
             stack.append(_Open(kind, None, part, _BODIES[kind]))
             return
         part.append(node)  # type: ignore[arg-type]
