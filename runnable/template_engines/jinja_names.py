@@ -131,7 +131,12 @@ class _Reader:
                     kept_picks = shape_blocks.get(shape)
                     if kept_picks is None:
                         kept_picks = shape_blocks[shape] = block_picks(tokens, shape.count)
-                    parsed = blocks_kept[key] = picked_block(kept_picks, names_in)
+                    free_picks, bound_picks, shaped = kept_picks
+                    parsed = blocks_kept[key] = (
+                        names_in if free_picks is None else picked(free_picks, names_in),
+                        picked(bound_picks, names_in),
+                        None if shaped is None else shaped.renamed(names_in),
+                    )
                 unbound, bound_names, statement = parsed
                 for found_name in unbound:
                     if found_name not in order:
@@ -293,19 +298,21 @@ class _Reader:
         """Apply a parsed block tag; False if it fits nowhere (an unknown tag, or an end
         that closes nothing open)."""
         tag = statement.tag
-        top = self.stack[-1] if self.stack else None
+        if tag == "if":  # (the commonest block tag; no body open takes an `if`)
+            if_node = If(statement.loads)
+            self._open("if", if_node, if_node.body)
+            return True
+        stack = self.stack
+        top = stack[-1] if stack else None
         if top is not None and tag in top.accepts:
             self._continue(top, statement)
             return True
-        part = self.part()
+        part = top.part if top is not None else self.root
         loads = statement.loads
         if tag == "for":
             node = For(statement.targets, loads, statement.test, statement.flag)
             part.extend(outer_loads(loads))
             self._open("for", node, node.body)
-        elif tag == "if":
-            if_node = If(loads)
-            self._open("if", if_node, if_node.body)
         elif tag == "set":
             assigned = statement.events
             if statement.flag:
