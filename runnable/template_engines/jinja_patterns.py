@@ -136,10 +136,9 @@ _LENIENT_CONTENT = r"(?:[^{}\-]++|-(?!\}\})|\{(?![{%#])|\}(?!\}))*+"
 _LENIENT_DATA_ONLY = _LENIENT_DATA.replace("(?P<at>)", "")
 # Leniently, a stretch of variable tags (`vars`, with data between them) is read in one
 # match, and `LENIENT_VARIABLES` gives their contents and ends in one pass: leniently,
-# no tag runs past the next tag opener, so every `{{` after the data is a tag's.
-LENIENT_VARIABLES = re.compile(
-    rf"{_LENIENT_DATA_ONLY}\{{\{{[-+]?+({_LENIENT_CONTENT})({_VARIABLE_CLOSE})?"
-)
+# no tag runs past the next tag opener, and the data of a stretch holds no `{{` but at
+# the start of a tag without a word (which reads nothing), so every `{{` is a tag's.
+LENIENT_VARIABLES = re.compile(rf"\{{\{{[-+]?+({_LENIENT_CONTENT})({_VARIABLE_CLOSE})?")
 _LENIENT_VARIABLE_TAG = rf"\{{\{{[-+]?+{_LENIENT_CONTENT}(?:{_VARIABLE_CLOSE})?"
 LENIENT = re.compile(
     rf"{_LENIENT_DATA}(?:(?P<run>{_LENIENT_RUN_TAG}"

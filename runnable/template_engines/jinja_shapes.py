@@ -38,8 +38,25 @@ _KEPT = frozenset(
     | {"include", "extends", "import", "from", "as", "ignore", "missing", "raw"}
     | {"loop", "caller", "varargs", "kwargs", "self", "super"}
 )
-_KEPT_WORDS = "|".join(sorted(_KEPT, key=len, reverse=True))
-_SPLIT = re.compile(rf"(?<!\w)(?!(?:{_KEPT_WORDS})(?!\w)|end)([A-Za-z_][A-Za-z0-9_]*+)(?!\w)")
+
+
+def _trie(words: frozenset[str]) -> str:
+    """An alternation of the words as a trie (`a(?:nd|s)`): one test per character,
+    not one per word, where a name starts."""
+    branches: dict[str, set[str]] = {}
+    for word in words:
+        branches.setdefault(word[:1], set()).add(word[1:])
+    options = []
+    for first, rests in sorted(branches.items()):
+        if not first:
+            continue
+        inner = _trie(frozenset(rests - {""}))
+        optional = "?" if "" in rests else ""
+        options.append(re.escape(first) + (f"(?:{inner}){optional}" if inner else ""))
+    return "|".join(options)
+
+
+_SPLIT = re.compile(rf"\b(?!(?:{_trie(_KEPT)})\b|end)([A-Za-z_][A-Za-z0-9_]*+)(?!\w)")
 _MARK = "\x00"
 _NO_NAMES: list[str] = []
 _PLACEHOLDERS: list[str] = []
