@@ -287,6 +287,8 @@ class Analysis:
             self._event(("load", name), frame)
         defined: list[set[str]] = []
         for branch in (node.body, None, node.else_):
+            if not (branch or (branch is None and node.elifs)):
+                continue  # an empty branch defines nothing
             frame.branches.append(set())
             if branch is None:
                 for elif_ in node.elifs:
