@@ -69,6 +69,9 @@ _BODIES = {
 }
 
 
+_IF_BODY = _BODIES["if"]
+
+
 class _Open:
     """A block being read: its node, the body being filled, the tags that continue it."""
 
@@ -132,6 +135,15 @@ class _Reader:
                     if kept_picks is None:
                         kept_picks = shape_blocks[shape] = block_picks(tokens, shape.count)
                     free_picks, bound_picks, shaped = kept_picks
+                    if shaped is not None and shaped.statement.tag == "if":
+                        # The commonest block tag needs only its test: no statement made.
+                        unbound = picked(free_picks, names_in)
+                        for found_name in unbound:
+                            if found_name not in order:
+                                order[found_name] = None
+                        seen.update(unbound)
+                        self._open_if(shaped.loads_for(names_in))
+                        continue
                     parsed = blocks_kept[key] = (
                         names_in if free_picks is None else picked(free_picks, names_in),
                         picked(bound_picks, names_in),
@@ -284,23 +296,32 @@ class _Reader:
         part = stack[-1].part if stack else self.root
         if len(stack) >= MAX_NESTING:
             # Read flat (only in text jinja2 refuses, see MAX_NESTING): the body goes on
-            # in the enclosing one, an `if` test too; only the end is matched.
-            if isinstance(node, If):
-                for name in node.test:
-                    if not part or part[-1] != ("load", name):
-                        part.append(("load", name))
+            # in the enclosing one; only the end is matched.
             stack.append(_Open(kind, None, part, _BODIES[kind]))
             return
         part.append(node)  # type: ignore[arg-type]
         stack.append(_Open(kind, node, body, _BODIES[kind]))
+
+    def _open_if(self, test: list[str]) -> None:
+        """`_open` for an `if` with this test (flat, its test is read where it stands)."""
+        stack = self.stack
+        part = stack[-1].part if stack else self.root
+        if len(stack) >= MAX_NESTING:
+            for name in test:
+                if not part or part[-1] != ("load", name):
+                    part.append(("load", name))
+            stack.append(_Open("if", None, part, _IF_BODY))
+            return
+        node = If(test)
+        part.append(node)
+        stack.append(_Open("if", node, node.body, _IF_BODY))
 
     def _statement(self, statement: Statement) -> bool:
         """Apply a parsed block tag; False if it fits nowhere (an unknown tag, or an end
         that closes nothing open)."""
         tag = statement.tag
         if tag == "if":  # (the commonest block tag; no body open takes an `if`)
-            if_node = If(statement.loads)
-            self._open("if", if_node, if_node.body)
+            self._open_if(statement.loads)
             return True
         stack = self.stack
         top = stack[-1] if stack else None

@@ -80,6 +80,10 @@ class StatementShape:
         self.test = None if statement.test is None else _picks(statement.test, count)
         self.name = _picks([statement.name], count)
 
+    def loads_for(self, names: list[str]) -> list[str]:
+        """The `loads` of a content of this shape with these names."""
+        return self.statement.loads if self.loads is _SAME else picked(self.loads, names)
+
     def renamed(self, names: list[str]) -> Statement:
         """The statement of a content of this shape with these names."""
         template = self.statement
