@@ -234,9 +234,12 @@ class Analysis:
     def _walk(
         self, body: Sequence[Item], frame: _Frame, children: list[For | Macro | Scoped]
     ) -> None:
-        """Read a frame's body; an `if` inside it is read by steps (`_if`) run from here,
-        one at a time, so `if`s nested at any depth need no recursion."""
-        steps: list[_Steps] = [self._body(body, frame, children)]
+        """Read a frame's body; an `if` inside it is read by steps (`_if`, `_body`) run
+        from here, one at a time, so `if`s nested at any depth need no recursion."""
+        at = self._items(body, 0, frame, children)
+        if at < 0:
+            return
+        steps: list[_Steps] = [self._body(body, at, frame, children)]
         while steps:
             inner = next(steps[-1], None)
             if inner is None:
@@ -245,11 +248,24 @@ class Analysis:
                 steps.append(inner)
 
     def _body(
-        self, body: Sequence[Item], frame: _Frame, children: list[For | Macro | Scoped]
+        self, body: Sequence[Item], at: int, frame: _Frame, children: list[For | Macro | Scoped]
     ) -> _Steps:
-        """The steps of reading a body: each `if` in it is one (see `_walk`)."""
+        """The steps of reading a body from its `if` at `at`: each `if` is one."""
+        while at >= 0:
+            yield self._if(body[at], frame, children)  # type: ignore[arg-type]
+            at = self._items(body, at + 1, frame, children)
+
+    def _items(
+        self,
+        body: Sequence[Item],
+        start: int,
+        frame: _Frame,
+        children: list[For | Macro | Scoped],
+    ) -> int:
+        """Read a body's items from `start` up to its next `if`: where that is, or -1."""
         event = self._event
-        for item in body:
+        for index in range(start, len(body)):
+            item = body[index]
             self.work += 1
             if isinstance(item, tuple):
                 event(item, frame)
@@ -259,7 +275,7 @@ class Analysis:
                 for target in item.target:
                     event(target, frame)
             elif isinstance(item, If):
-                yield self._if(item, frame, children)
+                return index
             elif isinstance(item, Scoped) and item.isolated:
                 self.blocks.append(item)
             else:
@@ -267,6 +283,7 @@ class Analysis:
                     for outer in item.outer:
                         event(outer, frame)
                 children.append(item)
+        return -1
 
     def _event(self, event: Event, frame: _Frame) -> None:
         what, name = event
@@ -294,7 +311,9 @@ class Analysis:
                 for elif_ in node.elifs:
                     yield self._if(elif_, frame, children)
             else:
-                yield self._body(branch, frame, children)
+                at = self._items(branch, 0, frame, children)
+                if at >= 0:
+                    yield self._body(branch, at, frame, children)
             names = frame.branches.pop()
             frame.visible -= names
             defined.append(names)
