@@ -161,33 +161,52 @@ class Analysis:
         self.blocks: list[Scoped] = []
         self.work = 0
         self._outer: dict[str, int] = {}  # name: how many enclosing frames define it
+        self._kept_firsts: dict[object, dict[str, str]] = {}  # statement: `_firsts` of it
 
     def first_reads(self, body: Sequence[Item], names: frozenset[str]) -> set[str]:
         """Those of `names` whose first mention in `body` (jinja2's field order) is a read."""
-        wanted = set(names & self.seen)
-        if not wanted:
+        if not names & self.seen:
             return set()
-        read: set[str] = set()
-        # Depth first with a stack of the bodies being read, not recursion: any depth.
-        stack: list[Iterator[Item]] = [iter(body)]
+        firsts = self._firsts(body)
+        return {name for name in names if firsts.get(name) == "load"}
+
+    def _firsts(self, body: Sequence[Item]) -> dict[str, str]:
+        """How each special name is first mentioned in `body` (jinja2's field order).
+
+        What a statement mentions first is kept by statement, so the loops and macros
+        nested in one another each read their own body once: linear work at any depth
+        (depth first with a stack, not recursion)."""
+        wanted = len(_SPECIAL & self.seen)
+        kept = self._kept_firsts
+        found: dict[str, str] = {}
+        stack: list[tuple[Iterator[Item], dict[str, str], object]] = [(iter(body), found, None)]
         while stack:
-            for item in stack[-1]:
+            items, firsts, owner = stack[-1]
+            inside = False
+            for item in items:
                 if not isinstance(item, tuple):
-                    stack.append(iter(_mentioned(item)))
-                    break
-                what, name = item
-                if what in _UNMENTIONED:
+                    inner = kept.get(item)
+                    if inner is None:  # a statement not read yet: read it first
+                        stack.append((iter(_mentioned(item)), {}, item))
+                        inside = True
+                        break
+                    for name, what in inner.items():
+                        firsts.setdefault(name, what)
                     continue
                 self.work += 1
-                if name in wanted:
-                    wanted.discard(name)
-                    if what == "load":
-                        read.add(name)
-                    if not wanted:
-                        return read
-            else:
-                stack.pop()
-        return read
+                what, name = item
+                if name in _SPECIAL and what not in _UNMENTIONED and name not in firsts:
+                    firsts[name] = what
+                    if len(firsts) == wanted:
+                        break  # every special name met: the rest changes nothing
+            if inside:
+                continue
+            stack.pop()
+            if owner is not None:
+                kept[owner] = firsts
+                for name, what in firsts.items():
+                    stack[-1][1].setdefault(name, what)
+        return found
 
     def frame(self, body: Sequence[Item], params: list[str]) -> None:
         """Read a frame with no enclosing one, then the frames inside it (which see all
@@ -354,6 +373,7 @@ def _mentioned(item: If | For | Macro | Scoped | Assign) -> list[Item]:
 # name node), `outer` (see `outer_loads`), `define` (a macro's name is no name node).
 _UNMENTIONED = frozenset({"nsref", "outer", "define"})
 _LOOP = frozenset({"loop"})
+_SPECIAL = frozenset({"loop", "caller", "varargs", "kwargs", "self", "super"})
 _MACRO_SPECIAL = frozenset({"caller", "varargs", "kwargs"})
 SELF = frozenset({"self"})
 BLOCK_SPECIAL = frozenset({"self", "super"})

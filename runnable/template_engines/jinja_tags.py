@@ -86,6 +86,8 @@ VariableNames = tuple[Sequence[str], Sequence[str], Sequence[str]]
 def variable_names(tokens: list[Token], complete: bool) -> VariableNames:
     """What a variable tag reads: by jinja2's grammar, or by the token rule when it was
     cut short or does not parse."""
+    if not tokens:
+        return (), (), ()  # `{{ }}`: nothing to read
     if _plain(tokens):
         name = tokens[0][1]
         return [name], (), (name,)

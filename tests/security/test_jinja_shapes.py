@@ -91,6 +91,17 @@ def test_a_shape_takes_out_the_plain_names_only(content: str, names: list[str]) 
     assert split(re.sub(r"\b[a-z]\d\b", "q9", content))[0] == key or not names
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["{{ }}{{ }}", "{{ a }}{{ }}{{ a", "{{ -}}{{ }", "{{ }}{{ a }}{{ }}", "{% %}{{ }}{% if %}"],
+)
+def test_tags_with_no_tokens_among_others_read_nothing(text: str) -> None:
+    expected = reference_variables(text)
+    found = jinja_names.variables(text, GLOBALS)
+    assert found == (expected if expected is not None else found)
+    assert set(found) <= {"a"}
+
+
 def test_contents_that_hold_the_mark_never_share_a_shape_with_plain_contents() -> None:
     marked, _, _ = split("\x00 \x00")
     plain, _, _ = split("a b")
@@ -105,6 +116,8 @@ def test_every_word_the_reader_compares_a_name_with_is_kept_in_shapes() -> None:
     kept = {word for word in compared if not split(f" {word} ")[2]}
     assert kept == compared
     assert compared <= jinja_shapes._KEPT
+
+
 # --- blocks nested deeply ---------------------------------------------------------------
 
 # Past 32 (where the scanner used to read blocks flat), and near the deepest nesting
@@ -117,18 +130,25 @@ DEEPER = 200
     "text",
     [
         "{% if a %}" * DEEP + "{% if deep %}{{ x }}{% endif %}" + "{% endif %}" * DEEP,
-        "{% for x in y %}" * DEEP + "{{ x ~ z }}{% if q %}{{ loop.index }}{% endif %}"
+        "{% for x in y %}" * DEEP
+        + "{{ x ~ z }}{% if q %}{{ loop.index }}{% endif %}"
         + "{% endfor %}" * DEEP,
         "{% with w = 1 %}" * DEEP + "{{ w ~ v }}" + "{% endwith %}" * DEEP + "{{ w }}",
         "{% if a %}" * DEEP + "{% set s = 1 %}" + "{% endif %}" * DEEP + "{{ s }}",
         "{% for x in y %}" * DEEP + "{% set s = x %}{{ s }}" + "{% endfor %}" * DEEP + "{{ s }}",
-        "{% if a %}" * DEEP + "{% for i in j %}{% set k = i %}{% endfor %}{{ k }}"
+        "{% if a %}" * DEEP
+        + "{% for i in j %}{% set k = i %}{% endfor %}{{ k }}"
         + "{% endif %}" * DEEP,
-        "{% if a %}" * DEEP + "{% macro m(p) %}{{ p ~ caller() }}{% endmacro %}{{ p ~ m }}"
+        "{% if a %}" * DEEP
+        + "{% macro m(p) %}{{ p ~ caller() }}{% endmacro %}{{ p ~ m }}"
         + "{% endif %}" * DEEP,
-        "{% for x in y %}" * DEEP + "{% if x %}{{ x }}{% elif e %}{{ f }}{% else %}{{ g }}"
-        + "{% endif %}" + "{% endfor %}" * DEEP + "{{ loop }}",
-        "{% with a = b %}" * DEEP + "{% filter upper %}{{ a ~ c }}{% endfilter %}"
+        "{% for x in y %}" * DEEP
+        + "{% if x %}{{ x }}{% elif e %}{{ f }}{% else %}{{ g }}"
+        + "{% endif %}"
+        + "{% endfor %}" * DEEP
+        + "{{ loop }}",
+        "{% with a = b %}" * DEEP
+        + "{% filter upper %}{{ a ~ c }}{% endfilter %}"
         + "{% endwith %}" * DEEP,
     ],
 )
