@@ -1,6 +1,6 @@
 """The jinja2 scanner reads a tag by its shape (its content with the plain names taken
 out) and puts each tag's own names back: held to jinja2 on texts that repeat shapes with
-new names, and on blocks nested past `MAX_NESTING`."""
+new names, and on blocks nested as deep as jinja2 parses (and deeper, linearly)."""
 
 from __future__ import annotations
 
@@ -180,3 +180,23 @@ def test_nesting_deeper_than_jinja2_parses_is_read_without_recursion_error(depth
     half = depth // 2
     text = "{% for x in y %}{% if x %}" * half + "{{ x ~ z }}" + "{% endif %}{% endfor %}" * half
     assert jinja_names.variables(text, GLOBALS) == ["y", "z"]
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "{% for x in y %}{{ a }}",  # loops nested deep, `loop` read at the end
+        "{% macro m() %}{{ a }}",  # macros nested deep, `caller` read at the end
+        "{% if a %}{% set s = 1 %}",  # branches nested deep, each defining names
+        "{% with w = v %}{{ w ~ q }}",
+    ],
+)
+def test_work_on_deep_nesting_doubles_at_most_when_the_text_doubles(unit: str) -> None:
+    def work(size: int) -> int:
+        text = (unit * (size // len(unit) + 1))[:size] + "{{ loop ~ caller }}"
+        return jinja_names.scan(text, GLOBALS)[1]
+
+    for size in (20_000, 40_000):
+        assert work(2 * size) <= 2.2 * work(size) + 50
+    # A few steps a character, however deep: not one step per enclosing block.
+    assert work(40_000) <= 8 * 40_000
