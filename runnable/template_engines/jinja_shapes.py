@@ -4,11 +4,12 @@ What a tag reads depends on its names' text only through the words jinja2's gram
 knows (keywords, constants, tag names, `loop`, `caller`...): `{{ f1(a) }}` and
 `{{ g2(b) }}` parse alike and read the names in the same places. `split` cuts a content
 into its shape (`key`: the content with every other ASCII identifier taken out) and
-those names, in one pass of a regular expression; a reader parses a shape once, from
-its `canonical` content (the names replaced by placeholders `_0`, `_1`...), and reads
-each content of that shape by putting its names back (`picks`, `picked`). Text templates make
-new names cheap to write, so a 100 KB text can hold ten thousand tags that never repeat
-but share a handful of shapes.
+those names, in one pass of a regular expression (`split_many`: the contents of a whole
+run of tags in one pass); a reader parses a shape once, from its `canonical` content
+(the names replaced by placeholders `_0`, `_1`...), and reads each content of that
+shape by putting its names back (`picks`, `picked`). A hostile text can make every tag
+new by numbering its names: ten thousand tags in 100 KB that never repeat, but share a
+handful of shapes.
 
 Kept literally, so two contents of one shape always parse alike: every word the lexer,
 the grammar, the statements or the scoping compare a name with, every identifier that
@@ -59,7 +60,7 @@ def _trie(words: frozenset[str]) -> str:
 _SPLIT = re.compile(rf"\b(?!(?:{_trie(_KEPT)})\b|end)([A-Za-z_][A-Za-z0-9_]*+)(?!\w)")
 _MARK = "\x00"
 _NO_NAMES: list[str] = []
-_PLACEHOLDERS: list[str] = []
+_PLACEHOLDERS: list[str] = []  # `_0`, `_1`...: as many as the most names a tag has held
 
 
 def _placeholders(count: int) -> list[str]:
