@@ -119,6 +119,9 @@ def picked(picks: Picks, names: list[str]) -> list[str]:
         return names
     if not picks:
         return _NO_NAMES
+    if len(picks) == 1:  # (the commonest: one name, without a comprehension's cost)
+        pick = picks[0]
+        return [names[pick] if isinstance(pick, int) else pick]
     return [names[p] if p.__class__ is int else p for p in picks]  # type: ignore[misc]
 
 
