@@ -22,8 +22,6 @@ from __future__ import annotations
 import re
 from collections.abc import Hashable
 
-from jinja2.lexer import operators
-
 from runnable.template_engines.jinja_patterns import (
     BLOCK_END,
     EXACT,
@@ -31,24 +29,19 @@ from runnable.template_engines.jinja_patterns import (
     EXACT_TAGS,
     LENIENT,
     LENIENT_VARIABLES,
-    LENIENT_WORDS,
     OPENER,
     QUOTE_OR_BRACE,
     RAW_BEGIN,
     RAW_END,
     RUN_NAMES,
-    TOKEN,
     VARIABLE_END,
     WORD_CHARACTER,
-    WORDS,
 )
 from runnable.template_engines.jinja_shapes import Shape, canonical, split, split_many
+from runnable.template_engines.jinja_tokens import BrokenTagError, Token, Tokenizer
 
 __all__ = ["FAST", "VARIABLES", "Lexer", "Tag", "Token"]
 
-Token = tuple[str, str]
-"""`(type, value)`: a jinja2 token type (`name`, `string`, `integer`, `float`, `dot`,
-`pipe`...) and its text."""
 
 Tag = tuple[str, str, list[Token], bool, Shape | None, list[str]]
 """`(kind, key, tokens, complete, shape, names)`: kind `variable` or `block` with the
@@ -72,45 +65,31 @@ theirs one after the other, `shape.count` each; `key` is ""."""
 _NO_TOKENS: list[Token] = []  # a FAST tag's (shared: never changed)
 _NO_NAMES: list[str] = []
 
-_CLOSERS = {"(": ")", "[": "]", "{": "}"}
-_DEPTH = {"(": 1, "[": 1, ")": -1, "]": -1}
-_KNOWN_WORDS = 4096  # words whose token a lexer keeps (bounded: names may all differ)
-
-
-def _word_kind(word: str) -> str:
-    """A token that is not an operator: a number, a string, a name, or a character
-    jinja2 refuses."""
-    first = word[0]
-    if first.isdigit():
-        return "integer"  # or float: the grammar reads both alike
-    if first in "'\"":
-        return "string"
-    return "name" if word.isidentifier() else "bad"
-
-
-class _BrokenTagError(Exception):
-    """jinja2 would refuse the text here: read it again in recovery mode."""
-
 
 class Lexer:
     """Splits a template into tags; `tags()` never raises."""
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.work = 0
+        self._work = 0
+        self.tokenizer = Tokenizer(text)
         self.recovering = False
         size = len(text) + 1
         # Searches that look ahead: where the last one found its target (reused while
         # still ahead), and from where one failed (it fails from anywhere after too).
         self._found = {"}}": -1, "%}": -1}
         self._none_after = {"}}": size, "%}": size, "#}": size, "raw": size}
-        self._known: dict[str, Token] = {}
         # Tokens by tag content: templates repeat their tags (held once: the contents
         # are pieces of the text, so these hold at most the text's length); and by
         # shape, which contents with new names share.
         self._read_exactly: dict[str, _Read] = {}
         self._read_leniently: dict[str, _Read] = {}
         self._shapes: tuple[dict[Hashable, Shape], dict[Hashable, Shape]] = ({}, {})
+
+    @property
+    def work(self) -> int:
+        """Steps taken: tokens read, matches, characters searched in vain."""
+        return self._work + self.tokenizer.work
 
     def tags(self) -> list[Tag]:
         """The tags in text order (data, comments and raw blocks hold no names)."""
@@ -128,11 +107,11 @@ class Lexer:
             pattern = LENIENT if lenient else EXACT if pos >= single_until else EXACT_SINGLE
             found = pattern.match(text, pos)
             assert found is not None  # every alternative may match at an opener or the end
-            self.work += 1
+            self._work += 1
             shape = found.lastgroup or "other"
             if shape == "run":
                 names = RUN_NAMES.findall(text, found.start("run"), found.end())
-                self.work += len(names)
+                self._work += len(names)
                 tags.extend([(FAST, name, _NO_TOKENS, True, None, _NO_NAMES) for name in names])
                 pos = found.end()
                 continue
@@ -164,7 +143,7 @@ class Lexer:
             if read is None:
                 try:
                     read = self._words(content, lenient)
-                except _BrokenTagError:
+                except BrokenTagError:
                     self.recovering = True
                     continue  # read this tag again, leniently
             append((kind, content, read[0], complete, read[1], read[2]))
@@ -175,7 +154,7 @@ class Lexer:
         """Leniently, the variable tags of a stretch (each has a word: `_LENIENT_DATA`
         took the others)."""
         stretch = LENIENT_VARIABLES.findall(self.text, begin, end)
-        self.work += len(stretch)
+        self._work += len(stretch)
         contents = [content for content, _ in stretch]
         self._shaped(None, contents, [close != "" for _, close in stretch], tags)
 
@@ -187,10 +166,10 @@ class Lexer:
             # Text jinja2 refuses is most often so from its first tag: tried alone first.
             try:
                 self._words(first.group(first.lastgroup), False)
-            except _BrokenTagError:
+            except BrokenTagError:
                 return False
         found = EXACT_TAGS.findall(self.text, begin, end)
-        self.work += len(found)
+        self._work += len(found)
         variables = [brace != "" for brace, _, _ in found]
         contents = [variable if brace else block for brace, variable, block in found]
         return self._shaped(variables, contents, None, tags)
@@ -213,7 +192,7 @@ class Lexer:
         keys, names = split_all
         lenient = self.recovering
         shapes = self._shapes[lenient]
-        self.work += len(names)
+        self._work += len(names)
         if variables is None and keys.count(keys[0]) == size:
             complete = completes is None or completes[0]
             if completes is None or completes.count(complete) == size:
@@ -267,7 +246,7 @@ class Lexer:
                 continue  # the same variable tag again right after itself reads nothing new
             try:
                 read = known.get(content) or self._words(content, lenient)
-            except _BrokenTagError:
+            except BrokenTagError:
                 return False
             last = (content, complete) if variable else None
             kind = "variable" if variable else BLOCK
@@ -278,10 +257,10 @@ class Lexer:
     def _new_shape(self, key: Hashable, content: str, lenient: bool) -> Shape:
         _, pieces, names = split(content)
         try:
-            tokens: list[Token] | None = self._read_words(
+            tokens: list[Token] | None = self.tokenizer.words(
                 canonical(pieces) if names else content, lenient
             )
-        except _BrokenTagError:
+        except BrokenTagError:
             tokens = None
         shape = self._shapes[lenient][key] = Shape(tokens, len(names))
         return shape
@@ -290,7 +269,7 @@ class Lexer:
         """`_one`, and from a tag jinja2 would refuse on, recovery mode."""
         try:
             return self._one(start, tags)
-        except _BrokenTagError:
+        except BrokenTagError:
             # From this tag on, jinja2 would refuse the text: read the rest leniently.
             self.recovering = True
             return self._one(start, tags)
@@ -323,14 +302,14 @@ class Lexer:
                 tags.append((tag, "", tokens, not cut, None, _NO_NAMES))
             return stop if cut else self._after(end, inside)
         if close < 0:
-            raise _BrokenTagError  # the tag never closes
+            raise BrokenTagError  # the tag never closes
         inside = self._inside_end(begin, close, kind)
         if QUOTE_OR_BRACE.search(text, begin, inside) is None:
             # No string and no brace: jinja2 ends the tag at the first end delimiter.
             tokens = self._tokens(begin, inside, lenient=False)
             tags.append((tag, "", tokens, True, None, _NO_NAMES))
             return self._after(end, inside)
-        tokens, after = self._tag(begin, end)
+        tokens, after = self.tokenizer.tag(begin, end)
         tags.append((tag, "", tokens, True, None, _NO_NAMES))
         return after
 
@@ -351,7 +330,7 @@ class Lexer:
         if begin >= self._none_after[target]:
             return -1
         found = self.text.find(target, begin)
-        self.work += (found if found >= 0 else len(self.text)) - begin
+        self._work += (found if found >= 0 else len(self.text)) - begin
         if found < 0:
             self._none_after[target] = begin
         elif target in self._found:
@@ -361,7 +340,7 @@ class Lexer:
     def _tokens(self, begin: int, end: int, lenient: bool) -> list[Token]:
         """The tokens of a stretch without quotes or braces (or of any, leniently: a
         character jinja2 refuses is skipped)."""
-        return self._read_words(self.text[begin:end], lenient)
+        return self.tokenizer.words(self.text[begin:end], lenient)
 
     def _words(self, content: str, lenient: bool) -> _Read:
         """The canonical tokens of a tag's content (see `_tokens`), its shape and names;
@@ -371,86 +350,29 @@ class Lexer:
         if known is not None:
             return known
         key, _, names = split(content)
-        self.work += len(names) + 1
+        self._work += len(names) + 1
         shape = self._shapes[lenient].get(key) or self._new_shape(key, content, lenient)
         if shape.tokens is None:
-            raise _BrokenTagError
+            raise BrokenTagError
         known = read[content] = (shape.tokens, shape, names)
         return known
-
-    def _read_words(self, content: str, lenient: bool) -> list[Token]:
-        content = content.rstrip()  # trailing spaces would be rescanned
-        known = self._known
-        if lenient:
-            words = LENIENT_WORDS.findall(content)
-            self.work += len(words)
-            tokens = [known.get(word) or self._token(word) for word in words]
-            return [token for token in tokens if token[0] != "bad"]
-        words = WORDS.findall(content)
-        self.work += len(words)
-        tokens = [known.get(word) or self._token(word) for word in words]
-        depth = 0
-        for kind, value in tokens:
-            if kind == "bad":
-                raise _BrokenTagError
-            if value in _DEPTH:
-                depth += _DEPTH[value]
-                if depth < 0:
-                    raise _BrokenTagError
-        if depth:
-            raise _BrokenTagError  # an unclosed bracket: jinja2 reads past the end, then fails
-        return tokens
-
-    def _token(self, word: str) -> Token:
-        """The token a word is (kept: a template repeats its names and operators)."""
-        token = (operators.get(word) or _word_kind(word), word)
-        if len(self._known) < _KNOWN_WORDS:
-            self._known[word] = token
-        return token
 
     def _skip_comment(self, start: int) -> int:
         close = self._find("#}", start + 2)
         if close >= 0:
             return close + 2
         if not self.recovering:
-            raise _BrokenTagError
+            raise BrokenTagError
         return start + 2  # an unclosed `{#` is plain text
 
     def _skip_raw(self, begin: int) -> int:
         found = None
         if begin < self._none_after["raw"]:
             found = RAW_END.search(self.text, begin)
-            self.work += (found.end() if found is not None else len(self.text)) - begin
+            self._work += (found.end() if found is not None else len(self.text)) - begin
         if found is not None:
             return found.end()
         self._none_after["raw"] = min(self._none_after["raw"], begin)
         if not self.recovering:
-            raise _BrokenTagError
+            raise BrokenTagError
         return begin  # an unclosed `{% raw %}` is plain text
-
-    def _tag(self, pos: int, end: re.Pattern[str]) -> tuple[list[Token], int]:
-        """Tokens up to the tag's end, as jinja2 reads them; `_BrokenTagError` if it fails."""
-        text = self.text
-        tokens: list[Token] = []
-        expected: list[str] = []
-        while True:
-            self.work += 1
-            if not expected and (closing := end.match(text, pos)) is not None:
-                return tokens, closing.end()
-            token = TOKEN.match(text, pos)
-            if token is None:
-                raise _BrokenTagError  # a stray character, an unterminated string, the end
-            pos = token.end()
-            kind = token.lastgroup or ""
-            value = token.group()
-            if kind == "operator":
-                if value in _CLOSERS:
-                    expected.append(_CLOSERS[value])
-                elif value in ")]}" and (not expected or expected.pop() != value):
-                    raise _BrokenTagError
-                kind = operators[value]
-            elif kind == "whitespace":
-                continue
-            elif kind == "name" and not value.isidentifier():
-                raise _BrokenTagError
-            tokens.append((kind, value))
