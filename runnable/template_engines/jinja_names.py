@@ -36,7 +36,7 @@ from runnable.template_engines.jinja_scopes import (
     loads_of,
     outer_loads,
 )
-from runnable.template_engines.jinja_shapes import Shape, picked, picked_run
+from runnable.template_engines.jinja_shapes import Shape, picked
 from runnable.template_engines.jinja_statements import FLAT, Statement
 from runnable.template_engines.jinja_tags import (
     KEYWORDS,
@@ -47,6 +47,7 @@ from runnable.template_engines.jinja_tags import (
     block_names,
     block_picks,
     picked_block,
+    picked_run_names,
     variable_names,
     variable_picks,
 )
@@ -227,12 +228,7 @@ class _Reader:
                 found = by_shape.get(shape)
                 if found is None:
                     found = by_shape[shape] = variable_picks(tokens, complete, len(names_in))
-                free_picks, bound_picks, load_picks = found
-                names = (
-                    picked(free_picks, names_in),
-                    picked(bound_picks, names_in),
-                    picked(load_picks, names_in),
-                )
+                names = picked_run_names(found, names_in, len(names_in))
             if key:
                 kept[key] = names
         self._variable(names)
@@ -245,17 +241,7 @@ class _Reader:
         found = by_shape.get(shape)
         if found is None:
             found = by_shape[shape] = variable_picks(tokens, complete, shape.count)
-        count = shape.count
-        if len(names) > count and names[count:] == names[:-count]:
-            names = names[:count]  # one tag again and again: read once
-        if count == 0:
-            return picked(found[0], names), picked(found[1], names), picked(found[2], names)
-        free, bound, loads = found
-        return (
-            picked_run(free, names, count),
-            picked_run(bound, names, count),
-            picked_run(loads, names, count),
-        )
+        return picked_run_names(found, names, shape.count)
 
     def _names(self, free: Sequence[str], bound: Sequence[str]) -> None:
         order = self.order

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from runnable.template_engines.jinja_grammar import CONSTANTS, TagParser, UnparsedTagError
 from runnable.template_engines.jinja_lexer import Token
-from runnable.template_engines.jinja_shapes import Picks, picked, picks
+from runnable.template_engines.jinja_shapes import Picks, picked, picked_run, picks
 from runnable.template_engines.jinja_statements import Statement, StatementShape, parse_statement
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "block_names",
     "block_picks",
     "picked_block",
+    "picked_run_names",
     "token_names",
     "variable_names",
     "variable_picks",
@@ -136,3 +137,18 @@ def picked_block(kept: BlockPicks, names: list[str]) -> BlockNames:
     free, bound, shaped = kept
     statement = None if shaped is None else shaped.renamed(names)
     return picked(free, names), picked(bound, names), statement
+
+
+def picked_run_names(kept: VariablePicks, names: list[str], count: int) -> VariableNames:
+    """What variable tags of one shape in a row read (`count` names each, one tag's
+    after the other's), by the shape's reading."""
+    if len(names) > count and names[count:] == names[:-count]:
+        names = names[:count]  # one tag again and again: read once
+    free, bound, loads = kept
+    if count == 0:
+        return picked(free, names), picked(bound, names), picked(loads, names)
+    return (
+        picked_run(free, names, count),
+        picked_run(bound, names, count),
+        picked_run(loads, names, count),
+    )
