@@ -151,8 +151,8 @@ class Lexer:
         return tags
 
     def _variables(self, begin: int, end: int, tags: list[Tag]) -> None:
-        """Leniently, the variable tags of a stretch (each has a word: `_LENIENT_DATA`
-        took the others)."""
+        """Leniently, the variable tags of a stretch (those without a word too, which
+        read nothing)."""
         stretch = LENIENT_VARIABLES.findall(self.text, begin, end)
         self._work += len(stretch)
         contents = [content for content, _ in stretch]
