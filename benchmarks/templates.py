@@ -9,9 +9,11 @@ Each text is built to hurt a scanner: an unclosed `{{` followed by spaces (the o
 brackets that never close, and ordinary tags, blocks and expressions packed end to end.
 Every format extracts every whole text. A second table gives the same kinds of text
 where no tag repeats (each names a new variable), which the jinja2 scanner's reuse of
-what it made of a tag cannot shorten. The old curly pattern, chevron-blue's tokenizer
-and jinja2's own parser (the jinja2 extraction before `jinja_names`) run on the same
-kind of text at sizes they can finish, to show what the linear scanners removed.
+what it made of a tag cannot shorten; a third, jinja2 blocks nested deep (past where the
+scanner reads them flat), each tag naming a new variable. The old curly pattern,
+chevron-blue's tokenizer and jinja2's own parser (the jinja2 extraction before
+`jinja_names`) run on the same kind of text at sizes they can finish, to show what the
+linear scanners removed.
 Timing is CPU time of this process (the machine is shared), best of the repetitions,
 with the garbage collector off.
 """
@@ -81,6 +83,33 @@ def numbered(size: int) -> dict[str, str]:
         "calls, filters, items, each new": fill("{{{{ f{n}(a, b=c)|default(d) ~ e[0] }}}} "),
         "blocks and filters, each new": fill(
             "{{% for x in y{n} %}}{{% if x %}}{{{{ x.a|upper }}}}{{% endif %}}{{% endfor %}}"
+        ),
+    }
+
+
+def nested(size: int) -> dict[str, str]:
+    """Texts of `size` characters whose blocks nest deep (past 256, where the jinja2
+    scanner reads them flat), each tag naming a new variable: what costs a scanner that
+    probes or merges every enclosing scope."""
+
+    def fill(head: str, unit: str, tail: str = "") -> str:
+        pieces, total = [head], len(head) + len(tail)
+        while total < size:
+            pieces.append(unit.format(n=len(pieces)))
+            total += len(pieces[-1])
+        return "".join(pieces)[: size - len(tail)] + tail
+
+    return {
+        "256 loops deep, then new names": fill("{% for x in y %}" * 256, "{{{{ a{n} }}}}"),
+        "256 ifs deep, then new sets": fill("{% if a %}" * 256, "{{% set s{n} = 1 %}}"),
+        "if, set: nested, each new": fill("", "{{% if a{n} %}}{{% set s{n} = 1 %}}"),
+        "for, set: nested, each new": fill("", "{{% for x in a{n} %}}{{% set s{n} = x %}}"),
+        "with: nested, each new": fill("", "{{% with w{n} = 1 %}}{{{{ w{n} ~ q{n} }}}}"),
+        "256 loops deep, names, loop at end": fill(
+            "{% for x in y %}" * 256, "{{{{ a{n} }}}}", "{{ loop }}"
+        ),
+        "256 macros deep, names, caller at end": fill(
+            "{% macro m() %}" * 256, "{{{{ a{n} }}}}", "{{ caller }}"
         ),
     }
 
@@ -201,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     print_verdicts(slowest)
     print("\n\n## The same kinds of text, no tag repeated (each names a new variable)\n")
     rows, slowest = extraction_table(numbered(size), repeat)
+    print("\n".join(rows))
+    print_verdicts(slowest)
+    print("\n\n## Blocks nested deep, each tag naming a new variable\n")
+    rows, slowest = extraction_table(nested(size), repeat)
     print("\n".join(rows))
     print_verdicts(slowest)
     print("\n\n## The old curly pattern (cubic) against the new one\n")

@@ -7,10 +7,12 @@ character, an unterminated string or comment) is read from that tag on in a reco
 mode where no tag runs past the next tag opener, so a half-typed tag never hides the
 tags after it. Tags of the common shapes (`{{ name }}`, a tag without quotes or braces;
 in recovery mode, every variable tag) are read with the data before them in one match
-of a regular expression, a run of them at once, and a content seen before is not
-tokenized again; the others token by token (`Lexer._one`). Both passes only move
-forward, and every search that looks
-ahead without consuming (a comment's end, a closing quote) remembers where it failed:
+of a regular expression (`jinja_patterns`), a run of them at once; a run's contents are
+cut into shapes and names in one pass (`jinja_shapes`), each shape is tokenized once
+(with placeholders for its names), and a content seen before is not read again; the
+other tags are read token by token (`Lexer._one`). Both passes only move forward, and
+every search that looks ahead without consuming (a comment's end, a closing quote)
+remembers where it failed:
 the work is linear in the length of the text. `Lexer.work` counts it (tokens read plus
 characters searched in vain), for the tests.
 """
@@ -18,145 +20,50 @@ characters searched in vain), for the tests.
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 
-from jinja2 import lexer as _jinja2_lexer
-from jinja2.lexer import float_re, integer_re, operator_re, operators, string_re
+from runnable.template_engines.jinja_patterns import (
+    BLOCK_END,
+    EXACT,
+    EXACT_SINGLE,
+    EXACT_TAGS,
+    LENIENT,
+    LENIENT_VARIABLES,
+    OPENER,
+    QUOTE_OR_BRACE,
+    RAW_BEGIN,
+    RAW_END,
+    RUN_NAMES,
+    VARIABLE_END,
+    WORD_CHARACTER,
+)
+from runnable.template_engines.jinja_shapes import Shape, canonical, split, split_many
+from runnable.template_engines.jinja_tokens import BrokenTagError, Token, Tokenizer
 
-__all__ = ["FAST", "Lexer", "Tag", "Token"]
+__all__ = ["FAST", "VARIABLES", "Lexer", "Tag", "Token"]
 
-Token = tuple[str, str]
-"""`(type, value)`: a jinja2 token type (`name`, `string`, `integer`, `float`, `dot`,
-`pipe`...) and its text."""
 
-Tag = tuple[str, str, list[Token], bool]
-"""`(kind, key, tokens, complete)`: kind `variable` or `block` with the tag's tokens,
-or kind `FAST` for `{{ name }}` (optionally with attributes and argument-less filters)
-with `key` its only variable and no tokens; `complete` is False for a tag that did not
-close properly (read in recovery mode). For a variable or block tag, `key` is its
-content as written when equal contents always give equal tokens (else ""): a reader may
-keep what it made of a content by it."""
+Tag = tuple[str, str, list[Token], bool, Shape | None, list[str]]
+"""`(kind, key, tokens, complete, shape, names)`: kind `variable` or `block` with the
+tag's tokens, or kind `FAST` for `{{ name }}` (optionally with attributes and
+argument-less filters) with `key` its only variable and no tokens; `complete` is False
+for a tag that did not close properly (read in recovery mode). For a variable or block
+tag, `key` is its content as written when equal contents always give equal tokens
+(else ""): a reader may keep what it made of a content by it. When `shape` is not None
+the tokens are its canonical tokens (`jinja_shapes`: placeholders for names) and
+`names` the tag's own names, which a reader puts back; a reader may keep what it made
+of a shape by it."""
+
+_Read = tuple[list[Token], Shape, list[str]]
+"""A content read: its shape's canonical tokens, the shape, the content's names."""
 
 FAST = "fast"
+BLOCK = "block"
+VARIABLES = "variables"
+"""A run of variable tags of one shape (and all closed, or all cut short): `names` are
+theirs one after the other, `shape.count` each; `key` is ""."""
 _NO_TOKENS: list[Token] = []  # a FAST tag's (shared: never changed)
-
-# jinja2's own identifier pattern (the lexer imports it from a private module).
-_NAME_RE: re.Pattern[str] = getattr(_jinja2_lexer, "name_re")  # noqa: B009
-
-
-def _quick_names(pattern: str) -> str:
-    """jinja2's name pattern, `[\\w...]+`, as one that matches the same text faster: runs
-    of word characters, and the other characters only past ASCII."""
-    if not (pattern.startswith("[\\w") and pattern.endswith("]+")):
-        return pattern
-    return rf"(?:\w++|(?![\x00-\x7f])[{pattern[3:-2]}])++"
-
-
-_NAME_TOKEN = _quick_names(_NAME_RE.pattern)
-_OPENER = re.compile(r"\{[{%#]")
-_RAW_BEGIN = re.compile(r"\{%[-+]?\s*+raw\s*+(?:-%\}\s*+|%\})")
-_RAW_END = re.compile(r"\{%[-+]?\s*+endraw\s*+(?:\+%\}|-%\}\s*+|%\})")
-_VARIABLE_END = re.compile(r"-\}\}\s*+|\}\}")
-_BLOCK_END = re.compile(r"\+%\}|-%\}\s*+|%\}")
-_TOKEN = re.compile(
-    rf"(?P<whitespace>\s+)|(?P<float>(?ix:{float_re.pattern}))"
-    rf"|(?P<integer>(?ix:{integer_re.pattern}))|(?P<name>{_NAME_TOKEN})"
-    rf"|(?P<string>(?s:{string_re.pattern}))|(?P<operator>{operator_re.pattern})"
-)
-
-_CLOSERS = {"(": ")", "[": "]", "{": "}"}
-_DEPTH = {"(": 1, "[": 1, ")": -1, "]": -1}
-_WORD_CHARACTER = re.compile(r"\w")
-_QUOTE_OR_BRACE = re.compile(r"['\"{}]")
-
-
-def _ungrouped(pattern: str) -> str:
-    return re.sub(r"\((?!\?)", "(?:", pattern)
-
-
-# The same tokens, each one group (one `findall` reads a stretch): without strings (the
-# exact path reads no quote), and leniently with them, where a quote that does not
-# close takes the rest of the stretch (so it is tried once, not from every later quote).
-_OPERATORS = "|".join(map(re.escape, sorted(operators, key=len, reverse=True)))
-_WORD = (
-    rf"(?ix:{_ungrouped(float_re.pattern)})|(?ix:{_ungrouped(integer_re.pattern)})"
-    rf"|{_NAME_TOKEN}|{_OPERATORS}|\S"
-)
-_WORDS = re.compile(rf"\s*+({_WORD})")
-_LENIENT_WORDS = re.compile(rf"\s*+((?s:{_ungrouped(string_re.pattern)})|['\"][\s\S]*+|{_WORD})")
-_KNOWN_WORDS = 4096  # words whose token a lexer keeps (bounded: names may all differ)
-
-# The data before the next tag, then the tag when it has a common shape, read in one
-# match: `{{ name }}` (`fast`), a variable tag (`var`) or a block tag (`block`, not a
-# `raw`); anything else is left to `Lexer._one` (`other`, at `at`). Exactly: the content
-# holds no quote and no brace (jinja2 ends such a tag at its first end delimiter), as in
-# `_one`'s shortcut. Leniently: the content stops at the first end delimiter or the next
-# tag opener (then the tag was cut short), as `_one` reads in recovery mode. A `-` or
-# `+` before the end delimiter belongs to the delimiter. Possessive: no backtracking.
-_DATA = r"(?:[^{]++|\{(?![{%#]))*+(?P<at>)"
-# Leniently, a variable tag without a word character holds no name: skipped as data.
-_LENIENT_DATA = (
-    r"(?:[^{]++|\{(?![{%#])"
-    r"|\{\{[-+]?+(?:[^{}\w\-]++|-(?!\}\})|\{(?![{%#])|\}(?!\}))*+"
-    r"(?:-\}\}\s*+|\}\}|(?=\{[{%#])|\Z))*+(?P<at>)"
-)
-# A run of `{{ name }}` tags (attributes and argument-less filters allowed) whose first
-# names are plain ASCII identifiers (not a constant nor `not`), with data between them,
-# read in one match (`run`); `_RUN_NAMES` then finds their names in one pass (no other
-# `{{` before a name is in such a run). Other names are runs of word characters (a
-# subset of jinja2's name pattern, which also takes some combining marks and is slow to
-# match): a tag with any other name is read as a variable tag.
-_WORD_NAME = r"(?!\d)\w++"
-_ASCII_NAME = r"(?!(?:true|false|none|True|False|None|not)\b)[A-Za-z_][A-Za-z0-9_]*+\b"
-_RUN_BODY = (
-    rf"\{{\{{[-+]?\s*+{_ASCII_NAME}(?>\s*+\.\s*+{_WORD_NAME})*+"
-    rf"(?>\s*+\|\s*+{_WORD_NAME}(?>\s*+\.\s*+{_WORD_NAME})*+)*+\s*+"
-)
-_RUN_NAMES = re.compile(r"\{\{[-+]?\s*+([A-Za-z_][A-Za-z0-9_]*+)")
-_NOT_RAW = r"(?![-+]?\s*+raw\s*+-?%\})"
-_VARIABLE_CLOSE = r"-\}\}\s*+|\}\}"
-_BLOCK_CLOSE = r"\+%\}|-%\}\s*+|%\}"
-_RUN_TAG = rf"{_RUN_BODY}(?:-\}}\}}\s*+|\}}\}})"
-# Leniently, also cut short by the next tag opener (or the end).
-_LENIENT_RUN_TAG = rf"{_RUN_BODY}(?:-\}}\}}\s*+|\}}\}}|(?=\{{[{{%#])|\Z)"
-_EXACT = re.compile(
-    rf"{_DATA}(?:(?P<run>{_RUN_TAG}(?:{_DATA.replace('(?P<at>)', '')}{_RUN_TAG})*+)"
-    rf"|\{{\{{[-+]?+(?P<var>(?:[^{{}}'\"\-]++|-(?!\}}\}}))*+)(?:{_VARIABLE_CLOSE})"
-    rf"|\{{%{_NOT_RAW}[-+]?+(?P<block>(?:[^{{}}'\"%\-+]++|[-+](?!%\}})|%(?!\}}))*+)"
-    rf"(?:{_BLOCK_CLOSE})"
-    r"|(?P<other>))"
-)
-_LENIENT_CONTENT = r"(?:[^{}\-]++|-(?!\}\})|\{(?![{%#])|\}(?!\}))*+"
-_LENIENT_DATA_ONLY = _LENIENT_DATA.replace("(?P<at>)", "")
-# Leniently, a stretch of variable tags (`vars`, with data between them) is read in one
-# match, and `_LENIENT_VARIABLES` gives their contents and ends in one pass: leniently,
-# no tag runs past the next tag opener, so every `{{` after the data is a tag's.
-_LENIENT_VARIABLES = re.compile(
-    rf"{_LENIENT_DATA_ONLY}\{{\{{[-+]?+({_LENIENT_CONTENT})({_VARIABLE_CLOSE})?"
-)
-_LENIENT_VARIABLE_TAG = rf"\{{\{{[-+]?+{_LENIENT_CONTENT}(?:{_VARIABLE_CLOSE})?"
-_LENIENT = re.compile(
-    rf"{_LENIENT_DATA}(?:(?P<run>{_LENIENT_RUN_TAG}"
-    rf"(?:{_LENIENT_DATA_ONLY}{_LENIENT_RUN_TAG})*+)"
-    rf"|(?P<vars>{_LENIENT_VARIABLE_TAG}(?:{_LENIENT_DATA_ONLY}{_LENIENT_VARIABLE_TAG})*+)"
-    rf"|\{{%{_NOT_RAW}[-+]?+(?P<block>(?:[^{{%\-+]++|[-+](?!%\}})|\{{(?![{{%#])|%(?!\}}))*+)"
-    rf"(?P<bclose>{_BLOCK_CLOSE})?"
-    r"|(?P<other>))"
-)
-
-
-def _word_kind(word: str) -> str:
-    """A token that is not an operator: a number, a string, a name, or a character
-    jinja2 refuses."""
-    first = word[0]
-    if first.isdigit():
-        return "integer"  # or float: the grammar reads both alike
-    if first in "'\"":
-        return "string"
-    return "name" if word.isidentifier() else "bad"
-
-
-class _BrokenTagError(Exception):
-    """jinja2 would refuse the text here: read it again in recovery mode."""
+_NO_NAMES: list[str] = []
 
 
 class Lexer:
@@ -164,18 +71,25 @@ class Lexer:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.work = 0
+        self._work = 0
+        self.tokenizer = Tokenizer(text)
         self.recovering = False
         size = len(text) + 1
         # Searches that look ahead: where the last one found its target (reused while
         # still ahead), and from where one failed (it fails from anywhere after too).
         self._found = {"}}": -1, "%}": -1}
         self._none_after = {"}}": size, "%}": size, "#}": size, "raw": size}
-        self._known: dict[str, Token] = {}
         # Tokens by tag content: templates repeat their tags (held once: the contents
-        # are pieces of the text, so these hold at most the text's length).
-        self._read_exactly: dict[str, list[Token]] = {}
-        self._read_leniently: dict[str, list[Token]] = {}
+        # are pieces of the text, so these hold at most the text's length); and by
+        # shape, which contents with new names share.
+        self._read_exactly: dict[str, _Read] = {}
+        self._read_leniently: dict[str, _Read] = {}
+        self._shapes: tuple[dict[Hashable, Shape], dict[Hashable, Shape]] = ({}, {})
+
+    @property
+    def work(self) -> int:
+        """Steps taken: tokens read, matches, characters searched in vain."""
+        return self._work + self.tokenizer.work
 
     def tags(self) -> list[Tag]:
         """The tags in text order (data, comments and raw blocks hold no names)."""
@@ -184,24 +98,33 @@ class Lexer:
         tags: list[Tag] = []
         append = tags.append
         pos = 0
+        single_until = 0  # a stretch of tags read one by one (`_tag_run` declined it)
         # One match reads the data before a tag and the tag, when it has a common shape
-        # (`_EXACT`, `_LENIENT`: the same reading as `_one`, without its searches);
+        # (`EXACT`, `LENIENT`: the same reading as `_one`, without its searches);
         # other tags, and tags jinja2 would refuse, go to `_one`.
         while pos < size:
             lenient = self.recovering
-            found = (_LENIENT if lenient else _EXACT).match(text, pos)
+            pattern = LENIENT if lenient else EXACT if pos >= single_until else EXACT_SINGLE
+            found = pattern.match(text, pos)
             assert found is not None  # every alternative may match at an opener or the end
-            self.work += 1
+            self._work += 1
             shape = found.lastgroup or "other"
             if shape == "run":
-                names = _RUN_NAMES.findall(text, found.start("run"), found.end())
-                self.work += len(names)
-                tags.extend([(FAST, name, _NO_TOKENS, True) for name in names])
+                names = RUN_NAMES.findall(text, found.start("run"), found.end())
+                self._work += len(names)
+                tags.extend([(FAST, name, _NO_TOKENS, True, None, _NO_NAMES) for name in names])
                 pos = found.end()
                 continue
             if shape == "vars":
                 self._variables(found.start("vars"), found.end(), tags)
                 pos = found.end()
+                continue
+            if shape == "tags":
+                if self._tag_run(found.start("tags"), found.end(), tags):
+                    pos = found.end()
+                else:  # a tag jinja2 refuses, or the mark: read them one by one
+                    single_until = found.end()
+                    pos = found.start("tags")
                 continue
             if shape == "other":
                 start = found.start("at")
@@ -216,34 +139,137 @@ class Lexer:
                 complete = not lenient
             content = found.group(shape)
             kind = "variable" if shape == "var" else "block"
-            tokens = (self._read_leniently if lenient else self._read_exactly).get(content)
-            if tokens is None:
+            read = (self._read_leniently if lenient else self._read_exactly).get(content)
+            if read is None:
                 try:
-                    tokens = self._words(content, lenient)
-                except _BrokenTagError:
+                    read = self._words(content, lenient)
+                except BrokenTagError:
                     self.recovering = True
                     continue  # read this tag again, leniently
-            append((kind, content, tokens, complete))
+            append((kind, content, read[0], complete, read[1], read[2]))
             pos = found.end()
         return tags
 
     def _variables(self, begin: int, end: int, tags: list[Tag]) -> None:
-        """Leniently, the variable tags of a stretch (each has a word: `_LENIENT_DATA`
-        took the others)."""
-        known = self._read_leniently
-        stretch = _LENIENT_VARIABLES.findall(self.text, begin, end)
-        self.work += len(stretch)
-        for content, close in stretch:
-            tokens = known.get(content)
-            if tokens is None:
-                tokens = self._words(content, True)
-            tags.append(("variable", content, tokens, close != ""))
+        """Leniently, the variable tags of a stretch (those without a word too, which
+        read nothing)."""
+        stretch = LENIENT_VARIABLES.findall(self.text, begin, end)
+        self._work += len(stretch)
+        contents = [content for content, _ in stretch]
+        self._shaped(None, contents, [close != "" for _, close in stretch], tags)
+
+    def _tag_run(self, begin: int, end: int, tags: list[Tag]) -> bool:
+        """Exactly, the tags of a run (`tags` in `EXACT`); False, reading none, if one
+        is a tag jinja2 refuses (they are read one by one then)."""
+        first = EXACT_SINGLE.match(self.text, begin)
+        if first is not None and first.lastgroup in ("var", "block"):
+            # Text jinja2 refuses is most often so from its first tag: tried alone first.
+            try:
+                self._words(first.group(first.lastgroup), False)
+            except BrokenTagError:
+                return False
+        found = EXACT_TAGS.findall(self.text, begin, end)
+        self._work += len(found)
+        variables = [brace != "" for brace, _, _ in found]
+        contents = [variable if brace else block for brace, variable, block in found]
+        return self._shaped(variables, contents, None, tags)
+
+    def _shaped(
+        self,
+        variables: list[bool] | None,
+        contents: list[str],
+        completes: list[bool] | None,
+        tags: list[Tag],
+    ) -> bool:
+        """Tags by their contents (`variables`: which are variable tags, None for all;
+        `completes`: which closed, None for all); False, adding none, if one is a tag
+        jinja2 refuses. Mostly new contents are read by their shapes (`split_many`), a
+        run of variable tags of one shape as one `VARIABLES` tag."""
+        size = len(contents)
+        split_all = split_many(contents) if 2 * len(set(contents)) > size else None
+        if split_all is None:
+            return self._by_content(variables, contents, completes, tags)
+        keys, names = split_all
+        lenient = self.recovering
+        shapes = self._shapes[lenient]
+        self._work += len(names)
+        if variables is None and keys.count(keys[0]) == size:
+            complete = completes is None or completes[0]
+            if completes is None or completes.count(complete) == size:
+                shape = shapes.get(keys[0]) or self._new_shape(keys[0], contents[0], lenient)
+                if shape.tokens is None:
+                    return False
+                tags.append((VARIABLES, "", shape.tokens, complete, shape, names))
+                return True
+        new: list[Tag] = []
+        offset = start = 0
+        run: Shape | None = None  # the shape of the variable tags read since `start`
+        run_complete = True
+        for index, key in enumerate(keys):
+            shape = shapes.get(key) or self._new_shape(key, contents[index], lenient)
+            if shape.tokens is None:
+                return False
+            variable = variables is None or variables[index]
+            complete = completes is None or completes[index]
+            if run is not None and (not variable or shape is not run or complete != run_complete):
+                new.append(
+                    (VARIABLES, "", run.tokens or [], run_complete, run, names[start:offset])
+                )
+                run = None
+            if not variable:
+                until = offset + shape.count
+                new.append((BLOCK, contents[index], shape.tokens, True, shape, names[offset:until]))
+            elif run is None:
+                run, run_complete, start = shape, complete, offset
+            offset += shape.count
+        if run is not None:
+            new.append((VARIABLES, "", run.tokens or [], run_complete, run, names[start:offset]))
+        tags.extend(new)
+        return True
+
+    def _by_content(
+        self,
+        variables: list[bool] | None,
+        contents: list[str],
+        completes: list[bool] | None,
+        tags: list[Tag],
+    ) -> bool:
+        """`_shaped` for contents that mostly repeat: each read once, kept by content."""
+        lenient = self.recovering
+        known = self._read_leniently if lenient else self._read_exactly
+        new: list[Tag] = []
+        last: tuple[str, bool] | None = None  # the last variable tag's content, closed
+        for index, content in enumerate(contents):
+            complete = completes is None or completes[index]
+            variable = variables is None or variables[index]
+            if variable and last == (content, complete):
+                continue  # the same variable tag again right after itself reads nothing new
+            try:
+                read = known.get(content) or self._words(content, lenient)
+            except BrokenTagError:
+                return False
+            last = (content, complete) if variable else None
+            kind = "variable" if variable else BLOCK
+            new.append((kind, content, read[0], complete, read[1], read[2]))
+        tags.extend(new)
+        return True
+
+    def _new_shape(self, key: Hashable, content: str, lenient: bool) -> Shape:
+        _, pieces, names = split(content)
+        try:
+            tokens: list[Token] | None = self.tokenizer.words(
+                canonical(pieces) if names else content, lenient
+            )
+        except BrokenTagError:
+            tokens = None
+        shape = self._shapes[lenient][key] = Shape(tokens, len(names))
+        return shape
 
     def _careful(self, start: int, tags: list[Tag]) -> int:
         """`_one`, and from a tag jinja2 would refuse on, recovery mode."""
         try:
             return self._one(start, tags)
-        except _BrokenTagError:
+        except BrokenTagError:
             # From this tag on, jinja2 would refuse the text: read the rest leniently.
             self.recovering = True
             return self._one(start, tags)
@@ -254,35 +280,37 @@ class Lexer:
         kind = text[start + 1]
         if kind == "#":
             return self._skip_comment(start)
-        if kind == "%" and (raw := _RAW_BEGIN.match(text, start)) is not None:
+        if kind == "%" and (raw := RAW_BEGIN.match(text, start)) is not None:
             return self._skip_raw(raw.end())
-        if self.recovering and _OPENER.match(text, start + 2) is not None:
+        if self.recovering and OPENER.match(text, start + 2) is not None:
             return start + 2  # `{{{%`...: an empty tag cut short, nothing to read
         begin = start + 2
         if text.startswith(("-", "+"), begin):
             begin += 1
-        closing, end, tag = ("}}", _VARIABLE_END, "variable")
+        closing, end, tag = ("}}", VARIABLE_END, "variable")
         if kind == "%":
-            closing, end, tag = ("%}", _BLOCK_END, "block")
+            closing, end, tag = ("%}", BLOCK_END, "block")
         close = self._find(closing, begin)
         if self.recovering:
-            opener = _OPENER.search(text, begin)
+            opener = OPENER.search(text, begin)
             stop = opener.start() if opener is not None else len(text)
             cut = close < 0 or close >= stop
             inside = stop if cut else self._inside_end(begin, close, kind)
             # A variable tag without a word holds no name: nothing to read.
-            if kind == "%" or _WORD_CHARACTER.search(text, begin, inside) is not None:
-                tags.append((tag, "", self._tokens(begin, inside, lenient=True), not cut))
+            if kind == "%" or WORD_CHARACTER.search(text, begin, inside) is not None:
+                tokens = self._tokens(begin, inside, lenient=True)
+                tags.append((tag, "", tokens, not cut, None, _NO_NAMES))
             return stop if cut else self._after(end, inside)
         if close < 0:
-            raise _BrokenTagError  # the tag never closes
+            raise BrokenTagError  # the tag never closes
         inside = self._inside_end(begin, close, kind)
-        if _QUOTE_OR_BRACE.search(text, begin, inside) is None:
+        if QUOTE_OR_BRACE.search(text, begin, inside) is None:
             # No string and no brace: jinja2 ends the tag at the first end delimiter.
-            tags.append((tag, "", self._tokens(begin, inside, lenient=False), True))
+            tokens = self._tokens(begin, inside, lenient=False)
+            tags.append((tag, "", tokens, True, None, _NO_NAMES))
             return self._after(end, inside)
-        tokens, after = self._tag(begin, end)
-        tags.append((tag, "", tokens, True))
+        tokens, after = self.tokenizer.tag(begin, end)
+        tags.append((tag, "", tokens, True, None, _NO_NAMES))
         return after
 
     def _inside_end(self, begin: int, close: int, kind: str) -> int:
@@ -302,7 +330,7 @@ class Lexer:
         if begin >= self._none_after[target]:
             return -1
         found = self.text.find(target, begin)
-        self.work += (found if found >= 0 else len(self.text)) - begin
+        self._work += (found if found >= 0 else len(self.text)) - begin
         if found < 0:
             self._none_after[target] = begin
         elif target in self._found:
@@ -312,90 +340,39 @@ class Lexer:
     def _tokens(self, begin: int, end: int, lenient: bool) -> list[Token]:
         """The tokens of a stretch without quotes or braces (or of any, leniently: a
         character jinja2 refuses is skipped)."""
-        return self._read_words(self.text[begin:end], lenient)
+        return self.tokenizer.words(self.text[begin:end], lenient)
 
-    def _words(self, content: str, lenient: bool) -> list[Token]:
-        """The tokens of a tag's content (see `_tokens`); the same content twice gives
-        the same list (its readers must not change it)."""
+    def _words(self, content: str, lenient: bool) -> _Read:
+        """The canonical tokens of a tag's content (see `_tokens`), its shape and names;
+        the same shape twice gives the same list (its readers must not change it)."""
         read = self._read_leniently if lenient else self._read_exactly
-        tokens = read.get(content)
-        if tokens is None:
-            tokens = read[content] = self._read_words(content, lenient)
-        return tokens
-
-    def _read_words(self, content: str, lenient: bool) -> list[Token]:
-        content = content.rstrip()  # trailing spaces would be rescanned
-        known = self._known
-        if lenient:
-            words = _LENIENT_WORDS.findall(content)
-            self.work += len(words)
-            tokens = [known.get(word) or self._token(word) for word in words]
-            return [token for token in tokens if token[0] != "bad"]
-        words = _WORDS.findall(content)
-        self.work += len(words)
-        tokens = [known.get(word) or self._token(word) for word in words]
-        depth = 0
-        for kind, value in tokens:
-            if kind == "bad":
-                raise _BrokenTagError
-            if value in _DEPTH:
-                depth += _DEPTH[value]
-                if depth < 0:
-                    raise _BrokenTagError
-        if depth:
-            raise _BrokenTagError  # an unclosed bracket: jinja2 reads past the end, then fails
-        return tokens
-
-    def _token(self, word: str) -> Token:
-        """The token a word is (kept: a template repeats its names and operators)."""
-        token = (operators.get(word) or _word_kind(word), word)
-        if len(self._known) < _KNOWN_WORDS:
-            self._known[word] = token
-        return token
+        known = read.get(content)
+        if known is not None:
+            return known
+        key, _, names = split(content)
+        self._work += len(names) + 1
+        shape = self._shapes[lenient].get(key) or self._new_shape(key, content, lenient)
+        if shape.tokens is None:
+            raise BrokenTagError
+        known = read[content] = (shape.tokens, shape, names)
+        return known
 
     def _skip_comment(self, start: int) -> int:
         close = self._find("#}", start + 2)
         if close >= 0:
             return close + 2
         if not self.recovering:
-            raise _BrokenTagError
+            raise BrokenTagError
         return start + 2  # an unclosed `{#` is plain text
 
     def _skip_raw(self, begin: int) -> int:
         found = None
         if begin < self._none_after["raw"]:
-            found = _RAW_END.search(self.text, begin)
-            self.work += (found.end() if found is not None else len(self.text)) - begin
+            found = RAW_END.search(self.text, begin)
+            self._work += (found.end() if found is not None else len(self.text)) - begin
         if found is not None:
             return found.end()
         self._none_after["raw"] = min(self._none_after["raw"], begin)
         if not self.recovering:
-            raise _BrokenTagError
+            raise BrokenTagError
         return begin  # an unclosed `{% raw %}` is plain text
-
-    def _tag(self, pos: int, end: re.Pattern[str]) -> tuple[list[Token], int]:
-        """Tokens up to the tag's end, as jinja2 reads them; `_BrokenTagError` if it fails."""
-        text = self.text
-        tokens: list[Token] = []
-        expected: list[str] = []
-        while True:
-            self.work += 1
-            if not expected and (closing := end.match(text, pos)) is not None:
-                return tokens, closing.end()
-            token = _TOKEN.match(text, pos)
-            if token is None:
-                raise _BrokenTagError  # a stray character, an unterminated string, the end
-            pos = token.end()
-            kind = token.lastgroup or ""
-            value = token.group()
-            if kind == "operator":
-                if value in _CLOSERS:
-                    expected.append(_CLOSERS[value])
-                elif value in ")]}" and (not expected or expected.pop() != value):
-                    raise _BrokenTagError
-                kind = operators[value]
-            elif kind == "whitespace":
-                continue
-            elif kind == "name" and not value.isidentifier():
-                raise _BrokenTagError
-            tokens.append((kind, value))

@@ -5,23 +5,24 @@
 name in a tag), at a small fraction of its cost and without a length limit; for text
 jinja2 refuses it gives what can be read. The property tests hold it to jinja2.
 
-How: `jinja_lexer` splits the text into tags; `jinja_grammar` reads each tag (a block
-tag into a statement, `jinja_statements`); the statements read here make a small tree,
-and `jinja_scopes` applies jinja2's scoping to it (loop and `set` variables, `with`,
-macro parameters, `if` branches, `loop`, `caller`, blocks). What a tag's content
-gives is kept by content, so a text that repeats a tag reads it once.
+How: `jinja_lexer` splits the text into tags; `jinja_tags` reads each tag (a block tag
+into a statement, `jinja_statements`, by jinja2's grammar, `jinja_grammar`); the
+statements read here make a tree, and `jinja_scopes` applies jinja2's scoping to it
+(loop and `set` variables, `with`, macro parameters, `if` branches, `loop`, `caller`,
+blocks). A tag is read by its shape (`jinja_shapes`: its content with the plain names
+taken out), so the tags of a text that differ only in their names are parsed once, and
+what a content gives is kept by content too.
 
 A tag that does not parse gives the names a token rule finds in it (not after `.`,
 `|` or `is`, not a keyword, not the target of a `for`/`set`/`with`/`macro`). Blocks
-nested past `MAX_NESTING` are read flat, so the tree stays shallow whatever the text.
+nested past `MAX_NESTING` are read flat, which only text jinja2 refuses holds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from runnable.template_engines.jinja_grammar import CONSTANTS, TagParser, UnparsedTagError
-from runnable.template_engines.jinja_lexer import FAST, Lexer, Tag, Token
+from runnable.template_engines.jinja_lexer import FAST, VARIABLES, Lexer, Tag, Token
 from runnable.template_engines.jinja_scopes import (
     BLOCK_SPECIAL,
     SELF,
@@ -35,15 +36,27 @@ from runnable.template_engines.jinja_scopes import (
     loads_of,
     outer_loads,
 )
-from runnable.template_engines.jinja_statements import FLAT, Statement, parse_statement
+from runnable.template_engines.jinja_shapes import Shape, picked
+from runnable.template_engines.jinja_statements import FLAT, Statement
+from runnable.template_engines.jinja_tags import (
+    KEYWORDS,
+    BlockNames,
+    BlockPicks,
+    VariableNames,
+    VariablePicks,
+    block_names,
+    block_picks,
+    picked_block,
+    picked_run_names,
+    variable_names,
+    variable_picks,
+)
 
 __all__ = ["MAX_NESTING", "scan", "variables"]
 
-MAX_NESTING = 32
-_SPECIAL = frozenset({"loop", "caller", "varargs", "kwargs", "self", "super"})
-_BINDING = frozenset({"for", "set", "with", "macro"})
-_KEYWORDS = CONSTANTS | _SPECIAL | {"and", "or", "not", "in", "is", "if", "else", "elif"}
-_KEYWORDS |= {"recursive", "as", "with", "without", "context", "ignore", "missing"}
+# Past the deepest nesting jinja2 parses at Python's default recursion limit (244 blocks):
+# deeper blocks are read flat, so the work stays at most this many steps a character.
+MAX_NESTING = 256
 _BODIES = {
     "if": frozenset({"elif", "else", "endif"}),
     "for": frozenset({"else", "endfor"}),
@@ -57,68 +70,7 @@ _BODIES = {
 }
 
 
-def _token_names(tokens: list[Token], block: bool) -> tuple[list[str], list[str]]:
-    """The tag's names outside `.x`, `|f` and `is t`: those not bound, and those bound.
-
-    Bound: the targets of `for` (before `in`), `set`, `with` and `macro` (before `=`).
-    A tag's first name in `{% %}` is its tag name, in neither list.
-    """
-    free: list[str] = []
-    bound: list[str] = []
-    previous = ""
-    tag = ""
-    binding = False
-    for index, (kind, value) in enumerate(tokens):
-        if kind == "name" and block and index == 0:
-            tag = value
-            binding = value in _BINDING
-        elif kind == "name" and previous not in (".", "|", "is"):
-            (bound if binding else free).append(value)
-        if kind == "assign" or (value == "in" and tag == "for"):
-            binding = False
-        previous = value
-    return free, bound
-
-
-def _plain(tokens: list[Token]) -> bool:
-    """Whether the tokens are `name.attr|filter.x` (only the first name is read)."""
-    kind, value = tokens[0]
-    if kind != "name" or value in CONSTANTS or value == "not":
-        return False
-    after_sign = False
-    for kind, _ in tokens[1:]:
-        if after_sign:
-            if kind != "name":
-                return False
-            after_sign = False
-        elif kind in ("dot", "pipe"):
-            after_sign = True
-        else:
-            return False
-    return not after_sign
-
-
-_VariableNames = tuple[Sequence[str], Sequence[str], Sequence[str]]
-"""A variable tag's names: not bound, bound (`_token_names`), and those it loads."""
-
-
-def _variable_names(tokens: list[Token], complete: bool) -> _VariableNames:
-    """What a variable tag reads: by jinja2's grammar, or by the token rule when it was
-    cut short or does not parse."""
-    if _plain(tokens):
-        name = tokens[0][1]
-        return [name], (), (name,)
-    free, bound = _token_names(tokens, False)
-    if complete:
-        parser = TagParser(tokens)
-        try:
-            loads = parser.loads(parser.tuple_)
-            parser.expect_end()
-            return free, bound, loads
-        except UnparsedTagError:
-            pass
-    # Cut short (half-typed) or unparsed: its names by the token rule.
-    return free, bound, [n for n in free if n not in _KEYWORDS]
+_IF_BODY = _BODIES["if"]
 
 
 class _Open:
@@ -141,9 +93,13 @@ class _Reader:
         self.stack: list[_Open] = []
         self.order: dict[str, None] = {}
         self.seen: set[str] = set()
-        self._complete: dict[str, _VariableNames] = {}
-        self._cut: dict[str, _VariableNames] = {}
-        self._blocks: dict[str, tuple[list[str], list[str], Statement | None]] = {}
+        self._complete: dict[str, VariableNames] = {}
+        self._cut: dict[str, VariableNames] = {}
+        self._blocks: dict[str, BlockNames] = {}
+        # What a shape's canonical tokens read, by shape (`jinja_shapes`).
+        self._shape_complete: dict[Shape, VariablePicks] = {}
+        self._shape_cut: dict[Shape, VariablePicks] = {}
+        self._shape_blocks: dict[Shape, BlockPicks] = {}
 
     def part(self) -> list[Item]:
         return self.stack[-1].part if self.stack else self.root
@@ -152,8 +108,10 @@ class _Reader:
         """Read the tags in text order."""
         order, seen = self.order, self.seen
         complete_kept, cut_kept = self._complete, self._cut
-        previous: _VariableNames | None = None
-        for kind, key, tokens, complete in tags:
+        shape_complete, shape_cut = self._shape_complete, self._shape_cut
+        blocks_kept, shape_blocks = self._blocks, self._shape_blocks
+        previous: VariableNames | None = None
+        for kind, key, tokens, complete, shape, names_in in tags:
             if kind == FAST:
                 # `{{ name }}`, the commonest tag, read here (`read` reads it the same way).
                 previous = None
@@ -165,18 +123,76 @@ class _Reader:
                 if not part or part[-1] != load:
                     part.append(load)
                 continue
-            names = None
-            if kind == "variable" and key:
-                names = (complete_kept if complete else cut_kept).get(key)
-            if names is None:
+            if kind == VARIABLES and shape is not None:
                 previous = None
-                self.read(kind, key, tokens, complete)
-            elif names is not previous:
-                # (The same variable tag again right after itself reads nothing new.)
-                previous = names
-                self._variable(names)
+                self._variable(self._run_names(tokens, complete, shape, names_in))
+                continue
+            if kind == "block" and shape is not None:
+                # (As `read` reads it, without the calls: blocks are the costliest tags.)
+                previous = None
+                parsed = blocks_kept.get(key)
+                if parsed is None:
+                    kept_picks = shape_blocks.get(shape)
+                    if kept_picks is None:
+                        kept_picks = shape_blocks[shape] = block_picks(tokens, shape.count)
+                    free_picks, bound_picks, shaped = kept_picks
+                    if shaped is not None and shaped.statement.tag == "if":
+                        # The commonest block tag needs only its test: no statement made.
+                        unbound = picked(free_picks, names_in)
+                        for found_name in unbound:
+                            if found_name not in order:
+                                order[found_name] = None
+                        seen.update(unbound)
+                        self._open_if(shaped.loads_for(names_in))
+                        continue
+                    parsed = blocks_kept[key] = (
+                        names_in if free_picks is None else picked(free_picks, names_in),
+                        picked(bound_picks, names_in),
+                        None if shaped is None else shaped.renamed(names_in),
+                    )
+                unbound, bound_names, statement = parsed
+                for found_name in unbound:
+                    if found_name not in order:
+                        order[found_name] = None
+                seen.update(unbound)
+                if bound_names:
+                    seen.update(bound_names)
+                if statement is None or not self._statement(statement):
+                    self._by_tokens(tokens, True, unbound, bound_names)
+                continue
+            if kind == "variable" and key:
+                kept = complete_kept if complete else cut_kept
+                names = kept.get(key)
+                if names is None and shape is not None:
+                    # A new content: read by its shape (as `read` does, without the calls).
+                    by_shape = shape_complete if complete else shape_cut
+                    found = by_shape.get(shape)
+                    if found is None:
+                        found = by_shape[shape] = variable_picks(tokens, complete, len(names_in))
+                    free, bound, loads = found
+                    names = kept[key] = (
+                        names_in if free is None else picked(free, names_in),
+                        picked(bound, names_in),
+                        names_in if loads is None else picked(loads, names_in),
+                    )
+                if names is not None:
+                    if names is not previous:
+                        # (The same variable tag again right after itself reads nothing new.)
+                        previous = names
+                        self._variable(names)
+                    continue
+            previous = None
+            self.read(kind, key, tokens, complete, shape, names_in)
 
-    def read(self, kind: str, key: str, tokens: list[Token], complete: bool) -> None:
+    def read(
+        self,
+        kind: str,
+        key: str,
+        tokens: list[Token],
+        complete: bool,
+        shape: Shape | None = None,
+        names_in: list[str] | None = None,
+    ) -> None:
         """Read one tag (see `Tag` in `jinja_lexer`)."""
         if kind == FAST:
             self._variable(([key], (), (key,)))
@@ -187,8 +203,13 @@ class _Reader:
             # A block tag's names and parse depend on its tokens only: kept by content.
             parsed = self._blocks.get(key) if key else None
             if parsed is None:
-                free, bound = _token_names(tokens, True)
-                parsed = (free, bound, parse_statement(tokens))
+                if shape is None or names_in is None:
+                    parsed = block_names(tokens)
+                else:
+                    kept_picks = self._shape_blocks.get(shape)
+                    if kept_picks is None:
+                        kept_picks = self._shape_blocks[shape] = block_picks(tokens, len(names_in))
+                    parsed = picked_block(kept_picks, names_in)
                 if key:
                     self._blocks[key] = parsed
             free, bound, statement = parsed
@@ -200,10 +221,27 @@ class _Reader:
         kept = self._complete if complete else self._cut
         names = kept.get(key) if key else None
         if names is None:
-            names = _variable_names(tokens, complete)
+            if shape is None or names_in is None:
+                names = variable_names(tokens, complete)
+            else:
+                by_shape = self._shape_complete if complete else self._shape_cut
+                found = by_shape.get(shape)
+                if found is None:
+                    found = by_shape[shape] = variable_picks(tokens, complete, len(names_in))
+                names = picked_run_names(found, names_in, len(names_in))
             if key:
                 kept[key] = names
         self._variable(names)
+
+    def _run_names(
+        self, tokens: list[Token], complete: bool, shape: Shape, names: list[str]
+    ) -> VariableNames:
+        """What a run of variable tags of one shape reads (`VARIABLES` in `jinja_lexer`)."""
+        by_shape = self._shape_complete if complete else self._shape_cut
+        found = by_shape.get(shape)
+        if found is None:
+            found = by_shape[shape] = variable_picks(tokens, complete, shape.count)
+        return picked_run_names(found, names, shape.count)
 
     def _names(self, free: Sequence[str], bound: Sequence[str]) -> None:
         order = self.order
@@ -212,7 +250,7 @@ class _Reader:
                 order[found] = None
         self.seen.update(free, bound)
 
-    def _variable(self, names: _VariableNames) -> None:
+    def _variable(self, names: VariableNames) -> None:
         free, bound, loads = names
         self._names(free, bound)
         part = self.part()
@@ -225,7 +263,7 @@ class _Reader:
         self, tokens: list[Token], block: bool, free: list[str], bound: list[str]
     ) -> None:
         """A tag that does not parse: its names by the token rule; blocks still open."""
-        loads = loads_of([n for n in free if n not in _KEYWORDS])
+        loads = loads_of([n for n in free if n not in KEYWORDS])
         tag = tokens[0][1] if block and tokens and tokens[0][0] == "name" else ""
         if tag in ("for", "macro", "call", "with"):
             # A body where the bound names are parameters, like a `with`.
@@ -240,30 +278,48 @@ class _Reader:
             self.part().extend(("store", n) for n in bound)
 
     def _open(self, kind: str, node: object, body: list[Item]) -> None:
-        if len(self.stack) >= MAX_NESTING:
-            # Read flat: the body goes on in the enclosing one; only the end is matched.
-            self.stack.append(_Open(kind, None, self.part(), _BODIES[kind]))
+        stack = self.stack
+        part = stack[-1].part if stack else self.root
+        if len(stack) >= MAX_NESTING:
+            # Read flat (only in text jinja2 refuses, see MAX_NESTING): the body goes on
+            # in the enclosing one; only the end is matched.
+            stack.append(_Open(kind, None, part, _BODIES[kind]))
             return
-        self.part().append(node)  # type: ignore[arg-type]
-        self.stack.append(_Open(kind, node, body, _BODIES[kind]))
+        part.append(node)  # type: ignore[arg-type]
+        stack.append(_Open(kind, node, body, _BODIES[kind]))
+
+    def _open_if(self, test: list[str]) -> None:
+        """`_open` for an `if` with this test (flat, its test is read where it stands)."""
+        stack = self.stack
+        part = stack[-1].part if stack else self.root
+        if len(stack) >= MAX_NESTING:
+            for name in test:
+                if not part or part[-1] != ("load", name):
+                    part.append(("load", name))
+            stack.append(_Open("if", None, part, _IF_BODY))
+            return
+        node = If(test)
+        part.append(node)
+        stack.append(_Open("if", node, node.body, _IF_BODY))
 
     def _statement(self, statement: Statement) -> bool:
         """Apply a parsed block tag; False if it fits nowhere (an unknown tag, or an end
         that closes nothing open)."""
         tag = statement.tag
-        top = self.stack[-1] if self.stack else None
+        if tag == "if":  # (the commonest block tag; no body open takes an `if`)
+            self._open_if(statement.loads)
+            return True
+        stack = self.stack
+        top = stack[-1] if stack else None
         if top is not None and tag in top.accepts:
             self._continue(top, statement)
             return True
-        part = self.part()
+        part = top.part if top is not None else self.root
         loads = statement.loads
         if tag == "for":
             node = For(statement.targets, loads, statement.test, statement.flag)
             part.extend(outer_loads(loads))
             self._open("for", node, node.body)
-        elif tag == "if":
-            if_node = If(loads)
-            self._open("if", if_node, if_node.body)
         elif tag == "set":
             assigned = statement.events
             if statement.flag:
@@ -325,9 +381,9 @@ def scan(text: str, globals: frozenset[str]) -> tuple[list[str], int]:
     reader = _Reader()
     reader.read_all(lexer.tags())
     analysis = Analysis(reader.seen)
-    analysis.frame(reader.root, sorted(analysis.first_reads(reader.root, SELF)), [])
+    analysis.frame(reader.root, sorted(analysis.first_reads(reader.root, SELF)))
     for block in analysis.blocks:
-        analysis.frame(block.body, sorted(analysis.first_reads(block.body, BLOCK_SPECIAL)), [])
+        analysis.frame(block.body, sorted(analysis.first_reads(block.body, BLOCK_SPECIAL)))
     found = analysis.undeclared - globals
     names = [name for name in reader.order if name in found]
     names.extend(sorted(found.difference(names)))

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from runnable.template_engines.jinja_grammar import Event, TagParser, UnparsedTagError
 from runnable.template_engines.jinja_lexer import Token
+from runnable.template_engines.jinja_shapes import Picks, picked, picks
 
-__all__ = ["FLAT", "Statement", "parse_statement"]
+__all__ = ["FLAT", "Statement", "StatementShape", "parse_statement"]
 
 FLAT = frozenset({"print", "include", "extends", "import", "from"})
 """Tags that open no body: `print`, and the loading tags (refused by the check, read for
@@ -61,6 +62,57 @@ class Statement:
         self.test = test
         self.flag = flag
         self.name = name
+
+
+class StatementShape:
+    """A statement read from a shape's canonical tokens (`jinja_shapes`), and where each
+    of its parts takes a content's names from; `renamed` gives a content's statement."""
+
+    __slots__ = ("defaults", "events", "loads", "name", "statement", "stores", "targets", "test")
+
+    def __init__(self, statement: Statement, count: int) -> None:
+        self.statement = statement
+        self.loads = _picks(statement.loads, count)
+        self.targets = _picks(statement.targets, count)
+        self.events = _picks([name for _, name in statement.events], count)
+        self.stores = _picks(statement.stores, count)
+        self.defaults = _picks(statement.defaults, count)
+        self.test = None if statement.test is None else _picks(statement.test, count)
+        self.name = _picks([statement.name], count)
+
+    def loads_for(self, names: list[str]) -> list[str]:
+        """The `loads` of a content of this shape with these names."""
+        return self.statement.loads if self.loads is _SAME else picked(self.loads, names)
+
+    def renamed(self, names: list[str]) -> Statement:
+        """The statement of a content of this shape with these names."""
+        template = self.statement
+        new = object.__new__(Statement)
+        new.tag = template.tag
+        new.flag = template.flag
+        new.loads = template.loads if self.loads is _SAME else picked(self.loads, names)
+        new.targets = template.targets if self.targets is _SAME else picked(self.targets, names)
+        new.stores = template.stores if self.stores is _SAME else picked(self.stores, names)
+        new.defaults = template.defaults if self.defaults is _SAME else picked(self.defaults, names)
+        events = template.events
+        if self.events is not _SAME:
+            renamed = picked(self.events, names)
+            events = [(what, renamed[i]) for i, (what, _) in enumerate(events)]
+        new.events = events
+        test = template.test
+        new.test = test if self.test is _SAME or test is None else picked(self.test, names)
+        new.name = template.name if self.name is _SAME else picked(self.name, names)[0]
+        return new
+
+
+_SAME: Picks = ()  # a part without placeholders: the template's own list
+
+
+def _picks(values: list[str], count: int) -> Picks:
+    found = picks(values, count)
+    if found is not None and all(isinstance(value, str) for value in found):
+        return _SAME
+    return found
 
 
 def parse_statement(tokens: list[Token]) -> Statement | None:
