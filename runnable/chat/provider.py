@@ -230,9 +230,10 @@ class ChatProvider:
                 state.text, state.model, state.finish_reason, state.usage, ttft_ms, latency_ms
             )
             completion.tool_calls = state.tool_calls
-            yield ChatDone(completion=completion)
             if state.saw_done:
+                # Before ChatDone: a call that gave its ChatDone has nothing left to fail.
                 await _read_rest(events)
+            yield ChatDone(completion=completion)
 
     def _body(
         self,

@@ -140,6 +140,20 @@ async def test_a_server_that_holds_the_body_open_after_done_is_cut_off(
     assert first.client != second.client
 
 
+async def test_a_consumer_slower_than_the_deadline_after_done_gets_no_error(
+    chat_server: ChatServer,
+) -> None:
+    # Nothing is read after ChatDone (the body's end is read before it), so a deadline
+    # that passes while the consumer handles ChatDone cannot fail a finished call.
+    async with ChatProvider(chat_server.base_url, model="m", deadline=0.3) as provider:
+        seen = []
+        async for event in provider.stream(MESSAGES):
+            seen.append(event)
+            if isinstance(event, ChatDone):
+                await asyncio.sleep(0.5)
+    assert isinstance(seen[-1], ChatDone)
+
+
 async def test_stream_asks_for_usage_unless_told_not_to(chat_server: ChatServer) -> None:
     async with ChatProvider(chat_server.base_url, model="m") as with_usage:
         await collect(with_usage.stream(MESSAGES))
