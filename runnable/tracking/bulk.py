@@ -11,10 +11,12 @@ filled in from the compiled statement.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import CursorResult, Insert, Update
+from sqlalchemy import CursorResult, Insert, Select, Update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -50,7 +52,7 @@ async def insert_many(
     for start in range(0, len(rows), per_statement):
         chunk = _tuples(slots, rows[start : start + per_statement])
         flat = [value for row in chunk for value in row]
-        await conn.exec_driver_sql(f"{head} VALUES {', '.join([values] * len(chunk))}", tuple(flat))
+        await _sqlite_execute(conn, f"{head} VALUES {', '.join([values] * len(chunk))}", flat)
 
 
 async def update_many(
@@ -74,9 +76,47 @@ async def update_many(
         chunk = _tuples(row_slots, rows[start : start + per_statement])
         flat = [value for row in chunk for value in row]
         values = ", ".join([placeholders] * len(chunk))
-        result = await conn.exec_driver_sql(template.format(values), (*before, *flat, *after))
-        changed += result.rowcount
+        changed += await _sqlite_execute(conn, template.format(values), [*before, *flat, *after])
     return changed
+
+
+async def fetch_rows(
+    conn: AsyncConnection, stmt: Select[Any], params: Mapping[str, Any]
+) -> list[Any]:
+    """The rows `stmt` (a SELECT of `params`) returns; on SQLite in one call to its thread."""
+    if conn.dialect.paramstyle != "qmark":
+        return list(await conn.execute(stmt, params))
+    sql, slots = _compiled(conn, stmt)
+    (values,) = _tuples(slots, [params])
+    driver = await _driver(conn)
+    try:
+        return list(await driver.execute_fetchall(sql, values))
+    except sqlite3.Error as exc:
+        raise _wrapped(sql, exc) from exc
+
+
+# SQLAlchemy's aiosqlite cursor takes three or four calls to the database's thread a
+# statement (make the cursor, execute, fetch, close), each a hand-over of the interpreter
+# lock with the event loop's thread; the driver connection takes one. Same connection,
+# same transaction: SQLAlchemy's commit or rollback ends these statements too.
+async def _sqlite_execute(conn: AsyncConnection, sql: str, values: Sequence[Any]) -> int:
+    driver = await _driver(conn)
+    try:
+        cursor = await driver.execute(sql, values)
+    except sqlite3.Error as exc:
+        raise _wrapped(sql, exc) from exc
+    return int(cursor.rowcount)
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    if not conn.in_transaction():
+        await conn.begin()  # else SQLAlchemy's commit, seeing no transaction, would skip it
+    return (await conn.get_raw_connection()).driver_connection
+
+
+def _wrapped(sql: str, exc: sqlite3.Error) -> BaseException:
+    """The driver's error as SQLAlchemy raises it (IntegrityError...), without its values."""
+    return DBAPIError.instance(sql, None, exc, sqlite3.Error, hide_parameters=True)
 
 
 def _joined_update(

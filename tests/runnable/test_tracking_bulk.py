@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Text, bindparam, cast, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from runnable.tracking import RunStore
 from runnable.tracking.bulk import execute_many, insert_many, update_many
@@ -154,3 +155,16 @@ async def test_an_update_the_joined_form_cannot_take_is_refused_by_name(
             return  # executemany takes any statement
         with pytest.raises(ValueError, match="not a one-row UPDATE with a WHERE clause"):
             await update_many(conn, unguarded, [{"w_name": "x"}])
+
+
+async def test_a_failed_bulk_insert_raises_sqlalchemys_error_without_the_rows_values(
+    run_store: RunStore,
+) -> None:
+    secret = "sk-do-not-log-0123456789"
+    async with run_store.engine.connect() as conn:
+        await insert_many(conn, insert(ai_runs), [run_row("twice")])
+        with pytest.raises(IntegrityError) as caught:  # the same id again
+            await insert_many(conn, insert(ai_runs), [run_row("twice", name=secret)])
+        await conn.rollback()
+    assert secret not in str(caught.value)
+    assert await run_store.get_run("twice") is None  # rolled back with the first
