@@ -8,7 +8,7 @@ timeout; a deadline ends it. Past its deadline a call is cancelled and raises
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 from runnable.errors import DeadlineExceededError
@@ -32,12 +32,18 @@ async def await_within(awaitable: Awaitable[T], seconds: float | None, what: str
 
 
 async def within_deadline(
-    items: AsyncIterator[T], seconds: float | None, what: str
+    items: AsyncIterator[T],
+    seconds: float | None,
+    what: str,
+    *,
+    final: Callable[[T], bool] | None = None,
 ) -> AsyncGenerator[T, None]:
     """Yield from `items` until it ends or `seconds` have passed since the first read.
 
     The bound is checked around each read (not across a yield), so the consumer's own
-    time between items counts too but is never interrupted.
+    time between items counts too but is never interrupted. Once an item for which
+    `final(item)` is true is out, the call has its result: what `items` does after it
+    (closing up) is no longer bounded, so it cannot turn that result into a failure.
     """
     if seconds is None:
         async for item in items:
@@ -56,6 +62,10 @@ async def within_deadline(
                     raise DeadlineExceededError(what, seconds) from None
                 raise
             yield item
+            if final is not None and final(item):
+                async for item in items:
+                    yield item
+                return
     finally:
         close = getattr(items, "aclose", None)
         if close is not None:

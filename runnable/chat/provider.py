@@ -177,7 +177,9 @@ class ChatProvider:
         closes it too.
         """
         body = self._body(messages, model, settings, stream=True)
-        return within_deadline(self._stream(body), self.deadline, f"the stream from {self.url}")
+        return within_deadline(
+            self._stream(body), self.deadline, f"the stream from {self.url}", final=_is_done
+        )
 
     async def _stream(self, body: bytes) -> AsyncGenerator[ChatStreamEvent, None]:
         started = time.perf_counter()
@@ -230,10 +232,11 @@ class ChatProvider:
                 state.text, state.model, state.finish_reason, state.usage, ttft_ms, latency_ms
             )
             completion.tool_calls = state.tool_calls
-            if state.saw_done:
-                # Before ChatDone: a call that gave its ChatDone has nothing left to fail.
-                await _read_rest(events)
             yield ChatDone(completion=completion)
+            if state.saw_done:
+                # After ChatDone, so the call's end never waits on the server's body end
+                # (a busy event loop makes each wait long); the deadline no longer applies.
+                await _read_rest(events)
 
     def _body(
         self,
@@ -419,3 +422,7 @@ async def _read_rest(events: AsyncIterator[ServerSentEvent]) -> None:
         async with asyncio.timeout(_REST_SECONDS):
             for _ in range(_REST_EVENTS):
                 await anext(events)
+
+
+def _is_done(event: ChatStreamEvent) -> bool:
+    return isinstance(event, ChatDone)
