@@ -65,18 +65,15 @@ def _sqlite_tuner(durable: bool) -> Callable[[Any, Any], None]:
 def _make_engine(url: URL, durable: bool) -> AsyncEngine:
     # The rows' values stay out of SQLAlchemy's errors and logs: records may hold what a
     # user typed, and nothing of a record belongs in a log line.
-    if url.get_backend_name() == "sqlite":
-        engine = create_async_engine(url, hide_parameters=True)
-        event.listen(engine.sync_engine, "connect", _sqlite_tuner(durable))
-        return engine
+    options: dict[str, Any] = {"hide_parameters": True}
     if not durable and url.get_driver_name() == "asyncpg":
         # The same trade as SQLite's NORMAL: commits return before the WAL is flushed, so a
         # crash of the server (never of this process) may lose the last fraction of a second.
-        settings = {"synchronous_commit": "off"}
-        return create_async_engine(
-            url, hide_parameters=True, connect_args={"server_settings": settings}
-        )
-    return create_async_engine(url, hide_parameters=True)
+        options["connect_args"] = {"server_settings": {"synchronous_commit": "off"}}
+    engine = create_async_engine(url, **options)
+    if url.get_backend_name() == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_tuner(durable))
+    return engine
 
 
 class SqlDatabase:

@@ -12,7 +12,7 @@ filled in from the compiled statement.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import CursorResult, Insert, Select, Update
@@ -43,16 +43,13 @@ async def insert_many(
     event loop's thread costs context switches (about twenty a dataset row, measured);
     one statement of many rows is one hand-over. Elsewhere, `execute_many`.
     """
-    if conn.dialect.paramstyle != "qmark":
+    if not _on_aiosqlite(conn):
         await execute_many(conn, stmt, rows)
         return
     sql, slots = _compiled(conn, stmt)
     head, values = sql.rsplit(" VALUES ", 1)
-    per_statement = max(1, min(_MAX_ROWS_PER_INSERT, _SQLITE_MAX_PARAMETERS // len(slots)))
-    for start in range(0, len(rows), per_statement):
-        chunk = _tuples(slots, rows[start : start + per_statement])
-        flat = [value for row in chunk for value in row]
-        await _sqlite_execute(conn, f"{head} VALUES {', '.join([values] * len(chunk))}", flat)
+    for count, flat in _flat_chunks(slots, rows, len(slots)):
+        await _sqlite_execute(conn, f"{head} VALUES {', '.join([values] * count)}", flat)
 
 
 async def update_many(
@@ -64,35 +61,38 @@ async def update_many(
     is read from the VALUES row joined on the WHERE clause (for the reason of
     `insert_many`). Elsewhere, `execute_many`.
     """
-    if conn.dialect.paramstyle != "qmark":
+    if not _on_aiosqlite(conn):
         return (await execute_many(conn, stmt, rows)).rowcount
     sql, slots = _compiled(conn, stmt)
     template, before, row_slots, after = _joined_update(sql, slots)
     placeholders = "(" + ", ".join(["?"] * len(row_slots)) + ")"
-    room = (_SQLITE_MAX_PARAMETERS - len(before) - len(after)) // len(row_slots)
-    per_statement = max(1, min(_MAX_ROWS_PER_INSERT, room))
     changed = 0
-    for start in range(0, len(rows), per_statement):
-        chunk = _tuples(row_slots, rows[start : start + per_statement])
-        flat = [value for row in chunk for value in row]
-        values = ", ".join([placeholders] * len(chunk))
+    for count, flat in _flat_chunks(row_slots, rows, len(slots)):
+        values = ", ".join([placeholders] * count)
         changed += await _sqlite_execute(conn, template.format(values), [*before, *flat, *after])
     return changed
+
+
+def _flat_chunks(
+    slots: list[_Slot], rows: Sequence[Mapping[str, Any]], per_row: int
+) -> Iterator[tuple[int, list[Any]]]:
+    """The rows in chunks one SQLite statement can bind (`per_row` parameters a row, at
+    most `_MAX_ROWS_PER_INSERT` rows): each chunk's row count and its values in order."""
+    size = max(1, min(_MAX_ROWS_PER_INSERT, _SQLITE_MAX_PARAMETERS // per_row))
+    for start in range(0, len(rows), size):
+        chunk = _tuples(slots, rows[start : start + size])
+        yield len(chunk), [value for row in chunk for value in row]
 
 
 async def fetch_rows(
     conn: AsyncConnection, stmt: Select[Any], params: Mapping[str, Any]
 ) -> list[Any]:
     """The rows `stmt` (a SELECT of `params`) returns; on SQLite in one call to its thread."""
-    if conn.dialect.paramstyle != "qmark":
+    if not _on_aiosqlite(conn):
         return list(await conn.execute(stmt, params))
     sql, slots = _compiled(conn, stmt)
     (values,) = _tuples(slots, [params])
-    driver = await _driver(conn)
-    try:
-        return list(await driver.execute_fetchall(sql, values))
-    except sqlite3.Error as exc:
-        raise _wrapped(sql, exc) from exc
+    return list(await _on_driver(conn, "execute_fetchall", sql, values))
 
 
 # SQLAlchemy's aiosqlite cursor takes three or four calls to the database's thread a
@@ -100,23 +100,24 @@ async def fetch_rows(
 # lock with the event loop's thread; the driver connection takes one. Same connection,
 # same transaction: SQLAlchemy's commit or rollback ends these statements too.
 async def _sqlite_execute(conn: AsyncConnection, sql: str, values: Sequence[Any]) -> int:
-    driver = await _driver(conn)
-    try:
-        cursor = await driver.execute(sql, values)
-    except sqlite3.Error as exc:
-        raise _wrapped(sql, exc) from exc
-    return int(cursor.rowcount)
+    return int((await _on_driver(conn, "execute", sql, values)).rowcount)
 
 
-async def _driver(conn: AsyncConnection) -> Any:
+async def _on_driver(conn: AsyncConnection, method: str, sql: str, values: Sequence[Any]) -> Any:
+    """Call the aiosqlite connection's `method`; its errors raised as SQLAlchemy raises
+    them (IntegrityError...), without the values."""
     if not conn.in_transaction():
         await conn.begin()  # else SQLAlchemy's commit, seeing no transaction, would skip it
-    return (await conn.get_raw_connection()).driver_connection
+    driver = (await conn.get_raw_connection()).driver_connection
+    try:
+        return await getattr(driver, method)(sql, values)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, sqlite3.Error, hide_parameters=True) from exc
 
 
-def _wrapped(sql: str, exc: sqlite3.Error) -> BaseException:
-    """The driver's error as SQLAlchemy raises it (IntegrityError...), without its values."""
-    return DBAPIError.instance(sql, None, exc, sqlite3.Error, hide_parameters=True)
+def _on_aiosqlite(conn: AsyncConnection) -> bool:
+    # The paths below speak to aiosqlite's connection and bind SQLite's `?` parameters.
+    return conn.dialect.driver == "aiosqlite"
 
 
 def _joined_update(

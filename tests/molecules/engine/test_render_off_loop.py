@@ -68,18 +68,22 @@ async def start(store: Store, engine: ConversationEngine, spec: Any, **options: 
     return iid
 
 
+async def start_slow(store: Store, engine: ConversationEngine) -> tuple[str, Ticker, Probe]:
+    """An instance whose template renders slowly, with a probe of the loop's ticks."""
+    ticker = Ticker()
+    probe = Probe(ticker)
+    variables = {"n": 300, "probe": probe}
+    iid = await start(
+        store, engine, prompt("{{ probe }}" + LOOPS + "{{ probe }}"), variables=variables
+    )
+    return iid, ticker, probe
+
+
 async def test_a_slow_render_leaves_the_event_loop_running(
     make_engine: MakeEngine, store: Store, chat_server: ChatServer
 ) -> None:
     engine = make_engine()
-    ticker = Ticker()
-    probe = Probe(ticker)
-    iid = await start(
-        store,
-        engine,
-        prompt("{{ probe }}" + LOOPS + "{{ probe }}"),
-        variables={"n": 300, "probe": probe},
-    )
+    iid, ticker, probe = await start_slow(store, engine)
     try:
         turn = store.set(engine.actions.execute_message, iid, "go")
         # Queued, not rendered: the write returned before the template was rendered.
@@ -178,14 +182,7 @@ async def test_start_execution_renders_in_its_task_leaving_the_event_loop_runnin
     make_engine: MakeEngine, store: Store
 ) -> None:
     engine = make_engine()
-    ticker = Ticker()
-    probe = Probe(ticker)
-    iid = await start(
-        store,
-        engine,
-        prompt("{{ probe }}" + LOOPS + "{{ probe }}"),
-        variables={"n": 300, "probe": probe},
-    )
+    iid, ticker, probe = await start_slow(store, engine)
     store.set(engine.actions.set_current_input, iid, "go")
     try:
         starting = store.set(engine.actions.start_execution, iid, "task-1")
