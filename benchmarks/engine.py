@@ -3,6 +3,7 @@
     python benchmarks/engine.py                 # 1,000 instances, markdown on stdout
     python benchmarks/engine.py --quick         # 100 instances (a smoke run)
     python benchmarks/engine.py --instances 500 --words 50 --postgres URL
+    python benchmarks/engine.py --repeat 3      # streaming, tracked or not, 3 times: medians
 
 What is measured, each in a fresh engine and store:
 
@@ -17,7 +18,9 @@ What is measured, each in a fresh engine and store:
    instance after one turn (three messages) with its selectors mounted.
 4. Run tracking: step 1 with a `RunStore` on a SQLite file and on PostgreSQL; writes per
    second counts every write the engine makes (run, task, streamed-text flushes, task
-   end, run update) over the batch's wall time.
+   end, run update) over the batch's wall time. The untracked and tracked batches run
+   interleaved (`--repeat N` times each, medians reported), so a slow spell of a shared
+   machine does not land on one side of the ratio only.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import asyncio
 import gc
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -245,7 +249,7 @@ async def postgres_schema(create: bool, schema: str) -> bool:
     return True
 
 
-def report(n: int, words: int) -> str:
+def report(n: int, words: int, repeat: int = 1) -> str:
     lines = [
         f"Python {platform.python_version()}, {platform.machine()}, {platform.system()}, "
         f"{os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f} at the start); "
@@ -254,8 +258,29 @@ def report(n: int, words: int) -> str:
         "| phase | wall s | events/s | chunks/s | turns/s |",
         "|---|---:|---:|---:|---:|",
     ]
-    with chat_server() as base_url:
-        stream = asyncio.run(streaming(base_url, n, words))
+    with chat_server() as base_url, tempfile.TemporaryDirectory() as scratch:
+        rows: list[tuple[str, str, str | None]] = [
+            ("SQLite file", f"sqlite+aiosqlite:///{Path(scratch) / 'runs.sqlite'}", None)
+        ]
+        schema = f"bench_{uuid.uuid4().hex[:12]}"
+        have_pg = asyncio.run(postgres_schema(True, schema))
+        if have_pg:
+            rows.append(("PostgreSQL (local)", POSTGRES_URL, schema))
+        batches: dict[str, list[dict[str, float]]] = {"bare": []}
+        try:
+            for _ in range(repeat):
+                batches["bare"].append(asyncio.run(streaming(base_url, n, words)))
+                for label, url, db_schema in rows:
+                    found = asyncio.run(tracked(base_url, n, words, url, db_schema))
+                    batches.setdefault(label, []).append(found)
+        finally:
+            if have_pg:
+                asyncio.run(postgres_schema(False, schema))
+        median = {
+            label: {key: statistics.median(r[key] for r in found) for key in found[0]}
+            for label, found in batches.items()
+        }
+        stream = median["bare"]
         lines.append(
             f"| streaming over HTTP, no tracking | {stream['seconds']:.2f} | "
             f"{stream['events'] / stream['seconds']:,.0f} | "
@@ -283,27 +308,16 @@ def report(n: int, words: int) -> str:
             "| turns/s | tracked / untracked |",
             "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
-        with tempfile.TemporaryDirectory() as scratch:
-            sqlite_url = f"sqlite+aiosqlite:///{Path(scratch) / 'runs.sqlite'}"
-            rows = [("SQLite file", sqlite_url, None)]
-            schema = f"bench_{uuid.uuid4().hex[:12]}"
-            have_pg = asyncio.run(postgres_schema(True, schema))
-            if have_pg:
-                rows.append(("PostgreSQL (local)", POSTGRES_URL, schema))
-            try:
-                for label, url, db_schema in rows:
-                    t = asyncio.run(tracked(base_url, n, words, url, db_schema))
-                    lines.append(
-                        f"| {label} | {t['seconds']:.2f} | {t['writes']:,} | "
-                        f"{t['writes'] / t['seconds']:,.0f} | {t['writes'] / n:.1f} | "
-                        f"{t['transactions']:,} | {n / t['seconds']:,.0f} | "
-                        f"{stream['seconds'] / t['seconds']:.2f} |"
-                    )
-            finally:
-                if have_pg:
-                    asyncio.run(postgres_schema(False, schema))
-            if not have_pg:
-                lines.append(f"| PostgreSQL | not reachable at {POSTGRES_URL} | | | | | | |")
+        for label, _, _ in rows:
+            t = median[label]
+            lines.append(
+                f"| {label} | {t['seconds']:.2f} | {t['writes']:,.0f} | "
+                f"{t['writes'] / t['seconds']:,.0f} | {t['writes'] / n:.1f} | "
+                f"{t['transactions']:,.0f} | {n / t['seconds']:,.0f} | "
+                f"{stream['seconds'] / t['seconds']:.2f} |"
+            )
+        if not have_pg:
+            lines.append(f"| PostgreSQL | not reachable at {POSTGRES_URL} | | | | | | |")
     lines += ["", f"Load average at the end: {os.getloadavg()[0]:.1f}."]
     return "\n".join(lines)
 
@@ -313,9 +327,12 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=1000)
     parser.add_argument("--words", type=int, default=50, help="chunks per reply")
     parser.add_argument("--quick", action="store_true", help="100 instances")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="untracked and tracked batches each (medians)"
+    )
     args = parser.parse_args()
     n = 100 if args.quick else args.instances
-    print(report(n, args.words))
+    print(report(n, args.words, max(1, args.repeat)))
 
 
 if __name__ == "__main__":

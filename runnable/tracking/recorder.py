@@ -54,11 +54,6 @@ class _RowRuns:
     written: int = 0  # `planned[:written]` are queued as pending runs
 
 
-def _opens(gate: asyncio.Event) -> Callable[[object], None]:
-    """A done-callback that opens `gate` (the run's row is written, or its write failed)."""
-    return lambda _: gate.set()
-
-
 def task_id_for(run_id: str, node_id: str) -> str:
     """The id a recorder gives the task of `node_id` in `run_id` (stable, so it can be found)."""
     return f"{run_id}:{node_id}"
@@ -81,7 +76,8 @@ class RunRecorder:
     def __init__(self, store: RunStore, *, name: str | None = None) -> None:
         self._store = store
         self._name = name
-        self._started: dict[str, asyncio.Event] = {}
+        # Each run's row write, by run id: `started` waits for it (done: written or failed).
+        self._started: dict[str, asyncio.Future[bool]] = {}
         # What to record as a run's inputs: by run id, or by dataset run id and row index.
         self.inputs: dict[str, Mapping[str, Any]] = {}
         self.rows: dict[str, Sequence[Mapping[str, Any]]] = {}
@@ -93,7 +89,8 @@ class RunRecorder:
         self._totals: dict[str, DatasetTotals] = {}
         self._single: set[str] = set()
         self._names: dict[str, str] = {}  # one-node runs: their node's request is the run's
-        self._tasks: set[str] = set()  # tasks written: a node may fail before it starts
+        # The node ids whose tasks are written, by run id: a node may fail before it starts.
+        self._tasks: dict[str, set[str]] = {}
         # What each run's tasks add up to, for its stats; not for a reopened run (its
         # tasks from before are in the store, not here: the store counts them).
         self._run_totals: dict[str, RunTotals] = {}
@@ -105,6 +102,8 @@ class RunRecorder:
         self._row_runs: dict[str, _RowRuns] = {}
         # How each class of event is written (None: not at all), found on first sight.
         self._writers: dict[type[Event], Callable[[Any], None] | None] = {}
+        # What logs a failed write, by event type (made once: a write keeps it until done).
+        self._on_failure: dict[str, Callable[[BaseException], None]] = {}
 
     def on_event(self, event: Event) -> None:
         """Queue the writes of `event` (the runner calls this for every event)."""
@@ -113,15 +112,18 @@ class RunRecorder:
             write = self._writer_for(type(event))
         if write is None:  # chunks and the like: nothing to record
             return
+        # The log names the event's type, not the event: holding the event until its
+        # writes commit would keep its inputs and outputs alive through collections.
+        on_failure = self._on_failure.get(event.type)
+        if on_failure is None:
+            on_failure = self._on_failure[event.type] = functools.partial(self._failed, event.type)
         try:
-            # The log names the event's type, not the event: holding the event until its
-            # writes commit would keep its inputs and outputs alive through collections.
-            with self._store.write_behind(functools.partial(self._failed, event.type)):
+            with self._store.write_behind(on_failure):
                 write(event)
         except Exception as exc:
-            self._failed(getattr(event, "type", "?"), exc)
-            if isinstance(event, RunStarted):
-                self._gate(event.run_id).set()
+            on_failure(exc)
+            if isinstance(event, RunStarted):  # its row will not come: nobody waits for it
+                self._started.pop(event.run_id, None)
 
     def expect(
         self,
@@ -168,10 +170,10 @@ class RunRecorder:
         A run this recorder never heard of (not routed to `on_event`) does not wait for
         its row; every caller waits while the store's write queue is full.
         """
-        gate = self._started.get(run_id)
-        if gate is not None and not gate.is_set():
+        written = self._started.get(run_id)
+        if written is not None and not written.done():
             self._store.hurry()  # its row is a write-behind write: commit it now
-            await gate.wait()
+            await asyncio.wait((written,))  # never cancels the write
         await self._store.room()
 
     async def drain(self) -> None:
@@ -181,12 +183,6 @@ class RunRecorder:
     async def aclose(self) -> None:
         """Write what is queued."""
         await self.drain()
-
-    def _gate(self, run_id: str) -> asyncio.Event:
-        gate = self._started.get(run_id)
-        if gate is None:
-            gate = self._started[run_id] = asyncio.Event()
-        return gate
 
     def _failed(self, event_type: str, exc: BaseException) -> None:
         self.errors.append(exc)
@@ -203,8 +199,7 @@ class RunRecorder:
         self._names.pop(run_id, None)
         self._reopened.discard(run_id)
         self._run_totals.pop(run_id, None)
-        prefix = task_id_for(run_id, "")
-        self._tasks = {t for t in self._tasks if not t.startswith(prefix)}
+        self._tasks.pop(run_id, None)
 
     def _node_ref(self, run_id: str, node_id: str) -> str | None:
         refs = self.node_refs.get(run_id) or self.node_refs.get(self._parents.get(run_id, ""))
@@ -212,8 +207,11 @@ class RunRecorder:
 
     def _add_task(self, run_id: str, node_id: str, inputs: Mapping[str, Any] | None = None) -> str:
         task_id = task_id_for(run_id, node_id)
-        if task_id not in self._tasks:
-            self._tasks.add(task_id)
+        written = self._tasks.get(run_id)
+        if written is None:
+            written = self._tasks[run_id] = set()
+        if node_id not in written:
+            written.add(node_id)
             counted = self._run_totals.get(run_id)
             if counted is not None:
                 counted.tasks += 1
@@ -326,26 +324,24 @@ class RunRecorder:
             self._write_ahead(event.parent_run_id or "", ahead, place)
             self._store.queue_start_run(event.run_id)
             return
-        gate = self._gate(event.run_id)
         if self._reopen.get(event.run_id):
             self._reopen[event.run_id] -= 1
             if not self._reopen[event.run_id]:
                 del self._reopen[event.run_id]
             self._reopened.add(event.run_id)
-            self._store.queue_reopen_run(event.run_id).add_done_callback(_opens(gate))
+            self._started[event.run_id] = self._store.queue_reopen_run(event.run_id)
             return
         self._run_totals[event.run_id] = RunTotals()
         inputs = self.inputs.pop(event.run_id, None)
         if inputs is None and event.row is not None:
             inputs = self._row_inputs(event.parent_run_id, event.row)
-        written = self._store.queue_run(
+        self._started[event.run_id] = self._store.queue_run(
             id=event.run_id,
             name=self._run_name(event.run_id, event.kind, event.row, event.parent_run_id),
             runnable_ref=self.refs.get(event.run_id) or self.refs.get(event.parent_run_id or ""),
             inputs=inputs,
             parent_run_id=event.parent_run_id,
         )
-        written.add_done_callback(_opens(gate))
         ahead = self._row_runs.get(event.run_id)
         if ahead is not None:
             self._write_ahead(event.run_id, ahead, 0)
@@ -374,8 +370,7 @@ class RunRecorder:
         upto = place + WRITE_AHEAD
         ref = self.refs.get(dataset_id)
         for row, run_id in ahead.planned[ahead.written : upto]:
-            gate = self._gate(run_id)
-            written = self._store.queue_run(
+            self._started[run_id] = self._store.queue_run(
                 id=run_id,
                 name=self._run_name(run_id, _ROW_KIND, row, dataset_id),
                 runnable_ref=ref,
@@ -383,7 +378,6 @@ class RunRecorder:
                 parent_run_id=dataset_id,
                 status=RunStatus.PENDING,
             )
-            written.add_done_callback(_opens(gate))
         ahead.written = max(ahead.written, min(upto, len(ahead.planned)))
 
     def _run_completed(self, event: RunCompleted) -> None:

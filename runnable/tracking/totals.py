@@ -56,4 +56,10 @@ class RunTotals:
 
     def stats(self) -> dict[str, Any]:
         """The totals a run store would count from the run's tasks (so it need not)."""
-        return attrs.asdict(self)
+        # Spelled out: `attrs.asdict` walks the fields generically, once per recorded run.
+        return {
+            "tasks": self.tasks,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "cost": self.cost,
+        }
