@@ -166,5 +166,5 @@ async def test_a_recorded_chain_keeps_its_testcase_reruns_and_forgets_finished_r
     await recorder.drain()
     record = await run_store.get_run(run.run_id)
     assert record.inputs == testcase
-    assert recorder._started == {} and recorder._tasks == set() and recorder.inputs == {}
+    assert recorder._started == {} and recorder._tasks == {} and recorder.inputs == {}
     await recorder.aclose()
