@@ -18,10 +18,11 @@ from typing import Any, Literal
 
 import attrs
 from sqlalchemy import Table, Text, Update, bindparam, column, func, insert, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runnable.redaction import to_record_json_text
-from runnable.tracking.bulk import fetch_rows, insert_many, update_many
+from runnable.tracking.bulk import Op, Plan, run_plan
 from runnable.tracking.errors import RunNotFoundError, TaskNotFoundError
 from runnable.tracking.statements import APPEND_PARTIAL, TERMINAL, is_open
 from runnable.tracking.tables import ai_runs, ai_tasks
@@ -70,19 +71,25 @@ async def apply_batch(conn: AsyncConnection, batch: list[Write]) -> list[bool | 
     The outcomes rest on the statuses read first. PostgreSQL locks those rows until the
     commit (FOR UPDATE); on SQLite the counts of changed rows are checked instead, and a
     difference (another process wrote in between) raises `RacedWriteError`, or for a batch of one
-    write makes its outcome False (its guarded UPDATE changed nothing).
+    write makes its outcome False (its guarded UPDATE changed nothing). The statements
+    are a plan (`runnable.tracking.bulk.run_plan`): on SQLite one call to its thread,
+    which commits too; the caller commits after it (`await conn.commit()`) all the same.
     """
-    records = await _statuses(conn, batch)
+    return await run_plan(conn, _plan(batch, conn.dialect), commit=True)
+
+
+def _plan(batch: list[Write], dialect: Dialect) -> Plan[list[bool | BaseException]]:
+    records = yield from _statuses(batch, dialect.name == "sqlite")
     inserted: dict[str, list[dict[str, Any]]] = {"ai_runs": [], "ai_tasks": []}
     outcomes = [_fold(write, records, inserted) for write in batch]
     for table in (ai_runs, ai_tasks):
         if inserted[table.name]:
-            await insert_many(conn, _INSERT[table.name], inserted[table.name])
+            yield Op("insert", _INSERT[table.name], inserted[table.name])
     changed = expected = 0
     for key, record in records.items():
         if record.reopen is not None:  # at most one: a reopen starts its batch
             stmt = update(_TABLES[key[0]]).where(_TABLES[key[0]].c.id == key[1])
-            changed += (await conn.execute(stmt.values(record.reopen))).rowcount
+            changed += (yield Op("execute", stmt.values(record.reopen), None)).rowcount
             expected += 1
     appends = [
         {"p_id": key[1], "p_text": "".join(r.text), "p_ttft": r.ttft, "p_now": r.appended_at}
@@ -91,22 +98,22 @@ async def apply_batch(conn: AsyncConnection, batch: list[Write]) -> list[bool | 
     ]
     expected += len(appends)
     if appends:
-        changed += await update_many(conn, APPEND_PARTIAL, appends)
-    changes, count = await _update(conn, ai_tasks, records)
+        changed += yield Op("update", APPEND_PARTIAL, appends)
+    changes, count = yield from _update(ai_tasks, records)
     changed, expected = changed + changes, expected + count
     finishing = {key[1]: r for key, r in records.items() if r.totals is not None}
     if finishing:
-        await _add_totals(conn, finishing)
-    changes, count = await _update(conn, ai_runs, records)
+        yield from _add_totals(finishing)
+    changes, count = yield from _update(ai_runs, records)
     changed, expected = changed + changes, expected + count
-    if conn.dialect.supports_sane_multi_rowcount and changed != expected:
+    if dialect.supports_sane_multi_rowcount and changed != expected:
         if len(batch) > 1:
             raise RacedWriteError()
         return [False]
     return outcomes
 
 
-async def _statuses(conn: AsyncConnection, batch: list[Write]) -> dict[tuple[str, str], _Record]:
+def _statuses(batch: list[Write], sqlite: bool) -> Plan[dict[tuple[str, str], _Record]]:
     """The status of every record a write changes that this batch does not insert first."""
     wanted: dict[str, set[str]] = {"ai_runs": set(), "ai_tasks": set()}
     inserted: set[tuple[str, str]] = set()
@@ -121,12 +128,12 @@ async def _statuses(conn: AsyncConnection, batch: list[Write]) -> dict[tuple[str
         ids = wanted[table.name]
         if not ids:
             continue
-        if conn.dialect.name == "sqlite":
+        if sqlite:
             ids_json = json.dumps(sorted(ids))
-            found = await fetch_rows(conn, _STATUS_ONE_ROW[table.name], {"ids": ids_json})
+            found = yield Op("fetch", _STATUS_ONE_ROW[table.name], {"ids": ids_json})
             rows = json.loads(found[0][0] or "[]")
         else:
-            rows = await conn.execute(_STATUS[table.name], {"ids": sorted(ids)})
+            rows = yield Op("fetch", _STATUS[table.name], {"ids": sorted(ids)})
         for record_id, status in rows:
             records[(table.name, record_id)] = _Record(status)
     return records
@@ -190,7 +197,7 @@ def _fold_append(record: _Record, values: dict[str, Any]) -> None:
 _COUNTED = frozenset({"tasks", "tokens_in", "tokens_out", "cost"})
 
 
-async def _add_totals(conn: AsyncConnection, finishing: dict[str, _Record]) -> None:
+def _add_totals(finishing: dict[str, _Record]) -> Plan[None]:
     """Put each finishing run's stats (its tasks' count, tokens and cost) in its changes.
 
     The tasks are counted in the database unless the caller's stats, which win, already
@@ -201,11 +208,10 @@ async def _add_totals(conn: AsyncConnection, finishing: dict[str, _Record]) -> N
         for run_id, record in finishing.items()
         if record.totals is not None and not record.totals[0].keys() >= _COUNTED
     ]
+    counted = (yield Op("execute", _TOTALS, {"ids": uncounted})) if uncounted else ()
     found = {
         run_id: (tasks, tokens_in, tokens_out, cost)
-        for run_id, tasks, tokens_in, tokens_out, cost in (
-            await conn.execute(_TOTALS, {"ids": uncounted}) if uncounted else ()
-        )
+        for run_id, tasks, tokens_in, tokens_out, cost in counted
     }
     for run_id, record in finishing.items():
         assert record.totals is not None and record.changes is not None
@@ -223,9 +229,7 @@ async def _add_totals(conn: AsyncConnection, finishing: dict[str, _Record]) -> N
         record.changes["stats"] = to_record_json_text(summary)
 
 
-async def _update(
-    conn: AsyncConnection, table: Table, records: dict[tuple[str, str], _Record]
-) -> tuple[int, int]:
+def _update(table: Table, records: dict[tuple[str, str], _Record]) -> Plan[tuple[int, int]]:
     """One `executemany` for every change to `table`, each row guarded by `is_open`.
 
     The statement sets every column any of the changes sets, each to COALESCE(the new
@@ -244,7 +248,8 @@ async def _update(
         {"w_id": record_id, **{f"v_{c}": values.get(c) for c in columns}}
         for record_id, values in changes
     ]
-    return await update_many(conn, _update_statement(table, columns), rows), len(rows)
+    changed: int = yield Op("update", _update_statement(table, columns), rows)
+    return changed, len(rows)
 
 
 _UPDATES: dict[tuple[str, tuple[str, ...]], Update] = {}

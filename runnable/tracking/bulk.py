@@ -11,10 +11,12 @@ filled in from the compiled statement.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from typing import Any, Literal, TypeVar, cast
 
+import attrs
 from sqlalchemy import CursorResult, Insert, Select, Update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,11 +28,59 @@ from sqlalchemy.sql.compiler import SQLCompiler
 _Slot = tuple[str | None, Callable[[Any], Any] | None, Any]
 _COMPILED: dict[tuple[Any, ...], tuple[str, list[_Slot]]] = {}
 _JOINED: dict[str, tuple[str, tuple[Any, ...], list[_Slot], tuple[Any, ...]]] = {}
+_T = TypeVar("_T")
 
 
 # SQLite binds at most this many parameters in one statement (its default limit).
 _SQLITE_MAX_PARAMETERS = 32766
 _MAX_ROWS_PER_INSERT = 500
+
+
+@attrs.frozen(slots=True)
+class Op:
+    """One statement of a plan (see `run_plan`), and what it sends back to the plan.
+
+    `insert`: `stmt` (an INSERT of one row's parameters) for each of `values`, the rows;
+    sends None. `update`: `stmt` (an UPDATE of one row's parameters) for each row; sends
+    the rows changed. `fetch`: `stmt` (a SELECT) with `values` as its parameters; sends
+    its rows. `execute`: any statement, through SQLAlchemy; sends its result.
+    """
+
+    kind: Literal["insert", "update", "fetch", "execute"]
+    stmt: Any
+    values: Any
+
+
+Plan = Generator[Op, Any, _T]
+"""Statements to run in order, each chosen knowing the results of those before."""
+
+
+async def run_plan(conn: AsyncConnection, plan: Plan[_T], *, commit: bool = False) -> _T:
+    """Run `plan`'s statements in order, sending it each one's result; what it returns.
+
+    On SQLite (aiosqlite), the statements up to the first `execute` (most plans have
+    none) run in one call to the database's thread: every call is a hand-over of the
+    interpreter lock and waits for a turn of the event loop, and under a busy loop a
+    batch of five calls took up to two seconds where one call takes a turn. The plan's
+    own Python between them runs on that thread too. Elsewhere, one await a statement.
+
+    `commit`: the caller commits after the plan (`await conn.commit()`); on SQLite, when
+    every statement ran on the database's thread, that commit happens there, in the
+    same call (the caller's is then a no-op), and a plan that fails is rolled back there.
+    """
+    try:
+        op = next(plan)
+        while True:
+            if op.kind != "execute" and _on_aiosqlite(conn):
+                done, found = await _on_sqlite_thread(conn, plan, op, commit)
+                if done:
+                    return cast("_T", found)
+                op = found
+            op = plan.send(await _run(conn, op))
+    except StopIteration as stop:
+        return cast("_T", stop.value)
+    finally:
+        plan.close()
 
 
 async def insert_many(
@@ -43,13 +93,7 @@ async def insert_many(
     event loop's thread costs context switches (about twenty a dataset row, measured);
     one statement of many rows is one hand-over. Elsewhere, `execute_many`.
     """
-    if not _on_aiosqlite(conn):
-        await execute_many(conn, stmt, rows)
-        return
-    sql, slots = _compiled(conn, stmt)
-    head, values = sql.rsplit(" VALUES ", 1)
-    for count, flat in _flat_chunks(slots, rows, len(slots)):
-        await _sqlite_execute(conn, f"{head} VALUES {', '.join([values] * count)}", flat)
+    await run_plan(conn, _one(Op("insert", stmt, rows)))
 
 
 async def update_many(
@@ -61,15 +105,104 @@ async def update_many(
     is read from the VALUES row joined on the WHERE clause (for the reason of
     `insert_many`). Elsewhere, `execute_many`.
     """
-    if not _on_aiosqlite(conn):
-        return (await execute_many(conn, stmt, rows)).rowcount
-    sql, slots = _compiled(conn, stmt)
+    changed: int = await run_plan(conn, _one(Op("update", stmt, rows)))
+    return changed
+
+
+async def fetch_rows(
+    conn: AsyncConnection, stmt: Select[Any], params: Mapping[str, Any]
+) -> list[Any]:
+    """The rows `stmt` (a SELECT of `params`) returns; on SQLite in one call to its thread."""
+    found: list[Any] = await run_plan(conn, _one(Op("fetch", stmt, params)))
+    return found
+
+
+def _one(op: Op) -> Plan[Any]:
+    return (yield op)
+
+
+async def _run(conn: AsyncConnection, op: Op) -> Any:
+    """Run `op` through SQLAlchemy (the driver's executemany for inserts and updates)."""
+    if op.kind == "execute":
+        return await conn.execute(op.stmt, op.values)
+    if op.kind == "fetch":
+        return list(await conn.execute(op.stmt, op.values))
+    result = await execute_many(conn, op.stmt, op.values)
+    return result.rowcount if op.kind == "update" else None
+
+
+async def _on_sqlite_thread(
+    conn: AsyncConnection, plan: Plan[Any], op: Op, commit: bool
+) -> tuple[bool, Any]:
+    """Run `op` and the plan's next statements up to an `execute` on aiosqlite's thread:
+    (True, what the plan returned) or (False, the `execute` left to run here)."""
+    # SQLAlchemy's transaction, if it has one, is the caller's to end; if not, either the
+    # plan ends its own there (`commit`) or SQLAlchemy is told of it, else its commit,
+    # seeing no transaction, would skip it.
+    ends_here = commit and not conn.in_transaction()
+    if not ends_here and not conn.in_transaction():
+        await conn.begin()
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None  # a checked-out connection has its driver's
+    compiled = functools.partial(_compiled, conn)
+    # aiosqlite's `_execute` runs a function on its thread, where its sqlite3 connection
+    # (`_conn`) lives: private, but its public methods are each that call and no more.
+    # Same connection, same transaction: SQLAlchemy's commit or rollback ends it.
+    result: tuple[bool, Any] = await driver._execute(
+        _run_here, driver._conn, compiled, plan, op, ends_here
+    )
+    return result
+
+
+def _run_here(
+    db: sqlite3.Connection,
+    compiled: Callable[[Any], tuple[str, list[_Slot]]],
+    plan: Plan[Any],
+    op: Op,
+    ends_here: bool,
+) -> tuple[bool, Any]:
+    """`_on_sqlite_thread`'s work, on the database's thread."""
+    try:
+        while op.kind != "execute":
+            result = _run_sqlite(db, compiled, op)
+            try:
+                op = plan.send(result)
+            except StopIteration as stop:
+                if ends_here:
+                    _commit(db)
+                return True, stop.value
+    except BaseException:
+        if ends_here:
+            db.rollback()
+        raise
+    return False, op
+
+
+def _commit(db: sqlite3.Connection) -> None:
+    try:
+        db.commit()
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance("COMMIT", None, exc, sqlite3.Error, hide_parameters=True) from exc
+
+
+def _run_sqlite(
+    db: sqlite3.Connection, compiled: Callable[[Any], tuple[str, list[_Slot]]], op: Op
+) -> Any:
+    sql, slots = compiled(op.stmt)
+    if op.kind == "fetch":
+        (values,) = _tuples(slots, [op.values])
+        return _execute(db, sql, values).fetchall()
+    if op.kind == "insert":
+        head, row = sql.rsplit(" VALUES ", 1)
+        for count, flat in _flat_chunks(slots, op.values, len(slots)):
+            _execute(db, f"{head} VALUES {', '.join([row] * count)}", flat)
+        return None
     template, before, row_slots, after = _joined_update(sql, slots)
     placeholders = "(" + ", ".join(["?"] * len(row_slots)) + ")"
     changed = 0
-    for count, flat in _flat_chunks(row_slots, rows, len(slots)):
-        values = ", ".join([placeholders] * count)
-        changed += await _sqlite_execute(conn, template.format(values), [*before, *flat, *after])
+    for count, flat in _flat_chunks(row_slots, op.values, len(slots)):
+        rows = ", ".join([placeholders] * count)
+        changed += _execute(db, template.format(rows), [*before, *flat, *after]).rowcount
     return changed
 
 
@@ -84,33 +217,11 @@ def _flat_chunks(
         yield len(chunk), [value for row in chunk for value in row]
 
 
-async def fetch_rows(
-    conn: AsyncConnection, stmt: Select[Any], params: Mapping[str, Any]
-) -> list[Any]:
-    """The rows `stmt` (a SELECT of `params`) returns; on SQLite in one call to its thread."""
-    if not _on_aiosqlite(conn):
-        return list(await conn.execute(stmt, params))
-    sql, slots = _compiled(conn, stmt)
-    (values,) = _tuples(slots, [params])
-    return list(await _on_driver(conn, "execute_fetchall", sql, values))
-
-
-# SQLAlchemy's aiosqlite cursor takes three or four calls to the database's thread a
-# statement (make the cursor, execute, fetch, close), each a hand-over of the interpreter
-# lock with the event loop's thread; the driver connection takes one. Same connection,
-# same transaction: SQLAlchemy's commit or rollback ends these statements too.
-async def _sqlite_execute(conn: AsyncConnection, sql: str, values: Sequence[Any]) -> int:
-    return int((await _on_driver(conn, "execute", sql, values)).rowcount)
-
-
-async def _on_driver(conn: AsyncConnection, method: str, sql: str, values: Sequence[Any]) -> Any:
-    """Call the aiosqlite connection's `method`; its errors raised as SQLAlchemy raises
-    them (IntegrityError...), without the values."""
-    if not conn.in_transaction():
-        await conn.begin()  # else SQLAlchemy's commit, seeing no transaction, would skip it
-    driver = (await conn.get_raw_connection()).driver_connection
+def _execute(db: sqlite3.Connection, sql: str, values: Sequence[Any]) -> sqlite3.Cursor:
+    """`db.execute`, its errors raised as SQLAlchemy raises them (IntegrityError...),
+    without the values."""
     try:
-        return await getattr(driver, method)(sql, values)
+        return db.execute(sql, values)
     except sqlite3.Error as exc:
         raise DBAPIError.instance(sql, None, exc, sqlite3.Error, hide_parameters=True) from exc
 
