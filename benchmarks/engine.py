@@ -249,6 +249,25 @@ async def postgres_schema(create: bool, schema: str) -> bool:
     return True
 
 
+def run_stores(scratch: str, schema: str) -> list[tuple[str, str, str | None]]:
+    """The run stores a benchmark compares, as (label, url, schema): a SQLite file in
+    `scratch`, and PostgreSQL in `schema` (made here) when it is reachable."""
+    stores: list[tuple[str, str, str | None]] = [
+        ("SQLite file", f"sqlite+aiosqlite:///{Path(scratch) / 'runs.sqlite'}", None)
+    ]
+    if asyncio.run(postgres_schema(True, schema)):
+        stores.append(("PostgreSQL (local)", POSTGRES_URL, schema))
+    return stores
+
+
+def medians(runs: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Each variant's median of each figure over its runs."""
+    return {
+        label: {key: statistics.median(r[key] for r in found) for key in found[0]}
+        for label, found in runs.items()
+    }
+
+
 def report(n: int, words: int, repeat: int = 1) -> str:
     lines = [
         f"Python {platform.python_version()}, {platform.machine()}, {platform.system()}, "
@@ -259,13 +278,9 @@ def report(n: int, words: int, repeat: int = 1) -> str:
         "|---|---:|---:|---:|---:|",
     ]
     with chat_server() as base_url, tempfile.TemporaryDirectory() as scratch:
-        rows: list[tuple[str, str, str | None]] = [
-            ("SQLite file", f"sqlite+aiosqlite:///{Path(scratch) / 'runs.sqlite'}", None)
-        ]
         schema = f"bench_{uuid.uuid4().hex[:12]}"
-        have_pg = asyncio.run(postgres_schema(True, schema))
-        if have_pg:
-            rows.append(("PostgreSQL (local)", POSTGRES_URL, schema))
+        rows = run_stores(scratch, schema)
+        have_pg = len(rows) > 1
         batches: dict[str, list[dict[str, float]]] = {"bare": []}
         try:
             for _ in range(repeat):
@@ -276,10 +291,7 @@ def report(n: int, words: int, repeat: int = 1) -> str:
         finally:
             if have_pg:
                 asyncio.run(postgres_schema(False, schema))
-        median = {
-            label: {key: statistics.median(r[key] for r in found) for key in found[0]}
-            for label, found in batches.items()
-        }
+        median = medians(batches)
         stream = median["bare"]
         lines.append(
             f"| streaming over HTTP, no tracking | {stream['seconds']:.2f} | "

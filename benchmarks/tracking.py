@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -34,7 +33,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.engine import POSTGRES_URL, chat_server, postgres_schema  # noqa: E402
+from benchmarks.engine import (  # noqa: E402
+    POSTGRES_URL,
+    chat_server,
+    medians,
+    postgres_schema,
+    run_stores,
+)
 from bridge import create_default_bridge  # noqa: E402
 from molecules import Store  # noqa: E402
 from runnable.chat.provider import ChatProvider  # noqa: E402
@@ -147,13 +152,9 @@ def report(rows: int, writers: int, concurrency: list[int], repeat: int = 1) -> 
         f"{os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f} at the start).",
     ]
     with tempfile.TemporaryDirectory() as scratch:
-        databases: list[tuple[str, str, str | None]] = [
-            ("SQLite file", f"sqlite+aiosqlite:///{Path(scratch) / 'runs.sqlite'}", None)
-        ]
         schema = f"bench_{uuid.uuid4().hex[:12]}"
-        have_pg = asyncio.run(postgres_schema(True, schema))
-        if have_pg:
-            databases.append(("PostgreSQL (local)", POSTGRES_URL, schema))
+        databases = run_stores(scratch, schema)
+        have_pg = len(databases) > 1
         try:
             lines += [
                 "",
@@ -202,10 +203,7 @@ def dataset_table(
         for label, url, db_schema in databases:
             found = asyncio.run(recorded(base_url, rows, url, db_schema, flight))
             runs.setdefault(label, []).append(found)
-    median = {
-        label: {key: statistics.median(r[key] for r in found) for key in found[0]}
-        for label, found in runs.items()
-    }
+    median = medians(runs)
     bare = median["bare"]
     lines.append(
         f"| not recorded | {bare['seconds']:.2f} | {rows / bare['seconds']:,.0f} "

@@ -7,6 +7,11 @@ compiled once per dialect and schema; each row becomes a tuple in the compiled o
 each value through its own column type's bind processor only (the same processors
 SQLAlchemy would apply), and the constants the statement carries (its status guard) are
 filled in from the compiled statement.
+
+A batch of the run store is a plan (`run_plan`): a generator that yields its statements
+(`Op`) and is sent their results, so one piece of code decides what to write and each
+database runs it its own way: on SQLite all of it, commit included, in one call to the
+database's thread; elsewhere one await a statement.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ PostgreSQL the tables live in a schema of their own, so the statements are trans
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy import Text, bindparam, cast, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from runnable.tracking import RunStore
-from runnable.tracking.bulk import execute_many, insert_many, update_many
+from runnable.tracking.bulk import Op, Plan, execute_many, insert_many, run_plan, update_many
 from runnable.tracking.statements import is_open
 from runnable.tracking.tables import ai_runs
 
@@ -168,3 +169,82 @@ async def test_a_failed_bulk_insert_raises_sqlalchemys_error_without_the_rows_va
         await conn.rollback()
     assert secret not in str(caught.value)
     assert await run_store.get_run("twice") is None  # rolled back with the first
+
+
+def _plan_with_sqlalchemy_between(calls: list[Any]) -> Plan[tuple[int, int]]:
+    yield Op("insert", insert(ai_runs), [run_row("p1"), run_row("p2")])
+    named = update(ai_runs).where(ai_runs.c.id == "p1").values(name="through sqlalchemy")
+    calls.append((yield Op("execute", named, None)).rowcount)
+    guarded = (
+        update(ai_runs)
+        .where(ai_runs.c.id == bindparam("w_id"), is_open(ai_runs))
+        .values(status=bindparam("w_status"))
+    )
+    changed: int = yield Op("update", guarded, [{"w_id": "p1", "w_status": "success"}])
+    return changed, len(calls)
+
+
+async def test_a_plan_sends_each_statement_its_result_and_commits_once_with_sqlalchemy_between(
+    run_store: RunStore,
+) -> None:
+    calls: list[Any] = []
+    async with run_store.engine.connect() as conn:
+        result = await run_plan(conn, _plan_with_sqlalchemy_between(calls), commit=True)
+        await conn.commit()
+    assert result == (1, 1) and calls == [1]
+    p1, p2 = await run_store.get_run("p1"), await run_store.get_run("p2")
+    assert p1 is not None and p1.name == "through sqlalchemy" and p1.status == "success"
+    assert p2 is not None and p2.status == "running"
+
+
+async def test_a_batch_and_its_commit_are_one_call_to_the_sqlite_thread(
+    run_store: RunStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if run_store.engine.dialect.name != "sqlite":
+        pytest.skip("one call to the database's thread: SQLite's aiosqlite only")
+    import aiosqlite
+
+    run = await run_store.create_run()
+    calls: list[str] = []
+    real = aiosqlite.Connection._execute
+
+    async def counted(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(getattr(fn, "__name__", repr(fn)))
+        return await real(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    # Statuses read, a task inserted, text appended, the run updated, then committed.
+    writes = [
+        run_store.queue_task(run.id, id="t1"),
+        run_store.queue_append("t1", "Hello"),
+        run_store.queue_run_update(run.id, name="renamed"),
+        run_store.queue_finish_run(
+            run.id, "success", stats={"tasks": 1, "tokens_in": 0, "tokens_out": 0, "cost": 0.0}
+        ),
+    ]
+    assert await asyncio.gather(*writes) == [True, True, True, True]
+    monkeypatch.undo()
+    # The pool's reset of a connection it gets back (a rollback) is SQLAlchemy's own, once
+    # a checkout; the batch itself, statements and commit, is one call.
+    assert [name for name in calls if name != "rollback"] == ["_run_here"]
+    stored_run = await run_store.get_run(run.id)
+    assert stored_run is not None and (stored_run.name, stored_run.status) == ("renamed", "success")
+    [task] = await run_store.list_tasks(run.id)
+    assert task.partial_text == "Hello"
+
+
+async def test_a_plan_failing_on_the_sqlite_thread_leaves_nothing_of_itself(
+    run_store: RunStore,
+) -> None:
+    def plan() -> Plan[None]:
+        yield Op("insert", insert(ai_runs), [run_row("first")])
+        yield Op("insert", insert(ai_runs), [run_row("first")])  # the same id again
+
+    async with run_store.engine.connect() as conn:
+        with pytest.raises(IntegrityError):
+            await run_plan(conn, plan(), commit=True)
+        await conn.rollback()
+        await insert_many(conn, insert(ai_runs), [run_row("after")])  # still usable
+        await conn.commit()
+    assert await run_store.get_run("first") is None
+    assert await run_store.get_run("after") is not None
