@@ -16,8 +16,10 @@ database's thread; elsewhere one await a statement.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import sqlite3
+import threading
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any, Literal, TypeVar, cast
 
@@ -150,13 +152,26 @@ async def _on_sqlite_thread(
     driver = (await conn.get_raw_connection()).driver_connection
     assert driver is not None  # a checked-out connection has its driver's
     compiled = functools.partial(_compiled, conn)
+    stop = threading.Event()
     # aiosqlite's `_execute` runs a function on its thread, where its sqlite3 connection
     # (`_conn`) lives: private, but its public methods are each that call and no more.
     # Same connection, same transaction: SQLAlchemy's commit or rollback ends it.
-    result: tuple[bool, Any] = await driver._execute(
-        _run_here, driver._conn, compiled, plan, op, ends_here
+    call = asyncio.ensure_future(
+        driver._execute(_run_here, driver._conn, compiled, plan, op, ends_here, stop)
     )
-    return result
+    try:
+        done, found = await asyncio.shield(call)
+    except asyncio.CancelledError:
+        # The thread goes on with the plan: it must end before the plan is closed, and
+        # roll back what it wrote rather than commit half a batch.
+        stop.set()
+        await asyncio.wait((call,))
+        if not call.cancelled():
+            call.exception()  # retrieved: the cancel is what the caller hears of
+        raise
+    if not done and not conn.in_transaction():
+        await conn.begin()  # the statements so far are in sqlite3's transaction: say so
+    return done, found
 
 
 def _run_here(
@@ -165,22 +180,31 @@ def _run_here(
     plan: Plan[Any],
     op: Op,
     ends_here: bool,
+    stop: threading.Event,
 ) -> tuple[bool, Any]:
-    """`_on_sqlite_thread`'s work, on the database's thread."""
+    """`_on_sqlite_thread`'s work, on the database's thread (until `stop` is set)."""
     try:
         while op.kind != "execute":
+            if stop.is_set():
+                raise _Stopped()
             result = _run_sqlite(db, compiled, op)
             try:
                 op = plan.send(result)
-            except StopIteration as stop:
+            except StopIteration as stop_iteration:
+                if stop.is_set():
+                    raise _Stopped() from None
                 if ends_here:
                     _commit(db)
-                return True, stop.value
+                return True, stop_iteration.value
     except BaseException:
         if ends_here:
             db.rollback()
         raise
     return False, op
+
+
+class _Stopped(Exception):
+    """The plan's caller was cancelled while its statements ran: they are rolled back."""
 
 
 def _commit(db: sqlite3.Connection) -> None:

@@ -7,12 +7,14 @@ PostgreSQL the tables live in a schema of their own, so the statements are trans
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from sqlalchemy import Text, bindparam, cast, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import CompileError, IntegrityError
 
 from runnable.tracking import RunStore
 from runnable.tracking.bulk import Op, Plan, execute_many, insert_many, run_plan, update_many
@@ -248,3 +250,45 @@ async def test_a_plan_failing_on_the_sqlite_thread_leaves_nothing_of_itself(
         await conn.commit()
     assert await run_store.get_run("first") is None
     assert await run_store.get_run("after") is not None
+
+
+async def test_a_plan_cancelled_while_its_thread_runs_writes_nothing_and_ends_cleanly(
+    run_store: RunStore,
+) -> None:
+    if run_store.engine.dialect.name != "sqlite":
+        pytest.skip("the database's thread: SQLite's aiosqlite only")
+    running = threading.Event()
+
+    def plan() -> Plan[None]:
+        yield Op("insert", insert(ai_runs), [run_row("before")])
+        running.set()
+        time.sleep(0.3)  # on the database's thread, while the caller is cancelled
+        yield Op("insert", insert(ai_runs), [run_row("after")])
+
+    async with run_store.engine.connect() as conn:
+        task = asyncio.ensure_future(run_plan(conn, plan(), commit=True))
+        await asyncio.to_thread(running.wait, 10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await conn.rollback()
+    assert await run_store.get_run("before") is None
+    assert await run_store.get_run("after") is None
+
+
+async def test_sqlalchemy_is_told_of_the_transaction_a_plan_left_open_for_its_own_statement(
+    run_store: RunStore,
+) -> None:
+    def plan() -> Plan[None]:
+        yield Op("insert", insert(ai_runs), [run_row("left")])
+        # Fails as SQLAlchemy compiles it, before it would begin a transaction itself.
+        yield Op("execute", update(ai_runs).values(no_such_column=1), None)
+
+    async with run_store.engine.connect() as conn:
+        with pytest.raises(CompileError):
+            await run_plan(conn, plan(), commit=True)
+        await conn.rollback()  # must take the insert with it
+        await insert_many(conn, insert(ai_runs), [run_row("next")])
+        await conn.commit()
+    assert await run_store.get_run("left") is None
+    assert await run_store.get_run("next") is not None
