@@ -24,8 +24,8 @@ from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any, Literal, TypeVar, cast
 
 import attrs
-from sqlalchemy import CursorResult, Insert, Select, Update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import CursorResult, Insert, Update
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -116,14 +116,6 @@ async def update_many(
     return changed
 
 
-async def fetch_rows(
-    conn: AsyncConnection, stmt: Select[Any], params: Mapping[str, Any]
-) -> list[Any]:
-    """The rows `stmt` (a SELECT of `params`) returns; on SQLite in one call to its thread."""
-    found: list[Any] = await run_plan(conn, _one(Op("fetch", stmt, params)))
-    return found
-
-
 def _one(op: Op) -> Plan[Any]:
     return (yield op)
 
@@ -211,7 +203,7 @@ def _commit(db: sqlite3.Connection) -> None:
     try:
         db.commit()
     except sqlite3.Error as exc:
-        raise DBAPIError.instance("COMMIT", None, exc, sqlite3.Error, hide_parameters=True) from exc
+        raise _as_sqlalchemy_error("COMMIT", exc) from exc
 
 
 def _run_sqlite(
@@ -252,7 +244,12 @@ def _execute(db: sqlite3.Connection, sql: str, values: Sequence[Any]) -> sqlite3
     try:
         return db.execute(sql, values)
     except sqlite3.Error as exc:
-        raise DBAPIError.instance(sql, None, exc, sqlite3.Error, hide_parameters=True) from exc
+        raise _as_sqlalchemy_error(sql, exc) from exc
+
+
+def _as_sqlalchemy_error(sql: str, exc: sqlite3.Error) -> StatementError:
+    # What SQLAlchemy would raise (IntegrityError...), without the statement's values.
+    return DBAPIError.instance(sql, None, exc, sqlite3.Error, hide_parameters=True)
 
 
 def _on_aiosqlite(conn: AsyncConnection) -> bool:
