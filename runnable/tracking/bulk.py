@@ -231,11 +231,20 @@ def _flat_chunks(
     slots: list[_Slot], rows: Sequence[Mapping[str, Any]], per_row: int
 ) -> Iterator[tuple[int, list[Any]]]:
     """The rows in chunks one SQLite statement can bind (`per_row` parameters a row, at
-    most `_MAX_ROWS_PER_INSERT` rows): each chunk's row count and its values in order."""
-    size = max(1, min(_MAX_ROWS_PER_INSERT, _SQLITE_MAX_PARAMETERS // per_row))
-    for start in range(0, len(rows), size):
-        chunk = _tuples(slots, rows[start : start + size])
-        yield len(chunk), [value for row in chunk for value in row]
+    most `_MAX_ROWS_PER_INSERT` rows): each chunk's row count and its values in order.
+
+    Every chunk holds a power of two of rows (37 rows: 32, 4, 1), so a statement's text is
+    one of a few and sqlite3 finds it parsed in its cache: a statement of a new length is
+    parsed anew, and parsing a batch's statements cost more than running them.
+    """
+    most = max(1, min(_MAX_ROWS_PER_INSERT, _SQLITE_MAX_PARAMETERS // per_row))
+    size = 1 << (most.bit_length() - 1)
+    start, total = 0, len(rows)
+    while start < total:
+        left = total - start
+        count = size if left >= size else 1 << (left.bit_length() - 1)
+        yield count, _flat(slots, rows[start : start + count])
+        start += count
 
 
 def _execute(db: sqlite3.Connection, sql: str, values: Sequence[Any]) -> sqlite3.Cursor:
@@ -306,6 +315,17 @@ def _tuples(slots: list[_Slot], rows: Sequence[Mapping[str, Any]]) -> list[tuple
             for key, process, constant in slots
         ])
         for row in rows
+    ]  # fmt: skip
+
+
+def _flat(slots: list[_Slot], rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """`_tuples` of `rows` as one list, the rows one after the other (a multi-row statement's)."""
+    return [
+        constant if key is None
+        else row[key] if process is None or row[key] is None
+        else process(row[key])
+        for row in rows
+        for key, process, constant in slots
     ]  # fmt: skip
 
 

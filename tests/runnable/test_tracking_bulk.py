@@ -13,11 +13,21 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Text, bindparam, cast, func, insert, select, update
 from sqlalchemy.exc import CompileError, IntegrityError
 
 from runnable.tracking import RunStore
-from runnable.tracking.bulk import Op, Plan, execute_many, insert_many, run_plan, update_many
+from runnable.tracking.bulk import (
+    Op,
+    Plan,
+    _flat_chunks,
+    execute_many,
+    insert_many,
+    run_plan,
+    update_many,
+)
 from runnable.tracking.statements import is_open
 from runnable.tracking.tables import ai_runs
 
@@ -132,7 +142,7 @@ async def test_a_joined_update_stores_what_one_update_a_row_stores(run_store: Ru
 async def test_a_joined_update_of_more_rows_than_one_statement_takes_changes_them_all(
     run_store: RunStore,
 ) -> None:
-    count = 1_234  # three statements on SQLite (500 rows each)
+    count = 1_234  # eight statements on SQLite (256 rows at most, a power of two each)
     guarded = (
         update(ai_runs)
         .where(ai_runs.c.id == bindparam("w_id"), is_open(ai_runs))
@@ -147,6 +157,22 @@ async def test_a_joined_update_of_more_rows_than_one_statement_takes_changes_the
         assert changed == count
     runs = await run_store.list_runs(limit=count)
     assert sorted(run.name or "" for run in runs) == sorted(f"name {n}" for n in range(count))
+
+
+@given(rows=st.integers(0, 3_000), per_row=st.integers(1, 300))
+def test_sqlite_statements_take_rows_in_powers_of_two_so_their_texts_repeat(
+    rows: int, per_row: int
+) -> None:
+    slots: list[Any] = [(None, None, n) for n in range(per_row)]  # constants: no row keys
+    chunks = list(_flat_chunks(slots, [{}] * rows, per_row))
+    counts = [count for count, _ in chunks]
+    assert sum(counts) == rows
+    assert all(count & (count - 1) == 0 for count in counts)  # each a power of two
+    assert all(count * per_row <= 32_766 and count <= 500 for count in counts)  # SQLite's limit
+    assert counts == sorted(counts, reverse=True)
+    rest = counts[counts.count(counts[0]) :] if counts else []
+    assert len(rest) == len(set(rest))  # after the full chunks, one of each size at most
+    assert [len(flat) for _, flat in chunks] == [count * per_row for count in counts]
 
 
 async def test_an_update_the_joined_form_cannot_take_is_refused_by_name(
