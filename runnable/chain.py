@@ -65,6 +65,7 @@ class Node(BaseModel):
 
     def __init__(
         self,
+        /,
         id: str = UNSET,
         ref: RunnableRef | str | None = UNSET,
         label: str | None = UNSET,
@@ -88,6 +89,7 @@ class Connection(BaseModel):
 
     def __init__(
         self,
+        /,
         source: str = UNSET,
         target: str = UNSET,
         input_mappings: Iterable[InputMapping | Mapping[str, Any]] = UNSET,
@@ -114,6 +116,7 @@ class Chain(BaseModel):
 
     def __init__(
         self,
+        /,
         nodes: Iterable[NodeLike] | None = None,
         connections: Iterable[ConnectionLike] | None = None,
         **data: Any,

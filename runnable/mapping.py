@@ -88,7 +88,7 @@ class MappingSource(_Frozen):
     label: str | None = None
 
     def __init__(
-        self, path: str = UNSET, key: str | None = UNSET, label: str | None = UNSET, **data: Any
+        self, /, path: str = UNSET, key: str | None = UNSET, label: str | None = UNSET, **data: Any
     ) -> None:
         super().__init__(**given(path=path, key=key, label=label), **data)
 
@@ -117,6 +117,7 @@ class InputMapping(_Frozen):
 
     def __init__(
         self,
+        /,
         target_key: str = UNSET,
         source_path: str | None = UNSET,
         status: MappingStatus = UNSET,

@@ -145,6 +145,7 @@ class RunnableData(BaseModel):
 
     def __init__(
         self,
+        /,
         id: str = _UNSET,
         kind: str = _UNSET,
         name: str | None = _UNSET,
@@ -190,6 +191,7 @@ with warnings.catch_warnings():
 
         def __init__(
             self,
+            /,
             key: str = _UNSET,
             name: str | None = _UNSET,
             type: str = _UNSET,

@@ -59,7 +59,7 @@ class ResolvedVariable(BaseModel):
     source: str = "default"
 
     def __init__(
-        self, name: str = UNSET, value: Any = UNSET, source: str = UNSET, **data: Any
+        self, /, name: str = UNSET, value: Any = UNSET, source: str = UNSET, **data: Any
     ) -> None:
         super().__init__(**given(name=name, value=value, source=source), **data)
 

@@ -20,7 +20,9 @@ from runnable.chain import (
     topological_order,
 )
 from runnable.errors import ChainError, MappingPathError, RunnableError
-from runnable.types import RunnableRef
+from runnable.mapping import MappingSource
+from runnable.types import RunnableData, RunnablePort, RunnableRef
+from runnable.variables import ResolvedVariable
 
 # --- models -------------------------------------------------------------------------------
 
@@ -331,3 +333,25 @@ def test_dunder_target_keys_are_refused(key: str) -> None:
 def test_malformed_paths_are_refused_naming_the_path(path: str) -> None:
     with pytest.raises(ValidationError, match="mapping path"):
         InputMapping("x", path)
+
+
+@pytest.mark.parametrize(
+    ("model", "fields"),
+    [
+        (Chain, {"nodes": ["a", "b"], "connections": [{"source": "a", "target": "b"}]}),
+        (Node, {"id": "a"}),
+        (Connection, {"source": "a", "target": "b"}),
+        (InputMapping, {"target_key": "x", "source_path": "a.output"}),
+        (MappingSource, {"path": "a.output"}),
+        (RunnableData, {"id": "p1", "kind": "prompt"}),
+        (RunnablePort, {"key": "x"}),
+        (ResolvedVariable, {"name": "x", "value": 1, "source": "user"}),
+    ],
+)
+def test_a_payload_with_a_self_key_is_data_not_a_clash_with_the_models_own_self(
+    model: type[Any], fields: dict[str, Any]
+) -> None:
+    # Request bodies reach these constructors as **data: a key named "self" was a TypeError
+    # (500 from the server) where any other unknown key is ignored.
+    made = model(**{**fields, "self": "anything"})
+    assert made == model(**fields)
