@@ -10,7 +10,6 @@ bridge's own when it has a run store) every run and node lands in a `RunStore`.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -18,6 +17,7 @@ from bridge.resolved import resolve_nodes
 from bridge.running import BridgeRunner, both_callbacks
 from molecules import Store
 from runnable.chain import Chain, Node
+from runnable.ids import new_id
 from runnable.runner import DatasetRun, GraphRun, NodeContext, NodePorts, run_dataset, run_graph
 from runnable.runner.channel import EventCallback
 from runnable.runner.ray_backend import RayDatasetRun
@@ -112,7 +112,7 @@ async def run_chain(
     loaded = await load_chain(runner, chain, store=store, node_deadline=node_deadline)
     recorder = _recorder(runner, recorder)
     if recorder is not None:
-        run_id = options.setdefault("run_id", uuid.uuid4().hex)
+        run_id = options.setdefault("run_id", new_id())
         recorder.expect(run_id, inputs=testcase, node_refs=loaded.node_refs())
     return run_graph(
         loaded.chain,
@@ -145,7 +145,7 @@ async def run_chain_dataset(
     rows = list(rows)
     recorder = _recorder(runner, recorder)
     if recorder is not None:
-        run_id = options.setdefault("run_id", uuid.uuid4().hex)
+        run_id = options.setdefault("run_id", new_id())
         recorder.expect(run_id, rows=rows, node_refs=loaded.node_refs())
     callback = both_callbacks(recorder.on_event if recorder else None, on_event)
     if backend is not None:

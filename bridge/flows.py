@@ -24,7 +24,6 @@ read from must then have no earlier step, or `RerunError` says which are missing
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -33,6 +32,7 @@ from bridge.running import BridgeRunner
 from molecules import Store
 from molecules.entities.flow import FlowData
 from molecules.runs import RunRegistry
+from runnable.ids import new_id
 from runnable.runner.channel import EventCallback
 from runnable.runner.errors import FlowError
 from runnable.runner.events import Event
@@ -88,7 +88,7 @@ class BridgeFlows:
     ) -> FlowRun:
         """Run every step of flow `ref` in a new run (not started: await or iterate it)."""
         resolved, _, flow, loaded = await self._prepare(ref, store, node_deadline)
-        run_id = uuid.uuid4().hex
+        run_id = new_id()
         events = _Relay()
         made = run_flow(
             flow, loaded.execute, inputs=inputs, on_event=events, run_id=run_id, **options
@@ -179,7 +179,7 @@ class BridgeFlows:
     ) -> tuple[str, dict[str, Any], Mapping[str, Any] | None]:
         """Where a step or action runs: (run id, earlier outputs, flow inputs)."""
         if run is None:
-            return uuid.uuid4().hex, {}, inputs
+            return new_id(), {}, inputs
         run_id = run if isinstance(run, str) else run.run_id
         kept = self.runs.ref_of(run_id)
         if kept is None:

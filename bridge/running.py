@@ -9,7 +9,6 @@ protocol (`runnable.outcome`), one recorder (`runnable.tracking.RunRecorder`).
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncGenerator, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,6 +28,7 @@ from molecules import MoleculesError, Store
 from runnable.chain import Chain, Node
 from runnable.deadline import await_within, within_deadline
 from runnable.errors import InputValidationError
+from runnable.ids import new_id
 from runnable.outcome import call_executor
 from runnable.ports import validate_inputs
 from runnable.runner import Chunk, GraphRun, NodeContext, run_graph
@@ -173,7 +173,7 @@ class BridgeRunner:
     ) -> GraphRun:
         """One execution as a one-node run of the runner (recorded when there is a recorder)."""
         node = Node(id=ref.kind or "runnable", ref=ref)
-        run_id = run_id or uuid.uuid4().hex
+        run_id = run_id or new_id()
         recorder = self.recorder
         if recorder is not None:
             recorder.expect(run_id, ref=ref, inputs=inputs, node_refs={node.id: ref}, name=str(ref))

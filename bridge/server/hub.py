@@ -19,7 +19,6 @@ Events (`name`, JSON data):
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal
@@ -28,6 +27,7 @@ import attrs
 
 from bridge.server.feeds import encode_event
 from bridge.server.json import error_text, json_text, to_json_data
+from runnable.ids import new_id
 from runnable.runner import DatasetRun, GraphRun, RayDatasetRun
 from runnable.runner.events import (
     Chunk,
@@ -191,7 +191,7 @@ class RunHub:
 
     def new(self, kind: RunKind, runnable_ref: str | None = None) -> LiveRun:
         """A new run in the hub (not started)."""
-        run = LiveRun(uuid.uuid4().hex, kind, runnable_ref)
+        run = LiveRun(new_id(), kind, runnable_ref)
         self._live[run.run_id] = run
         return run
 

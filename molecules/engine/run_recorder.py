@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -23,6 +22,7 @@ import attrs
 from molecules.engine.events import InstanceEvent, RunLinked, TaskLinked
 from molecules.engine.state import InstanceState, Totals, TurnOutcome
 from runnable.chat.execution import TurnCompleted, TurnRequest
+from runnable.ids import new_id
 from runnable.messages import ChatMessage
 from runnable.tracking import (
     REDACTED,
@@ -86,7 +86,7 @@ class TurnRecorder:
         writes = []
         linked = None
         if run_id is None:
-            run_id = uuid.uuid4().hex
+            run_id = new_id()
             name = state.run_name or _run_name(state)
             writes.append(
                 store.queue_run(
@@ -102,7 +102,7 @@ class TurnRecorder:
             )
             linked = RunLinked(run_id, name, False, parent)
         resources = request.messages[-1].resources if request.messages else []
-        task_id = task_id or uuid.uuid4().hex
+        task_id = task_id or new_id()
         writes.append(
             store.queue_task(
                 run_id,

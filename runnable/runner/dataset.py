@@ -19,11 +19,11 @@ import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from typing import Any
-from uuid import uuid4
 
 import attrs
 
 from runnable.chain import Chain
+from runnable.ids import new_id
 from runnable.runner.channel import EventCallback, EventChannel, await_run
 from runnable.runner.errors import RunnerError, RunOptionsError, error_info
 from runnable.runner.events import Event, RunCompleted, RunStarted
@@ -109,7 +109,7 @@ class DatasetRun:
             raise RunOptionsError(f"row_concurrency must be at least 1, got {row_concurrency}")
         self.chain = chain
         self.rows = rows
-        self.run_id = run_id or uuid4().hex
+        self.run_id = run_id or new_id()
         self.resume = resume
         self._execute = execute
         self._row_concurrency = row_concurrency
@@ -129,7 +129,7 @@ class DatasetRun:
         self._todo: deque[int] = deque(i for i in range(len(rows)) if self._results[i] is None)
         # Each row's run id, named before any row starts, so that a recorder can write the
         # rows' runs ahead of them (`row_run_ids`).
-        self._row_run_ids = {index: uuid4().hex for index in self._todo}
+        self._row_run_ids = {index: new_id() for index in self._todo}
         self._running: dict[int, GraphRun] = {}
         self._channel = EventChannel(on_event)
         self._started = False
@@ -289,7 +289,7 @@ class DatasetRun:
     def _refuse(self, index: int, problem: Exception) -> None:
         """A row that cannot even start: its own run begins and ends in error, no call made."""
         # Its named run id, unless its graph run took it (and failed in an unforeseen way).
-        run_id = self._row_run_ids.pop(index, None) or uuid4().hex
+        run_id = self._row_run_ids.pop(index, None) or new_id()
         error = error_info(problem)
         now = time.time()
         emit = self._channel.emit

@@ -25,9 +25,9 @@ import time
 from collections import deque
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any
-from uuid import uuid4
 
 from runnable.chain import Chain
+from runnable.ids import new_id
 from runnable.runner.channel import EventCallback, EventChannel, await_run
 from runnable.runner.dataset import DatasetResult, RowResult
 from runnable.runner.errors import RunOptionsError
@@ -169,7 +169,7 @@ class RayDatasetRun:
         self.backend = backend
         self.chain = chain
         self.rows = rows
-        self.run_id = run_id or uuid4().hex
+        self.run_id = run_id or new_id()
         self.resume = resume
         self._execute = execute
         self._options = options

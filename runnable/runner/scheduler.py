@@ -19,9 +19,9 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
-from uuid import uuid4
 
 from runnable.chain import Node
+from runnable.ids import new_id
 from runnable.outcome import (
     ExecutorCancelledError,
     consume_stream,
@@ -89,7 +89,7 @@ class Scheduler:
         if max_concurrency < 1:
             raise RunOptionsError(f"max_concurrency must be at least 1, got {max_concurrency}")
         self.plan = plan
-        self.run_id = run_id or uuid4().hex
+        self.run_id = run_id or new_id()
         self.parent_run = parent_run
         self.testcase = testcase
         self.row = row

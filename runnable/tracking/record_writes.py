@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table
 
+from runnable.ids import new_id
 from runnable.sources.sqltypes import utc_now
 from runnable.tracking.models import RunStatus
 from runnable.tracking.payloads import column_values, new_row
@@ -55,6 +55,6 @@ class RecordWrites(RunReads):
         if row["status"] is None:  # not given: a new record is running
             row["status"] = RunStatus.RUNNING.value
         if not row["id"]:
-            row["id"] = uuid.uuid4().hex
+            row["id"] = new_id()
         self._started[row["id"]] = time.monotonic()
         return row
