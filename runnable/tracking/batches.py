@@ -61,6 +61,35 @@ class _Record:
     totals: tuple[dict[str, Any], float | None] | None = None
 
 
+@attrs.define(slots=True, eq=False)
+class _Inserted:
+    """The rows a batch inserts, by table, and where each record's row is in them.
+
+    A row is the queued write's own dict until a later write of the batch changes it
+    (then a copy: a batch that fails is folded again, one write at a time), and such a
+    record gets its `_Record` only then: most rows of a batch are inserted untouched.
+    """
+
+    rows: dict[str, list[dict[str, Any]]] = attrs.field(
+        factory=lambda: {"ai_runs": [], "ai_tasks": []}
+    )
+    at: dict[tuple[str, str], int] = attrs.field(factory=dict)
+
+    def add(self, key: tuple[str, str], row: dict[str, Any]) -> None:
+        rows = self.rows[key[0]]
+        self.at[key] = len(rows)
+        rows.append(row)
+
+    def record(self, key: tuple[str, str]) -> _Record | None:
+        """The `_Record` of a row this batch inserts (its row copied), None if it inserts none."""
+        at = self.at.pop(key, None)
+        if at is None:
+            return None
+        rows = self.rows[key[0]]
+        row = rows[at] = dict(rows[at])
+        return _Record(row["status"], row=row)
+
+
 class RacedWriteError(Exception):
     """Another process ended a record between this batch's read and its write."""
 
@@ -80,11 +109,11 @@ async def apply_batch(conn: AsyncConnection, batch: list[Write]) -> list[bool | 
 
 def _plan(batch: list[Write], dialect: Dialect) -> Plan[list[bool | BaseException]]:
     records = yield from _statuses(batch, dialect.name == "sqlite")
-    inserted: dict[str, list[dict[str, Any]]] = {"ai_runs": [], "ai_tasks": []}
+    inserted = _Inserted()
     outcomes = [_fold(write, records, inserted) for write in batch]
     for table in (ai_runs, ai_tasks):
-        if inserted[table.name]:
-            yield Op("insert", _INSERT[table.name], inserted[table.name])
+        if inserted.rows[table.name]:
+            yield Op("insert", _INSERT[table.name], inserted.rows[table.name])
     changed = expected = 0
     for key, record in records.items():
         if record.reopen is not None:  # at most one: a reopen starts its batch
@@ -131,7 +160,7 @@ def _statuses(batch: list[Write], sqlite: bool) -> Plan[dict[tuple[str, str], _R
         if sqlite:
             ids_json = json.dumps(sorted(ids))
             found = yield Op("fetch", _STATUS_ONE_ROW[table.name], {"ids": ids_json})
-            rows = json.loads(found[0][0] or "[]")
+            rows = json.loads(found[0][0] or "{}").items()
         else:
             rows = yield Op("fetch", _STATUS[table.name], {"ids": sorted(ids)})
         for record_id, status in rows:
@@ -140,17 +169,20 @@ def _statuses(batch: list[Write], sqlite: bool) -> Plan[dict[tuple[str, str], _R
 
 
 def _fold(
-    write: Write, records: dict[tuple[str, str], _Record], inserted: dict[str, list[Any]]
+    write: Write, records: dict[tuple[str, str], _Record], inserted: _Inserted
 ) -> bool | BaseException:
     """Apply `write` to what the batch knows; the outcome its caller gets."""
     key = (write.table.name, write.id)
     values = write.values
     if write.kind == "insert":
-        row = dict(values)
-        records[key] = _Record(row["status"], row=row)
-        inserted[write.table.name].append(row)
+        records.pop(key, None)  # what was read of it before (it cannot be inserted, then)
+        inserted.add(key, values)
         return True
     record = records.get(key)
+    if record is None:
+        record = inserted.record(key)
+        if record is not None:
+            records[key] = record
     if write.kind == "reopen":
         if record is None and write.row is not None:
             return _fold(attrs.evolve(write, kind="insert", values=write.row), records, inserted)
@@ -284,10 +316,11 @@ _STATUS = {
 # SQLite's statuses as one row of JSON: sqlite3 lets go of the interpreter lock around
 # every row it steps to, and each hand-over with the event loop's thread costs context
 # switches (about three a dataset row, measured with getrusage); one row is one hand-over.
-# The ids go as one JSON array (`json_each`), so the statement is the same whatever
-# their number and is compiled once.
+# An object of id -> status, which reads back as one dict (not a list a record). The ids
+# go as one JSON array (`json_each`), so the statement is the same whatever their number
+# and is compiled once.
 _STATUS_ONE_ROW = {
-    table.name: select(func.json_group_array(func.json_array(table.c.id, table.c.status))).where(
+    table.name: select(func.json_group_object(table.c.id, table.c.status)).where(
         table.c.id.in_(
             select(column("value")).select_from(func.json_each(bindparam("ids", type_=Text)))
         )

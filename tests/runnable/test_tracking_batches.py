@@ -69,6 +69,28 @@ async def test_one_bad_write_fails_alone_and_the_rest_of_its_batch_lands(
     assert [t.id for t in await run_store.list_tasks(run.id)] == ["taken", "ok0", "ok1", "ok2"]
 
 
+async def test_a_failed_batch_is_retried_from_its_writes_as_they_were_queued(
+    run_store: RunStore,
+) -> None:
+    # The batch folds the append and the end into the new task's row; the duplicate fails
+    # it, and the retry, one write at a time, must find the insert's row untouched by that
+    # fold, or the text is appended twice.
+    run = await run_store.create_run()
+    await run_store.add_task(run.id, id="taken")
+    writes = [
+        run_store.queue_task(run.id, id="t1"),
+        run_store.queue_append("t1", "Hello"),
+        run_store.queue_finish_task("t1", "success", {"text": "Hello"}),
+        run_store.queue_task(run.id, id="taken"),
+    ]
+    outcomes = await asyncio.gather(*writes, return_exceptions=True)
+    assert outcomes[:3] == [True, True, True]
+    assert isinstance(outcomes[3], TrackingBackendError)
+    task = await run_store.get_task("t1")
+    assert task is not None
+    assert (task.status, task.partial_text) == (RunStatus.SUCCESS, "Hello")
+
+
 async def test_writes_to_missing_records_raise_not_found_and_ended_ones_return_false(
     run_store: RunStore,
 ) -> None:
