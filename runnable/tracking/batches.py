@@ -30,21 +30,39 @@ from runnable.tracking.tables import ai_runs, ai_tasks
 WriteKind = Literal["insert", "update", "append", "finish", "reopen"]
 
 
-@attrs.define(slots=True, eq=False)
-class Write:
-    """One queued write: `values` is a full row (insert), column values (update, finish,
-    reopen), or {"text", "ttft", "now"} (append); `totals` is a finish's (stats,
-    latency_ms); `row` the row a reopen inserts when there is nothing to reopen."""
+class Write(asyncio.Future[bool]):
+    """One queued write, and the future of its outcome (one object, not two: a busy store
+    holds thousands of them, and each is one more for the garbage collector to count).
 
-    kind: WriteKind
-    table: Table
-    id: str
-    values: dict[str, Any]
-    future: asyncio.Future[bool]
-    totals: tuple[dict[str, Any], float | None] | None = None
-    row: dict[str, Any] | None = None
-    behind: bool = False
-    on_failure: Callable[[BaseException], None] | None = None  # told when the write fails
+    `values` is a full row (insert), column values (update, finish, reopen), or {"text",
+    "ttft", "now"} (append); `totals` is a finish's (stats, latency_ms); `row` the row a
+    reopen inserts when there is nothing to reopen. Its result: True once committed,
+    False when its record had ended, or the exception that kept it out.
+    """
+
+    __slots__ = ("behind", "id", "kind", "on_failure", "row", "table", "totals", "values")
+
+    def __init__(
+        self,
+        kind: WriteKind,
+        table: Table,
+        id: str,
+        values: dict[str, Any],
+        totals: tuple[dict[str, Any], float | None] | None = None,
+        row: dict[str, Any] | None = None,
+        behind: bool = False,
+        *,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        super().__init__(loop=loop)
+        self.kind = kind
+        self.table = table
+        self.id = id
+        self.values = values
+        self.totals = totals
+        self.row = row
+        self.behind = behind
+        self.on_failure: Callable[[BaseException], None] | None = None  # told if it fails
 
 
 @attrs.define(slots=True, eq=False)
@@ -184,8 +202,9 @@ def _fold(
         if record is not None:
             records[key] = record
     if write.kind == "reopen":
-        if record is None and write.row is not None:
-            return _fold(attrs.evolve(write, kind="insert", values=write.row), records, inserted)
+        if record is None and write.row is not None:  # nothing to reopen: its row instead
+            inserted.add(key, write.row)
+            return True
         if record is not None:
             record.status = values["status"]
             record.reopen = values

@@ -114,10 +114,10 @@ class WriteQueue:
             if behind and kind == "update" and open_insert.values["status"] not in TERMINAL:
                 open_insert.values.update(values)  # what `apply_batch` would fold it into
                 self.folded += 1
-                return open_insert.future
+                return open_insert
             del self._open_inserts[key]  # later updates must not pass this write
         loop = asyncio.get_running_loop()
-        write = Write(kind, table, record_id, values, loop.create_future(), totals, row, behind)
+        write = Write(kind, table, record_id, values, totals, row, behind, loop=loop)
         if behind:
             write.on_failure = self._on_failure
             if kind == "insert" and open_insert is None:
@@ -134,7 +134,7 @@ class WriteQueue:
             self._poke()
         elif len(self._queue) >= self.max_batch:
             self._poke()
-        return write.future
+        return write
 
     def behind(self, on_failure: Callable[[BaseException], None] | None = None) -> _Behind:
         """A block whose writes are write-behind (see the module); `on_failure` is told
@@ -305,16 +305,15 @@ class _Behind:
 
 
 def _settle(write: Write, outcome: bool | BaseException) -> None:
-    future = write.future
     if isinstance(outcome, BaseException) and write.on_failure is not None:
         write.on_failure(outcome)
-        if not future.done():
-            future.set_exception(outcome)
-            future.exception()  # told already: not "never retrieved" when nobody awaits it
+        if not write.done():
+            write.set_exception(outcome)
+            write.exception()  # told already: not "never retrieved" when nobody awaits it
         return
-    if future.done():  # its caller was cancelled; the write itself went on
+    if write.done():  # its caller was cancelled; the write itself went on
         return
     if isinstance(outcome, BaseException):
-        future.set_exception(outcome)
+        write.set_exception(outcome)
     else:
-        future.set_result(outcome)
+        write.set_result(outcome)
