@@ -141,10 +141,12 @@ def error_text(error: object) -> str | None:
     return info.model_copy(update={"message": redact_text(info.message)}).to_json()
 
 
-def usage_values(usage: object, **explicit: float | int | None) -> dict[str, Any]:
+def usage_values(usage: object, explicit: Mapping[str, float | int | None]) -> dict[str, Any]:
     """Merge a usage object or mapping (OpenAI names accepted) with explicit values."""
     values = {} if usage is None else TaskUsage.model_validate(usage).model_dump(exclude_none=True)
-    values.update({key: value for key, value in explicit.items() if value is not None})
+    for key, value in explicit.items():
+        if value is not None:
+            values[key] = value
     return values
 
 
@@ -188,11 +190,12 @@ _EMPTY_ROWS: dict[str, dict[str, Any]] = {}  # each table's row of defaults, mad
 
 def column_values(fields: Mapping[str, Any]) -> dict[str, Any]:
     """Return the given fields (None meaning not given) as column values, JSON and redacted."""
-    return {
-        name: _COLUMN_VALUES.get(name, _same)(value)
-        for name, value in fields.items()
-        if value is not None
-    }
+    values = {}
+    for name, value in fields.items():
+        if value is not None:
+            convert = _COLUMN_VALUES.get(name)  # none for plain values: no call
+            values[name] = value if convert is None else convert(value)
+    return values
 
 
 def new_row(table: Table, now: datetime, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -206,7 +209,8 @@ def new_row(table: Table, now: datetime, fields: Mapping[str, Any]) -> dict[str,
     row["created_at"] = row["updated_at"] = now
     for name, value in fields.items():
         if value is not None:
-            row[name] = _COLUMN_VALUES.get(name, _same)(value)
+            convert = _COLUMN_VALUES.get(name)
+            row[name] = value if convert is None else convert(value)
     if row["status"] in TERMINAL_STATUSES:
         row["finished_at"] = now
     return row
@@ -218,7 +222,3 @@ def parsed_row(row: Mapping[str, Any]) -> dict[str, Any]:
         name: json.loads(value) if name in _DOCUMENTS and value is not None else value
         for name, value in row.items()
     }
-
-
-def _same(value: Any) -> Any:
-    return value

@@ -19,8 +19,10 @@ from runnable.sources.sqltypes import utc_now
 from runnable.tracking.models import RunStatus
 from runnable.tracking.payloads import column_values, new_row
 from runnable.tracking.reads import RunReads
-from runnable.tracking.statements import TERMINAL
+from runnable.tracking.statements import IS_TERMINAL
 from runnable.tracking.writes import WriteQueue
+
+_RUNNING = RunStatus.RUNNING.value
 
 
 class RecordWrites(RunReads):
@@ -46,14 +48,14 @@ class RecordWrites(RunReads):
         values = column_values(fields)
         now = self._now()
         values["updated_at"] = now
-        if values.get("status") in TERMINAL:
+        if values.get("status") in IS_TERMINAL:
             values["finished_at"] = now
         return self._writes.submit("update", table, record_id, values)
 
     def _new(self, table: Table, fields: Mapping[str, Any]) -> dict[str, Any]:
         row = new_row(table, self._now(), fields)
         if row["status"] is None:  # not given: a new record is running
-            row["status"] = RunStatus.RUNNING.value
+            row["status"] = _RUNNING
         if not row["id"]:
             row["id"] = new_id()
         self._started[row["id"]] = time.monotonic()

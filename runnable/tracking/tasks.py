@@ -153,7 +153,7 @@ class TaskWrites(RecordWrites):
     ) -> asyncio.Future[bool]:
         """Queue the end of a task (the arguments of `finish_task`) without waiting for it."""
         error, request = given.pop("error", None), given.pop("request", None)
-        fields = usage_values(usage, **given)
+        fields = usage_values(usage, given)  # the explicit values win
         started = self._started.pop(task_id, None)
         if "latency_ms" not in fields and started is not None:
             fields["latency_ms"] = (time.monotonic() - started) * 1000.0

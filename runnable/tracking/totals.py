@@ -13,7 +13,7 @@ __all__ = ["DatasetTotals", "RunTotals", "score_of"]
 
 def score_of(output: Any) -> float | None:
     """An evaluator's numeric score: a number, or a mapping's numeric `score`."""
-    if isinstance(output, Mapping):
+    if type(output) is dict or isinstance(output, Mapping):
         output = output.get("score")
     if isinstance(output, int | float) and not isinstance(output, bool):
         return float(output)
