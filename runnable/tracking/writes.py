@@ -126,15 +126,21 @@ class WriteQueue:
         self.submitted += 1
         if len(self._queue) >= self.max_pending:
             self._room.clear()
-        if self._worker is None or self._worker.done() or self._worker.get_loop() is not loop:
-            self._nudge = None
-            self._worker = loop.create_task(self._run())
+        self._ensure_worker(loop)
         if not behind:
             self._urgent += 1
             self._poke()
         elif len(self._queue) >= self.max_batch:
             self._poke()
         return write
+
+    def _ensure_worker(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start the worker unless it runs (on this loop): the first write starts it, and
+        a flush starts it again if it was cancelled with writes still queued."""
+        worker = self._worker
+        if worker is None or worker.done() or worker.get_loop() is not loop:
+            self._nudge = None
+            self._worker = loop.create_task(self._run())
 
     def behind(self, on_failure: Callable[[BaseException], None] | None = None) -> _Behind:
         """A block whose writes are write-behind (see the module); `on_failure` is told
@@ -185,8 +191,11 @@ class WriteQueue:
         """Return once every write queued so far is committed (or has failed)."""
         if self._settled >= self.submitted:
             return
-        done = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
         self._waiters.append((self.submitted, done))
+        if self._queue:
+            self._ensure_worker(loop)
         self._poke()
         await done
 
@@ -245,6 +254,9 @@ class WriteQueue:
         if outcomes is not None:
             for write, outcome in zip(batch, outcomes, strict=True):
                 _settle(write, outcome)
+        else:  # the worker was cancelled mid-batch: whoever waits must not wait forever
+            for write in batch:
+                write.cancel()  # a no-op for those `_failed` settled
         self._settled += len(batch)
         self.batches += 1
         self._wake()

@@ -265,3 +265,30 @@ async def test_a_write_behind_failure_is_told_once_to_its_block_and_never_left_u
     del orphan  # nobody awaited it: asyncio would log its exception as never retrieved
     gc.collect()
     assert "never retrieved" not in caplog.text
+
+
+async def test_a_writer_cancelled_mid_batch_leaves_nobody_waiting_for_its_writes(
+    run_store: RunStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runnable.tracking import writes
+
+    inside = asyncio.Event()
+
+    async def stuck(conn: object, batch: object) -> list[bool | BaseException]:
+        inside.set()
+        await asyncio.Event().wait()  # a batch that never ends until its worker is cancelled
+        raise AssertionError("unreachable")
+
+    monkeypatch.setattr(writes, "apply_batch", stuck)
+    recorder = RunRecorder(run_store)
+    recorder.on_event(RunStarted.fast(run_id="r1", node_ids=("n",), kind="chain", at=0.0))
+    waiting = asyncio.ensure_future(recorder.started("r1"))
+    await asyncio.wait_for(inside.wait(), 30)  # r1's batch is in the database
+    queued = run_store.queue_run(id="r2")  # after that batch: it stays queued
+    [worker] = [t for t in asyncio.all_tasks() if "WriteQueue" in t.get_coro().__qualname__]
+    worker.cancel()
+    await asyncio.wait_for(waiting, 30)  # returns: r1's row will not come
+    monkeypatch.undo()
+    await asyncio.wait_for(run_store.flush(), 30)  # starts a worker again for r2
+    assert queued.done() and queued.result() is True
+    assert await run_store.get_run("r2") is not None
