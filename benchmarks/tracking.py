@@ -15,7 +15,9 @@
    on SQLite and on PostgreSQL (`create_default_bridge(run_store=...)`), in one run of the
    script. The overhead is recorded wall time / unrecorded wall time - 1, and the same
    for this process's CPU time (steadier on a shared machine). With `--repeat N` the
-   variants run N times, interleaved, and the medians are reported.
+   variants run N times, interleaved (each repeat starting with the next variant), the
+   figures are medians, and each overhead is the median of the N ratios of a recorded run
+   to the unrecorded run of the same repeat.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import argparse
 import asyncio
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -189,7 +192,13 @@ def dataset_table(
     repeat: int = 1,
 ) -> list[str]:
     """The dataset unrecorded, then recorded in each database, `flight` rows at once;
-    each variant `repeat` times (interleaved), the median of each figure."""
+    each variant `repeat` times (interleaved, in a rotated order), medians.
+
+    An overhead is the median over the repeats of recorded / unrecorded - 1 within one
+    repeat: runs of one repeat are minutes apart at most, so a slow spell of a shared
+    machine weighs on both sides of each ratio, where a ratio of medians can pair a
+    recorded run from a slow spell with an unrecorded one from a quick spell.
+    """
     lines = [
         "",
         f"| dataset, {rows:,} rows (a prompt, two evaluators), row_concurrency={flight} "
@@ -197,12 +206,16 @@ def dataset_table(
         "| overhead (CPU) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    runs: dict[str, list[dict[str, float]]] = {"bare": []}
-    for _ in range(repeat):
-        runs["bare"].append(asyncio.run(dataset(base_url, rows, None, flight)))
-        for label, url, db_schema in databases:
-            found = asyncio.run(recorded(base_url, rows, url, db_schema, flight))
-            runs.setdefault(label, []).append(found)
+    variants: list[tuple[str, str | None, str | None]] = [("bare", None, None), *databases]
+    runs: dict[str, list[dict[str, float]]] = {label: [] for label, _, _ in variants}
+    for turn in range(repeat):
+        for label, url, db_schema in (
+            variants[turn % len(variants) :] + variants[: turn % len(variants)]
+        ):
+            if url is None:
+                runs[label].append(asyncio.run(dataset(base_url, rows, None, flight)))
+            else:
+                runs[label].append(asyncio.run(recorded(base_url, rows, url, db_schema, flight)))
     median = medians(runs)
     bare = median["bare"]
     lines.append(
@@ -211,11 +224,16 @@ def dataset_table(
     )
     for label, _, _ in databases:
         t = median[label]
+        over = {
+            key: statistics.median(
+                r[key] / b[key] - 1 for r, b in zip(runs[label], runs["bare"], strict=True)
+            )
+            for key in ("seconds", "cpu")
+        }
         lines.append(
             f"| recorded, {label} | {t['seconds']:.2f} | {rows / t['seconds']:,.0f} "
             f"| {t['cpu']:.2f} | {t['writes']:,.0f} | {t['writes'] / t['seconds']:,.0f} "
-            f"| {t['transactions']:,.0f} | {t['seconds'] / bare['seconds'] - 1:+.0%} "
-            f"| {t['cpu'] / bare['cpu'] - 1:+.0%} |"
+            f"| {t['transactions']:,.0f} | {over['seconds']:+.0%} | {over['cpu']:+.0%} |"
         )
     return lines
 
