@@ -116,6 +116,8 @@ def test_the_runs_list_pages_and_opens_one_runs_detail(page: Any, playground: Pl
     rows = page.get_by_test_id("runs-table").locator("tbody tr")
     expect(rows).to_have_count(5)
     expect(page.get_by_test_id("runs-page")).to_have_text("1–5 of 6")
+    shown = rows.locator("a.run-link").all_inner_texts()
+    assert len(set(shown)) == 5, shown  # runs started together still read apart
     page.get_by_test_id("runs-next").click()
     expect(page.get_by_test_id("runs-page")).to_have_text("6–6 of 6")
     expect(rows).to_have_count(1)

@@ -8,6 +8,9 @@ import { toolCallList, toolExchanges } from "./tools.js";
 const PAGE_SIZES = [5, 10, 20, 50];
 const STATUSES = ["", "success", "error", "cancelled", "running", "pending"];
 const FILTER_KEY = "rb.runs.filters";
+// A run id's last characters: ids begin with their time (UUIDv7), so runs started within
+// the same quarter second share their first ten; the end is random and tells them apart.
+const shortId = (id) => id.slice(-10);
 
 export async function mount(main, params) {
   if (params[0]) return mountDetail(main, decodeURIComponent(params[0]));
@@ -89,7 +92,7 @@ async function mountList(main) {
           h("td", { class: "num" }, formatMs(m.latency_ms)),
           h("td", { class: "num" }, m.tokens_in === null && m.tokens_out === null ? "—" : formatNumber(tokens)),
           h("td", { class: "num" }, formatCost(m.cost)),
-          h("td", {}, h("a", { href: `#/runs/${enc(run.id)}`, class: "run-link" }, run.id.slice(0, 10))));
+          h("td", {}, h("a", { href: `#/runs/${enc(run.id)}`, class: "run-link" }, shortId(run.id))));
       }))));
   }
 
@@ -207,7 +210,7 @@ function renderDetail(main, run) {
     run.children?.length ? section("Rows", h("div", { class: "table-wrap" }, h("table", { class: "table" },
       h("thead", {}, h("tr", {}, ["Run", "Status", "Inputs", "Latency"].map((c) => h("th", {}, c)))),
       h("tbody", {}, run.children.map((child) => h("tr", {},
-        h("td", {}, h("a", { href: `#/runs/${enc(child.id)}`, class: "run-link" }, child.name || child.id.slice(0, 10))),
+        h("td", {}, h("a", { href: `#/runs/${enc(child.id)}`, class: "run-link" }, child.name || shortId(child.id))),
         h("td", {}, statusPill(child.status)),
         h("td", {}, h("code", {}, JSON.stringify(child.inputs))),
         h("td", { class: "num" }, formatMs(child.stats?.latency_ms)))))))) : null,
