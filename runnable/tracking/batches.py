@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from runnable.redaction import to_record_json_text
 from runnable.tracking.bulk import Op, Plan, run_plan
 from runnable.tracking.errors import RunNotFoundError, TaskNotFoundError
-from runnable.tracking.statements import APPEND_PARTIAL, IS_TERMINAL, is_open
+from runnable.tracking.models import TERMINAL_STATUSES
+from runnable.tracking.statements import APPEND_PARTIAL, is_open
 from runnable.tracking.tables import ai_runs, ai_tasks
 
 WriteKind = Literal["insert", "update", "append", "finish", "reopen"]
@@ -211,7 +212,7 @@ def _fold(
             return True
     if record is None:
         return RunNotFoundError(write.id) if write.table is ai_runs else TaskNotFoundError(write.id)
-    if record.status in IS_TERMINAL:
+    if record.status in TERMINAL_STATUSES:
         return False
     if write.kind == "append":
         _fold_append(record, values)

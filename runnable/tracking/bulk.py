@@ -211,8 +211,7 @@ def _run_sqlite(
 ) -> Any:
     sql, slots = compiled(op.stmt)
     if op.kind == "fetch":
-        (values,) = _tuples(slots, [op.values])
-        return _execute(db, sql, values).fetchall()
+        return _execute(db, sql, _flat(slots, [op.values])).fetchall()
     if op.kind == "insert":
         head, row = sql.rsplit(" VALUES ", 1)
         for count, flat in _flat_chunks(slots, op.values, len(slots)):

@@ -16,10 +16,9 @@ from sqlalchemy import Table
 
 from runnable.ids import new_id
 from runnable.sources.sqltypes import utc_now
-from runnable.tracking.models import RunStatus
+from runnable.tracking.models import TERMINAL_STATUSES, RunStatus
 from runnable.tracking.payloads import column_values, new_row
 from runnable.tracking.reads import RunReads
-from runnable.tracking.statements import IS_TERMINAL
 from runnable.tracking.writes import WriteQueue
 
 _RUNNING = RunStatus.RUNNING.value
@@ -48,7 +47,7 @@ class RecordWrites(RunReads):
         values = column_values(fields)
         now = self._now()
         values["updated_at"] = now
-        if values.get("status") in IS_TERMINAL:
+        if values.get("status") in TERMINAL_STATUSES:
             values["finished_at"] = now
         return self._writes.submit("update", table, record_id, values)
 

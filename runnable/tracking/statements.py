@@ -16,8 +16,6 @@ from runnable.tracking.models import TERMINAL_STATUSES
 from runnable.tracking.tables import ai_tasks
 
 TERMINAL = sorted(status.value for status in TERMINAL_STATUSES)
-IS_TERMINAL = frozenset(TERMINAL)
-"""The terminal statuses as text, for `in` (a RunStatus hashes as its name, not its text)."""
 
 
 def is_open(table: Table) -> ColumnElement[bool]:

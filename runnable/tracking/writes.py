@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runnable.tracking.batches import RacedWriteError, Write, WriteKind, apply_batch
 from runnable.tracking.errors import TrackingBackendError
-from runnable.tracking.statements import IS_TERMINAL
+from runnable.tracking.models import TERMINAL_STATUSES
 
 Connect = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
 
@@ -111,7 +111,11 @@ class WriteQueue:
         key = (table.name, record_id)
         open_insert = self._open_inserts.get(key)
         if open_insert is not None:
-            if behind and kind == "update" and open_insert.values["status"] not in IS_TERMINAL:
+            if (
+                behind
+                and kind == "update"
+                and open_insert.values["status"] not in TERMINAL_STATUSES
+            ):
                 open_insert.values.update(values)  # what `apply_batch` would fold it into
                 self.folded += 1
                 return open_insert
